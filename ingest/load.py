@@ -1,0 +1,212 @@
+"""Files and directories become decoded documents.
+
+Text encodings are detected (UTF-8, UTF-8 with BOM, CP932/Shift_JIS, EUC-JP,
+UTF-16); PDFs give their text page by page, with page offsets kept for citations.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import InputError
+from .records import Document
+
+TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".text"})
+PDF_SUFFIXES = frozenset({".pdf"})
+SUPPORTED = TEXT_SUFFIXES | PDF_SUFFIXES
+
+# Encodings a Japanese report arrives in. Detection is restricted to these so
+# that CP932 bytes are never read as, say, Big5 or a Cyrillic code page.
+_JAPANESE_ENCODINGS = ["cp932", "euc_jp", "iso2022_jp", "utf_16", "utf_16_le", "utf_16_be"]
+
+_BINARY_MAGIC = {
+    b"\x89PNG": "a PNG image",
+    b"PK\x03\x04": "a zip archive",
+    b"GIF8": "a GIF image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"%PDF": "a PDF (give it a .pdf name)",
+    b"\x7fELF": "an executable",
+    b"\x1f\x8b": "a gzip archive",
+}
+
+
+@dataclass
+class Loaded:
+    """Documents read, and the files skipped with the reason why."""
+
+    documents: list[Document] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def decode(data: bytes, name: str) -> tuple[str, str]:
+    """Decode a text file's bytes; return (text, encoding). Raise InputError if it isn't text."""
+    for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+                          (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding), encoding
+            except UnicodeDecodeError as e:
+                raise InputError(f"{name}: starts with a {encoding} byte-order mark but is not "
+                                 f"valid {encoding} at byte {e.start}; re-save it as UTF-8") from None
+    for magic, what in _BINARY_MAGIC.items():
+        if data.startswith(magic):
+            raise InputError(f"{name}: is {what}, not text; remove it or give a .txt/.md/.pdf file")
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes  # only for files that are not UTF-8
+
+    best = from_bytes(data, cp_isolation=_JAPANESE_ENCODINGS).best()
+    if best is None or best.encoding is None:
+        if b"\x00" in data[:4096]:
+            raise InputError(f"{name}: looks binary (NUL bytes) and decodes as no Japanese "
+                             "encoding; give a text, Markdown or PDF file")
+        raise InputError(f"{name}: bytes decode as none of UTF-8, CP932/Shift_JIS, EUC-JP, "
+                         "ISO-2022-JP, UTF-16; re-save the file as UTF-8")
+    text = str(best)
+    if "\x00" in text:
+        raise InputError(f"{name}: looks binary (decoded text contains NUL); give a text file")
+    return text, best.encoding
+
+
+def read_pdf(path: Path, name: str) -> tuple[str, tuple[int, ...]]:
+    """Text of a PDF, pages joined by form feeds; return (text, page start offsets)."""
+    try:
+        from pypdf import PdfReader
+        from pypdf.errors import PdfReadError
+    except ImportError:  # pragma: no cover - pypdf is a dependency
+        raise InputError("reading PDFs needs pypdf: pip install pypdf") from None
+    try:
+        reader = PdfReader(str(path))
+        if reader.is_encrypted:
+            try:
+                ok = reader.decrypt("")
+            except Exception:
+                ok = 0
+            if not ok:
+                raise InputError(f"{name}: the PDF is encrypted; save an unencrypted copy")
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except InputError:
+        raise
+    except (PdfReadError, OSError, ValueError, KeyError, TypeError, AttributeError,
+            IndexError, RecursionError) as e:
+        raise InputError(f"{name}: cannot read this PDF ({type(e).__name__}: {e}); "
+                         "it may be truncated or damaged") from None
+    starts: list[int] = []
+    parts: list[str] = []
+    offset = 0
+    for text in pages:
+        starts.append(offset)
+        parts.append(text)
+        offset += len(text) + 1
+    joined = "\f".join(parts)
+    if not joined.strip():
+        raise InputError(f"{name}: the PDF has no text layer (a scan?); run OCR on it first")
+    return joined, tuple(starts)
+
+
+def load_file(path: Path, doc_id: str) -> Document:
+    """Read one supported file into a Document. Raise InputError with the reason if it can't."""
+    try:
+        data = path.read_bytes()
+    except PermissionError:
+        raise InputError(f"{doc_id}: permission denied; make the file readable") from None
+    except IsADirectoryError:
+        raise InputError(f"{doc_id}: is a directory") from None
+    except OSError as e:
+        raise InputError(f"{doc_id}: cannot read ({e.strerror})") from None
+    digest = sha256(data)
+    if path.suffix.lower() in PDF_SUFFIXES:
+        text, pages = read_pdf(path, doc_id)
+        return Document(doc=doc_id, text=text, sha256=digest, encoding="pdf", path=path,
+                        page_starts=pages)
+    text, encoding = decode(data, doc_id)
+    if not text.strip():
+        raise InputError(f"{doc_id}: is empty")
+    return Document(doc=doc_id, text=text, sha256=digest, encoding=encoding, path=path)
+
+
+def iter_files(root: Path) -> Iterator[Path]:
+    """Supported files under a directory, sorted, without following directory links (no loops)."""
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.startswith("."):
+                continue
+            p = Path(dirpath) / name
+            if p.suffix.lower() in SUPPORTED:
+                yield p
+
+
+def _doc_id(path: Path, root: Path | None) -> str:
+    # A directory ingested as `corpus/` names its files `corpus/x.txt`: the id is
+    # the path relative to the directory's parent, so ids stay short but readable.
+    if root is None:
+        return path.name
+    return (Path(root.resolve().name) / path.relative_to(root)).as_posix()
+
+
+def discover(paths: Sequence[str | os.PathLike[str]]) -> list[tuple[Path, str]]:
+    """(path, doc id) for every supported file under ``paths``. Raise InputError on bad paths."""
+    found: list[tuple[Path, str]] = []
+    if not paths:
+        raise InputError("nothing to ingest: give at least one file or directory")
+    for given in paths:
+        p = Path(given)
+        if not p.exists():
+            raise InputError(f"{given}: no such file or directory")
+        if p.is_dir():
+            files = [(f, _doc_id(f, p)) for f in iter_files(p)]
+            if not files:
+                raise InputError(f"{given}: no supported files (.txt, .md, .pdf) in this directory")
+            found.extend(files)
+        elif p.suffix.lower() in SUPPORTED:
+            found.append((p, p.name))
+        else:
+            raise InputError(f"{given}: unsupported file type {p.suffix or '(none)'}; "
+                             "kotae reads .txt, .md and .pdf")
+    seen: dict[str, Path] = {}
+    for path, doc in found:
+        if doc in seen and seen[doc].resolve() != path.resolve():
+            raise InputError(f"two files would share the id {doc!r}: {seen[doc]} and {path}; "
+                             "ingest them from one directory")
+        seen[doc] = path
+    unique: dict[str, Path] = {doc: path for path, doc in found}
+    return [(path, doc) for doc, path in unique.items()]
+
+
+def load(paths: Sequence[str | os.PathLike[str]]) -> Loaded:
+    """Load every supported file under ``paths``; empty files are skipped with a reason.
+
+    A file that cannot be read as text raises InputError: a report that silently
+    drops one of its files would answer from a corpus the user did not ask for.
+    """
+    result = Loaded()
+    for path, doc in discover(paths):
+        try:
+            result.documents.append(load_file(path, doc))
+        except InputError as e:
+            if str(e).endswith(": is empty"):
+                result.skipped.append((doc, "empty"))
+                continue
+            raise
+    return result
+
+
+def documents_from_texts(items: Iterable[tuple[str, str]]) -> list[Document]:
+    """Documents from (id, text) pairs, for the Python API and SQuAD contexts."""
+    docs = []
+    for doc, text in items:
+        docs.append(Document(doc=doc, text=text, sha256=sha256(text.encode("utf-8")),
+                             encoding="str"))
+    return docs
