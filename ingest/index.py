@@ -148,12 +148,28 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def embed_text(section: str | None, text: str) -> str:
-    """What the embedder sees for a unit: the section title gives the sentence its topic.
+# Captions and bylines say what they are only by their place on the page; the
+# label gives them the words a reader's question uses (筆者, 写真, author, photo).
+KIND_LABELS = {
+    "byline": "筆者・執筆者・脱稿日 (author, written by, date)",
+    "caption": "写真のキャプション (photo caption)",
+}
+
+
+def embed_text(section: str | None, text: str, kind: str = "sentence") -> str:
+    """What the embedder sees for a unit: its section title (its topic) and kind label.
 
     # 提言 / 日本は、まず、… -> "提言: 日本は、まず、…"
     """
-    return f"{section}: {text}" if section else text
+    label = KIND_LABELS.get(kind)
+    head = " / ".join(x for x in (section, label) if x)
+    return f"{head}: {text}" if head else text
+
+
+def lexical_text(unit_text: str, kind: str) -> str:
+    """What the lexical index reads for a unit: its text and its kind label."""
+    label = KIND_LABELS.get(kind)
+    return f"{label} {unit_text}" if label else unit_text
 
 
 class _Progress:
@@ -180,7 +196,7 @@ def prepare(documents: Sequence[Document], tokenizer: Tokenizer, embedder: Embed
             progress: bool = False) -> list[Prepared]:
     """Segment, tokenise and embed documents (the work an unchanged file is spared)."""
     segmented = [segment(d) for d in documents]
-    texts = [embed_text(u.section, u.text) for s in segmented for u in s.units]
+    texts = [embed_text(u.section, u.text, u.kind) for s in segmented for u in s.units]
     bar = _Progress(sum(map(len, texts)), progress)
     try:
         vectors = embedder.passages(texts, progress=bar)
@@ -189,7 +205,7 @@ def prepare(documents: Sequence[Document], tokenizer: Tokenizer, embedder: Embed
     out: list[Prepared] = []
     row = 0
     for s in segmented:
-        utoks = [tokenizer(u.text) for u in s.units]
+        utoks = [tokenizer(lexical_text(u.text, u.kind)) for u in s.units]
         section_tokens: dict[str | None, list[str]] = {}
         ptoks = []
         for p in s.passages:

@@ -1,0 +1,1 @@
+"""The `kotae` command line (thin: parsing and printing)."""

@@ -1,0 +1,80 @@
+"""`kotae eval`: run a question set and print its figures (the work is in retriever.evaluate)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from ingest.errors import KotaeError
+
+
+def _cache_dir() -> Path:
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "kotae"
+
+
+def _table(summary: dict) -> str:
+    rows = [("", "n", "hit@1", "hit@5", "MRR", "answer acc", "abstained", "false abst.")]
+
+    def row(name: str, s: dict) -> tuple:
+        ab = s["abstention"]
+        return (name, str(s["n"]), f"{s['hit@1']:.3f}", f"{s['hit@5']:.3f}", f"{s['mrr']:.3f}",
+                f"{s['answer_accuracy']:.3f}", f"{ab['abstained']}/{ab['unanswerable']}",
+                str(ab["false_abstentions"]))
+
+    rows.append(row("all", summary))
+    for lang, s in summary.get("by_lang", {}).items():
+        rows.append(row(lang, s))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows]
+    lat = summary["latency_ms"]
+    lines.append(f"latency p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms · "
+                 f"{summary.get('seconds', 0):.1f} s ({summary.get('questions_per_s')} questions/s)")
+    return "\n".join(lines)
+
+
+def run_eval(args: argparse.Namespace, index_arg: Callable[[argparse.Namespace], Path]) -> int:
+    from retriever import Retriever
+    from retriever.evaluate import corpus_index, evaluate, failures_markdown, read_questions, summarize
+
+    qset = read_questions(args.questions)
+    for problem in qset.problems:
+        print(f"kotae: warning: {problem}", file=sys.stderr)
+    if qset.documents is not None and args.index is None:
+        index = corpus_index(qset, _cache_dir(), args.embedder, progress=True)
+        retriever = Retriever.load(index)
+    else:
+        retriever = Retriever.load(index_arg(args), args.embedder)
+    out = None
+    if args.out:
+        try:
+            out = open(args.out, "w", encoding="utf-8")
+        except OSError as e:
+            raise KotaeError(f"{args.out}: cannot write ({e.strerror})") from None
+
+    def write(o) -> None:  # noqa: ANN001 - an Outcome
+        if out is not None:
+            record = o.answer.as_dict()
+            record["id"] = o.question.id
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+    try:
+        outcomes, seconds = evaluate(lambda qs: retriever.ask_many(qs, k=args.k), qset.questions,
+                                     batch=args.batch, progress=True, on_outcome=write)
+    finally:
+        if out is not None:
+            out.close()
+    if len(outcomes) < len(qset.questions):
+        print(f"kotae: interrupted after {len(outcomes)} of {len(qset.questions)} questions; "
+              "figures are for those", file=sys.stderr)
+    summary = summarize(outcomes, seconds)
+    summary["source"] = str(args.questions)
+    if args.report:
+        Path(args.report).write_text(failures_markdown(outcomes, summary, str(args.questions)),
+                                     encoding="utf-8")
+    print(json.dumps(summary, ensure_ascii=False) if args.json else _table(summary))
+    return 0

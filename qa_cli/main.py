@@ -1,0 +1,197 @@
+"""The `kotae` command: argument parsing and printing only; the work is in ingest and retriever.
+
+Exit codes: 0 success (an abstention is a success), 2 bad input, 3 missing or
+incompatible index, 70 a citation failed verification (a bug), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ingest.errors import KotaeError
+
+DEFAULT_K = 3
+
+
+def default_corpus() -> Path:
+    """The bundled corpus: $KOTAE_CORPUS, else `corpus/` beside the installed packages."""
+    env = os.environ.get("KOTAE_CORPUS")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "corpus"
+
+
+def default_index() -> Path:
+    """$KOTAE_INDEX, else ~/.cache/kotae/index (or under $XDG_CACHE_HOME)."""
+    env = os.environ.get("KOTAE_INDEX")
+    if env:
+        return Path(env)
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "kotae" / "index"
+
+
+def _ensure_default_index(index: Path) -> None:
+    from ingest.index import CURRENT
+
+    if (index / CURRENT).exists():
+        return
+    corpus = default_corpus()
+    print(f"kotae: building the default index from {corpus} (first use) ...", file=sys.stderr)
+    from ingest import build_index
+
+    summary = build_index([corpus], index, progress=True)
+    print(f"kotae: {summary.line()}", file=sys.stderr)
+
+
+def _index_arg(args: argparse.Namespace) -> Path:
+    if args.index is not None:
+        return Path(args.index)
+    index = default_index()
+    _ensure_default_index(index)
+    return index
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from ingest import build_index
+
+    paths = args.paths or [default_corpus()]
+    index = Path(args.index) if args.index else default_index()
+    summary = build_index(paths, index, args.embedder, prune=args.prune, progress=not args.quiet)
+    for doc, why in summary.skipped:
+        print(f"kotae: warning: skipped {doc}: {why}", file=sys.stderr)
+    print(summary.line())
+    return 0
+
+
+def _highlight(passage: str, sentence: str, tty: bool) -> str:
+    i = passage.find(sentence)
+    if i < 0:
+        return passage
+    on, off = ("\033[1;33m", "\033[0m") if tty else ("【", "】")
+    return passage[:i] + on + sentence + off + passage[i + len(sentence):]
+
+
+def _where(c) -> str:  # noqa: ANN001 - a Citation
+    lines = f"lines {c.lines[0]}" if c.lines[0] == c.lines[1] else f"lines {c.lines[0]}-{c.lines[1]}"
+    pages = ""
+    if c.pages:
+        pages = f" · page {c.pages[0]}" if c.pages[0] == c.pages[1] else f" · pages {c.pages[0]}-{c.pages[1]}"
+    section = f" · {c.section}" if c.section else ""
+    return f"{c.doc}{section} · {lines}{pages} · [{c.start}:{c.end}]"
+
+
+def render(answer, tty: bool) -> str:  # noqa: ANN001 - an Answer
+    out = []
+    if answer.abstained or answer.answer is None:
+        out.append("No answer: nothing in the index answers this closely enough. Closest passages:")
+    else:
+        if answer.short is not None:
+            out.append(f"→ {answer.short.text}")
+        out.append(answer.answer.text)
+        out.append(f"  {_where(answer.answer)}")
+    for i, c in enumerate(answer.citations, 1):
+        out.append("")
+        out.append(f"[{i}] {_where(c)}  (score {c.score:.3f})")
+        text = c.text if answer.answer is None else _highlight(c.text, answer.answer.text, tty)
+        out.append("    " + text)
+    return "\n".join(out)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from retriever import Retriever
+
+    retriever = Retriever.load(_index_arg(args), args.embedder)
+    tty = sys.stdout.isatty()
+    if args.question != "-":
+        answer = retriever.ask(args.question, k=args.k)
+        print(json.dumps(answer.as_dict(), ensure_ascii=False) if args.json else render(answer, tty))
+        return 0
+    bad = 0
+    for n, line in enumerate(sys.stdin, 1):
+        if not line.strip():
+            continue
+        try:
+            answer = retriever.ask(line, k=args.k)
+        except KotaeError as e:
+            if e.exit_code != 2:
+                raise
+            bad += 1
+            print(f"kotae: line {n}: {e}", file=sys.stderr)
+            if args.json:
+                print(json.dumps({"question": line.rstrip("\n"), "error": str(e)}, ensure_ascii=False))
+            continue
+        if args.json:
+            print(json.dumps(answer.as_dict(), ensure_ascii=False), flush=True)
+        else:
+            print(render(answer, tty) + "\n", flush=True)
+    return 2 if bad else 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from qa_cli.evaluation import run_eval
+
+    return run_eval(args, _index_arg)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kotae", description="Answer questions about Japanese reports, "
+                                "in Japanese or English, citing the exact source spans.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def index_opt(s: argparse.ArgumentParser) -> None:
+        s.add_argument("--index", metavar="DIR", help="index directory (default: $KOTAE_INDEX or "
+                       "~/.cache/kotae/index, built from the bundled corpus on first use)")
+
+    s = sub.add_parser("ingest", help="build or update an index from files and directories")
+    s.add_argument("paths", nargs="*", metavar="PATH", help=".txt, .md, .pdf files or directories "
+                   "(default: the bundled corpus)")
+    index_opt(s)
+    s.add_argument("--embedder", metavar="SPEC", help="e5-small-q4 (default), none, or a "
+                   "sentence-transformers model id or local path")
+    s.add_argument("--prune", action="store_true", help="drop documents whose files were not ingested this time")
+    s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(run=cmd_ingest)
+
+    s = sub.add_parser("ask", help="answer a question (or '-' for one question per line on stdin)")
+    s.add_argument("question", help="the question, or - to read questions from standard input")
+    index_opt(s)
+    s.add_argument("-k", type=int, default=DEFAULT_K, help=f"citations to show (default {DEFAULT_K})")
+    s.add_argument("--json", action="store_true", help="print the JSON object (JSON Lines with -)")
+    s.add_argument("--embedder", metavar="SPEC", help="fail unless the index uses this embedder")
+    s.set_defaults(run=cmd_ask)
+
+    s = sub.add_parser("eval", help="run a question set (JSONL or SQuAD JSON) and report the figures")
+    s.add_argument("questions", metavar="QUESTIONS", help="JSONL question set or SQuAD-format JSON")
+    index_opt(s)
+    s.add_argument("-k", type=int, default=5, help="citations per question (default 5, for hit@5)")
+    s.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    s.add_argument("--out", metavar="FILE", help="write every question's result as JSON Lines")
+    s.add_argument("--report", metavar="FILE", help="write a Markdown report of the failures")
+    s.add_argument("--embedder", metavar="SPEC", help="embedder for a SQuAD corpus index "
+                   "(default e5-small-q4); for --index, fail unless the index uses it")
+    s.add_argument("--batch", type=int, default=32, help="questions per batch (default 32)")
+    s.set_defaults(run=cmd_eval)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if getattr(args, "k", 1) < 1:
+            raise KotaeError(f"-k must be at least 1, got {args.k}")
+        return args.run(args)
+    except KotaeError as e:
+        print(f"kotae: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("kotae: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

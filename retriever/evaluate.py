@@ -1,0 +1,278 @@
+"""Batch evaluation of question sets: hit@k, MRR, answer accuracy, abstention, latency.
+
+Question sets are JSON Lines ``{"id", "question", "answers", "lang"}`` or SQuAD-format
+JSON (JSQuAD), whose contexts become the corpus. A gold answer counts as found in a
+cited text when it occurs there after :func:`ingest.clean.normalize` (NFKC, no
+whitespace, lower case).
+
+The metrics are computed here rather than with ranx or pytrec_eval: relevance is
+"this cited span contains a gold string", decided per retrieved item at run time,
+so there are no qrels to hand such a library, and hit@k and MRR over one ranked
+list are a few lines each.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ingest.clean import normalize
+from ingest.errors import InputError
+from ingest.records import Document
+
+from .language import detect_language
+from .records import Answer
+
+SQUAD_SEP = " [SEP] "
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    question: str
+    answers: tuple[str, ...]
+    lang: str
+
+
+@dataclass
+class QuestionSet:
+    """Questions read from a file, the lines that could not be used, and (for SQuAD) a corpus."""
+
+    questions: list[Question]
+    problems: list[str] = field(default_factory=list)
+    documents: list[Document] | None = None
+    digest: str = ""
+
+
+def _jsonl(path: Path, text: str) -> QuestionSet:
+    questions: list[Question] = []
+    problems: list[str] = []
+    seen: set[str] = set()
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            problems.append(f"{path}:{n}: not JSON ({e.msg}); skipped")
+            continue
+        if not isinstance(obj, dict):
+            problems.append(f"{path}:{n}: not a JSON object; skipped")
+            continue
+        q = obj.get("question")
+        if not isinstance(q, str) or not q.strip():
+            problems.append(f"{path}:{n}: no question text; skipped")
+            continue
+        answers = obj.get("answers", [])
+        if isinstance(answers, str):
+            answers = [answers]
+        if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
+            problems.append(f"{path}:{n}: answers must be a list of strings; skipped")
+            continue
+        qid = str(obj.get("id", f"line-{n}"))
+        if qid in seen:
+            problems.append(f"{path}:{n}: duplicate id {qid!r}; skipped")
+            continue
+        seen.add(qid)
+        lang = obj.get("lang") if isinstance(obj.get("lang"), str) else detect_language(q)
+        questions.append(Question(qid, q, tuple(a for a in answers if a.strip()), lang))
+    return QuestionSet(questions, problems)
+
+
+def _squad(path: Path, data: dict) -> QuestionSet:
+    questions: list[Question] = []
+    documents: list[Document] = []
+    digest = hashlib.sha256()
+    for article in data.get("data", []):
+        title = article.get("title", "")
+        for pi, para in enumerate(article.get("paragraphs", [])):
+            context = para["context"]
+            digest.update(context.encode("utf-8"))
+            doc = f"{title}/{pi}"
+            # JSQuAD contexts are "title [SEP] paragraph": the title is a heading.
+            cut = context.find(SQUAD_SEP)
+            title_span = (0, cut) if cut > 0 else None
+            body = cut + len(SQUAD_SEP) if cut > 0 else 0
+            documents.append(Document(doc=doc, text=context, sha256=hashlib.sha256(
+                context.encode("utf-8")).hexdigest(), encoding="squad", title=title_span, body_start=body))
+            for qa in para.get("qas", []):
+                answers = tuple(dict.fromkeys(a["text"] for a in qa.get("answers", [])))
+                if qa.get("is_impossible"):
+                    answers = ()
+                questions.append(Question(str(qa["id"]), qa["question"], answers,
+                                          detect_language(qa["question"])))
+    if not questions:
+        raise InputError(f"{path}: a SQuAD file with no questions")
+    return QuestionSet(questions, [], documents, digest.hexdigest())
+
+
+def read_questions(path: str | Path) -> QuestionSet:
+    """Read a question set; raise InputError if nothing in it is usable."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such question file") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text; question sets are UTF-8 JSON Lines or SQuAD JSON") from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot read ({e.strerror})") from None
+    stripped = text.lstrip()
+    if stripped.startswith("{") and '"data"' in stripped[:2000]:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            data = None
+        if isinstance(data, dict) and "data" in data:
+            return _squad(p, data)
+    qs = _jsonl(p, text)
+    if not qs.questions:
+        detail = f" ({qs.problems[0]})" if qs.problems else ""
+        raise InputError(f"{path}: no usable questions{detail}")
+    return qs
+
+
+def found(gold: Iterable[str], text: str | None) -> bool:
+    """A gold answer occurs in ``text`` after normalisation."""
+    if not text:
+        return False
+    t = normalize(text)
+    return any(normalize(g) and normalize(g) in t for g in gold)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One question's result, judged."""
+
+    question: Question
+    answer: Answer
+    rank: int | None  # 1 = answer sentence or first citation holds a gold answer
+    answer_correct: bool
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.question.answers)
+
+
+def judge(question: Question, answer: Answer) -> Outcome:
+    if not question.answers or answer.abstained:
+        return Outcome(question, answer, None, False)
+    in_answer = answer.answer is not None and found(question.answers, answer.answer.text)
+    rank = None
+    for i, c in enumerate(answer.citations, 1):
+        if found(question.answers, c.text):
+            rank = i
+            break
+    if in_answer:
+        rank = 1
+    return Outcome(question, answer, rank, in_answer)
+
+
+def summarize(outcomes: Sequence[Outcome], seconds: float | None = None,
+              with_langs: bool = True) -> dict[str, Any]:
+    """The figures of ``kotae eval --json``."""
+    answerable = [o for o in outcomes if o.answerable]
+    unanswerable = [o for o in outcomes if not o.answerable]
+    n = len(answerable)
+
+    def rate(xs: Iterable[bool]) -> float:
+        xs = list(xs)
+        return round(sum(xs) / len(xs), 4) if xs else 0.0
+
+    lat = [o.answer.timings_ms.get("total", 0.0) for o in outcomes]
+    out: dict[str, Any] = {
+        "n": len(outcomes),
+        "answerable": n,
+        "hit@1": rate(o.rank == 1 for o in answerable),
+        "hit@5": rate(o.rank is not None and o.rank <= 5 for o in answerable),
+        "mrr": round(sum(1 / o.rank for o in answerable if o.rank) / n, 4) if n else 0.0,
+        "answer_accuracy": rate(o.answer_correct for o in answerable),
+        "abstention": {"unanswerable": len(unanswerable),
+                       "abstained": sum(o.answer.abstained for o in unanswerable),
+                       "false_abstentions": sum(o.answer.abstained for o in answerable)},
+        "latency_ms": {"p50": round(float(np.percentile(lat, 50)), 2) if lat else 0.0,
+                       "p95": round(float(np.percentile(lat, 95)), 2) if lat else 0.0},
+    }
+    if seconds is not None:
+        out["seconds"] = round(seconds, 2)
+        out["questions_per_s"] = round(len(outcomes) / seconds, 1) if seconds > 0 else None
+    if with_langs:
+        langs = sorted({o.question.lang for o in outcomes})
+        out["by_lang"] = {lang: summarize([o for o in outcomes if o.question.lang == lang], None, False)
+                          for lang in langs}
+    return out
+
+
+def evaluate(ask_many: Callable[[list[str]], list[Answer]], questions: Sequence[Question],
+             batch: int = 32, progress: bool = False,
+             on_outcome: Callable[[Outcome], None] | None = None) -> tuple[list[Outcome], float]:
+    """Run questions in batches. Ctrl-C stops early and keeps what was done."""
+    outcomes: list[Outcome] = []
+    bar = None
+    if progress:
+        import sys
+
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(questions), unit="q", desc="questions", file=sys.stderr, leave=False)
+    t0 = time.perf_counter()
+    try:
+        for i in range(0, len(questions), batch):
+            chunk = list(questions[i:i + batch])
+            for q, a in zip(chunk, ask_many([q.question for q in chunk]), strict=True):
+                o = judge(q, a)
+                outcomes.append(o)
+                if on_outcome:
+                    on_outcome(o)
+            if bar is not None:
+                bar.update(len(chunk))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if bar is not None:
+            bar.close()
+    return outcomes, time.perf_counter() - t0
+
+
+def corpus_index(qset: QuestionSet, cache_dir: Path, embedder: str | None = None,
+                 progress: bool = False) -> Path:
+    """The index of a SQuAD set's contexts, built once and cached by their content hash."""
+    from ingest.embed import DEFAULT_EMBEDDER
+    from ingest.index import CURRENT, build_index
+
+    if qset.documents is None:
+        raise InputError("this question set has no contexts of its own; give --index")
+    spec = embedder or DEFAULT_EMBEDDER
+    safe = "".join(ch if ch.isalnum() else "-" for ch in spec)[:40]
+    index = Path(cache_dir) / f"squad-{qset.digest[:16]}-{safe}"
+    if not (index / CURRENT).exists():
+        build_index(None, index, spec, documents=qset.documents, progress=progress)
+    return index
+
+
+def failures_markdown(outcomes: Sequence[Outcome], summary: dict[str, Any], source: str) -> str:
+    """A Markdown report: the figures, then every failure with question, gold and what was cited."""
+    lines = [f"# kotae eval: {source}", "",
+             f"n={summary['n']} · hit@1 {summary['hit@1']} · hit@5 {summary['hit@5']} · "
+             f"MRR {summary['mrr']} · answer accuracy {summary['answer_accuracy']} · "
+             f"abstained {summary['abstention']['abstained']}/{summary['abstention']['unanswerable']} "
+             f"unanswerable, {summary['abstention']['false_abstentions']} false abstentions", ""]
+    bad = [o for o in outcomes if (o.rank != 1 if o.answerable else not o.answer.abstained)]
+    lines.append(f"## Failures ({len(bad)})")
+    for o in bad:
+        a = o.answer
+        lines += ["", f"### {o.question.id} ({o.question.lang})", "", f"- question: {o.question.question}",
+                  f"- gold: {', '.join(o.question.answers) or '(unanswerable: should abstain)'}",
+                  f"- abstained: {a.abstained}"]
+        if a.answer is not None:
+            lines.append(f"- answer: {a.answer.text} ({a.answer.doc} [{a.answer.start}:{a.answer.end}])")
+        for i, c in enumerate(a.citations[:3], 1):
+            lines.append(f"- cited [{i}]: {c.text[:200]} ({c.doc} lines {c.lines[0]}-{c.lines[1]})")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,67 @@
+"""What the retriever returns: typed records, turned into JSON only at the edge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A span of a source document, verified to reproduce it.
+
+    ``start``/``end`` index the document's decoded text (Python ``str`` offsets);
+    ``text`` is that span cleaned of layout (wrapped lines joined).
+    """
+
+    text: str
+    doc: str
+    start: int
+    end: int
+    section: str | None
+    lines: tuple[int, int]
+    pages: tuple[int, int] | None
+    score: float
+    kind: str = "text"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "doc": self.doc, "start": self.start, "end": self.end,
+                "section": self.section, "lines": list(self.lines),
+                "pages": list(self.pages) if self.pages else None, "score": round(self.score, 4),
+                "kind": self.kind}
+
+
+@dataclass(frozen=True)
+class ShortAnswer:
+    """The exact fact a question asks for, inside the answer sentence (raw offsets)."""
+
+    text: str
+    start: int
+    end: int
+    type: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "start": self.start, "end": self.end, "type": self.type}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answer to one question: the sentence, its citations, or an abstention."""
+
+    question: str
+    language: str
+    abstained: bool
+    answer: Citation | None
+    citations: tuple[Citation, ...]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    short: ShortAnswer | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON object of DESIGN.md (``kotae ask --json``)."""
+        answer = None
+        if self.answer is not None:
+            answer = self.answer.as_dict()
+            answer["short"] = self.short.as_dict() if self.short else None
+        return {"question": self.question, "language": self.language, "abstained": self.abstained,
+                "answer": answer, "citations": [c.as_dict() for c in self.citations],
+                "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()}}

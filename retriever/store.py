@@ -1,0 +1,112 @@
+"""An index, read once into memory: spans, texts, vectors and BM25 arrays."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ingest.errors import IndexFileError
+from ingest.index import generation, read_manifest
+from ingest.lexical import LexicalIndex
+
+
+@dataclass(frozen=True)
+class Source:
+    """A document as the index holds it: its decoded text is the ground truth of citations."""
+
+    doc: str
+    text: str
+    meta: dict
+
+
+class IndexReader:
+    """Everything a query needs, from one generation of an index directory."""
+
+    def __init__(self, index_dir: str | Path) -> None:
+        self.dir = Path(index_dir)
+        gen = generation(self.dir)
+        self.generation = gen
+        self.manifest = read_manifest(gen)
+        self.embedder_spec: str = self.manifest["embedder"]["spec"]
+        self.dim: int = int(self.manifest["embedder"]["dim"])
+        try:
+            self._read_store(gen / "store.sqlite")
+        except sqlite3.Error as e:
+            raise IndexFileError(f"{gen / 'store.sqlite'}: the store is unreadable ({e}); "
+                                 "rebuild the index with kotae ingest") from None
+        try:
+            self.passage_lexical = LexicalIndex(gen / "lexical" / "passages")
+            self.unit_lexical = LexicalIndex(gen / "lexical" / "units")
+        except (OSError, ValueError, KeyError, json.JSONDecodeError) as e:
+            raise IndexFileError(f"{gen / 'lexical'}: the lexical index is missing or damaged "
+                                 f"({type(e).__name__}); rebuild the index") from None
+        if (self.passage_lexical.size != len(self.p_start)
+                or self.unit_lexical.size != len(self.u_start)):
+            raise IndexFileError(f"{gen}: the lexical index does not match the store; rebuild the index")
+        self.unit_vectors = self.passage_vectors = None
+        if self.dim:
+            self.unit_vectors = self._read_faiss(gen / "units.faiss", len(self.u_start))
+            self.passage_vectors = self._read_faiss(gen / "passages.faiss", len(self.p_start))
+
+    def _read_faiss(self, path: Path, rows: int) -> np.ndarray:
+        import faiss
+
+        try:
+            index = faiss.read_index(str(path))
+        except RuntimeError:
+            raise IndexFileError(f"{path}: the vector index is missing or damaged; "
+                                 "rebuild the index with kotae ingest") from None
+        if index.ntotal != rows or index.d != self.dim:
+            raise IndexFileError(f"{path}: holds {index.ntotal}x{index.d} vectors, the store "
+                                 f"{rows}x{self.dim}; rebuild the index")
+        # Exact inner product over a few thousand rows is one matrix product; keeping
+        # the rows lets a batch of questions be scored at once.
+        if not rows:
+            return np.zeros((0, self.dim), np.float32)
+        return np.ascontiguousarray(index.reconstruct_n(0, rows), dtype=np.float32)
+
+    def _read_store(self, path: Path) -> None:
+        if not path.is_file():
+            raise IndexFileError(f"{path}: the store is missing; rebuild the index with kotae ingest")
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            self.sources: list[Source] = [
+                Source(doc=doc, text=text, meta=json.loads(meta))
+                for doc, text, meta in conn.execute("SELECT doc, text, meta FROM documents ORDER BY id")]
+            rows = conn.execute('SELECT doc_id, kind, start, "end", gaps, text, section, line_start,'
+                                " line_end, page_start, page_end, tokens FROM units ORDER BY id").fetchall()
+            self.u_doc = np.array([r[0] for r in rows], dtype=np.int32)
+            self.u_kind = [r[1] for r in rows]
+            self.u_start = np.array([r[2] for r in rows], dtype=np.int64)
+            self.u_end = np.array([r[3] for r in rows], dtype=np.int64)
+            self.u_gaps = [tuple(map(tuple, json.loads(r[4]))) for r in rows]
+            self.u_text = [r[5] for r in rows]
+            self.u_section = [r[6] for r in rows]
+            self.u_lines = [(r[7], r[8]) for r in rows]
+            self.u_pages = [None if r[9] is None else (r[9], r[10]) for r in rows]
+            self.u_tokens = [set(r[11].split("\t")) if r[11] else set() for r in rows]
+            rows = conn.execute('SELECT doc_id, kind, start, "end", gaps, text, section, line_start,'
+                                " line_end, page_start, page_end, units FROM passages ORDER BY id").fetchall()
+            self.p_doc = np.array([r[0] for r in rows], dtype=np.int32)
+            self.p_kind = [r[1] for r in rows]
+            self.p_start = np.array([r[2] for r in rows], dtype=np.int64)
+            self.p_end = np.array([r[3] for r in rows], dtype=np.int64)
+            self.p_gaps = [tuple(map(tuple, json.loads(r[4]))) for r in rows]
+            self.p_text = [r[5] for r in rows]
+            self.p_section = [r[6] for r in rows]
+            self.p_lines = [(r[7], r[8]) for r in rows]
+            self.p_pages = [None if r[9] is None else (r[9], r[10]) for r in rows]
+            self.p_units = [np.array(json.loads(r[11]), dtype=np.int64) for r in rows]
+        finally:
+            conn.close()
+        self.u_passages: list[list[int]] = [[] for _ in self.u_text]
+        for p, members in enumerate(self.p_units):
+            for u in members:
+                self.u_passages[u].append(p)
+        # Flat member list for vectorised per-passage maxima (np.maximum.reduceat).
+        self.p_flat = np.concatenate(self.p_units) if self.p_units else np.zeros(0, np.int64)
+        self.p_offsets = np.cumsum([0] + [len(m) for m in self.p_units[:-1]]).astype(np.int64)
