@@ -168,3 +168,15 @@ def runs_of(text: str) -> Iterable[tuple[int, int]]:
     """Spans of whitespace runs in ``text`` (for tests and the loader)."""
     for m in _WS_RUN.finditer(text):
         yield m.start(), m.end()
+
+
+def offset_map(raw: str, start: int, end: int, gaps: Sequence[tuple[int, int]] = ()) -> OffsetText:
+    """The clean text of raw[start:end] (skipping ``gaps``, absolute spans) with raw offsets."""
+    ot = OffsetText()
+    pos = start
+    for a, b in sorted(gaps):
+        ot.add(raw, pos, a)
+        ot.brk(a)
+        pos = max(pos, b)
+    ot.add(raw, pos, end)
+    return ot

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import cached_property
+from typing import NamedTuple
 
 from .errors import KotaeError
 
@@ -60,3 +61,40 @@ class Tokenizer:
                 token = m[1] if m else lemma
             out.append(token.lower())
         return out
+
+
+class Morpheme(NamedTuple):
+    """One MeCab token with its offsets in the analysed text."""
+
+    surface: str
+    start: int
+    end: int
+    pos: str  # UniDic parts of speech joined by '-': 名詞-固有名詞-人名-姓
+    lemma: str
+
+    def token(self) -> str:
+        """The lexical-index token this morpheme gives ('' if it gives none)."""
+        if self.pos.startswith(_DROP):
+            return ""
+        if self.pos.startswith("名詞-固有名詞") or not self.lemma or self.lemma == "*":
+            return unicodedata.normalize("NFKC", self.surface).lower()
+        m = _LOANWORD.match(self.lemma)
+        return unicodedata.normalize("NFKC", m[1] if m else self.lemma).lower()
+
+
+def analyse(tokenizer: Tokenizer, text: str) -> list[Morpheme]:
+    """MeCab analysis of ``text`` as it is (no NFKC), with character offsets into it."""
+    safe = _CONTROL.sub(" ", text)
+    out: list[Morpheme] = []
+    cursor = 0
+    for line in tokenizer._tagger.parse(safe).split("\n"):
+        cols = line.split("\t")
+        if len(cols) < 5:
+            continue
+        surface = cols[0]
+        at = safe.find(surface, cursor)
+        if at < 0:
+            continue
+        out.append(Morpheme(surface, at, at + len(surface), cols[4], cols[3]))
+        cursor = at + len(surface)
+    return out

@@ -14,13 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.clean import clean
+from ingest.clean import clean, offset_map
 from ingest.embed import Embedder, get_embedder
 from ingest.errors import IndexFileError, InputError, IntegrityError
 from ingest.tokens import Tokenizer
 
 from .language import detect_language
-from .records import Answer, Citation
+from .records import Answer, Citation, ShortAnswer
+from .short import DESCRIPTION, FACT_KINDS, Asked, analyse_question, short_answer
 from .store import IndexReader
 
 MAX_QUESTION = 2000  # characters kept of a question; the rest cannot change the answer
@@ -45,8 +46,10 @@ class Settings:
     sentence_dense: float = 1.0
     sentence_lexical: float = 0.5
     sentence_passage: float = 0.5
-    abstain_below: float = 0.0  # confidence under this abstains (calibrated on the report set)
+    abstain_dense: float = 0.0  # answer sentence similarity under this abstains
+    abstain_coverage: float = 0.4  # share of a Japanese question's content words the answer must hold
     intent_bonus: float = 0.6
+    short_sentences: int = 2  # sentences searched for a short answer, best first
 
 
 def _rel(gaps: Sequence[tuple[int, int]], start: int) -> list[tuple[int, int]]:
@@ -191,7 +194,8 @@ class Retriever:
             score = score + st.sentence_dense * (dn - dn.min()) / span
         if want:
             score = score + st.intent_bonus * np.array([ix.u_kind[u] in want for u in cand])
-        best = int(c[int(np.argmax(score))])
+        ranked = [int(c[i]) for i in np.argsort(-score, kind="stable")]
+        best = ranked[0]
 
         # Citations: top passages, the first one holding the answer sentence.
         chosen = [int(p) for p in top[:k]]
@@ -199,36 +203,59 @@ class Retriever:
         if holder in chosen:
             chosen.remove(holder)
         chosen = [holder] + chosen[: k - 1]
-        confidence = self._confidence(tokens, best, du, lang)
-        abstained = confidence < st.abstain_below
-        citations = tuple(self._passage_citation(p, float(fused[p])) for p in chosen)
-        answer = None if abstained else self._unit_citation(best, confidence)
         t2 = time.perf_counter()
+        short, asked = self._short(question, lang, ranked[: st.short_sentences])
+        coverage = self._coverage(tokens, best, lang)
+        dense = float(du[best]) if du is not None else 1.0
+        abstained = (dense < st.abstain_dense
+                     or (not (want and ix.u_kind[best] in want) and coverage < st.abstain_coverage)
+                     or (asked.kind in FACT_KINDS and short is None))
+        citations = tuple(self._passage_citation(p, float(fused[p])) for p in chosen)
+        answer = None if abstained else self._unit_citation(best, dense)
+        t3 = time.perf_counter()
         return Answer(question, lang, abstained, answer, citations,
                       timings_ms={"search": (t1 - t0) * 1000, "search_local": (t1 - t0) * 1000,
-                                  "answer": (t2 - t1) * 1000})
+                                  "answer": (t3 - t1) * 1000, "short": (t3 - t2) * 1000},
+                      short=None if abstained else short)
 
-    def _confidence(self, tokens: list[str], unit: int, du: np.ndarray | None, lang: str) -> float:
-        """How much the answer sentence supports the question, on a scale comparable across questions.
+    def _short(self, question: str, lang: str, units: list[int]) -> tuple[ShortAnswer | None, Asked]:
+        """The short answer in the best sentences, in raw offsets, verified like a citation."""
+        ix = self.index
+        asked = analyse_question(question, lang)
+        if asked.kind == DESCRIPTION:
+            return None, asked
+        found = short_answer(self.tokenizer, question, lang, [ix.u_text[u] for u in units])
+        if found is None:
+            return None, asked
+        i, cand, asked = found
+        u = units[i]
+        doc = int(ix.u_doc[u])
+        raw = ix.sources[doc].text
+        ot = offset_map(raw, int(ix.u_start[u]), int(ix.u_end[u]), ix.u_gaps[u])
+        start, end = ot.pos[cand.start], ot.raw_end(cand.end)
+        self._verified(doc, start, end, (), cand.text)
+        return ShortAnswer(text=cand.text, start=start, end=end, type=cand.kind), asked
 
-        Dense similarity of the sentence plus the share of the question's
-        informative lemmas (weighted by idf) that the sentence contains.
+    def _coverage(self, tokens: list[str], unit: int, lang: str) -> float:
+        """Share of the question's content words (idf-weighted) found in the answer sentence.
+
+        Only meaningful for Japanese questions; English ones return 1.0, since their
+        words cannot be expected in Japanese text.
         """
+        if lang != "ja":
+            return 1.0
+        from .short import _QUESTION_WORDS
+
         ix = self.index
         n = max(ix.passage_lexical.size, 1)
         have = ix.u_tokens[unit]
         total = found = 0.0
-        for t in set(tokens):
+        for t in set(tokens) - _QUESTION_WORDS:
             df = ix.passage_lexical.document_frequency(t)
-            if df == 0 and lang != "ja":
-                continue  # an English word the Japanese corpus never uses says nothing
             idf = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
             total += idf
-            if t in have:
-                found += idf
-        coverage = found / total if total else 0.0
-        dense = float(du[unit]) if du is not None else 0.0
-        return dense + 0.2 * coverage
+            found += idf if t in have else 0.0
+        return found / total if total else 1.0
 
     # -- citations ----------------------------------------------------------
 

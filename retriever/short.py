@@ -1,0 +1,332 @@
+"""Short answers: the exact span a question asks for, found offline in the answer sentence.
+
+Two steps, both plain rules over MeCab's analysis:
+
+1. :func:`analyse_question` says what is asked — a date, a person, a place or
+   organisation, a quantity (with its counter when the question names one:
+   何発 -> 発), a name or term, or a description (なぜ, how) that has no short answer.
+2. :func:`candidates` lists the spans of a sentence that could be such an answer
+   (dates, numbers with counters, 「」 terms, proper nouns, noun compounds,
+   katakana and Latin terms), and :func:`best_span` ranks them by type fit, by
+   how closely they sit to the question's words around its wh-word, and drops
+   any span the question already contains.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ingest.clean import normalize
+from ingest.tokens import Morpheme, Tokenizer, analyse
+
+DATE, PERSON, PLACE, ORG, QUANTITY, TERM, DESCRIPTION = (
+    "date", "person", "place", "organisation", "quantity", "term", "description")
+FACT_KINDS = frozenset({DATE, PERSON, PLACE, ORG, QUANTITY})
+
+_COUNTERS = ("か国|カ国|ヶ国|箇国|つ|発|人|回|基|隻|機|個|件|種類|種|割|倍|パーセント|%|％|年間|カ月|か月|ヶ月|"
+             "日間|時間|トン|キロメートル|キロ|km|メートル|円|ドル|名|歳|位|頭|本|枚|冊|台|社|票|議席|点|万|億|兆")
+
+# Japanese cues, tried in order; the first match decides.
+_JA = [
+    (DESCRIPTION, re.compile(r"なぜ|何故|どうして|理由|どのように|いかに|何のため|どういう意味|どう(?:なる|する|考え)")),
+    (DATE, re.compile(r"いつ|何年(?!間)|何月|何日(?!間)|何年度|何時代|何世紀|どの時期|何年代")),
+    (PERSON, re.compile(r"誰|だれ|何者|どの人物|どなた")),
+    (PLACE, re.compile(r"どこ|どの国|何国|どの地域|どの都市|どこの国|何県|何市")),
+    (ORG, re.compile(r"どの機関|どの組織|どの団体|どの企業|どの大学|どの会社|どの政党")),
+    (QUANTITY, re.compile(r"いくつ|いくら|どれ(?:くらい|ほど|だけ)|どの(?:くらい|程度)|何(?:" + _COUNTERS + r")")),
+    (TERM, re.compile(r"何|どの|どんな|どのような|名称|名前")),
+]
+# English cues.
+_EN = [
+    (QUANTITY, re.compile(r"\bhow (?:many|much|long|often|far|old|large|big)\b|\bwhat (?:\w+ )?(?:number|"
+                          r"percentage|share|proportion|level|amount)\b", re.I)),
+    (DESCRIPTION, re.compile(r"\bhow\b(?! (?:many|much|long|often|far|old|large|big)\b)|\bfor what reason\b|"
+                             r"\bin what way\b|\bwhy\b", re.I)),
+    (DATE, re.compile(r"\bwhen\b|\bwhat (?:year|date|month|day|time)\b|\bwhich (?:year|date|month)\b|\bsince when\b",
+                      re.I)),
+    (PERSON, re.compile(r"\bwho(?:m|se)?\b|\bwhich (?:person|official|leader)\b|\bby whom\b", re.I)),
+    (PLACE, re.compile(r"\bwhere\b|\bwhich (?:country|countries|nation|city|region)\b|"
+                       r"\bwhat (?:country|city|region)\b", re.I)),
+    (ORG, re.compile(r"\b(?:which|what) (?:\w+ )?(?:organi[sz]ations?|agency|agencies|institutions?|forums?|"
+                     r"bod(?:y|ies)|groups?|compan(?:y|ies)|parties|party)\b", re.I)),
+    (TERM, re.compile(r"\bwhat\b|\bwhich\b|\bname\b|\bcalled\b", re.I)),
+]
+_NAMING = re.compile(r"何と(?:呼|言|い)|何という|名称|名前|called|named|\bname\b")
+_JA_COUNTER = re.compile(r"何(" + _COUNTERS + r")")
+# The counter Japanese uses for what an English "how many X" counts: a closed class.
+_EN_COUNTERS = [(re.compile(p, re.I), c) for p, c in (
+    (r"\bcountr(?:y|ies)|nations?\b", "か国"), (r"\b(?:people|persons?|members?|officials?|soldiers?)\b", "人"),
+    (r"\btimes\b", "回"), (r"\b(?:warheads?|missiles?|rockets?|shells?)\b", "発"),
+    (r"\b(?:silos?|reactors?|plants?|launchers?)\b", "基"), (r"\b(?:submarines?|ships?|vessels?|carriers?)\b", "隻"),
+    (r"\b(?:aircraft|planes?|jets?|bombers?)\b", "機"), (r"\byears\b", "年間"), (r"\bpercent\b|%", "%"))]
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What a question asks for: ``kind``, the counter it names, and where its wh-word is."""
+
+    kind: str
+    counter: str | None = None
+    wh_start: int = -1
+    wh_end: int = -1
+
+
+def _same_counter(a: str, b: str) -> bool:
+    fold = {"カ国": "か国", "ヶ国": "か国", "箇国": "か国", "％": "%", "パーセント": "%", "ヶ月": "か月",
+            "カ月": "か月", "種類": "種"}
+    return fold.get(a, a) == fold.get(b, b)
+
+
+def analyse_question(question: str, lang: str) -> Asked:
+    """What is asked. Japanese cues first when the question has any Japanese."""
+    q = unicodedata.normalize("NFKC", question)
+    tables = [_EN] if lang == "en" else [_JA, _EN]
+    for table in tables:
+        hits = [(m.start(), order, kind, m) for order, (kind, pattern) in enumerate(table)
+                if (m := pattern.search(q))]
+        if table is _EN:
+            # In English the leading wh-phrase decides: "What contingencies … when
+            # coordinating …" asks for a term, not a date.
+            hits.sort(key=lambda h: (h[0], h[1]))
+        else:
+            hits.sort(key=lambda h: h[1])
+        for _, _, kind, m in hits[:1]:
+            if m:
+                counter = None
+                if kind == QUANTITY and table is _JA:
+                    c = _JA_COUNTER.search(q)
+                    counter = c[1] if c else None
+                elif kind == QUANTITY:
+                    rest = q[m.end():m.end() + 40]
+                    counter = next((c for p, c in _EN_COUNTERS if p.search(rest)), None)
+                if kind == DATE and table is _JA and ("年間" in q or "日間" in q):
+                    kind = QUANTITY
+                return Asked(kind, counter, m.start(), m.end())
+    return Asked(TERM if lang == "ja" else DESCRIPTION)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A span of a sentence (offsets into its clean text) that could answer a question."""
+
+    start: int
+    end: int
+    text: str
+    kind: str
+    counter: str | None = None
+    sub: bool = False  # a proper noun cut out of a longer compound
+
+
+_DIGIT = "0-9０-９"
+_DATE = re.compile(
+    rf"(?:(?:明治|大正|昭和|平成|令和)[{_DIGIT}元一二三四五六七八九十]{{1,3}}|[{_DIGIT}]{{4}}|(?<![{_DIGIT}])"
+    rf"[{_DIGIT}]{{1,3}}(?=年[{_DIGIT}]))年(?!間)(?:度|代)?"
+    rf"(?:[{_DIGIT}]{{1,2}}月(?:[{_DIGIT}]{{1,2}}日)?)?(?:[上中下]旬|初め|初頭|末|頃)?"
+    rf"|[{_DIGIT}]{{1,2}}月(?:[{_DIGIT}]{{1,2}}日)?(?:[上中下]旬|初め|末|頃)?"
+    rf"|[{_DIGIT}]{{1,2}}世紀(?:[前後]半|初頭|末)?")
+_QUANTITY = re.compile(
+    rf"(?:約|およそ|計|合計|最大|最低)?(?:[{_DIGIT}][{_DIGIT},，.．]*|[一二三四五六七八九十百千]+)"
+    rf"(?:万|億|兆|千|百)?(?P<counter>{_COUNTERS})")
+_BRACKETS = re.compile(r"「([^「」]{1,40})」|『([^『』]{1,40})』|“([^“”]{1,40})”|（([^（）]{1,30})）|\(([^()]{1,30})\)")
+_KATAKANA = re.compile(r"[ァ-ヺー・]{2,}")
+# Compounds ending like this name an organisation or a place: 国際原子力機関, 欧州連合, 沖縄県.
+_ORG_SUFFIX = ("機関", "委員会", "会議", "省", "庁", "軍", "党", "大学", "協会", "連合", "機構", "政府", "議会",
+               "銀行", "公社", "研究所", "センター", "防衛隊", "会社", "組合", "学会", "財団")
+_PLACE_SUFFIX = ("県", "市", "州", "島", "町", "村", "郡", "地方", "半島", "大陸", "諸島")
+_PERSON_SUFFIX = ("氏", "さん", "大統領", "首相", "外相", "総書記", "司令官", "長官", "議長", "国王", "大臣", "主席",
+                  "将軍", "博士", "教授", "代表", "所長")
+
+
+def _compounds(morphs: Sequence[Morpheme]) -> list[tuple[int, int, list[Morpheme]]]:
+    """Maximal runs of nominal tokens: 攻撃型原子力潜水艦, 高濃縮ウラン, アラ+グチ -> アラグチ."""
+    runs: list[tuple[int, int, list[Morpheme]]] = []
+    cur: list[Morpheme] = []
+
+    def nominal(m: Morpheme) -> bool:
+        return m.pos.startswith(("名詞", "接頭辞", "接尾辞-名詞的")) and not m.pos.startswith("名詞-助動詞語幹")
+
+    for m in morphs:
+        if nominal(m) and (not cur or cur[-1].end == m.start or
+                           (cur[-1].surface.isascii() and m.surface.isascii())):
+            cur.append(m)
+        else:
+            if cur:
+                runs.append((cur[0].start, cur[-1].end, cur))
+            cur = [m] if nominal(m) else []
+    if cur:
+        runs.append((cur[0].start, cur[-1].end, cur))
+    return runs
+
+
+def candidates(text: str, morphs: Sequence[Morpheme]) -> list[Candidate]:
+    """Spans of a clean sentence that could be a short answer, with their kinds."""
+    out: list[Candidate] = []
+    dates: list[tuple[int, int]] = []
+    for m in _DATE.finditer(text):
+        out.append(Candidate(m.start(), m.end(), m[0], DATE))
+        dates.append(m.span())
+    for m in _QUANTITY.finditer(text):
+        if any(a <= m.start() and m.end() <= b for a, b in dates):
+            continue
+        out.append(Candidate(m.start(), m.end(), m[0], QUANTITY, m["counter"]))
+    for m in _BRACKETS.finditer(text):
+        g = next(i for i in range(1, 6) if m.group(i) is not None)
+        inner = m.group(g).strip()
+        if inner:
+            s = m.start(g) + (len(m.group(g)) - len(m.group(g).lstrip()))
+            out.append(Candidate(s, s + len(inner), inner, TERM))
+    for start, end, run in _compounds(morphs):
+        # Trim a leading number and trailing person suffixes: アラグチ氏 -> アラグチ.
+        while run and run[-1].pos.startswith("接尾辞") and len(run) > 1:
+            run = run[:-1]
+        start, end = run[0].start, run[-1].end
+        span = text[start:end]
+        kinds = [m.pos for m in run]
+        after = text[end:end + 4]
+        if any("人名" in p for p in kinds) or (_KATAKANA.fullmatch(span) and after.startswith(_PERSON_SUFFIX)):
+            kind = PERSON
+        elif any("地名" in p for p in kinds) or span.endswith(_PLACE_SUFFIX):
+            kind = PLACE
+        elif any("組織" in p for p in kinds) or span.endswith(_ORG_SUFFIX):
+            kind = ORG
+        elif all(p.startswith("名詞-数詞") for p in kinds):
+            continue
+        else:
+            kind = TERM
+        out.append(Candidate(start, end, span, kind))
+        # The proper-noun core of a longer compound is a candidate of its own:
+        # イスラム革命防衛隊のソレイマニ司令官 -> ソレイマニ.
+        for m in run:
+            if ("人名" in m.pos or "地名" in m.pos or "組織" in m.pos) and (m.start, m.end) != (start, end):
+                kind = PERSON if "人名" in m.pos else PLACE if "地名" in m.pos else ORG
+                out.append(Candidate(m.start, m.end, m.surface, kind, sub=True))
+    for m in _KATAKANA.finditer(text):  # MeCab splits unknown names: アラ+グチ
+        if text[m.end():m.end() + 4].startswith(_PERSON_SUFFIX):
+            out.append(Candidate(m.start(), m.end(), m[0], PERSON))
+    # Noun phrases joined by の: 日米同盟の信頼性の維持.
+    runs = _compounds(morphs)
+    for i in range(len(runs) - 1):
+        end = i
+        while end + 1 < len(runs) and runs[end + 1][0] == runs[end][1] + 1 and text[runs[end][1]] == "の" \
+                and end - i < 2:
+            end += 1
+            out.append(Candidate(runs[i][0], runs[end][1], text[runs[i][0]:runs[end][1]], TERM))
+    # A 「quoted」 term with the noun it names: 「軍備管理」アプローチ.
+    for m in re.finditer(r"「[^「」]{1,30}」[ァ-ヺー一-龥]{1,8}", text):
+        out.append(Candidate(m.start(), m.end(), m[0], TERM))
+    seen: set[tuple[int, int, str]] = set()
+    unique = []
+    for c in out:
+        key = (c.start, c.end, c.kind)
+        if key not in seen and c.text.strip():
+            seen.add(key)
+            unique.append(c)
+    return unique
+
+
+def _fit(c: Candidate, asked: Asked, lang: str = "ja") -> float:
+    if c.kind == asked.kind:
+        if asked.kind == QUANTITY and asked.counter and not (c.counter and _same_counter(c.counter, asked.counter)):
+            return 0.0
+        return 3.0
+    if asked.kind == TERM:
+        return {PLACE: 2.0, ORG: 2.0, PERSON: 1.5, QUANTITY: 0.5, DATE: 0.5}.get(c.kind, 0.0)
+    if {asked.kind, c.kind} == {PLACE, ORG} and not (lang != "ja" and asked.kind == PLACE):
+        return 2.0  # どこ asks for either; English "where" only for a place
+    if asked.kind == PERSON and lang != "ja" and (c.kind == ORG or (
+            c.kind == TERM and c.text[:1].isascii() and c.text[:1].isupper() and " " in c.text)):
+        return 1.0  # "who provided the photo?" may be answered by an organisation
+    return 0.0
+
+
+def _content(tokens: Sequence[str]) -> set[str]:
+    return {t for t in tokens if t and t not in _QUESTION_WORDS}
+
+
+# Words of the question that are about asking, not about the content.
+_QUESTION_WORDS = frozenset("""何 何時 何処 誰 何故 如何 様 何の 幾 幾つ 居る 為る 成る 言う 呼ぶ 有る 在る 此の 其の
+か 事 物 所 よう 思う 考える 述べる 示す 報告 書 論考 本稿 章 where when who what which why how many much
+does do did is are was were the a an of in to for by on at""".split())
+
+
+def _next_content(morphs: Sequence[Morpheme], at: int) -> str:
+    # The first content word after a span, skipping particles: 戦略核演習[を]実施 -> 実施.
+    for m in morphs:
+        if m.start >= at and m.token():
+            return m.token()
+    return ""
+
+
+def _prev_content(morphs: Sequence[Morpheme], at: int) -> str:
+    for m in reversed(morphs):
+        if m.end <= at and m.token():
+            return m.token()
+    return ""
+
+
+def best_span(question: str, asked: Asked, q_morphs: Sequence[Morpheme], text: str,
+              morphs: Sequence[Morpheme], lang: str = "ja") -> tuple[Candidate, float] | None:
+    """The best short-answer candidate of a sentence, or None when nothing fits."""
+    if asked.kind == DESCRIPTION:
+        return None
+    qnorm = normalize(question)
+    q_tokens = _content(m.token() for m in q_morphs)
+    # The question's words right before and after its wh-word point at the answer's
+    # neighbours: 安保理決議2231は[いつ]終了するか -> …2025年10月18日に[終了]する.
+    left = [m.token() for m in q_morphs if m.end <= asked.wh_start and m.token() in q_tokens]
+    right = [m.token() for m in q_morphs if m.start >= asked.wh_end and m.token() in q_tokens]
+    near_left, near_right = set(left[-2:]), set(right[:2])
+    naming = bool(_NAMING.search(question))
+    best: tuple[Candidate, float] | None = None
+    for c in candidates(text, morphs):
+        fit = _fit(c, asked, lang)
+        if fit <= 0:
+            continue
+        cn = normalize(c.text)
+        if not cn or cn in qnorm:
+            continue  # the question already says it
+        if c.kind == TERM and len(cn) < 2:
+            continue  # 中, 性: one character is a fragment, not a term
+        score = fit
+        inside = [m.token() for m in morphs if c.start <= m.start and m.end <= c.end and m.token()]
+        shared = sum(t in q_tokens for t in inside)
+        # A span made only of the question's words is no answer; one that adds to
+        # them is (戦略は何と呼ばれるか -> 最小報復戦略).
+        score -= 1.0 * shared / max(len(inside), 1)
+        nxt = _next_content(morphs, c.end)
+        prv = _prev_content(morphs, c.start)
+        # いわゆる「two-peer」問題 answers 米国の問題は何と呼ばれるか: the noun the
+        # question puts before its wh-word often follows the answer in the source.
+        score += 1.5 * (nxt in near_right or nxt in near_left) + 1.0 * (prv in near_left)
+        after = {m.token() for m in morphs if c.end <= m.start and m.end <= c.end + 25}
+        before = {m.token() for m in morphs if c.start - 25 <= m.start and m.end <= c.start}
+        score += 0.5 * len(q_tokens & after) + 0.3 * len(q_tokens & before)
+        if naming and (text[max(0, c.start - 4):c.start].endswith(("という", "いわゆる", "呼ばれる"))
+                       or text[max(0, c.start - 1):c.start] in ("「", "『", "“", "（")):
+            score += 1.5
+        if c.sub:
+            score -= 0.5  # the name inside a compound only when the compound is worse
+        score -= 0.02 * len(c.text)  # between equal fits, the tighter span
+        if best is None or score > best[1]:
+            best = (c, score)
+    return best
+
+
+def short_answer(tokenizer: Tokenizer, question: str, lang: str, sentences: Sequence[str]
+                 ) -> tuple[int, Candidate, Asked] | None:
+    """The short answer in the first sentence that has one: (sentence index, span, what was asked)."""
+    asked = analyse_question(question, lang)
+    if asked.kind == DESCRIPTION or (asked.kind == TERM and lang != "ja"):
+        # An English "what …" asks for a Japanese term the rules cannot align
+        # across languages: better no short answer than a guess.
+        return None
+    q_morphs = analyse(tokenizer, unicodedata.normalize("NFKC", question))
+    for i, text in enumerate(sentences):
+        found = best_span(unicodedata.normalize("NFKC", question), asked, q_morphs, text,
+                          analyse(tokenizer, text), lang)
+        if found is not None:
+            return i, found[0], asked
+    return None
