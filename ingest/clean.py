@@ -36,14 +36,16 @@ def is_space(ch: str) -> bool:
 def is_latinish(ch: str) -> bool:
     """Characters between which a space is a real word separator.
 
-    ASCII printable characters, Latin letters with diacritics and their
-    full-width forms: `National Defense Strategy` keeps its spaces, while
+    ASCII printable characters, Latin letters with diacritics, full-width letters
+    and digits: `National Defense Strategy` keeps its spaces, while
     `2024 年 11 月` (digit next to kanji) loses them.
     """
     o = ord(ch)
     if 0x21 <= o <= 0x7E:
         return True
-    if 0xFF01 <= o <= 0xFF5E:  # full-width ASCII variants: ＮＰＴ　ＩＡＥＡ
+    # Full-width letters and digits (ＮＰＴ　ＩＡＥＡ, ２０２４) but not full-width
+    # punctuation: （\nNPT） is Japanese typography, not a space between words.
+    if 0xFF10 <= o <= 0xFF19 or 0xFF21 <= o <= 0xFF3A or 0xFF41 <= o <= 0xFF5A:
         return True
     return 0xC0 <= o <= 0x24F and ch.isalpha()
 
@@ -101,7 +103,9 @@ def normalize(text: str) -> str:
     3. Lower-case: `ICBM` -> `icbm`.
     """
     text = unicodedata.normalize("NFKC", text)
-    return "".join(ch for ch in text if not is_space(ch)).lower()
+    # NFKC again after removing spaces and lower-casing: `e ´` composes only once
+    # the space between is gone, and the result must be a fixed point.
+    return unicodedata.normalize("NFKC", "".join(ch for ch in text if not is_space(ch)).lower())
 
 
 class OffsetText:

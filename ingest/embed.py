@@ -97,7 +97,8 @@ class SentenceTransformerEmbedder:
             raise KotaeError(f"cannot load the sentence-transformers {where} {spec!r} from local files "
                              f"({type(e).__name__}); give a local model directory, or use "
                              f"--embedder {DEFAULT_EMBEDDER}") from None
-        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(dim() or 0)
         name = spec.lower()
         self._prompts = next((p for key, p in _FAMILY_PROMPTS if key in name), None)
 

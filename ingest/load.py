@@ -60,13 +60,30 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
     for magic, what in _BINARY_MAGIC.items():
         if data.startswith(magic):
             raise InputError(f"{name}: is {what}, not text; remove it or give a .txt/.md/.pdf file")
+    if b"\x1b$B" in data or b"\x1b$@" in data or b"\x1b(J" in data:
+        # ISO-2022-JP is 7-bit, so it also "decodes" as UTF-8, escapes and all.
+        try:
+            return data.decode("iso2022_jp"), "iso2022_jp"
+        except UnicodeDecodeError:
+            pass
     try:
-        return data.decode("utf-8"), "utf-8"
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    else:
+        if "\x00" in text:
+            raise InputError(f"{name}: looks binary (NUL bytes); give a text, Markdown or PDF file")
+        return text, "utf-8"
     from charset_normalizer import from_bytes  # only for files that are not UTF-8
 
     best = from_bytes(data, cp_isolation=_JAPANESE_ENCODINGS).best()
+    if best is None:
+        # Japanese text dense in full-width letters and digits (ＮＰＴ、２０２４年) looks
+        # "chaotic" to the default threshold; accept a looser match only if what it
+        # decodes to is overwhelmingly Japanese or ASCII.
+        loose = from_bytes(data, cp_isolation=_JAPANESE_ENCODINGS, threshold=1.0).best()
+        if loose is not None and _mostly_japanese(str(loose)):
+            best = loose
     if best is None or best.encoding is None:
         if b"\x00" in data[:4096]:
             raise InputError(f"{name}: looks binary (NUL bytes) and decodes as no Japanese "
@@ -77,6 +94,15 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
     if "\x00" in text:
         raise InputError(f"{name}: looks binary (decoded text contains NUL); give a text file")
     return text, best.encoding
+
+
+def _mostly_japanese(text: str) -> bool:
+    visible = [ch for ch in text if not ch.isspace()]
+    if not visible:
+        return False
+    ok = sum(ch.isascii() or 0x3000 <= ord(ch) <= 0x30FF or 0x4E00 <= ord(ch) <= 0x9FFF
+             or 0xFF00 <= ord(ch) <= 0xFFEF for ch in visible)
+    return ok / len(visible) >= 0.9
 
 
 def read_pdf(path: Path, name: str) -> tuple[str, tuple[int, ...]]:

@@ -69,9 +69,13 @@ def split_sentences(text: str, max_len: int = MAX_SENTENCE) -> list[Span]:
         elif i - start + 1 >= max_len:
             end = _soft_cut(text, start, i + 1)
         if end:
-            spans.append((start, end))
+            stop = end
+            while stop > start and text[stop - 1] in " \u3000":
+                stop -= 1  # a soft cut after a space: the space belongs to neither side
+            if stop > start:
+                spans.append((start, stop))
             start = end
-            while start < n and text[start] == " ":
+            while start < n and text[start] in " \u3000":
                 start += 1
             i = start
             depth = 0
@@ -79,7 +83,7 @@ def split_sentences(text: str, max_len: int = MAX_SENTENCE) -> list[Span]:
         i += 1
     if start < n:
         end = n
-        while end > start and text[end - 1] == " ":
+        while end > start and text[end - 1] in " \u3000":
             end -= 1
         if end > start:
             spans.append((start, end))
@@ -335,4 +339,6 @@ def make_passages(document: Document, units: Sequence[Unit],
         else:  # a heading ends the run
             close_run()
     close_run()
+    # Captions and bylines are emitted when met, inside a run of text passages.
+    passages.sort(key=lambda p: (p.start, p.end))
     return passages

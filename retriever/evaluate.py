@@ -49,6 +49,7 @@ class QuestionSet:
     problems: list[str] = field(default_factory=list)
     documents: list[Document] | None = None
     digest: str = ""
+    context_of: dict[str, str] = field(default_factory=dict)  # SQuAD: question id -> its context's doc id
 
 
 def _jsonl(path: Path, text: str) -> QuestionSet:
@@ -89,6 +90,7 @@ def _jsonl(path: Path, text: str) -> QuestionSet:
 def _squad(path: Path, data: dict) -> QuestionSet:
     questions: list[Question] = []
     documents: list[Document] = []
+    context_of: dict[str, str] = {}
     digest = hashlib.sha256()
     for article in data.get("data", []):
         title = article.get("title", "")
@@ -108,9 +110,10 @@ def _squad(path: Path, data: dict) -> QuestionSet:
                     answers = ()
                 questions.append(Question(str(qa["id"]), qa["question"], answers,
                                           detect_language(qa["question"])))
+                context_of[str(qa["id"])] = doc
     if not questions:
         raise InputError(f"{path}: a SQuAD file with no questions")
-    return QuestionSet(questions, [], documents, digest.hexdigest())
+    return QuestionSet(questions, [], documents, digest.hexdigest(), context_of)
 
 
 def read_questions(path: str | Path) -> QuestionSet:

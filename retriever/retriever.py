@@ -48,6 +48,7 @@ class Settings:
     sentence_passage: float = 0.5
     abstain_dense: float = 0.0  # answer sentence similarity under this abstains
     abstain_coverage: float = 0.4  # share of a Japanese question's content words the answer must hold
+    abstain_missing_fact: bool = True  # a date/person/place/quantity question whose answer has none
     intent_bonus: float = 0.6
     short_sentences: int = 2  # sentences searched for a short answer, best first
 
@@ -209,7 +210,7 @@ class Retriever:
         dense = float(du[best]) if du is not None else 1.0
         abstained = (dense < st.abstain_dense
                      or (not (want and ix.u_kind[best] in want) and coverage < st.abstain_coverage)
-                     or (asked.kind in FACT_KINDS and short is None))
+                     or (st.abstain_missing_fact and asked.kind in FACT_KINDS and short is None))
         citations = tuple(self._passage_citation(p, float(fused[p])) for p in chosen)
         answer = None if abstained else self._unit_citation(best, dense)
         t3 = time.perf_counter()

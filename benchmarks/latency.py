@@ -1,0 +1,79 @@
+"""Latency of kotae ask: warm through the Python API, cold as a new `kotae ask` process.
+
+Needs: the project installed (the `kotae` command on PATH). Writes benchmarks/results/latency.json.
+Run: python benchmarks/latency.py
+
+* warm: one Retriever, each question of corpus/questions/report.jsonl asked 3 times, one
+  at a time (no batching); p50/p95 of the whole ask, and of its parts (query embedding,
+  search, answer selection including short answers).
+* cold: `kotae ask QUESTION --index DIR` as a new process, 5 runs, median wall time.
+* eval throughput: `kotae eval` style batches (32 questions), questions per second.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from common import ROOT, write_result
+
+from ingest import build_index
+from retriever import Retriever
+from retriever.evaluate import evaluate, read_questions
+
+QUESTIONS = ROOT / "corpus" / "questions" / "report.jsonl"
+
+
+def pct(xs: list[float]) -> dict:
+    return {"p50": round(float(np.percentile(xs, 50)), 2), "p95": round(float(np.percentile(xs, 95)), 2),
+            "mean": round(float(np.mean(xs)), 2)}
+
+
+def main() -> None:
+    qs = read_questions(QUESTIONS).questions
+    with tempfile.TemporaryDirectory() as tmp:
+        index = Path(tmp) / "index"
+        build_index([ROOT / "corpus"], index)
+        r = Retriever.load(index)
+        for q in qs[:5]:
+            r.ask(q.question)
+        totals, embeds, rest, shorts = [], [], [], []
+        for _ in range(3):
+            for q in qs:
+                t0 = time.perf_counter()
+                a = r.ask(q.question)
+                totals.append((time.perf_counter() - t0) * 1000)
+                embeds.append(a.timings_ms["embed"])
+                rest.append(totals[-1] - a.timings_ms["embed"])
+        outcomes, seconds = evaluate(lambda b: r.ask_many(b, k=5), qs * 4, batch=32)
+        for q in qs:  # the short-answer step alone
+            t0 = time.perf_counter()
+            r._short(q.question, q.lang, [0, 1])
+            shorts.append((time.perf_counter() - t0) * 1000)
+        cold = []
+        question = "When does UN Security Council resolution 2231 expire?"
+        subprocess.run(["kotae", "ask", question, "--index", str(index)], check=True, capture_output=True)
+        for _ in range(5):
+            t0 = time.perf_counter()
+            subprocess.run(["kotae", "ask", question, "--index", str(index)], check=True, capture_output=True)
+            cold.append(time.perf_counter() - t0)
+    result = {
+        "data": "corpus/questions/report.jsonl (56 questions) on the report's index",
+        "warm_ms": pct(totals), "warm_query_embedding_ms": pct(embeds),
+        "warm_without_embedding_ms": pct(rest), "short_answer_step_ms": pct(shorts),
+        "cold_kotae_ask_s": {"median": round(statistics.median(cold), 3), "runs": [round(c, 3) for c in cold]},
+        "eval_questions_per_s": round(len(outcomes) / seconds, 1),
+    }
+    write_result("latency", result)
+    print(f"warm p50 {result['warm_ms']['p50']} ms p95 {result['warm_ms']['p95']} ms "
+          f"(embedding p50 {result['warm_query_embedding_ms']['p50']} ms, the rest p50 "
+          f"{result['warm_without_embedding_ms']['p50']} ms); short step p50 {result['short_answer_step_ms']['p50']} ms")
+    print(f"cold kotae ask median {result['cold_kotae_ask_s']['median']} s; eval {result['eval_questions_per_s']} q/s")
+
+
+if __name__ == "__main__":
+    main()
