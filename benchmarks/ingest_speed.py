@@ -68,6 +68,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--no-embed", action="store_true")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "ingest_speed.json"))
+    ap.add_argument("--keep", metavar="DIR", help="keep the JSQuAD index built here (else a temporary directory)")
     args = ap.parse_args()
     tokenizer = Tokenizer()
     pipeline_once(tokenizer)  # warm MeCab and imports
@@ -91,8 +92,9 @@ def main() -> None:
         index_module.get_embedder = lambda spec=None: timed  # measure inside the real build
         qset = read_questions(JSQUAD)
         with tempfile.TemporaryDirectory() as tmp:
+            target = Path(args.keep) if args.keep else Path(tmp) / "index"
             t0 = time.perf_counter()
-            summary = build_index(None, Path(tmp) / "index", "e5-small-q4", documents=qset.documents)
+            summary = build_index(None, target, "e5-small-q4", documents=qset.documents)
             total = time.perf_counter() - t0
         index_module.get_embedder = original
         embedded_chars = chars  # units' text plus section titles are what the embedder reads

@@ -34,6 +34,7 @@ import numpy as np
 
 from . import lexical, store
 from .embed import DEFAULT_EMBEDDER, Embedder, get_embedder
+from .facts import fact_kinds
 from .errors import IndexFileError, InputError, KotaeError
 from .load import load
 from .records import Document
@@ -205,7 +206,9 @@ def prepare(documents: Sequence[Document], tokenizer: Tokenizer, embedder: Embed
     out: list[Prepared] = []
     row = 0
     for s in segmented:
-        utoks = [tokenizer(lexical_text(u.text, u.kind)) for u in s.units]
+        analysed = [tokenizer.tokens_and_pos(lexical_text(u.text, u.kind)) for u in s.units]
+        utoks = [a[0] for a in analysed]
+        facts = [sorted(fact_kinds(u.text, a[1])) for u, a in zip(s.units, analysed)]
         section_tokens: dict[str | None, list[str]] = {}
         ptoks = []
         for p in s.passages:
@@ -214,7 +217,8 @@ def prepare(documents: Sequence[Document], tokenizer: Tokenizer, embedder: Embed
             ptoks.append(section_tokens[p.section] + [t for i in p.units for t in utoks[i]])
         n = len(s.units)
         out.append(Prepared(document=s.document, meta=s.meta, units=s.units, passages=s.passages,
-                            unit_tokens=utoks, passage_tokens=ptoks, vectors=vectors[row:row + n]))
+                            unit_tokens=utoks, passage_tokens=ptoks, vectors=vectors[row:row + n],
+                            unit_facts=facts))
         row += n
     return out
 

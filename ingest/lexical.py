@@ -14,8 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-K1 = 1.2
-B = 0.75
+# Tuned on JSQuAD contexts (1,000 questions, BM25 alone, context@1): k1=1.2/b=0.75 0.880,
+# k1=0.9/b=0.4 0.893, k1=0.7/b=0.5 0.894. Short paragraphs want little length normalisation.
+K1 = 0.9
+B = 0.4
 
 
 def build(token_lists: Sequence[Sequence[str]], directory: Path) -> None:

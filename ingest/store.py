@@ -24,7 +24,7 @@ CREATE TABLE units (
     id INTEGER PRIMARY KEY, doc_id INTEGER NOT NULL, kind TEXT NOT NULL,
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, gaps TEXT NOT NULL, text TEXT NOT NULL,
     section TEXT, line_start INTEGER, line_end INTEGER, page_start INTEGER, page_end INTEGER,
-    tokens TEXT NOT NULL, vector BLOB);
+    tokens TEXT NOT NULL, facts TEXT NOT NULL, vector BLOB);
 CREATE TABLE passages (
     id INTEGER PRIMARY KEY, doc_id INTEGER NOT NULL, kind TEXT NOT NULL,
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, gaps TEXT NOT NULL, text TEXT NOT NULL,
@@ -48,6 +48,7 @@ class Prepared:
     unit_tokens: list[list[str]]
     passage_tokens: list[list[str]]
     vectors: np.ndarray  # one row per unit (0 columns for a lexical-only index)
+    unit_facts: list[list[str]]  # kinds of facts each unit states (ingest.facts)
 
 
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
@@ -72,12 +73,12 @@ def write(path: Path, prepared: list[Prepared]) -> None:
                           json.dumps(p.meta.as_dict(), ensure_ascii=False)))
             base = uid
             rows = []
-            for u, toks, vec in zip(p.units, p.unit_tokens, p.vectors, strict=True):
+            for u, toks, facts, vec in zip(p.units, p.unit_tokens, p.unit_facts, p.vectors, strict=True):
                 rows.append((uid, doc_id, u.kind, u.start, u.end, json.dumps(u.gaps), u.text, u.section,
                              u.lines[0], u.lines[1], *(u.pages or (None, None)),
-                             TOKEN_SEP.join(toks), vec.astype(np.float32).tobytes()))
+                             TOKEN_SEP.join(toks), ",".join(facts), vec.astype(np.float32).tobytes()))
                 uid += 1
-            conn.executemany("INSERT INTO units VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+            conn.executemany("INSERT INTO units VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
             conn.executemany(
                 "INSERT INTO passages (doc_id, kind, start, \"end\", gaps, text, section, line_start,"
                 " line_end, page_start, page_end, units, tokens) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -109,11 +110,12 @@ def read_prepared(conn: sqlite3.Connection, doc: str, dim: int) -> Prepared | No
                         page_starts=tuple(json.loads(pages)),
                         title=tuple(json.loads(title)) if title else None,  # type: ignore[arg-type]
                         body_start=body_start)
-    units, tokens, vectors = [], [], []
+    units, tokens, vectors, facts = [], [], [], []
     first_uid = None
-    for (uid, kind, start, end, gaps, utext, section, l0, l1, p0, p1, toks, vec) in conn.execute(
+    for (uid, kind, start, end, gaps, utext, section, l0, l1, p0, p1, toks, fact, vec) in conn.execute(
             'SELECT id, kind, start, "end", gaps, text, section, line_start, line_end, page_start,'
-            " page_end, tokens, vector FROM units WHERE doc_id = ? ORDER BY id", (doc_id,)):
+            " page_end, tokens, facts, vector FROM units WHERE doc_id = ? ORDER BY id", (doc_id,)):
+        facts.append(fact.split(",") if fact else [])
         if first_uid is None:
             first_uid = uid
         units.append(Unit(doc=name, kind=kind, start=start, end=end, text=utext, section=section,
@@ -131,4 +133,5 @@ def read_prepared(conn: sqlite3.Connection, doc: str, dim: int) -> Prepared | No
         ptokens.append(toks.split(TOKEN_SEP) if toks else [])
     matrix = np.vstack(vectors) if vectors and dim else np.empty((len(units), dim), np.float32)
     return Prepared(document=document, meta=DocumentMeta(**json.loads(meta)), units=units,
-                    passages=passages, unit_tokens=tokens, passage_tokens=ptokens, vectors=matrix)
+                    passages=passages, unit_tokens=tokens, passage_tokens=ptokens, vectors=matrix,
+                    unit_facts=facts)

@@ -43,12 +43,17 @@ class Tokenizer:
                 "dictionary_version": str(info.get("version"))}
 
     def __call__(self, text: str) -> list[str]:
+        return self.tokens_and_pos(text)[0]
+
+    def tokens_and_pos(self, text: str) -> tuple[list[str], list[str]]:
+        """Lexical tokens, and the parts of speech of proper nouns (for fact kinds)."""
         text = _CONTROL.sub(" ", unicodedata.normalize("NFKC", text))
         out: list[str] = []
+        proper: list[str] = []
         # The default UniDic output is surface\tpron\tkana\tlemma\tpos\t…: parsing the
         # string is about twice as fast as reading fugashi's node objects.
         for line in self._tagger.parse(text).split("\n"):
-            cols = line.split("\t")
+            cols = line.split("\t", 5)
             if len(cols) < 5:
                 continue
             surface, lemma, pos = cols[0], cols[3], cols[4]
@@ -56,11 +61,13 @@ class Tokenizer:
                 continue
             if pos.startswith("名詞-固有名詞") or not lemma or lemma == "*":
                 token = surface
+                if pos.startswith("名詞-固有名詞"):
+                    proper.append(pos)
             else:
                 m = _LOANWORD.match(lemma)
                 token = m[1] if m else lemma
             out.append(token.lower())
-        return out
+        return out, proper
 
 
 class Morpheme(NamedTuple):

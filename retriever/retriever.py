@@ -40,12 +40,13 @@ class Settings:
     """
 
     lexical: dict[str, float] = field(default_factory=lambda: {
-        "ja": 0.5, "en": 0.15, "mixed": 0.3, "other": 0.2})
+        "ja": 0.7, "en": 0.15, "mixed": 0.3, "other": 0.2})
     unit_max: float = 0.5  # passage dense score: mix of its mean vector and its best sentence
     passages_considered: int = 3  # passages whose sentences compete for the answer
     sentence_dense: float = 1.0
     sentence_lexical: float = 0.5
-    sentence_passage: float = 0.5
+    sentence_passage: float = 1.0
+    sentence_type: float = 0.5  # a sentence that states the kind of fact asked for (date for いつ)
     abstain_dense: float = 0.0  # answer sentence similarity under this abstains
     abstain_coverage: float = 0.4  # share of a Japanese question's content words the answer must hold
     abstain_missing_fact: bool = True  # a date/person/place/quantity question whose answer has none
@@ -195,6 +196,10 @@ class Retriever:
             score = score + st.sentence_dense * (dn - dn.min()) / span
         if want:
             score = score + st.intent_bonus * np.array([ix.u_kind[u] in want for u in cand])
+        asked = analyse_question(question, lang)
+        if asked.kind in FACT_KINDS and st.sentence_type:
+            need = f"quantity:{asked.counter}" if asked.counter else asked.kind
+            score = score + st.sentence_type * np.array([need in ix.u_facts[u] for u in cand])
         ranked = [int(c[i]) for i in np.argsort(-score, kind="stable")]
         best = ranked[0]
 

@@ -20,14 +20,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ingest.clean import normalize
+from ingest.facts import _COUNTERS, DATE as _DATE, QUANTITY as _QUANTITY
 from ingest.tokens import Morpheme, Tokenizer, analyse
 
 DATE, PERSON, PLACE, ORG, QUANTITY, TERM, DESCRIPTION = (
     "date", "person", "place", "organisation", "quantity", "term", "description")
 FACT_KINDS = frozenset({DATE, PERSON, PLACE, ORG, QUANTITY})
-
-_COUNTERS = ("か国|カ国|ヶ国|箇国|つ|発|人|回|基|隻|機|個|件|種類|種|割|倍|パーセント|%|％|年間|カ月|か月|ヶ月|"
-             "日間|時間|トン|キロメートル|キロ|km|メートル|円|ドル|名|歳|位|頭|本|枚|冊|台|社|票|議席|点|万|億|兆")
 
 # Japanese cues, tried in order; the first match decides.
 _JA = [
@@ -120,16 +118,6 @@ class Candidate:
     sub: bool = False  # a proper noun cut out of a longer compound
 
 
-_DIGIT = "0-9０-９"
-_DATE = re.compile(
-    rf"(?:(?:明治|大正|昭和|平成|令和)[{_DIGIT}元一二三四五六七八九十]{{1,3}}|[{_DIGIT}]{{4}}|(?<![{_DIGIT}])"
-    rf"[{_DIGIT}]{{1,3}}(?=年[{_DIGIT}]))年(?!間)(?:度|代)?"
-    rf"(?:[{_DIGIT}]{{1,2}}月(?:[{_DIGIT}]{{1,2}}日)?)?(?:[上中下]旬|初め|初頭|末|頃)?"
-    rf"|[{_DIGIT}]{{1,2}}月(?:[{_DIGIT}]{{1,2}}日)?(?:[上中下]旬|初め|末|頃)?"
-    rf"|[{_DIGIT}]{{1,2}}世紀(?:[前後]半|初頭|末)?")
-_QUANTITY = re.compile(
-    rf"(?:約|およそ|計|合計|最大|最低)?(?:[{_DIGIT}][{_DIGIT},，.．]*|[一二三四五六七八九十百千]+)"
-    rf"(?:万|億|兆|千|百)?(?P<counter>{_COUNTERS})")
 _BRACKETS = re.compile(r"「([^「」]{1,40})」|『([^『』]{1,40})』|“([^“”]{1,40})”|（([^（）]{1,30})）|\(([^()]{1,30})\)")
 _KATAKANA = re.compile(r"[ァ-ヺー・]{2,}")
 # Compounds ending like this name an organisation or a place: 国際原子力機関, 欧州連合, 沖縄県.

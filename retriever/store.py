@@ -78,7 +78,7 @@ class IndexReader:
                 Source(doc=doc, text=text, meta=json.loads(meta))
                 for doc, text, meta in conn.execute("SELECT doc, text, meta FROM documents ORDER BY id")]
             rows = conn.execute('SELECT doc_id, kind, start, "end", gaps, text, section, line_start,'
-                                " line_end, page_start, page_end, tokens FROM units ORDER BY id").fetchall()
+                                " line_end, page_start, page_end, tokens, facts FROM units ORDER BY id").fetchall()
             self.u_doc = np.array([r[0] for r in rows], dtype=np.int32)
             self.u_kind = [r[1] for r in rows]
             self.u_start = np.array([r[2] for r in rows], dtype=np.int64)
@@ -89,6 +89,7 @@ class IndexReader:
             self.u_lines = [(r[7], r[8]) for r in rows]
             self.u_pages = [None if r[9] is None else (r[9], r[10]) for r in rows]
             self.u_tokens = [set(r[11].split("\t")) if r[11] else set() for r in rows]
+            self.u_facts = [frozenset(r[12].split(",")) if r[12] else frozenset() for r in rows]
             rows = conn.execute('SELECT doc_id, kind, start, "end", gaps, text, section, line_start,'
                                 " line_end, page_start, page_end, units FROM passages ORDER BY id").fetchall()
             self.p_doc = np.array([r[0] for r in rows], dtype=np.int32)

@@ -1,0 +1,96 @@
+"""JSQuAD v1.3 validation (JGLUE, CC BY-SA 4.0) in open retrieval: every question against
+all 1,145 contexts. kotae against BM25 alone, the dense model alone, and LangChain.
+
+Needs: the project installed with the bench extra, ../shared/eval/jsquad-valid-v1.3.json.
+Writes benchmarks/results/jsquad.json. Run: python benchmarks/bench_jsquad.py [--limit N]
+
+Figures for kotae (defaults, k=5): hit@1/hit@5/MRR (a citation holds a gold answer),
+context@1 (the first citation comes from the question's own paragraph), answer accuracy
+(the answer sentence holds a gold answer), false abstentions, short-answer exact match
+and character F1 (NFKC, whitespace removed, best over the gold list), and the wall time
+of the whole run: index build + all questions. Baselines rank whole contexts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from common import SHARED, Bm25, CachedE5, Dense, LangChainNaive, char_f1, exact, figures, rank_of, write_result
+
+from ingest import build_index
+from ingest.tokens import Tokenizer
+from retriever import Retriever
+from retriever.evaluate import evaluate, read_questions, summarize
+
+JSQUAD = SHARED / "eval" / "jsquad-valid-v1.3.json"
+K = 5
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--limit", type=int, help="first N questions only (quick look)")
+    ap.add_argument("--index", help="reuse a JSQuAD index built before (skips the timed build)")
+    ap.add_argument("--no-baselines", action="store_true")
+    args = ap.parse_args()
+    t_start = time.perf_counter()
+    qset = read_questions(JSQUAD)
+    qs = qset.questions[: args.limit] if args.limit else qset.questions
+    result: dict = {"data": "JSQuAD v1.3 validation (JGLUE by Yahoo Japan, CC BY-SA 4.0)",
+                     "questions": len(qs), "contexts": len(qset.documents or []), "k": K}
+    with tempfile.TemporaryDirectory() as tmp:
+        index = Path(args.index) if args.index else Path(tmp) / "index"
+        t0 = time.perf_counter()
+        if not args.index:
+            build_index(None, index, documents=qset.documents, progress=True)
+        build_s = time.perf_counter() - t0
+        r = Retriever.load(index)
+        outcomes, ask_s = evaluate(lambda b: r.ask_many(b, k=K), qs, batch=64, progress=True)
+    whole = time.perf_counter() - t_start
+    s = summarize(outcomes, ask_s, with_langs=False)
+    ctx1 = sum(bool(o.answer.citations) and o.answer.citations[0].doc == qset.context_of[o.question.id]
+               for o in outcomes) / len(outcomes)
+    shorts = [o.answer.short.text if o.answer.short else "" for o in outcomes]
+    em = sum(any(exact(p, g) for g in o.question.answers) for p, o in zip(shorts, outcomes)) / len(outcomes)
+    f1 = sum(max((char_f1(p, g) for g in o.question.answers), default=0.0) if p else 0.0
+             for p, o in zip(shorts, outcomes)) / len(outcomes)
+    result["kotae"] = {k: s[k] for k in ("n", "hit@1", "hit@5", "mrr", "answer_accuracy", "abstention", "latency_ms")}
+    result["kotae"].update({"context@1": round(ctx1, 4), "short_exact_match": round(em, 4),
+                            "short_char_f1": round(f1, 4), "short_given": sum(bool(p) for p in shorts),
+                            "index_build_s": round(build_s, 1) if not args.index else None,
+                            "questions_s": round(ask_s, 1),
+                            "whole_run_s": round(whole, 1) if not args.index else None})
+    print("kotae:", result["kotae"])
+    if not args.no_baselines:
+        docs = qset.documents or []
+        texts = [d.text for d in docs]
+        ids = [d.doc for d in docs]
+        questions = [q.question for q in qs]
+        e5 = CachedE5("jsquad")
+
+        def ctx_figures(ranked_ids: list[list[str]], ranked_texts: list[list[str]]) -> dict:
+            ranks = [rank_of(q.answers, t) for q, t in zip(qs, ranked_texts)]
+            f = figures(ranks)
+            f["context@1"] = round(sum(bool(r) and r[0] == qset.context_of[q.id]
+                                       for q, r in zip(qs, ranked_ids)) / len(qs), 4)
+            return f
+
+        for name, system in (("bm25", Bm25(texts, Tokenizer())), ("dense", Dense(texts, e5))):
+            t0 = time.perf_counter()
+            idx = system.search(questions, K)
+            f = ctx_figures([[ids[i] for i in row] for row in idx], [[texts[i] for i in row] for row in idx])
+            f["seconds"] = round(time.perf_counter() - t0, 1)
+            result[name] = f
+            print(name, f)
+        lc = LangChainNaive(list(zip(ids, texts)), embedder=e5)
+        hits = lc.search(questions, K)
+        result["langchain"] = {**ctx_figures([[d for d, _ in h] for h in hits], [[t for _, t in h] for h in hits]),
+                               "chunks": lc.chunks}
+        print("langchain", result["langchain"])
+    write_result("jsquad" if not args.limit else f"jsquad-first{args.limit}", result)
+
+
+if __name__ == "__main__":
+    main()

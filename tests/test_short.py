@@ -1,0 +1,147 @@
+"""Short answers: what a question asks for, the spans a sentence offers, and the span chosen.
+
+Line numbers in comments refer to corpus/nuclear-outlook-2025.txt.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ingest.clean import normalize
+from ingest.tokens import Tokenizer, analyse
+from retriever import Retriever
+from retriever.short import (
+    DATE,
+    DESCRIPTION,
+    ORG,
+    PERSON,
+    PLACE,
+    QUANTITY,
+    TERM,
+    analyse_question,
+    candidates,
+)
+
+# (question, lang, kind, counter)
+ASKED_CASES = [
+    # Japanese: the first cue in the table's order decides
+    ("安保理決議2231はいつ終了するか", "ja", DATE, None),  # ja-20
+    ("トランプ前政権がJCPOAから離脱したのは何年か", "ja", DATE, None),  # ja-19
+    # 何年間 asks for a length of time, not a year
+    ("新START条約の延長期間は何年間か", "ja", QUANTITY, "年間"),
+    ("2020年に殺害されたイスラム革命防衛隊の司令官は誰か", "ja", PERSON, None),  # ja-18
+    ("中東でイランと直接戦火を交えた潜在的核保有国はどこか", "ja", PLACE, None),  # ja-07
+    ("保障措置のあり方はどの機関で議論されるか", "ja", ORG, None),
+    # 何発 names its counter: only a number of 発 answers it (ja-u1)
+    ("英国が保有する核弾頭数は何発か", "ja", QUANTITY, "発"),
+    ("NPTで核兵器国として認められている国はいくつあるか", "ja", QUANTITY, None),  # ja-01
+    ("必要最小限の報復能力で戦略的抑止を利かせるという中国の従来の戦略は何と呼ばれるか", "ja", TERM, None),  # ja-02
+    # なぜ / どのように have no short answer
+    ("中国にとって核戦力増強に規制がかかることはなぜリスクとなるのか", "ja", DESCRIPTION, None),  # ja-12
+    ("米国はNDS2022で中国をどのように位置付けたか", "ja", DESCRIPTION, None),  # ja-04
+    # English
+    ("When does UN Security Council resolution 2231 expire?", "en", DATE, None),  # en-16
+    ("Who became Iran's foreign minister?", "en", PERSON, None),  # en-15
+    ("Where will the 2026 NPT Review Conference be held?", "en", PLACE, None),  # en-u2
+    ("Which Iranian organisation did Soleimani command?", "en", ORG, None),  # en-18
+    # "how many X": the Japanese counter of X
+    ("How many warheads does the UK hold?", "en", QUANTITY, "発"),
+    ("How many ICBM silos has China built so far?", "en", QUANTITY, "基"),  # en-u1
+    ("What is China's traditional nuclear strategy called?", "en", TERM, None),
+    ("Why could a US-China détente pose a risk to Japan's security?", "en", DESCRIPTION, None),  # en-10
+    ("How does the report characterise Trump's foreign policy?", "en", DESCRIPTION, None),
+    # en-22: the leading wh-word decides; the later "when coordinating" is no date question
+    ("What contingencies should Japan and South Korea plan for when coordinating with the US on deterrence?",
+     "en", TERM, None),
+]
+
+
+@pytest.mark.parametrize(("question", "lang", "kind", "counter"), ASKED_CASES)
+def test_analyse_question(question: str, lang: str, kind: str, counter: str | None) -> None:
+    asked = analyse_question(question, lang)
+    assert (asked.kind, asked.counter) == (kind, counter)
+    if kind != DESCRIPTION or asked.wh_start >= 0:
+        assert 0 <= asked.wh_start < asked.wh_end <= len(question)
+
+
+# (sentence, expected span text, kind, counter)
+CANDIDATE_CASES = [
+    # l.95-96: the whole date is one span
+    ("安保理決議2231は、2025年10月18日に終了する。", "2025年10月18日", DATE, None),
+    # l.7: a number with its counter
+    ("NPTにおいて認められた5つの核兵器国の中で、中国は唯一核弾頭数を増加させている。", "5つ", QUANTITY, "つ"),
+    # l.17: a 「」 term without its brackets
+    ("2024年9月には新型ICBM「サルマート」の試験の失敗が報じられた。", "サルマート", TERM, None),
+    # l.93: MeCab splits the unknown name (アラ+グチ); the honorific 氏 is trimmed
+    ("JCPOAの交渉を担ってきたアラグチ氏が外相となった。", "アラグチ", PERSON, None),
+    # l.69: a compound ending in 機関 names an organisation
+    ("NPT運用検討会議や国際原子力機関（IAEA）総会などで取り上げる。", "国際原子力機関", ORG, None),
+    ("2026年2月に控え、交渉を行う必要がある。", "2026年2月", DATE, None),
+]
+
+
+@pytest.mark.parametrize(("sentence", "text", "kind", "counter"), CANDIDATE_CASES)
+def test_candidates(tokenizer: Tokenizer, sentence: str, text: str, kind: str, counter: str | None) -> None:
+    found = candidates(sentence, analyse(tokenizer, sentence))
+    matching = [c for c in found if c.text == text and c.kind == kind]
+    assert matching, [(c.text, c.kind) for c in found]
+    c = matching[0]
+    assert c.counter == counter
+    assert sentence[c.start:c.end] == c.text  # offsets into the sentence
+
+
+def test_a_length_of_time_is_not_a_date(tokenizer: Tokenizer) -> None:
+    # l.38-39: 5 年\n間の延長期間 — 5年間 is a quantity (counter 年間), never a date
+    sentence = "5年間の延長期間の終了を2026年2月に控え、交渉を行う必要がある。"
+    found = candidates(sentence, analyse(tokenizer, sentence))
+    assert not [c for c in found if c.kind == DATE and "年間" in c.text]
+    assert [c for c in found if c.kind == DATE] == [c for c in found if c.kind == DATE and c.text == "2026年2月"]
+    assert any(c.text == "5年間" and c.kind == QUANTITY and c.counter == "年間" for c in found)
+
+
+@pytest.mark.parametrize("sentence", [
+    "", "。", "？？？", "核", "\x00\x01制御文字", "핵무기는 몇 개인가", "a" * 2000, "「」『』（）",
+])
+def test_candidates_never_raise(tokenizer: Tokenizer, sentence: str) -> None:
+    for c in candidates(sentence, analyse(tokenizer, sentence)):
+        assert c.text.strip()
+        assert 0 <= c.start < c.end <= len(sentence)
+
+
+# (question, expected short answer) on the report index
+SHORT_CASES = [
+    ("安保理決議2231はいつ終了するか", "2025年10月18日"),  # ja-20, l.95-96
+    ("国際派と目され、イランの大統領に就任したのは誰か", "ペゼシュキアン"),  # ja-21, l.92
+    ("トランプ前政権がJCPOAから離脱したのは何年か", "2018年"),  # ja-19, l.90
+    ("ロシアが新START条約の履行停止を宣言したのはいつか", "2023年2月"),  # ja-09, l.39
+    ("2020年にトランプ前政権が殺害したイスラム革命防衛隊の司令官は誰か", "ソレイマニ"),  # ja-18, l.91
+    ("When was the failed test of Russia's Sarmat ICBM reported?", "2024年9月"),  # en-03, l.17
+    ("Who became Iran's foreign minister?", "アラグチ"),  # en-15, l.93
+    ("When does UN Security Council resolution 2231 expire?", "2025年10月18日"),  # en-16, l.95-96
+]
+
+
+@pytest.mark.parametrize(("question", "expected"), SHORT_CASES)
+def test_short_answer_end_to_end(report_retriever: Retriever, report_text: str, question: str,
+                                 expected: str) -> None:
+    a = report_retriever.ask(question)
+    assert not a.abstained and a.answer is not None
+    assert a.short is not None, a.answer.text
+    assert normalize(a.short.text) == normalize(expected)
+    # the short answer is a span of the source, inside the answer sentence
+    assert a.answer.start <= a.short.start < a.short.end <= a.answer.end
+    assert normalize(report_text[a.short.start:a.short.end]) == normalize(a.short.text)
+    assert a.as_dict()["answer"]["short"] == {"text": a.short.text, "start": a.short.start,
+                                              "end": a.short.end, "type": a.short.type}
+
+
+@pytest.mark.parametrize("question", [
+    "中国にとって核戦力増強に規制がかかることはなぜリスクとなるのか",  # ja-12
+    "米露間の戦略的安定性が新START条約のカテゴリーだけでは定義しきれなくなっているのはなぜか",  # ja-11
+    "Why could a US-China détente pose a risk to Japan's security?",  # en-10
+])
+def test_description_questions_have_no_short_answer(report_retriever: Retriever, question: str) -> None:
+    a = report_retriever.ask(question)
+    assert a.short is None
+    if a.answer is not None:
+        assert a.as_dict()["answer"]["short"] is None
