@@ -7,11 +7,14 @@ Layout of ``--index DIR``::
     DIR/gen-…/store.sqlite                  documents, units, passages, vectors
     DIR/gen-…/units.faiss, passages.faiss   inner-product indexes of unit/passage vectors
     DIR/gen-…/lexical/{passages,units}/     BM25 (bm25s format)
+    DIR/gen-…/.readers                      empty; readers hold a shared flock on it while loading
 
 A new generation is written beside the old one in a hidden temporary directory,
 flushed to disk, renamed, and only then does ``current`` point at it. A crash at
 any moment leaves ``current`` on a whole generation, and a reader that resolved
-``current`` keeps reading one generation from start to end.
+``current`` keeps reading one generation from start to end: while it loads it
+holds a shared lock on the generation's ``.readers`` file (:func:`reading`), and
+cleanup removes no generation whose lock is held.
 """
 
 from __future__ import annotations
@@ -42,10 +45,19 @@ from .segment import segment
 from .store import Prepared
 from .tokens import Tokenizer
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: units carry the kinds of facts they state
 CURRENT = "current"
 MANIFEST = "manifest.json"
 KEEP_GENERATIONS = 2  # the live one and the one before it (readers may still hold it)
+READERS = ".readers"
+
+
+def _test_pause(stage: str) -> None:
+    # Fault injection for tests/test_reliability.py: with KOTAE_TEST_PAUSE_AT=<stage> an
+    # ingest says so on stderr and sleeps there, so a test can kill -9 it at a known point.
+    if os.environ.get("KOTAE_TEST_PAUSE_AT") == stage:
+        print(f"kotae: test pause at {stage}", file=sys.stderr, flush=True)
+        time.sleep(float(os.environ.get("KOTAE_TEST_PAUSE_SECONDS", "60")))
 
 
 @dataclass(frozen=True)
@@ -113,7 +125,44 @@ def read_manifest(gen: Path) -> dict:
     if version < FORMAT_VERSION:
         raise IndexFileError(f"{gen}: index format {version} is older than this kotae reads "
                              f"({FORMAT_VERSION}); rebuild it with kotae ingest")
+    embedder = manifest.get("embedder")
+    if not (isinstance(embedder, dict) and isinstance(embedder.get("spec"), str)
+            and isinstance(embedder.get("dim"), int) and embedder["dim"] >= 0
+            and isinstance(manifest.get("documents_sha256"), dict)):
+        raise IndexFileError(f"{gen / MANIFEST}: the manifest is incomplete (embedder spec and "
+                             "dimension, documents); rebuild the index")
     return manifest
+
+
+@contextmanager
+def reading(index_dir: str | os.PathLike[str]) -> Iterator[Path]:
+    """The live generation, kept from cleanup while the caller reads it.
+
+    Keeping the last KEEP_GENERATIONS generations is not enough on its own: a reader
+    that resolved ``current`` and then loads slowly loses its generation to two quick
+    ingests (its store vanished mid-load). So a reader holds a shared flock on the
+    generation's ``.readers`` file, and :func:`_remove_generation` skips a generation
+    whose lock it cannot take. A generation removed between resolving ``current`` and
+    taking the lock is noticed (its manifest is gone) and ``current`` resolved again.
+    """
+    index_dir = Path(index_dir)
+    for _ in range(20):
+        gen = generation(index_dir)
+        try:
+            fd = os.open(gen / READERS, os.O_RDONLY)
+        except FileNotFoundError:
+            if (gen / MANIFEST).is_file():  # written before reader locks existed
+                yield gen
+                return
+            continue  # removed after `current` was resolved: resolve it again
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            if (gen / MANIFEST).is_file():  # still there once locked
+                yield gen
+                return
+        finally:
+            os.close(fd)
+    raise IndexFileError(f"{index_dir}: the index kept changing while it was being opened; try again")
 
 
 @contextmanager
@@ -246,7 +295,9 @@ def passage_vectors(prepared: Prepared) -> np.ndarray:
 def write_generation(gen: Path, prepared: list[Prepared], manifest: dict) -> None:
     """Write a complete generation into ``gen`` (which must not exist yet)."""
     gen.mkdir(parents=True)
+    (gen / READERS).touch()
     store.write(gen / "store.sqlite", prepared)
+    _test_pause("store-written")
     dim = manifest["embedder"]["dim"]
     if dim:
         units = np.vstack([p.vectors for p in prepared]) if prepared else np.empty((0, dim), np.float32)
@@ -255,6 +306,7 @@ def write_generation(gen: Path, prepared: list[Prepared], manifest: dict) -> Non
         _faiss_write(passages, gen / "passages.faiss")
     lexical.build([t for p in prepared for t in p.passage_tokens], gen / "lexical" / "passages")
     lexical.build([t for p in prepared for t in p.unit_tokens], gen / "lexical" / "units")
+    _test_pause("lexical-written")
     with open(gen / MANIFEST, "w", encoding="utf-8") as f:
         json.dump(manifest, f, ensure_ascii=False, indent=1)
 
@@ -264,6 +316,7 @@ def _publish(index_dir: Path, tmp: Path) -> Path:
     final = index_dir / f"gen-{stamp}-{os.getpid()}"
     _fsync_tree(tmp)
     os.rename(tmp, final)
+    _test_pause("renamed")
     link_tmp = index_dir / f".{CURRENT}.{os.getpid()}"
     if link_tmp.is_symlink() or link_tmp.exists():
         link_tmp.unlink()
@@ -278,9 +331,35 @@ def _clean_old(index_dir: Path, live: Path) -> None:
     keep = {live.name} | {p.name for p in gens[-KEEP_GENERATIONS:]}
     for p in gens:
         if p.name not in keep:
-            shutil.rmtree(p, ignore_errors=True)
+            _remove_generation(index_dir, p)
     for p in index_dir.glob(".tmp-*"):  # left by an ingest that was killed
         shutil.rmtree(p, ignore_errors=True)
+    for p in index_dir.glob(f".{CURRENT}.*"):  # a link an ingest was killed before renaming
+        p.unlink(missing_ok=True)
+
+
+def _remove_generation(index_dir: Path, gen: Path) -> None:
+    """Remove an old generation unless a reader is loading it (see :func:`reading`)."""
+    try:
+        fd = os.open(gen / READERS, os.O_RDONLY)
+    except OSError:
+        fd = None  # written before reader locks existed
+    try:
+        if fd is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return  # being read: a later ingest removes it
+        # Renamed away first, under the lock, so that a reader sees the whole generation
+        # or none of it; a removal cut short is a .tmp-* that the next ingest clears.
+        trash = index_dir / f".tmp-{gen.name}"
+        os.rename(gen, trash)
+        shutil.rmtree(trash, ignore_errors=True)
+    except OSError:
+        pass  # cleanup is best effort: the new generation is already live
+    finally:
+        if fd is not None:
+            os.close(fd)
 
 
 def _old_state(index_dir: Path) -> tuple[dict | None, sqlite3.Connection | None]:
@@ -292,6 +371,33 @@ def _old_state(index_dir: Path) -> tuple[dict | None, sqlite3.Connection | None]
         return manifest, conn
     except (IndexFileError, sqlite3.Error):
         return None, None
+
+
+def _disk_full_error(index_dir: Path) -> KotaeError:
+    return KotaeError(f"disk full while writing {index_dir}; the previous index is intact. "
+                      "Free some space and ingest again")
+
+
+def _disk_full(e: BaseException, index_dir: Path) -> bool:
+    """Whether writing a generation failed for want of space.
+
+    Only OSError carries ENOSPC; the writers below it say so each their own way
+    (all seen on a full tmpfs): SQLite raises OperationalError "database or disk is
+    full", FAISS a RuntimeError ending "(No space left on device)", and numpy's
+    np.save (bm25s's arrays) OSError("1920000 requested and 505824 written") with no errno.
+    """
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    if isinstance(e, sqlite3.Error) and getattr(e, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+        return True
+    if isinstance(e, RuntimeError) and ("No space left on device" in str(e) or "Disk quota" in str(e)):
+        return True
+    if isinstance(e, OSError) and e.errno is None:
+        try:
+            return shutil.disk_usage(index_dir).free < 1 << 20
+        except OSError:
+            return False
+    return False
 
 
 def build_index(paths: Sequence[str | os.PathLike[str]] | None, index_dir: str | os.PathLike[str],
@@ -312,15 +418,16 @@ def build_index(paths: Sequence[str | os.PathLike[str]] | None, index_dir: str |
         loaded = load(paths)
         loaded_docs.extend(loaded.documents)
         skipped = loaded.skipped
-    if not loaded_docs and not skipped:
-        raise InputError("nothing to ingest: no documents were given")
+    if not loaded_docs:
+        what = f"all {len(skipped)} files were empty" if skipped else "no documents were given"
+        raise InputError(f"nothing to ingest: {what}")
+    _test_pause("loaded")
     try:
         with _locked(index_dir):
             return _build_locked(index_dir, loaded_docs, skipped, embedder, prune, progress, t0)
     except OSError as e:
         if e.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise KotaeError(f"disk full while writing {index_dir}; the previous index is intact. "
-                             "Free some space and ingest again") from None
+            raise _disk_full_error(index_dir) from None
         if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
             raise KotaeError(f"cannot write the index at {index_dir} ({e.strerror}); "
                              "choose a writable --index directory") from None
@@ -363,6 +470,7 @@ def _build_locked(index_dir: Path, docs: list[Document], skipped: list[tuple[str
             if p is not None:
                 fresh.append(p.document)
     new_prepared = {p.document.doc: p for p in prepare(fresh, tokenizer, embedder, progress)}
+    _test_pause("prepared")
     if old is not None:
         old.close()
     order = [d.doc for d in docs] + kept
@@ -389,9 +497,13 @@ def _build_locked(index_dir: Path, docs: list[Document], skipped: list[tuple[str
     try:
         write_generation(tmp, prepared, manifest)
         live = _publish(index_dir, tmp)
-    except BaseException:
+    except BaseException as e:
+        full = _disk_full(e, index_dir)  # judged before removing the partial generation frees space
         shutil.rmtree(tmp, ignore_errors=True)
+        if full:
+            raise _disk_full_error(index_dir) from None
         raise
+    _test_pause("published")
     _clean_old(index_dir, live)
     counts = manifest["counts"]
     return IngestSummary(index=index_dir, documents=counts["documents"], units=counts["units"],

@@ -88,6 +88,15 @@ def _jsonl(path: Path, text: str) -> QuestionSet:
 
 
 def _squad(path: Path, data: dict) -> QuestionSet:
+    try:
+        return _squad_items(path, data)
+    except (KeyError, AttributeError, TypeError) as e:
+        raise InputError(f"{path}: not valid SQuAD format ({type(e).__name__}: {e}); expected "
+                         '{"data": [{"title", "paragraphs": [{"context", "qas": [{"id", "question", '
+                         '"answers": [{"text"}]}]}]}]}') from None
+
+
+def _squad_items(path: Path, data: dict) -> QuestionSet:
     questions: list[Question] = []
     documents: list[Document] = []
     context_of: dict[str, str] = {}

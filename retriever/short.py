@@ -124,6 +124,7 @@ _KATAKANA = re.compile(r"[ァ-ヺー・]{2,}")
 _ORG_SUFFIX = ("機関", "委員会", "会議", "省", "庁", "軍", "党", "大学", "協会", "連合", "機構", "政府", "議会",
                "銀行", "公社", "研究所", "センター", "防衛隊", "会社", "組合", "学会", "財団")
 _PLACE_SUFFIX = ("県", "市", "州", "島", "町", "村", "郡", "地方", "半島", "大陸", "諸島")
+_HONORIFICS = frozenset({"氏", "さん", "様", "君", "ら", "殿", "等"})
 _PERSON_SUFFIX = ("氏", "さん", "大統領", "首相", "外相", "総書記", "司令官", "長官", "議長", "国王", "大臣", "主席",
                   "将軍", "博士", "教授", "代表", "所長")
 
@@ -167,8 +168,8 @@ def candidates(text: str, morphs: Sequence[Morpheme]) -> list[Candidate]:
             s = m.start(g) + (len(m.group(g)) - len(m.group(g).lstrip()))
             out.append(Candidate(s, s + len(inner), inner, TERM))
     for start, end, run in _compounds(morphs):
-        # Trim a leading number and trailing person suffixes: アラグチ氏 -> アラグチ.
-        while run and run[-1].pos.startswith("接尾辞") and len(run) > 1:
+        # Trim trailing honorifics: アラグチ氏 -> アラグチ (but keep 防衛隊, 司令官).
+        while len(run) > 1 and run[-1].pos.startswith("接尾辞") and run[-1].surface in _HONORIFICS:
             run = run[:-1]
         start, end = run[0].start, run[-1].end
         span = text[start:end]
@@ -222,8 +223,8 @@ def _fit(c: Candidate, asked: Asked, lang: str = "ja") -> float:
         return 3.0
     if asked.kind == TERM:
         return {PLACE: 2.0, ORG: 2.0, PERSON: 1.5, QUANTITY: 0.5, DATE: 0.5}.get(c.kind, 0.0)
-    if {asked.kind, c.kind} == {PLACE, ORG} and not (lang != "ja" and asked.kind == PLACE):
-        return 2.0  # どこ asks for either; English "where" only for a place
+    if {asked.kind, c.kind} == {PLACE, ORG} and lang == "ja":
+        return 2.0  # どこ asks for either; English "where"/"which organisation" are specific
     if asked.kind == PERSON and lang != "ja" and (c.kind == ORG or (
             c.kind == TERM and c.text[:1].isascii() and c.text[:1].isupper() and " " in c.text)):
         return 1.0  # "who provided the photo?" may be answered by an organisation

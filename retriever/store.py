@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ingest.errors import IndexFileError
-from ingest.index import generation, read_manifest
+from ingest.index import read_manifest, reading
 from ingest.lexical import LexicalIndex
 
 
@@ -28,16 +28,23 @@ class IndexReader:
 
     def __init__(self, index_dir: str | Path) -> None:
         self.dir = Path(index_dir)
-        gen = generation(self.dir)
+        # The generation is locked while it loads, so that an ingest finishing meanwhile
+        # cannot remove it under us (ingest.index.reading); once loaded it is all in memory.
+        with reading(self.dir) as gen:
+            self._load(gen)
+
+    def _load(self, gen: Path) -> None:
         self.generation = gen
         self.manifest = read_manifest(gen)
         self.embedder_spec: str = self.manifest["embedder"]["spec"]
         self.dim: int = int(self.manifest["embedder"]["dim"])
         try:
             self._read_store(gen / "store.sqlite")
-        except sqlite3.Error as e:
-            raise IndexFileError(f"{gen / 'store.sqlite'}: the store is unreadable ({e}); "
-                                 "rebuild the index with kotae ingest") from None
+        except (sqlite3.Error, ValueError, TypeError, IndexError, KeyError) as e:
+            # ValueError covers JSON that does not parse; IndexError a passage naming
+            # a unit that is not there: a damaged store either way.
+            raise IndexFileError(f"{gen / 'store.sqlite'}: the store is unreadable or damaged "
+                                 f"({type(e).__name__}); rebuild the index with kotae ingest") from None
         try:
             self.passage_lexical = LexicalIndex(gen / "lexical" / "passages")
             self.unit_lexical = LexicalIndex(gen / "lexical" / "units")

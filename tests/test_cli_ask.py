@@ -204,11 +204,6 @@ def test_default_index_is_built_on_first_use(tmp_path: Path, capsys: pytest.Capt
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # numpy, averaging zero documents in bm25s
-@pytest.mark.xfail(strict=True, raises=ValueError,
-                   reason="BUG: ingest/index.py:315 build_index (`if not loaded_docs and not skipped`) lets a "
-                          "build go on when every file was skipped as empty; "
-                          "bm25s then fails on zero documents (ingest/lexical.py:30, ValueError: max() arg "
-                          "is an empty sequence) and `kotae` shows a traceback")
 def test_default_corpus_of_empty_files(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     corpus = tmp_path / "corpus"

@@ -272,10 +272,6 @@ BAD_SQUAD = [
 ]
 
 
-@pytest.mark.xfail(strict=True, raises=(KeyError, AttributeError, TypeError),
-                   reason="BUG: retriever/evaluate.py:90-113 _squad indexes para['context'], qa['id'], "
-                          "a['text'] and calls .get on whatever 'data' holds, unguarded -> KeyError/"
-                          "AttributeError (a traceback from `kotae eval`)")
 @pytest.mark.parametrize("data", BAD_SQUAD)
 def test_malformed_squad_raises_input_error(tmp_path: Path, data: dict) -> None:
     path = tmp_path / "bad-squad.json"

@@ -146,11 +146,6 @@ def test_every_short_answer_reproduces_its_source(all_answers: list[Answer], rep
         assert normalize(raw[a.short.start:a.short.end]) == normalize(a.short.text)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="BUG: retriever/retriever.py _answer -> _short(question, lang, ranked[:short_sentences]) "
-                          "looks for the short answer in the best two sentences, so it can come from the second "
-                          "while answer.text is the first (en-u2: short 'イラン' at [3333:3336], answer sentence "
-                          "at [3374:3514])")
 def test_every_short_answer_lies_inside_its_answer_sentence(all_answers: list[Answer]) -> None:
     # ShortAnswer: "the exact fact a question asks for, inside the answer sentence";
     # as_dict() nests it in "answer".
@@ -293,22 +288,12 @@ DAMAGE_CASES = [
     pytest.param(_write("lexical/units/data.csc.index.npy", b"junk"), "lexical", id="lexical-junk"),
     pytest.param(_sql("DELETE FROM passages WHERE id > 3"), "lexical index does not match", id="store-rows-lost"),
     # a manifest must say which embedder built the index
-    pytest.param(_edit_manifest(embedder=None), "manifest", id="manifest-without-embedder", marks=pytest.mark.xfail(
-        strict=True, raises=KeyError,
-        reason="BUG: retriever/store.py:34 reads manifest['embedder']['spec'] unchecked -> KeyError")),
+    pytest.param(_edit_manifest(embedder=None), "manifest", id="manifest-without-embedder"),
     pytest.param(_edit_manifest(embedder={"spec": "e5-small-q4", "dim": "384d"}), "manifest",
-                 id="manifest-dim-not-a-number", marks=pytest.mark.xfail(
-                     strict=True, raises=ValueError,
-                     reason="BUG: retriever/store.py:35 int(manifest dim) unchecked -> ValueError")),
+                 id="manifest-dim-not-a-number"),
     # rows the store holds but cannot parse
-    pytest.param(_sql("UPDATE passages SET gaps = 'not json' WHERE id = 1"), "store", id="store-bad-gaps",
-                 marks=pytest.mark.xfail(strict=True, raises=json.JSONDecodeError,
-                                         reason="BUG: retriever/store.py:78-104 json.loads of row fields "
-                                                "outside the sqlite3.Error guard -> JSONDecodeError")),
-    pytest.param(_sql("DELETE FROM units WHERE id > 10"), "store", id="store-dangling-unit-ids",
-                 marks=pytest.mark.xfail(strict=True, raises=IndexError,
-                                         reason="BUG: retriever/store.py:110 u_passages[u] for a passage "
-                                                "naming a missing unit -> IndexError")),
+    pytest.param(_sql("UPDATE passages SET gaps = 'not json' WHERE id = 1"), "store", id="store-bad-gaps"),
+    pytest.param(_sql("DELETE FROM units WHERE id > 10"), "store", id="store-dangling-unit-ids"),
 ]
 
 
