@@ -44,6 +44,7 @@ class Settings:
     lexical: dict[str, float] = field(default_factory=lambda: {
         "ja": 0.7, "en": 0.15, "mixed": 0.3, "other": 0.2})
     unit_max: float = 0.5  # passage dense score: mix of its mean vector and its best sentence
+    fusion: str = "scale"  # how dense and BM25 scores are put on one scale: scale, z or rrf
     passages_considered: int = 3  # passages whose sentences compete for the answer
     sentence_dense: float = 1.0
     sentence_lexical: float = 0.5
@@ -72,6 +73,20 @@ def _scale(x: np.ndarray) -> np.ndarray:
     if top - mid <= 1e-9:
         return np.zeros_like(x)
     return (x - mid) / (top - mid)
+
+
+def _z(x: np.ndarray) -> np.ndarray:
+    sd = float(x.std())
+    return (x - float(x.mean())) / sd if sd > 1e-9 else np.zeros_like(x)
+
+
+def _rrf(x: np.ndarray, k: float = 60.0) -> np.ndarray:
+    ranks = np.empty(len(x))
+    ranks[np.argsort(-x, kind="stable")] = np.arange(1, len(x) + 1)
+    return 1.0 / (k + ranks) * (k + 1)
+
+
+_NORMS = {"scale": _scale, "z": _z, "rrf": _rrf}
 
 
 # Questions about the document itself rather than its content (筆者は誰か, when
@@ -166,7 +181,8 @@ class Retriever:
         if dp is not None and du is not None:
             best_unit = np.maximum.reduceat(du[ix.p_flat], ix.p_offsets) if len(ix.p_flat) else dp
             dense = (1 - st.unit_max) * dp + st.unit_max * best_unit
-            fused = (1 - w) * _scale(dense) + w * _scale(lex_p)
+            norm = _NORMS[st.fusion]
+            fused = (1 - w) * norm(dense) + w * norm(lex_p)
         else:
             fused = _scale(lex_p)
         order = np.argsort(-fused, kind="stable")
