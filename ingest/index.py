@@ -142,8 +142,9 @@ def reading(index_dir: str | os.PathLike[str]) -> Iterator[Path]:
     that resolved ``current`` and then loads slowly loses its generation to two quick
     ingests (its store vanished mid-load). So a reader holds a shared flock on the
     generation's ``.readers`` file, and :func:`_remove_generation` skips a generation
-    whose lock it cannot take. A generation removed between resolving ``current`` and
-    taking the lock is noticed (its manifest is gone) and ``current`` resolved again.
+    whose lock it cannot take. Cleanup renames a generation away before deleting it, so
+    one removed between resolving ``current`` and taking the lock is simply gone, and
+    ``current`` is resolved again.
     """
     index_dir = Path(index_dir)
     for _ in range(20):
@@ -151,13 +152,13 @@ def reading(index_dir: str | os.PathLike[str]) -> Iterator[Path]:
         try:
             fd = os.open(gen / READERS, os.O_RDONLY)
         except FileNotFoundError:
-            if (gen / MANIFEST).is_file():  # written before reader locks existed
+            if gen.is_dir():  # written before reader locks existed, or damaged: read as it is
                 yield gen
                 return
             continue  # removed after `current` was resolved: resolve it again
         try:
             fcntl.flock(fd, fcntl.LOCK_SH)
-            if (gen / MANIFEST).is_file():  # still there once locked
+            if gen.is_dir():  # still there once locked
                 yield gen
                 return
         finally:
@@ -246,12 +247,20 @@ def prepare(documents: Sequence[Document], tokenizer: Tokenizer, embedder: Embed
             progress: bool = False) -> list[Prepared]:
     """Segment, tokenise and embed documents (the work an unchanged file is spared)."""
     segmented = [segment(d) for d in documents]
-    texts = [embed_text(u.section, u.text, u.kind) for s in segmented for u in s.units]
+    units = [u for s in segmented for u in s.units]
+    # Headings are never answers and never inside passages (each unit embeds with its
+    # section title already): they get a zero vector instead of an embedding, which
+    # on JSQuAD saves 1,145 of 5,654 embedder calls.
+    todo = [i for i, u in enumerate(units) if u.kind != "heading"]
+    texts = [embed_text(units[i].section, units[i].text, units[i].kind) for i in todo]
     bar = _Progress(sum(map(len, texts)), progress)
     try:
-        vectors = embedder.passages(texts, progress=bar)
+        embedded = embedder.passages(texts, progress=bar)
     finally:
         bar.close()
+    vectors = np.zeros((len(units), embedder.dim), dtype=np.float32)
+    if embedder.dim and todo:
+        vectors[todo] = embedded
     out: list[Prepared] = []
     row = 0
     for s in segmented:
