@@ -20,8 +20,8 @@ DATE = re.compile(
     rf"|[{_DIGIT}]{{1,2}}月(?:[{_DIGIT}]{{1,2}}日)?(?:[上中下]旬|初め|末|頃)?"
     rf"|[{_DIGIT}]{{1,2}}世紀(?:[前後]半|初頭|末)?")
 QUANTITY = re.compile(
-    rf"(?:約|およそ|計|合計|最大|最低)?(?:[{_DIGIT}][{_DIGIT},，.．]*|[一二三四五六七八九十百千]+)"
-    rf"(?:万|億|兆|千|百)?(?P<counter>{_COUNTERS})")
+    rf"(?:約|およそ|計|合計|最大|最低)?(?:[{_DIGIT}][{_DIGIT},，.．]*(?:[万億兆千][{_DIGIT},，.．]*)*"
+    rf"|[一二三四五六七八九十百千]+)(?P<counter>{_COUNTERS}|[ァ-ヺー]{{2,6}})")
 
 
 def fact_kinds(text: str, parts_of_speech: list[str]) -> set[str]:

@@ -52,7 +52,9 @@ _EN = [
                      r"bod(?:y|ies)|groups?|compan(?:y|ies)|parties|party)\b", re.I)),
     (TERM, re.compile(r"\bwhat\b|\bwhich\b|\bname\b|\bcalled\b", re.I)),
 ]
-_NAMING = re.compile(r"何と(?:呼|言|い)|何という|名称|名前|called|named|\bname\b")
+# 何 followed by a noun names the answer's head: 何気団 -> 小笠原気団, 何国 -> 内陸国.
+_HEAD = re.compile(r"何(?![とかをがのにでもへや])([一-龥ァ-ヺー]{1,4}?)(?:[をがはにでとのか？?。、]|という|と呼|$)")
+_NAMING = re.compile(r"何と(?:呼|言|い)|何という|名称|名前|タイトル|題名|書名|曲名|called|named|\bname\b|title")
 _JA_COUNTER = re.compile(r"何(" + _COUNTERS + r")")
 # The counter Japanese uses for what an English "how many X" counts: a closed class.
 _EN_COUNTERS = [(re.compile(p, re.I), c) for p, c in (
@@ -70,6 +72,8 @@ class Asked:
     counter: str | None = None
     wh_start: int = -1
     wh_end: int = -1
+    head: str | None = None  # 何気団 -> 気団: the answer ends with it (小笠原気団)
+    granularity: str | None = None  # 何年 -> year: 2010年, not 2010年9月4日
 
 
 def _same_counter(a: str, b: str) -> bool:
@@ -102,8 +106,17 @@ def analyse_question(question: str, lang: str) -> Asked:
                     counter = next((c for p, c in _EN_COUNTERS if p.search(rest)), None)
                 if kind == DATE and table is _JA and ("年間" in q or "日間" in q):
                     kind = QUANTITY
-                return Asked(kind, counter, m.start(), m.end())
-    return Asked(TERM if lang == "ja" else DESCRIPTION)
+                head = None
+                if table is _JA and kind in (TERM, PLACE, ORG):
+                    h = _HEAD.search(q)
+                    head = h[1] if h else None
+                granularity = None
+                if kind == DATE:
+                    granularity = "year" if re.search(r"何年(?!.{0,2}月)|what year|which year", q, re.I) \
+                        else "month" if re.search(r"何月(?!.{0,2}日)", q) else None
+                return Asked(kind, counter, m.start(), m.end(), head, granularity)
+    # No wh-word: ラオスの首都は -> a term, and the question's last words sit next to it.
+    return Asked(TERM if lang == "ja" else DESCRIPTION, None, len(q), len(q))
 
 
 @dataclass(frozen=True)
@@ -157,6 +170,10 @@ def candidates(text: str, morphs: Sequence[Morpheme]) -> list[Candidate]:
     for m in _DATE.finditer(text):
         out.append(Candidate(m.start(), m.end(), m[0], DATE))
         dates.append(m.span())
+        # 2010年9月4日 also offers 2010年 and 2010年9月, for 何年 / 何月 questions.
+        for part in re.finditer(r"年|月", m[0]):
+            if m.start() + part.end() < m.end():
+                out.append(Candidate(m.start(), m.start() + part.end(), m[0][:part.end()], DATE, sub=True))
     for m in _QUANTITY.finditer(text):
         if any(a <= m.start() and m.end() <= b for a, b in dates):
             continue
@@ -195,6 +212,11 @@ def candidates(text: str, morphs: Sequence[Morpheme]) -> list[Candidate]:
     for m in _KATAKANA.finditer(text):  # MeCab splits unknown names: アラ+グチ
         if text[m.end():m.end() + 4].startswith(_PERSON_SUFFIX):
             out.append(Candidate(m.start(), m.end(), m[0], PERSON))
+        elif "・" in m[0].strip("・"):  # ルチアーノ・ベリオ: a full name across the dot
+            inner = [c.kind for c in out if m.start() <= c.start and c.end <= m.end()]
+            span = m[0].strip("・")
+            s = m.start() + m[0].index(span)
+            out.append(Candidate(s, s + len(span), span, PERSON if PERSON in inner else TERM))
     # Noun phrases joined by の: 日米同盟の信頼性の維持.
     runs = _compounds(morphs)
     for i in range(len(runs) - 1):
@@ -206,6 +228,9 @@ def candidates(text: str, morphs: Sequence[Morpheme]) -> list[Candidate]:
     # A 「quoted」 term with the noun it names: 「軍備管理」アプローチ.
     for m in re.finditer(r"「[^「」]{1,30}」[ァ-ヺー一-龥]{1,8}", text):
         out.append(Candidate(m.start(), m.end(), m[0], TERM))
+    numeric = [(c.start, c.end) for c in out if c.kind in (DATE, QUANTITY)]
+    out = [c for c in out if c.kind != TERM or not any(a < c.end and c.start < b and not (c.start <= a and b <= c.end)
+                                                       for a, b in numeric)]  # 約+2 of 約2,800人
     seen: set[tuple[int, int, str]] = set()
     unique = []
     for c in out:
@@ -272,7 +297,7 @@ def best_span(question: str, asked: Asked, q_morphs: Sequence[Morpheme], text: s
     best: tuple[Candidate, float] | None = None
     for c in candidates(text, morphs):
         fit = _fit(c, asked, lang)
-        if fit <= 0:
+        if fit <= 0 or (c.kind == DATE and c.sub and not asked.granularity):
             continue
         cn = normalize(c.text)
         if not cn or cn in qnorm:
@@ -297,7 +322,12 @@ def best_span(question: str, asked: Asked, q_morphs: Sequence[Morpheme], text: s
                        or text[max(0, c.start - 1):c.start] in ("「", "『", "“", "（")):
             score += 1.5
         if c.sub:
-            score -= 0.5  # the name inside a compound only when the compound is worse
+            score -= 0.5  # the part (a name in a compound, a year in a date) only when it fits better
+        if asked.head and c.text.endswith(asked.head) and len(c.text) > len(asked.head):
+            score += 2.0
+        if c.kind == DATE and asked.granularity:
+            unit = "年" if asked.granularity == "year" else "月"
+            score += 0.8 if c.text.endswith(unit) else -0.3
         score -= 0.02 * len(c.text)  # between equal fits, the tighter span
         if best is None or score > best[1]:
             best = (c, score)
