@@ -297,8 +297,13 @@ def best_span(question: str, asked: Asked, q_morphs: Sequence[Morpheme], text: s
     best: tuple[Candidate, float] | None = None
     for c in candidates(text, morphs):
         fit = _fit(c, asked, lang)
+        heads = bool(asked.head) and c.text.endswith(asked.head) and len(c.text) > len(asked.head)
+        if heads:
+            fit = max(fit, 2.0)  # 何国 -> 内陸国, whatever MeCab calls it
         if fit <= 0 or (c.kind == DATE and c.sub and not asked.granularity):
             continue
+        if asked.head and text.startswith(asked.head, c.end):
+            continue  # 小笠原 of 小笠原気団 for 何気団: the answer includes its head
         cn = normalize(c.text)
         if not cn or cn in qnorm:
             continue  # the question already says it
@@ -323,7 +328,7 @@ def best_span(question: str, asked: Asked, q_morphs: Sequence[Morpheme], text: s
             score += 1.5
         if c.sub:
             score -= 0.5  # the part (a name in a compound, a year in a date) only when it fits better
-        if asked.head and c.text.endswith(asked.head) and len(c.text) > len(asked.head):
+        if heads:
             score += 2.0
         if c.kind == DATE and asked.granularity:
             unit = "年" if asked.granularity == "year" else "月"
