@@ -89,7 +89,16 @@ def main() -> None:
         result["langchain"] = {**ctx_figures([[d for d, _ in h] for h in hits], [[t for _, t in h] for h in hits]),
                                "chunks": lc.chunks}
         print("langchain", result["langchain"])
-    write_result("jsquad" if not args.limit else f"jsquad-first{args.limit}", result)
+    name = "jsquad" if not args.limit else f"jsquad-first{args.limit}"
+    if args.no_baselines:  # keep the baselines of the last full run (they do not change with kotae)
+        from common import RESULTS
+        import json
+
+        previous = RESULTS / f"{name}.json"
+        if previous.exists():
+            old = json.loads(previous.read_text(encoding="utf-8"))
+            result.update({k: old[k] for k in ("bm25", "dense", "langchain") if k in old})
+    write_result(name, result)
 
 
 if __name__ == "__main__":

@@ -162,7 +162,9 @@ class OffsetText:
             self._pending = (at, run)
         else:
             first, previous = self._pending
-            self._pending = (first, previous + run)
+            # Only whether the run is a lone U+3000 matters (_joint), so two characters
+            # of it are kept: 200 k blank lines in a row were a quadratic 7 s otherwise.
+            self._pending = (first, (previous + run)[:2])
 
     def raw_end(self, clean_end: int) -> int:
         """Raw end offset (exclusive) of the clean span ending at ``clean_end``."""

@@ -102,6 +102,9 @@ def generation(index_dir: Path) -> Path:
     link = index_dir / CURRENT
     if not index_dir.exists():
         raise IndexFileError(f"no index at {index_dir}; build one with: kotae ingest PATH --index {index_dir}")
+    if link.is_symlink() and not link.exists():  # its generation was deleted by hand
+        raise IndexFileError(f"{link} points to {os.readlink(link)}, which is missing; "
+                             f"rebuild the index with: kotae ingest PATH --index {index_dir}")
     if not link.exists():
         raise IndexFileError(f"{index_dir} is not a kotae index (no {CURRENT}); "
                              f"build one with: kotae ingest PATH --index {index_dir}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import logging
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -112,6 +113,12 @@ def read_pdf(path: Path, name: str) -> tuple[str, tuple[int, ...]]:
         from pypdf.errors import PdfReadError
     except ImportError:  # pragma: no cover - pypdf is a dependency
         raise InputError("reading PDFs needs pypdf: pip install pypdf") from None
+    # pypdf logs what it repairs ("EOF marker not found" in a truncated file) as logging
+    # warnings, which Python prints on stderr when no handler is set: stray lines beside
+    # kotae's one error line. What counts is the outcome (text, or InputError below).
+    pdf_log = logging.getLogger("pypdf")
+    level = pdf_log.level
+    pdf_log.setLevel(logging.ERROR)
     try:
         reader = PdfReader(str(path))
         if reader.is_encrypted:
@@ -128,6 +135,8 @@ def read_pdf(path: Path, name: str) -> tuple[str, tuple[int, ...]]:
             IndexError, RecursionError) as e:
         raise InputError(f"{name}: cannot read this PDF ({type(e).__name__}: {e}); "
                          "it may be truncated or damaged") from None
+    finally:
+        pdf_log.setLevel(level)
     starts: list[int] = []
     parts: list[str] = []
     offset = 0

@@ -28,7 +28,9 @@ class Document:
     body_start: int = 0
 
 
-@dataclass(frozen=True)
+# Units and passages have __slots__: a 50 MB report has 600 k units, and a __dict__ each
+# cost 240 bytes more per unit (150 MB) while the index is written.
+@dataclass(frozen=True, slots=True)
 class Unit:
     """A citable piece of a document: a sentence, a caption, a byline or a heading.
 
@@ -49,7 +51,7 @@ class Unit:
     block: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Passage:
     """Consecutive units of one section: the retrieval unit and the citation."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 
 from .clean import OffsetText, clean, is_space, normalize
@@ -172,7 +172,8 @@ class _Builder:
         self.raw = document.text
         self.lines = _Lines(document)
         self.units: list[Unit] = []
-        self.captions: list[Span] = []
+        self.captions: list[Span] = []  # in document order
+        self.caption_starts: list[int] = []
         self.section: str | None = None
         self.block = OffsetText()
         self.block_id = 0
@@ -207,7 +208,7 @@ class _Builder:
             spans = spans[:-1]
         for cs, ce in spans:
             start, end = block.pos[cs], block.raw_end(ce)
-            gaps = tuple(c for c in self.captions if start <= c[0] and c[1] <= end)
+            gaps = _within(self.captions, self.caption_starts, start, end)
             self.unit("sentence", start, end, text[cs:ce], gaps)
         if partial:
             del block.chars[:keep]  # the block's text now starts at its last sentence
@@ -298,8 +299,25 @@ class _Builder:
     def close_caption(self, caption: list[int]) -> None:
         start, end = _strip_span(self.raw, caption[0], caption[1])
         self.captions.append((start, end))
+        self.caption_starts.append(start)
         self.block.brk(start)  # the paragraph around the caption is joined without it
         self.unit("caption", start, end, clean(self.raw[start:end]))
+
+
+def _within(spans: Sequence[Span], starts: Sequence[int], start: int, end: int) -> tuple[Span, ...]:
+    """The spans (in document order; ``starts`` their starts) that lie inside [start, end].
+
+    A bisection, not a scan of every caption for every sentence: a report with a source
+    line (出典：…) under each of 20 k tables took 7.6 s to segment, quadratically.
+    """
+    out = []
+    for k in range(bisect_left(starts, start), len(spans)):
+        a, b = spans[k]
+        if a > end:
+            break
+        if b <= end:
+            out.append((a, b))
+    return tuple(out)
 
 
 def _depth(line: str) -> int:
@@ -328,12 +346,13 @@ def make_passages(document: Document, units: Sequence[Unit],
     passages: list[Passage] = []
     raw = document.text
     captions = [(u.start, u.end) for u in units if u.kind == "caption"]
+    caption_starts = [c[0] for c in captions]
     lines = _Lines(document) if document.page_starts else None
 
     def emit(idx: list[int], kind: str) -> None:
         first, last = units[idx[0]], units[idx[-1]]
         start, end = first.start, last.end
-        gaps = () if kind != "text" else tuple(c for c in captions if start <= c[0] and c[1] <= end)
+        gaps = () if kind != "text" else _within(captions, caption_starts, start, end)
         passages.append(Passage(doc=document.doc, kind=kind, start=start, end=end,
                                 text=clean(raw[start:end], [(a - start, b - start) for a, b in gaps]),
                                 section=first.section, lines=(first.lines[0], last.lines[1]),

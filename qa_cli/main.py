@@ -39,11 +39,12 @@ def _ensure_default_index(index: Path) -> None:
     if (index / CURRENT).exists():
         return
     corpus = default_corpus()
-    print(f"kotae: building the default index from {corpus} (first use) ...", file=sys.stderr)
     from ingest import build_index
 
+    # The progress bar shows while it builds; the notice comes after, so that a corpus
+    # that cannot be indexed gives its one error line and nothing else.
     summary = build_index([corpus], index, progress=True)
-    print(f"kotae: {summary.line()}", file=sys.stderr)
+    print(f"kotae: built the default index from {corpus} (first use): {summary.line()}", file=sys.stderr)
 
 
 def _index_arg(args: argparse.Namespace) -> Path:

@@ -245,7 +245,10 @@ class Retriever:
                                          or (missing_fact and coverage < st.abstain_fact_coverage))
         else:
             weak = missing_fact
-        abstained = dense < st.abstain_dense or weak
+        # No evidence at all: nothing lexical on a lexical-only index, or a question with
+        # no letters or digits (？？？, emoji) whose embedding means nothing.
+        no_evidence = (du is None and float(lex_p.max()) <= 0) or not any(ch.isalnum() for ch in question)
+        abstained = dense < st.abstain_dense or weak or no_evidence
         citations = tuple(self._passage_citation(p, float(fused[p])) for p in chosen)
         answer = None if abstained else self._unit_citation(best, dense)
         t3 = time.perf_counter()

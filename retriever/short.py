@@ -52,6 +52,10 @@ _EN = [
                      r"bod(?:y|ies)|groups?|compan(?:y|ies)|parties|party)\b", re.I)),
     (TERM, re.compile(r"\bwhat\b|\bwhich\b|\bname\b|\bcalled\b", re.I)),
 ]
+_ORDINAL_Q = re.compile(r"第何[回期次代条章位番号]*([一-龥ァ-ヺー]{0,6})")
+_ORDINAL = re.compile(r"第[0-9０-９一二三四五六七八九十百]+[回期次代条章位番号]?[一-龥ァ-ヺー]{0,6}")
+# 略称は / abbreviation: the answer is a short form (UNTAG, RKB), in capitals or in brackets.
+_ABBREVIATION = re.compile(r"略称|略して|略語|頭文字|abbreviat|acronym", re.I)
 # 何 followed by a noun names the answer's head: 何気団 -> 小笠原気団, 何国 -> 内陸国.
 _HEAD = re.compile(r"何(?![とかをがのにでもへや])([一-龥ァ-ヺー]{1,4}?)(?:[をがはにでとのか？?。、]|という|と呼|$)")
 _NAMING = re.compile(r"何と(?:呼|言|い)|何という|名称|名前|タイトル|題名|書名|曲名|called|named|\bname\b|title")
@@ -106,6 +110,9 @@ def analyse_question(question: str, lang: str) -> Asked:
                     counter = next((c for p, c in _EN_COUNTERS if p.search(rest)), None)
                 if kind == DATE and table is _JA and ("年間" in q or "日間" in q):
                     kind = QUANTITY
+                ordinal = _ORDINAL_Q.search(q) if table is _JA else None
+                if ordinal:  # 第何回党大会 asks for 第10回党大会, a name, not a count
+                    return Asked(TERM, None, ordinal.start(), ordinal.end(), ordinal[1] or None)
                 head = None
                 if table is _JA and kind in (TERM, PLACE, ORG):
                     h = _HEAD.search(q)
@@ -225,12 +232,17 @@ def candidates(text: str, morphs: Sequence[Morpheme]) -> list[Candidate]:
                 and end - i < 2:
             end += 1
             out.append(Candidate(runs[i][0], runs[end][1], text[runs[i][0]:runs[end][1]], TERM))
+    for m in _ORDINAL.finditer(text):  # 第10回党大会
+        out.append(Candidate(m.start(), m.end(), m[0], TERM))
     # A 「quoted」 term with the noun it names: 「軍備管理」アプローチ.
     for m in re.finditer(r"「[^「」]{1,30}」[ァ-ヺー一-龥]{1,8}", text):
         out.append(Candidate(m.start(), m.end(), m[0], TERM))
     numeric = [(c.start, c.end) for c in out if c.kind in (DATE, QUANTITY)]
-    out = [c for c in out if c.kind != TERM or not any(a < c.end and c.start < b and not (c.start <= a and b <= c.end)
-                                                       for a, b in numeric)]  # 約+2 of 約2,800人
+    # A term may hold a number (第8回党大会) but not cut one (約+2 of 約2,800人), nor be one
+    # (1962年 is a date, not a term).
+    out = [c for c in out if c.kind != TERM or not any(
+        (a < c.end and c.start < b and not (c.start <= a and b <= c.end)) or (a, b) == (c.start, c.end)
+        for a, b in numeric)]
     seen: set[tuple[int, int, str]] = set()
     unique = []
     for c in out:
@@ -294,6 +306,7 @@ def best_span(question: str, asked: Asked, q_morphs: Sequence[Morpheme], text: s
     right = [m.token() for m in q_morphs if m.start >= asked.wh_end and m.token() in q_tokens]
     near_left, near_right = set(left[-2:]), set(right[:2])
     naming = bool(_NAMING.search(question))
+    abbreviation = bool(_ABBREVIATION.search(question))
     best: tuple[Candidate, float] | None = None
     for c in candidates(text, morphs):
         fit = _fit(c, asked, lang)
@@ -329,6 +342,9 @@ def best_span(question: str, asked: Asked, q_morphs: Sequence[Morpheme], text: s
         if c.sub:
             score -= 0.5  # the part (a name in a compound, a year in a date) only when it fits better
         if heads:
+            score += 2.0
+        if abbreviation and (re.fullmatch(r"[A-Z][A-Z0-9&.\-]{1,9}", c.text)
+                             or text[max(0, c.start - 1):c.start] in ("（", "(", "「")):
             score += 2.0
         if c.kind == DATE and asked.granularity:
             unit = "年" if asked.granularity == "year" else "月"
