@@ -305,21 +305,23 @@ class Retriever:
                                  "reproduce its source text; the index is inconsistent, rebuild it "
                                  "and report this as a bug")
 
-    def _unit_citation(self, u: int, score: float) -> Citation:
+    def _citation(self, table: str, i: int, score: float) -> Citation:
+        """Unit (``table="u"``) or passage (``"p"``) ``i`` as a verified citation."""
         ix = self.index
-        doc, start, end = int(ix.u_doc[u]), int(ix.u_start[u]), int(ix.u_end[u])
-        self._verified(doc, start, end, ix.u_gaps[u], ix.u_text[u])
-        return Citation(text=ix.u_text[u], doc=ix.sources[doc].doc, start=start, end=end,
-                        section=ix.u_section[u], lines=ix.u_lines[u], pages=ix.u_pages[u],
-                        score=score, kind=ix.u_kind[u])
+
+        def get(field: str):  # noqa: ANN202 - the column of the unit or passage table
+            return getattr(ix, f"{table}_{field}")[i]
+
+        doc, start, end, text = int(get("doc")), int(get("start")), int(get("end")), get("text")
+        self._verified(doc, start, end, get("gaps"), text)
+        return Citation(text=text, doc=ix.sources[doc].doc, start=start, end=end, section=get("section"),
+                        lines=get("lines"), pages=get("pages"), score=score, kind=get("kind"))
+
+    def _unit_citation(self, u: int, score: float) -> Citation:
+        return self._citation("u", u, score)
 
     def _passage_citation(self, p: int, score: float) -> Citation:
-        ix = self.index
-        doc, start, end = int(ix.p_doc[p]), int(ix.p_start[p]), int(ix.p_end[p])
-        self._verified(doc, start, end, ix.p_gaps[p], ix.p_text[p])
-        return Citation(text=ix.p_text[p], doc=ix.sources[doc].doc, start=start, end=end,
-                        section=ix.p_section[p], lines=ix.p_lines[p], pages=ix.p_pages[p],
-                        score=score, kind=ix.p_kind[p])
+        return self._citation("p", p, score)
 
 
 def _check_question(question: str) -> str:

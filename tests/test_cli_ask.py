@@ -14,16 +14,11 @@ import pytest
 from ingest.index import generation
 from qa_cli.main import main
 
+from helpers import error_line as _error_line
+
 QUESTIONS = Path(__file__).resolve().parent.parent / "corpus" / "questions" / "report.jsonl"
 DESIGN_KEYS = {"question", "language", "abstained", "answer", "citations", "timings_ms"}
 
-
-def _error_line(err: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("kotae: error: ")
-    assert "Traceback" not in err
-    return lines[0]
 
 
 def test_ask_prints_answer_location_and_passages(report_index: Path, capsys: pytest.CaptureFixture[str]) -> None:

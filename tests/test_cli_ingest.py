@@ -9,13 +9,8 @@ import pytest
 
 from qa_cli.main import main
 
+from helpers import error_line as _error_line
 
-def _error_line(err: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("kotae: error: ")
-    assert "Traceback" not in err
-    return lines[0]
 
 
 def test_ingest_prints_one_line_summary(tmp_path: Path, report_path: Path,
