@@ -171,17 +171,4 @@ class CachedE5:
         return self.e5.queries(texts)
 
 
-def char_f1(prediction: str, gold: str) -> float:
-    """Character-level F1 after normalisation (the usual measure for Japanese QA)."""
-    from collections import Counter
-
-    p, g = Counter(normalize(prediction)), Counter(normalize(gold))
-    common = sum((p & g).values())
-    if not common:
-        return 0.0
-    precision, recall = common / sum(p.values()), common / sum(g.values())
-    return 2 * precision * recall / (precision + recall)
-
-
-def exact(prediction: str, gold: str) -> bool:
-    return bool(normalize(prediction)) and normalize(prediction) == normalize(gold)
+from retriever.evaluate import char_f1, exact  # noqa: E402,F401  (re-exported for the scripts)

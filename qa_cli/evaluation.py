@@ -18,12 +18,13 @@ def _cache_dir() -> Path:
 
 
 def _table(summary: dict) -> str:
-    rows = [("", "n", "hit@1", "hit@5", "MRR", "answer acc", "abstained", "false abst.")]
+    rows = [("", "n", "hit@1", "hit@5", "MRR", "answer acc", "short EM", "short F1", "abstained", "false abst.")]
 
     def row(name: str, s: dict) -> tuple:
         ab = s["abstention"]
         return (name, str(s["n"]), f"{s['hit@1']:.3f}", f"{s['hit@5']:.3f}", f"{s['mrr']:.3f}",
-                f"{s['answer_accuracy']:.3f}", f"{ab['abstained']}/{ab['unanswerable']}",
+                f"{s['answer_accuracy']:.3f}", f"{s['short_exact_match']:.3f}", f"{s['short_char_f1']:.3f}",
+                f"{ab['abstained']}/{ab['unanswerable']}",
                 str(ab["false_abstentions"]))
 
     rows.append(row("all", summary))

@@ -151,6 +151,23 @@ def read_questions(path: str | Path) -> QuestionSet:
     return qs
 
 
+def char_f1(prediction: str, gold: str) -> float:
+    """Character-level F1 after normalisation (the usual measure for Japanese QA)."""
+    from collections import Counter
+
+    p, g = Counter(normalize(prediction)), Counter(normalize(gold))
+    common = sum((p & g).values())
+    if not common:
+        return 0.0
+    precision, recall = common / sum(p.values()), common / sum(g.values())
+    return 2 * precision * recall / (precision + recall)
+
+
+def exact(prediction: str, gold: str) -> bool:
+    """Exact match after normalisation (NFKC, no whitespace, lower case)."""
+    return bool(normalize(prediction)) and normalize(prediction) == normalize(gold)
+
+
 def found(gold: Iterable[str], text: str | None) -> bool:
     """A gold answer occurs in ``text`` after normalisation."""
     if not text:
@@ -209,6 +226,12 @@ def summarize(outcomes: Sequence[Outcome], seconds: float | None = None,
         "abstention": {"unanswerable": len(unanswerable),
                        "abstained": sum(o.answer.abstained for o in unanswerable),
                        "false_abstentions": sum(o.answer.abstained for o in answerable)},
+        # Short answers against the gold list (best over it); no short answer scores 0.
+        "short_exact_match": rate(bool(o.answer.short) and any(exact(o.answer.short.text, g)
+                                                               for g in o.question.answers)
+                                  for o in answerable),
+        "short_char_f1": round(sum(max((char_f1(o.answer.short.text, g) for g in o.question.answers),
+                                       default=0.0) for o in answerable if o.answer.short) / n, 4) if n else 0.0,
         "latency_ms": {"p50": round(float(np.percentile(lat, 50)), 2) if lat else 0.0,
                        "p95": round(float(np.percentile(lat, 95)), 2) if lat else 0.0},
     }
