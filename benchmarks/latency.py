@@ -24,6 +24,7 @@ from common import ROOT, write_result
 from ingest import build_index
 from retriever import Retriever
 from retriever.evaluate import evaluate, read_questions
+from retriever.short import analyse_question
 
 QUESTIONS = ROOT / "corpus" / "questions" / "report.jsonl"
 
@@ -52,7 +53,7 @@ def main() -> None:
         outcomes, seconds = evaluate(lambda b: r.ask_many(b, k=5), qs * 4, batch=32)
         for q in qs:  # the short-answer step alone
             t0 = time.perf_counter()
-            r._short(q.question, q.lang, [0, 1])
+            r._short(q.question, q.lang, analyse_question(q.question, q.lang), [0])
             shorts.append((time.perf_counter() - t0) * 1000)
         cold = []
         question = "When does UN Security Council resolution 2231 expire?"

@@ -21,7 +21,7 @@ from ingest.tokens import Tokenizer
 
 from .language import detect_language
 from .records import Answer, Citation, ShortAnswer
-from .short import DESCRIPTION, FACT_KINDS, Asked, analyse_question, short_answer
+from .short import _QUESTION_WORDS, DESCRIPTION, FACT_KINDS, Asked, analyse_question, short_answer
 from .store import IndexReader
 
 # Characters of a question that are used. e5 reads at most 512 tokens, and embedding
@@ -199,10 +199,11 @@ class Retriever:
                     cand.append(int(u))
         want = intents(question)
         if want:  # also bring in the units the question is about, wherever they rank
-            for u, kind in enumerate(ix.u_kind):
-                if kind in want and u not in seen:
-                    seen.add(u)
-                    cand.append(u)
+            for kind in want:
+                for u in ix.units_of_kind.get(kind, ()):
+                    if u not in seen:
+                        seen.add(u)
+                        cand.append(u)
         if not cand:
             return Answer(question, lang, True, None, ())
         c = np.array(cand)
@@ -231,7 +232,7 @@ class Retriever:
             chosen.remove(holder)
         chosen = [holder] + chosen[: k - 1]
         t2 = time.perf_counter()
-        short, asked = self._short(question, lang, ranked[: st.short_sentences])
+        short = self._short(question, lang, asked, ranked[: st.short_sentences])
         coverage = self._coverage(tokens, best, lang)
         dense = float(du[best]) if du is not None else 1.0
         # Japanese questions share words with the sentence that answers them, so low
@@ -257,23 +258,22 @@ class Retriever:
                                   "answer": (t3 - t1) * 1000, "short": (t3 - t2) * 1000},
                       short=None if abstained else short)
 
-    def _short(self, question: str, lang: str, units: list[int]) -> tuple[ShortAnswer | None, Asked]:
+    def _short(self, question: str, lang: str, asked: Asked, units: list[int]) -> ShortAnswer | None:
         """The short answer in the best sentences, in raw offsets, verified like a citation."""
         ix = self.index
-        asked = analyse_question(question, lang)
         if asked.kind == DESCRIPTION:
-            return None, asked
-        found = short_answer(self.tokenizer, question, lang, [ix.u_text[u] for u in units])
+            return None
+        found = short_answer(self.tokenizer, question, lang, [ix.u_text[u] for u in units], asked)
         if found is None:
-            return None, asked
-        i, cand, asked = found
+            return None
+        i, cand, _ = found
         u = units[i]
         doc = int(ix.u_doc[u])
         raw = ix.sources[doc].text
         ot = offset_map(raw, int(ix.u_start[u]), int(ix.u_end[u]), ix.u_gaps[u])
         start, end = ot.pos[cand.start], ot.raw_end(cand.end)
         self._verified(doc, start, end, (), cand.text)
-        return ShortAnswer(text=cand.text, start=start, end=end, type=cand.kind), asked
+        return ShortAnswer(text=cand.text, start=start, end=end, type=cand.kind)
 
     def _coverage(self, tokens: list[str], unit: int, lang: str) -> float:
         """Share of the question's content words (idf-weighted) found in the answer sentence.
@@ -283,8 +283,6 @@ class Retriever:
         """
         if lang != "ja":
             return 1.0
-        from .short import _QUESTION_WORDS
-
         ix = self.index
         n = max(ix.passage_lexical.size, 1)
         have = ix.u_tokens[unit]

@@ -355,10 +355,10 @@ def best_span(question: str, asked: Asked, q_morphs: Sequence[Morpheme], text: s
     return best
 
 
-def short_answer(tokenizer: Tokenizer, question: str, lang: str, sentences: Sequence[str]
-                 ) -> tuple[int, Candidate, Asked] | None:
+def short_answer(tokenizer: Tokenizer, question: str, lang: str, sentences: Sequence[str],
+                 asked: Asked | None = None) -> tuple[int, Candidate, Asked] | None:
     """The short answer in the first sentence that has one: (sentence index, span, what was asked)."""
-    asked = analyse_question(question, lang)
+    asked = asked or analyse_question(question, lang)
     if asked.kind == DESCRIPTION or (asked.kind == TERM and lang != "ja"):
         # An English "what …" asks for a Japanese term the rules cannot align
         # across languages: better no short answer than a guess.

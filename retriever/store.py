@@ -115,6 +115,9 @@ class IndexReader:
         for p, members in enumerate(self.p_units):
             for u in members:
                 self.u_passages[u].append(p)
+        self.units_of_kind: dict[str, list[int]] = {}
+        for u, kind in enumerate(self.u_kind):
+            self.units_of_kind.setdefault(kind, []).append(u)
         # Flat member list for vectorised per-passage maxima (np.maximum.reduceat).
         self.p_flat = np.concatenate(self.p_units) if self.p_units else np.zeros(0, np.int64)
         self.p_offsets = np.cumsum([0] + [len(m) for m in self.p_units[:-1]]).astype(np.int64)
