@@ -21,7 +21,7 @@ DATE = re.compile(
     rf"|[{_DIGIT}]{{1,2}}世紀(?:[前後]半|初頭|末)?")
 QUANTITY = re.compile(
     rf"(?:約|およそ|計|合計|最大|最低)?(?:[{_DIGIT}][{_DIGIT},，.．]*(?:[万億兆千][{_DIGIT},，.．]*)*"
-    rf"|[一二三四五六七八九十百千]+)(?P<counter>{_COUNTERS}|[ァ-ヺー]{{2,6}})")
+    rf"|[一二三四五六七八九十百千]+)(?P<counter>{_COUNTERS}|(?:立方|平方)?[ァ-ヺー]{{2,6}})")
 
 
 def fact_kinds(text: str, parts_of_speech: list[str]) -> set[str]:

@@ -308,13 +308,22 @@ def best_span(question: str, asked: Asked, q_morphs: Sequence[Morpheme], text: s
     naming = bool(_NAMING.search(question))
     abbreviation = bool(_ABBREVIATION.search(question))
     best: tuple[Candidate, float] | None = None
-    for c in candidates(text, morphs):
+    pool = candidates(text, morphs)
+    if asked.head:  # 何内閣 -> 吉田内閣 out of 吉田内閣打倒: cut a compound after the head
+        for c in list(pool):
+            at = c.text.find(asked.head)
+            if 0 < at and at + len(asked.head) < len(c.text):
+                end = c.start + at + len(asked.head)
+                pool.append(Candidate(c.start, end, text[c.start:end], c.kind))
+    for c in pool:
         fit = _fit(c, asked, lang)
         heads = bool(asked.head) and c.text.endswith(asked.head) and len(c.text) > len(asked.head)
         if heads:
             fit = max(fit, 2.0)  # 何国 -> 内陸国, whatever MeCab calls it
         if fit <= 0 or (c.kind == DATE and c.sub and not asked.granularity):
             continue
+        if c.kind == DATE and asked.granularity and not c.text.endswith("年" if asked.granularity == "year" else "月"):
+            continue  # 何年 asks for 1931年, not 1931年9月 (its year part is a candidate too)
         if asked.head and text.startswith(asked.head, c.end):
             continue  # 小笠原 of 小笠原気団 for 何気団: the answer includes its head
         cn = normalize(c.text)
