@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 # Whitespace as PDF extraction leaves it: ASCII, NBSP, form feed (page breaks)
 # and the ideographic space U+3000.
@@ -169,12 +169,6 @@ class OffsetText:
     def raw_end(self, clean_end: int) -> int:
         """Raw end offset (exclusive) of the clean span ending at ``clean_end``."""
         return self.pos[clean_end - 1] + 1
-
-
-def runs_of(text: str) -> Iterable[tuple[int, int]]:
-    """Spans of whitespace runs in ``text`` (for tests and the loader)."""
-    for m in _WS_RUN.finditer(text):
-        yield m.start(), m.end()
 
 
 def offset_map(raw: str, start: int, end: int, gaps: Sequence[tuple[int, int]] = ()) -> OffsetText:
