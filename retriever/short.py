@@ -1,23 +1,30 @@
 """Short answers: the exact span a question asks for, found offline in the answer sentence.
 
-Two steps, both plain rules over MeCab's analysis:
-
 1. :func:`analyse_question` says what is asked — a date, a person, a place or
    organisation, a quantity (with its counter when the question names one:
    何発 -> 発), a name or term, or a description (なぜ, how) that has no short answer.
+   Plain rules over the question's words.
 2. :func:`candidates` lists the spans of a sentence that could be such an answer
-   (dates, numbers with counters, 「」 terms, proper nouns, noun compounds,
-   katakana and Latin terms), and :func:`best_span` ranks them by type fit, by
-   how closely they sit to the question's words around its wh-word, and drops
-   any span the question already contains.
+   (dates, numbers with counters, 「」 terms, proper nouns from MeCab, noun compounds,
+   katakana and Latin terms).
+3. :func:`scored_candidates` keeps those that fit what is asked (and that the question
+   does not already say) and describes each by named features: type fit, how close it
+   sits to the question's words around the wh-word, the particle after it, its length…
+   :func:`best_span` ranks them by a weighted sum. For Japanese questions the weights are
+   learned on JSQuAD (``short_ranker.json``, written by benchmarks/train_short_ranker.py
+   with figures from held-out articles); for English ones they are set by hand.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
 
 from ingest.clean import normalize
 from ingest.facts import _COUNTERS, DATE as _DATE, QUANTITY as _QUANTITY
@@ -278,6 +285,11 @@ _QUESTION_WORDS = frozenset("""何 何時 何処 誰 何故 如何 様 何の �
 does do did is are was were the a an of in to for by on at""".split())
 
 
+def _window(morphs: Sequence[Morpheme], start: int, end: int, n: int) -> list[str]:
+    """Content words within n characters either side of a span."""
+    return [m.token() for m in morphs if (start - n <= m.start < start or end <= m.start < end + n) and m.token()]
+
+
 def _next_content(morphs: Sequence[Morpheme], at: int) -> str:
     # The first content word after a span, skipping particles: 戦略核演習[を]実施 -> 実施.
     for m in morphs:
@@ -293,11 +305,55 @@ def _prev_content(morphs: Sequence[Morpheme], at: int) -> str:
     return ""
 
 
-def best_span(question: str, asked: Asked, q_morphs: Sequence[Morpheme], text: str,
-              morphs: Sequence[Morpheme], lang: str = "ja") -> tuple[Candidate, float] | None:
-    """The best short-answer candidate of a sentence, or None when nothing fits."""
+# What is known about a candidate, by name. The ranker is a weighted sum of these:
+# HEURISTIC holds hand-set weights, and retriever/short_ranker.json, when present, the
+# weights learned on JSQuAD by benchmarks/train_short_ranker.py.
+FEATURES = (
+    "fit", "shared", "next_near", "prev_near", "after", "before", "naming", "sub", "heads",
+    "abbreviation", "granularity_hit", "granularity_miss", "length", "log_length",
+    "date", "person", "place", "organisation", "quantity", "term", "bracketed", "relpos",
+    "gap", "no_chain", "ascii", "katakana", "morphs",
+    "then_wa", "then_ga", "then_wo", "then_ni", "then_de", "then_to", "then_no", "then_mo",
+    "then_punct", "then_copula", "after_no", "end_of_sentence", "wh_late",
+    "kind_match", "number_for_term", "proper_for_term", "in_question_head", "clause_after", "clause_before",
+)
+_INDEX = {name: i for i, name in enumerate(FEATURES)}
+HEURISTIC = {"fit": 1.0, "shared": -1.0, "next_near": 1.5, "prev_near": 1.0, "after": 0.5, "before": 0.3,
+             "naming": 1.5, "sub": -0.5, "heads": 2.0, "abbreviation": 2.0, "granularity_hit": 0.8,
+             "granularity_miss": -0.3, "length": -0.02}
+_THEN = {"は": "then_wa", "が": "then_ga", "を": "then_wo", "に": "then_ni", "で": "then_de", "と": "then_to",
+         "の": "then_no", "も": "then_mo", "、": "then_punct", "。": "then_punct", "だ": "then_copula",
+         "な": "then_copula"}
+
+
+def weights(table: dict[str, float]) -> np.ndarray:
+    """A ranker's weights in FEATURES order; features it does not name weigh nothing."""
+    unknown = set(table) - set(FEATURES)
+    if unknown:
+        raise ValueError(f"unknown short-answer features: {sorted(unknown)}")
+    return np.array([table.get(name, 0.0) for name in FEATURES])
+
+
+def _rankers() -> dict[str, np.ndarray]:
+    """Weights by question language. The learned ranker saw only Japanese questions (JSQuAD):
+    English ones, whose words never occur in the Japanese sentence, keep the hand-set weights."""
+    path = Path(__file__).with_name("short_ranker.json")
+    out = {"other": weights(HEURISTIC)}
+    if path.exists():
+        learned = json.loads(path.read_text(encoding="utf-8"))
+        for lang in learned["languages"]:
+            out[lang] = weights(learned["weights"])
+    return out
+
+
+RANKERS = _rankers()
+
+
+def scored_candidates(question: str, asked: Asked, q_morphs: Sequence[Morpheme], text: str,
+                      morphs: Sequence[Morpheme], lang: str = "ja") -> list[tuple[Candidate, np.ndarray]]:
+    """The candidates of a sentence that fit what is asked, each with its feature vector."""
     if asked.kind == DESCRIPTION:
-        return None
+        return []
     qnorm = normalize(question)
     q_tokens = _content(m.token() for m in q_morphs)
     # The question's words right before and after its wh-word point at the answer's
@@ -307,7 +363,10 @@ def best_span(question: str, asked: Asked, q_morphs: Sequence[Morpheme], text: s
     near_left, near_right = set(left[-2:]), set(right[:2])
     naming = bool(_NAMING.search(question))
     abbreviation = bool(_ABBREVIATION.search(question))
-    best: tuple[Candidate, float] | None = None
+    wh_late = asked.wh_start / max(len(question), 1)
+    # Where the question's words sit in the sentence: an answer is usually close to them.
+    anchors = [(m.start, m.end) for m in morphs if m.token() in q_tokens]
+    out: list[tuple[Candidate, np.ndarray]] = []
     pool = candidates(text, morphs)
     if asked.head:  # 何内閣 -> 吉田内閣 out of 吉田内閣打倒: cut a compound after the head
         for c in list(pool):
@@ -331,37 +390,75 @@ def best_span(question: str, asked: Asked, q_morphs: Sequence[Morpheme], text: s
             continue  # the question already says it
         if c.kind == TERM and len(cn) < 2:
             continue  # 中, 性: one character is a fragment, not a term
-        score = fit
-        inside = [m.token() for m in morphs if c.start <= m.start and m.end <= c.end and m.token()]
-        shared = sum(t in q_tokens for t in inside)
+        x = np.zeros(len(FEATURES))
+        x[_INDEX["fit"]] = fit
+        inside = [m for m in morphs if c.start <= m.start and m.end <= c.end and m.token()]
         # A span made only of the question's words is no answer; one that adds to
         # them is (戦略は何と呼ばれるか -> 最小報復戦略).
-        score -= 1.0 * shared / max(len(inside), 1)
+        x[_INDEX["shared"]] = sum(m.token() in q_tokens for m in inside) / max(len(inside), 1)
         nxt = _next_content(morphs, c.end)
         prv = _prev_content(morphs, c.start)
         # いわゆる「two-peer」問題 answers 米国の問題は何と呼ばれるか: the noun the
         # question puts before its wh-word often follows the answer in the source.
-        score += 1.5 * (nxt in near_right or nxt in near_left) + 1.0 * (prv in near_left)
+        x[_INDEX["next_near"]] = nxt in near_right or nxt in near_left
+        x[_INDEX["prev_near"]] = prv in near_left
         after = {m.token() for m in morphs if c.end <= m.start and m.end <= c.end + 25}
         before = {m.token() for m in morphs if c.start - 25 <= m.start and m.end <= c.start}
-        score += 0.5 * len(q_tokens & after) + 0.3 * len(q_tokens & before)
-        if naming and (text[max(0, c.start - 4):c.start].endswith(("という", "いわゆる", "呼ばれる"))
-                       or text[max(0, c.start - 1):c.start] in ("「", "『", "“", "（")):
-            score += 1.5
-        if c.sub:
-            score -= 0.5  # the part (a name in a compound, a year in a date) only when it fits better
-        if heads:
-            score += 2.0
-        if abbreviation and (re.fullmatch(r"[A-Z][A-Z0-9&.\-]{1,9}", c.text)
-                             or text[max(0, c.start - 1):c.start] in ("（", "(", "「")):
-            score += 2.0
+        x[_INDEX["after"]] = len(q_tokens & after)
+        x[_INDEX["before"]] = len(q_tokens & before)
+        opener = text[max(0, c.start - 1):c.start]
+        x[_INDEX["naming"]] = naming and (text[max(0, c.start - 4):c.start].endswith(("という", "いわゆる", "呼ばれる"))
+                                         or opener in ("「", "『", "“", "（"))
+        x[_INDEX["sub"]] = c.sub  # the part (a name in a compound, a year in a date) only when it fits better
+        x[_INDEX["heads"]] = heads
+        x[_INDEX["abbreviation"]] = abbreviation and (
+            re.fullmatch(r"[A-Z][A-Z0-9&.\-]{1,9}", c.text) is not None or opener in ("（", "(", "「"))
         if c.kind == DATE and asked.granularity:
-            unit = "年" if asked.granularity == "year" else "月"
-            score += 0.8 if c.text.endswith(unit) else -0.3
-        score -= 0.02 * len(c.text)  # between equal fits, the tighter span
-        if best is None or score > best[1]:
-            best = (c, score)
-    return best
+            hit = c.text.endswith("年" if asked.granularity == "year" else "月")
+            x[_INDEX["granularity_hit" if hit else "granularity_miss"]] = 1
+        x[_INDEX["length"]] = len(c.text)  # between equal fits, the tighter span
+        x[_INDEX["log_length"]] = np.log1p(len(c.text))
+        x[_INDEX[c.kind]] = 1
+        x[_INDEX["bracketed"]] = opener in ("「", "『", "“", "（", "(")
+        x[_INDEX["relpos"]] = c.start / max(len(text), 1)
+        gap = min((max(a - c.end, c.start - b, 0) for a, b in anchors), default=len(text))
+        x[_INDEX["gap"]] = min(gap, 40) / 10
+        x[_INDEX["no_chain"]] = "の" in c.text and c.kind == TERM
+        x[_INDEX["ascii"]] = c.text.isascii()
+        x[_INDEX["katakana"]] = _KATAKANA.fullmatch(c.text) is not None
+        x[_INDEX["morphs"]] = len(inside)
+        then = text[c.end:c.end + 1]
+        if then in _THEN:
+            x[_INDEX[_THEN[then]]] = 1
+        x[_INDEX["after_no"]] = text[max(0, c.start - 1):c.start] == "の"
+        x[_INDEX["end_of_sentence"]] = len(text) - c.end <= 6
+        x[_INDEX["wh_late"]] = wh_late
+        x[_INDEX["kind_match"]] = c.kind == asked.kind
+        x[_INDEX["number_for_term"]] = asked.kind == TERM and c.kind in (DATE, QUANTITY)
+        x[_INDEX["proper_for_term"]] = asked.kind == TERM and c.kind in (PERSON, PLACE, ORG)
+        # ロシアが…宣言したのはいつか: the question's words next to the span, in the sentence
+        x[_INDEX["in_question_head"]] = bool(set(_window(morphs, c.start, c.end, 6)) & q_tokens)
+        # Japanese is head-final: a span belongs to the predicate after it, up to the next
+        # comma. 2023年2月に[新START条約の履行停止を宣言]し、2024年2月には… answers …宣言したのはいつか.
+        stop = min((i for i in (text.find("、", c.end), text.find("。", c.end)) if i >= 0), default=len(text))
+        begin = max(text.rfind("、", 0, c.start), text.rfind("。", 0, c.start)) + 1
+        x[_INDEX["clause_after"]] = len(q_tokens & {m.token() for m in morphs if c.end <= m.start and m.end <= stop})
+        x[_INDEX["clause_before"]] = len(q_tokens & {m.token() for m in morphs if begin <= m.start and m.end <= c.start})
+        out.append((c, x))
+    return out
+
+
+def best_span(question: str, asked: Asked, q_morphs: Sequence[Morpheme], text: str,
+              morphs: Sequence[Morpheme], lang: str = "ja",
+              ranker: np.ndarray | None = None) -> tuple[Candidate, float] | None:
+    """The best short-answer candidate of a sentence, or None when nothing fits."""
+    scored = scored_candidates(question, asked, q_morphs, text, morphs, lang)
+    if not scored:
+        return None
+    w = RANKERS.get(lang, RANKERS["other"]) if ranker is None else ranker
+    scores = np.stack([x for _, x in scored]) @ w
+    i = int(np.argmax(scores))  # the first of equals, as the candidates come
+    return scored[i][0], float(scores[i])
 
 
 def short_answer(tokenizer: Tokenizer, question: str, lang: str, sentences: Sequence[str],

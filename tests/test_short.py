@@ -5,11 +5,15 @@ Line numbers in comments refer to corpus/nuclear-outlook-2025.txt.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import numpy as np
 import pytest
 
 from ingest.clean import normalize
 from ingest.tokens import Tokenizer, analyse
-from retriever import Retriever
+from retriever import Retriever, short
 from retriever.short import (
     DATE,
     DESCRIPTION,
@@ -18,8 +22,13 @@ from retriever.short import (
     PLACE,
     QUANTITY,
     TERM,
+    FEATURES,
+    HEURISTIC,
     analyse_question,
+    best_span,
     candidates,
+    scored_candidates,
+    weights,
 )
 
 # (question, lang, kind, counter)
@@ -147,3 +156,44 @@ def test_description_questions_have_no_short_answer(report_retriever: Retriever,
     assert a.short is None
     if a.answer is not None:
         assert a.as_dict()["answer"]["short"] is None
+
+
+# -- the ranker -------------------------------------------------------------
+
+def test_weights_follow_features_and_refuse_unknown_names() -> None:
+    w = weights({"fit": 2.0, "length": -0.5})
+    assert w.shape == (len(FEATURES),)
+    assert w[FEATURES.index("fit")] == 2.0 and w[FEATURES.index("length")] == -0.5
+    assert np.count_nonzero(w) == 2
+    with pytest.raises(ValueError, match="no_such_feature"):
+        weights({"no_such_feature": 1.0})
+
+
+def test_shipped_ranker_is_learned_for_japanese_only() -> None:
+    shipped = json.loads((Path(short.__file__).with_name("short_ranker.json")).read_text(encoding="utf-8"))
+    assert shipped["languages"] == ["ja"]
+    assert set(shipped["weights"]) <= set(FEATURES)
+    # figures measured on held-out articles travel with the weights
+    assert shipped["cross_validated"]["by"] == "article" and shipped["cross_validated"]["folds"] >= 2
+    assert np.array_equal(short.RANKERS["ja"], weights(shipped["weights"]))
+    # English questions never shared a word with the training sentences: hand-set weights
+    assert np.array_equal(short.RANKERS["other"], weights(HEURISTIC))
+    assert "en" not in short.RANKERS
+
+
+def test_best_span_ranks_by_the_weights_it_is_given(tokenizer: Tokenizer) -> None:
+    question = "ロシアが新START条約の履行停止を宣言したのはいつか"
+    sentence = "ロシアは2023年2月に新START条約の履行停止を宣言し、2024年2月にはプーチン大統領が演説した。"
+    asked = analyse_question(question, "ja")
+    q_morphs, morphs = analyse(tokenizer, question), analyse(tokenizer, sentence)
+    scored = scored_candidates(question, asked, q_morphs, sentence, morphs, "ja")
+    assert {c.text for c, _ in scored} >= {"2023年2月", "2024年2月"}
+    # the clause after 2023年2月 holds the question's words; the one after 2024年2月 does not
+    first = next(x for c, x in scored if c.text == "2023年2月")
+    second = next(x for c, x in scored if c.text == "2024年2月")
+    at = FEATURES.index("clause_after")
+    assert first[at] >= 3 and second[at] == 0
+    found = best_span(question, asked, q_morphs, sentence, morphs, "ja", ranker=weights({"clause_after": 1.0}))
+    assert found is not None and found[0].text == "2023年2月"
+    found = best_span(question, asked, q_morphs, sentence, morphs, "ja", ranker=weights({"clause_after": -1.0}))
+    assert found is not None and found[0].text == "2024年2月"
