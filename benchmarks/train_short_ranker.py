@@ -36,6 +36,7 @@ import numpy as np
 from common import CACHE, SHARED, char_f1, exact, write_result
 from scipy.optimize import minimize
 
+import retriever
 from ingest.tokens import analyse
 from retriever import Retriever
 from retriever.evaluate import corpus_index, evaluate, read_questions
@@ -59,8 +60,10 @@ class Recorder(Retriever):
 
 def collect(index: Path, qset) -> list[dict]:  # noqa: ANN001
     """Per question: its gold answers, its article, whether kotae abstained, and the sentences."""
+    # Keyed by the index, the questions and the retriever's code, which decides the sentences.
+    code = b"".join(p.read_bytes() for p in sorted(Path(retriever.__file__).parent.glob("*.py")))
     manifest = (index / "current" / "manifest.json").read_bytes()
-    key = hashlib.sha256(manifest + qset.digest.encode()).hexdigest()[:16]
+    key = hashlib.sha256(manifest + qset.digest.encode() + code).hexdigest()[:16]
     cache = CACHE / f"short-inputs-{key}.json"
     if cache.exists():
         return json.loads(cache.read_text(encoding="utf-8"))
