@@ -58,6 +58,14 @@ class Settings:
     abstain_missing_fact: bool = True  # an English date/person/place/quantity question whose answer has none
     intent_bonus: float = 0.6
     short_sentences: int = 1  # sentences searched for a short answer: the answer sentence only
+    # The answer sentence is the candidate with the best weighted sum of SENTENCE_FEATURES;
+    # None weighs passage, lexical, dense, intent and type by the fields above.
+    sentence_weights: dict[str, float] | None = None
+
+
+# What is known about a candidate answer sentence (Retriever._sentence_features).
+SENTENCE_FEATURES = ("passage", "top_passage", "lexical", "dense", "dense_gap", "intent", "type", "coverage",
+                     "log_length")
 
 
 def _rel(gaps: Sequence[tuple[int, int]], start: int) -> list[tuple[int, int]]:
@@ -111,6 +119,14 @@ class Retriever:
         self.embedder = embedder
         self.settings = settings or Settings()
         self.tokenizer = tokenizer or Tokenizer()
+        st = self.settings
+        table = st.sentence_weights if st.sentence_weights is not None else {
+            "passage": st.sentence_passage, "lexical": st.sentence_lexical, "dense": st.sentence_dense,
+            "intent": st.intent_bonus, "type": st.sentence_type}
+        unknown = set(table) - set(SENTENCE_FEATURES)
+        if unknown:
+            raise ValueError(f"unknown sentence features {sorted(unknown)}; known: {', '.join(SENTENCE_FEATURES)}")
+        self._sentence_weights = np.array([table.get(name, 0.0) for name in SENTENCE_FEATURES])
 
     @classmethod
     def load(cls, index_dir: str | Path, embedder: str | None = None,
@@ -127,7 +143,7 @@ class Retriever:
         return cls(reader, model, settings)
 
     def with_settings(self, **changes: object) -> Retriever:
-        return Retriever(self.index, self.embedder, replace(self.settings, **changes), self.tokenizer)
+        return type(self)(self.index, self.embedder, replace(self.settings, **changes), self.tokenizer)
 
     # -- public API ---------------------------------------------------------
 
@@ -205,22 +221,10 @@ class Retriever:
                         cand.append(u)
         if not cand:
             return Answer(question, lang, True, None, ())
-        c = np.array(cand)
-        lex_u = ix.unit_lexical.scores(tokens)[c]
-        p_best = np.array([max(fused[p] for p in ix.u_passages[u]) for u in cand])
-        top_fused = float(fused[order[0]]) or 1.0
-        score = st.sentence_passage * (p_best / top_fused)
-        score = score + st.sentence_lexical * (lex_u / lex_u.max() if lex_u.max() > 0 else 0)
-        if du is not None:
-            dn = du[c]
-            span = float(dn.max() - dn.min()) or 1.0
-            score = score + st.sentence_dense * (dn - dn.min()) / span
-        if want:
-            score = score + st.intent_bonus * np.array([ix.u_kind[u] in want for u in cand])
         asked = analyse_question(question, lang)
-        if asked.kind in FACT_KINDS and st.sentence_type:
-            need = f"quantity:{asked.counter}" if asked.counter else asked.kind
-            score = score + st.sentence_type * np.array([need in ix.u_facts[u] for u in cand])
+        features = self._sentence_features(tokens, lang, asked, want, cand, fused, du)
+        score = features @ self._sentence_weights
+        c = np.array(cand)
         ranked = [int(c[i]) for i in np.argsort(-score, kind="stable")]
         best = ranked[0]
 
@@ -254,6 +258,35 @@ class Retriever:
                       timings_ms={"search": (t1 - t0) * 1000},
                       short=None if abstained else short)
 
+    def _sentence_features(self, tokens: list[str], lang: str, asked: Asked, want: set[str], cand: list[int],
+                           fused: np.ndarray, du: np.ndarray | None) -> np.ndarray:
+        """What is known about each candidate sentence, in SENTENCE_FEATURES order."""
+        ix = self.index
+        c = np.array(cand)
+        x = np.zeros((len(cand), len(SENTENCE_FEATURES)))
+        col = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
+        p_best = np.array([max(fused[p] for p in ix.u_passages[u]) for u in cand])
+        top = float(fused.max()) or 1.0
+        x[:, col["passage"]] = p_best / top
+        x[:, col["top_passage"]] = p_best >= top
+        lex_u = ix.unit_lexical.scores(tokens)[c]
+        x[:, col["lexical"]] = lex_u / lex_u.max() if lex_u.max() > 0 else 0
+        if du is not None:
+            dn = du[c]
+            x[:, col["dense"]] = (dn - dn.min()) / (float(dn.max() - dn.min()) or 1.0)
+            x[:, col["dense_gap"]] = dn - dn.max()
+        if want:
+            x[:, col["intent"]] = [ix.u_kind[u] in want for u in cand]
+        if asked.kind in FACT_KINDS:
+            need = f"quantity:{asked.counter}" if asked.counter else asked.kind
+            x[:, col["type"]] = [need in ix.u_facts[u] for u in cand]
+        idf = self._idf(tokens, lang)
+        if idf:
+            total = sum(idf.values())
+            x[:, col["coverage"]] = [sum(v for t, v in idf.items() if t in ix.u_tokens[u]) / total for u in cand]
+        x[:, col["log_length"]] = np.log1p([len(ix.u_text[u]) for u in cand])
+        return x
+
     def _short(self, question: str, lang: str, asked: Asked, units: list[int]) -> ShortAnswer | None:
         """The short answer in the best sentences, in raw offsets, verified like a citation."""
         ix = self.index
@@ -271,24 +304,27 @@ class Retriever:
         self._verified(doc, start, end, (), cand.text)
         return ShortAnswer(text=cand.text, start=start, end=end, type=cand.kind)
 
-    def _coverage(self, tokens: list[str], unit: int, lang: str) -> float:
-        """Share of the question's content words (idf-weighted) found in the answer sentence.
-
-        Only meaningful for Japanese questions; English ones return 1.0, since their
-        words cannot be expected in Japanese text.
-        """
+    def _idf(self, tokens: list[str], lang: str) -> dict[str, float]:
+        """The idf of a Japanese question's content words; none for other languages, whose
+        words cannot be expected in Japanese text."""
         if lang != "ja":
-            return 1.0
+            return {}
         ix = self.index
         n = max(ix.passage_lexical.size, 1)
-        have = ix.u_tokens[unit]
-        total = found = 0.0
+        out = {}
         for t in set(tokens) - _QUESTION_WORDS:
             df = ix.passage_lexical.document_frequency(t)
-            idf = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
-            total += idf
-            found += idf if t in have else 0.0
-        return found / total if total else 1.0
+            out[t] = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+        return out
+
+    def _coverage(self, tokens: list[str], unit: int, lang: str) -> float:
+        """Share of the question's content words (idf-weighted) found in the answer sentence
+        (1.0 for questions other than Japanese)."""
+        idf = self._idf(tokens, lang)
+        total = sum(idf.values())
+        if not total:
+            return 1.0
+        return sum(v for t, v in idf.items() if t in self.index.u_tokens[unit]) / total
 
     # -- citations ----------------------------------------------------------
 
