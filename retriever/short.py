@@ -143,6 +143,7 @@ class Candidate:
     kind: str
     counter: str | None = None
     sub: bool = False  # a proper noun cut out of a longer compound
+    joined: bool = False  # two of a kind joined by と/や/、: シェーンベルクとツェムリンスキー
 
 
 _BRACKETS = re.compile(r"「([^「」]{1,40})」|『([^『』]{1,40})』|“([^“”]{1,40})”|（([^（）]{1,30})）|\(([^()]{1,30})\)")
@@ -154,6 +155,8 @@ _PLACE_SUFFIX = ("県", "市", "州", "島", "町", "村", "郡", "地方", "半
 _HONORIFICS = frozenset({"氏", "さん", "様", "君", "ら", "殿", "等"})
 _PERSON_SUFFIX = ("氏", "さん", "大統領", "首相", "外相", "総書記", "司令官", "長官", "議長", "国王", "大臣", "主席",
                   "将軍", "博士", "教授", "代表", "所長")
+# Titles that answer 誰 on their own: 国連事務総長, 初代社長.
+_ROLES = _PERSON_SUFFIX[2:] + ("総長", "社長", "会長", "監督", "委員長", "知事", "市長", "天皇", "皇帝", "王")
 
 
 def _compounds(morphs: Sequence[Morpheme]) -> list[tuple[int, int, list[Morpheme]]]:
@@ -244,6 +247,12 @@ def candidates(text: str, morphs: Sequence[Morpheme]) -> list[Candidate]:
     # A 「quoted」 term with the noun it names: 「軍備管理」アプローチ.
     for m in re.finditer(r"「[^「」]{1,30}」[ァ-ヺー一-龥]{1,8}", text):
         out.append(Candidate(m.start(), m.end(), m[0], TERM))
+    # Two names of a kind side by side answer "who and who": シェーンベルクとツェムリンスキー.
+    whole = {c.start: c for c in out if not c.sub and c.kind in (PERSON, PLACE, ORG)}
+    for c in list(whole.values()):
+        other = whole.get(c.end + 1)
+        if other is not None and other.kind == c.kind and text[c.end] in "とや、・":
+            out.append(Candidate(c.start, other.end, text[c.start:other.end], c.kind, joined=True))
     numeric = [(c.start, c.end) for c in out if c.kind in (DATE, QUANTITY)]
     # A term may hold a number (第8回党大会) but not cut one (約+2 of 約2,800人), nor be one
     # (1962年 is a date, not a term).
@@ -269,6 +278,8 @@ def _fit(c: Candidate, asked: Asked, lang: str = "ja") -> float:
         return {PLACE: 2.0, ORG: 2.0, PERSON: 1.5, QUANTITY: 0.5, DATE: 0.5}.get(c.kind, 0.0)
     if {asked.kind, c.kind} == {PLACE, ORG} and lang == "ja":
         return 2.0  # どこ asks for either; English "where"/"which organisation" are specific
+    if asked.kind == PERSON and lang == "ja" and c.kind == TERM and c.text.endswith(_ROLES):
+        return 1.0  # 誰が指揮するか -> 国連事務総長: a role names a person too
     if asked.kind == PERSON and lang != "ja" and (c.kind == ORG or (
             c.kind == TERM and c.text[:1].isascii() and c.text[:1].isupper() and " " in c.text)):
         return 1.0  # "who provided the photo?" may be answered by an organisation
@@ -316,6 +327,7 @@ FEATURES = (
     "then_wa", "then_ga", "then_wo", "then_ni", "then_de", "then_to", "then_no", "then_mo",
     "then_punct", "then_copula", "after_no", "end_of_sentence", "wh_late",
     "kind_match", "number_for_term", "proper_for_term", "in_question_head", "clause_after", "clause_before",
+    "joined", "asks_pair",
 )
 _INDEX = {name: i for i, name in enumerate(FEATURES)}
 HEURISTIC = {"fit": 1.0, "shared": -1.0, "next_near": 1.5, "prev_near": 1.0, "after": 0.5, "before": 0.3,
@@ -364,6 +376,7 @@ def scored_candidates(question: str, asked: Asked, q_morphs: Sequence[Morpheme],
     naming = bool(_NAMING.search(question))
     abbreviation = bool(_ABBREVIATION.search(question))
     wh_late = asked.wh_start / max(len(question), 1)
+    pair = bool(re.search(r"誰と誰|どことどこ|何と何|二人|2人|両者|ふたり", question))
     # Where the question's words sit in the sentence: an answer is usually close to them.
     anchors = [(m.start, m.end) for m in morphs if m.token() in q_tokens]
     out: list[tuple[Candidate, np.ndarray]] = []
@@ -388,8 +401,8 @@ def scored_candidates(question: str, asked: Asked, q_morphs: Sequence[Morpheme],
         cn = normalize(c.text)
         if not cn or cn in qnorm:
             continue  # the question already says it
-        if c.kind == TERM and len(cn) < 2:
-            continue  # 中, 性: one character is a fragment, not a term
+        if c.kind == TERM and len(cn) < 2 and text[max(0, c.start - 1):c.start] not in ("「", "『"):
+            continue  # 中, 性: one character is a fragment, not a term (but 「山」 is quoted as one)
         x = np.zeros(len(FEATURES))
         x[_INDEX["fit"]] = fit
         inside = [m for m in morphs if c.start <= m.start and m.end <= c.end and m.token()]
@@ -433,6 +446,8 @@ def scored_candidates(question: str, asked: Asked, q_morphs: Sequence[Morpheme],
         x[_INDEX["after_no"]] = text[max(0, c.start - 1):c.start] == "の"
         x[_INDEX["end_of_sentence"]] = len(text) - c.end <= 6
         x[_INDEX["wh_late"]] = wh_late
+        x[_INDEX["joined"]] = c.joined
+        x[_INDEX["asks_pair"]] = c.joined and pair
         x[_INDEX["kind_match"]] = c.kind == asked.kind
         x[_INDEX["number_for_term"]] = asked.kind == TERM and c.kind in (DATE, QUANTITY)
         x[_INDEX["proper_for_term"]] = asked.kind == TERM and c.kind in (PERSON, PLACE, ORG)

@@ -197,3 +197,23 @@ def test_best_span_ranks_by_the_weights_it_is_given(tokenizer: Tokenizer) -> Non
     assert found is not None and found[0].text == "2023年2月"
     found = best_span(question, asked, q_morphs, sentence, morphs, "ja", ranker=weights({"clause_after": -1.0}))
     assert found is not None and found[0].text == "2024年2月"
+
+
+# (sentence, question, a candidate that must be offered for it) — JSQuAD shapes the rules came from
+RECALL_CASES = [
+    # two names of a kind joined by と answer 誰と誰
+    ("マーラーがシェーンベルクとツェムリンスキーを自宅に招いた。", "マーラーが招いたのは誰と誰か", "シェーンベルクとツェムリンスキー"),
+    # a one-character term is kept when the source quotes it
+    ("「コンゴ」はバントゥー語で「山」を意味する。", "コンゴはバントゥー語で何を意味するか", "山"),
+    # a title answers 誰
+    ("平和維持活動は国連事務総長が指揮する。", "平和維持活動は誰が指揮するか", "国連事務総長"),
+]
+
+
+@pytest.mark.parametrize(("sentence", "question", "expected"), RECALL_CASES)
+def test_candidates_offer_what_the_question_needs(tokenizer: Tokenizer, sentence: str, question: str,
+                                                  expected: str) -> None:
+    asked = analyse_question(question, "ja")
+    scored = scored_candidates(question, asked, analyse(tokenizer, question), sentence,
+                               analyse(tokenizer, sentence), "ja")
+    assert expected in [c.text for c, _ in scored]
