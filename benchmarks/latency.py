@@ -23,8 +23,9 @@ import numpy as np
 from common import ROOT, write_result
 
 from ingest import build_index
-from retriever import Retriever
+from retriever import Retriever, ShortAnswer
 from retriever.evaluate import evaluate, read_questions
+from retriever.short import Asked
 
 QUESTIONS = ROOT / "corpus" / "questions" / "report.jsonl"
 
@@ -39,9 +40,9 @@ class Timed(Retriever):
 
     short_ms: list[float]
 
-    def _short(self, *args):  # noqa: ANN002, ANN202
+    def _short(self, question: str, lang: str, asked: Asked, units: list[int]) -> ShortAnswer | None:
         t0 = time.perf_counter()
-        found = super()._short(*args)
+        found = super()._short(question, lang, asked, units)
         self.short_ms.append((time.perf_counter() - t0) * 1000)
         return found
 

@@ -125,7 +125,7 @@ class Retriever:
             "intent": st.intent_bonus, "type": st.sentence_type}
         unknown = set(table) - set(SENTENCE_FEATURES)
         if unknown:
-            raise ValueError(f"unknown sentence features {sorted(unknown)}; known: {', '.join(SENTENCE_FEATURES)}")
+            raise InputError(f"unknown sentence features {sorted(unknown)}; known: {', '.join(SENTENCE_FEATURES)}")
         self._sentence_weights = np.array([table.get(name, 0.0) for name in SENTENCE_FEATURES])
 
     @classmethod
@@ -280,11 +280,12 @@ class Retriever:
         if asked.kind in FACT_KINDS:
             need = f"quantity:{asked.counter}" if asked.counter else asked.kind
             x[:, col["type"]] = [need in ix.u_facts[u] for u in cand]
-        idf = self._idf(tokens, lang)
-        if idf:
-            total = sum(idf.values())
-            x[:, col["coverage"]] = [sum(v for t, v in idf.items() if t in ix.u_tokens[u]) / total for u in cand]
-        x[:, col["log_length"]] = np.log1p([len(ix.u_text[u]) for u in cand])
+        weighed = self._sentence_weights != 0  # what no weight looks at is not worth computing
+        if weighed[col["coverage"]]:
+            idf = self._idf(tokens, lang)
+            x[:, col["coverage"]] = [self._coverage(tokens, u, lang, idf) for u in cand]
+        if weighed[col["log_length"]]:
+            x[:, col["log_length"]] = np.log1p([len(ix.u_text[u]) for u in cand])
         return x
 
     def _short(self, question: str, lang: str, asked: Asked, units: list[int]) -> ShortAnswer | None:
@@ -317,10 +318,10 @@ class Retriever:
             out[t] = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
         return out
 
-    def _coverage(self, tokens: list[str], unit: int, lang: str) -> float:
+    def _coverage(self, tokens: list[str], unit: int, lang: str, idf: dict[str, float] | None = None) -> float:
         """Share of the question's content words (idf-weighted) found in the answer sentence
         (1.0 for questions other than Japanese)."""
-        idf = self._idf(tokens, lang)
+        idf = self._idf(tokens, lang) if idf is None else idf
         total = sum(idf.values())
         if not total:
             return 1.0

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ingest.clean import normalize
+from ingest.errors import InputError
 from ingest.facts import _COUNTERS, DATE as _DATE, QUANTITY as _QUANTITY
 from ingest.tokens import Morpheme, Tokenizer, analyse
 
@@ -321,18 +322,17 @@ def _prev_content(morphs: Sequence[Morpheme], at: int) -> str:
 # weights learned on JSQuAD by benchmarks/train_short_ranker.py.
 FEATURES = (
     "fit", "shared", "next_near", "prev_near", "after", "before", "naming", "sub", "heads",
-    "abbreviation", "granularity_hit", "granularity_miss", "length", "log_length",
+    "abbreviation", "length", "log_length",
     "date", "person", "place", "organisation", "quantity", "term", "bracketed", "relpos",
     "gap", "no_chain", "ascii", "katakana", "morphs",
     "then_wa", "then_ga", "then_wo", "then_ni", "then_de", "then_to", "then_no", "then_mo",
-    "then_punct", "then_copula", "after_no", "end_of_sentence", "wh_late",
-    "kind_match", "number_for_term", "proper_for_term", "in_question_head", "clause_after", "clause_before",
+    "then_punct", "then_copula", "after_no", "end_of_sentence",
+    "kind_match", "number_for_term", "proper_for_term", "near_question_words", "clause_after", "clause_before",
     "joined", "asks_pair",
 )
 _INDEX = {name: i for i, name in enumerate(FEATURES)}
 HEURISTIC = {"fit": 1.0, "shared": -1.0, "next_near": 1.5, "prev_near": 1.0, "after": 0.5, "before": 0.3,
-             "naming": 1.5, "sub": -0.5, "heads": 2.0, "abbreviation": 2.0, "granularity_hit": 0.8,
-             "granularity_miss": -0.3, "length": -0.02}
+             "naming": 1.5, "sub": -0.5, "heads": 2.0, "abbreviation": 2.0, "length": -0.02}
 _THEN = {"は": "then_wa", "が": "then_ga", "を": "then_wo", "に": "then_ni", "で": "then_de", "と": "then_to",
          "の": "then_no", "も": "then_mo", "、": "then_punct", "。": "then_punct", "だ": "then_copula",
          "な": "then_copula"}
@@ -342,7 +342,7 @@ def weights(table: dict[str, float]) -> np.ndarray:
     """A ranker's weights in FEATURES order; features it does not name weigh nothing."""
     unknown = set(table) - set(FEATURES)
     if unknown:
-        raise ValueError(f"unknown short-answer features: {sorted(unknown)}")
+        raise InputError(f"unknown short-answer features {sorted(unknown)}; known: {', '.join(FEATURES)}")
     return np.array([table.get(name, 0.0) for name in FEATURES])
 
 
@@ -375,7 +375,6 @@ def scored_candidates(question: str, asked: Asked, q_morphs: Sequence[Morpheme],
     near_left, near_right = set(left[-2:]), set(right[:2])
     naming = bool(_NAMING.search(question))
     abbreviation = bool(_ABBREVIATION.search(question))
-    wh_late = asked.wh_start / max(len(question), 1)
     pair = bool(re.search(r"誰と誰|どことどこ|何と何|二人|2人|両者|ふたり", question))
     # Where the question's words sit in the sentence: an answer is usually close to them.
     anchors = [(m.start, m.end) for m in morphs if m.token() in q_tokens]
@@ -426,9 +425,6 @@ def scored_candidates(question: str, asked: Asked, q_morphs: Sequence[Morpheme],
         x[_INDEX["heads"]] = heads
         x[_INDEX["abbreviation"]] = abbreviation and (
             re.fullmatch(r"[A-Z][A-Z0-9&.\-]{1,9}", c.text) is not None or opener in ("（", "(", "「"))
-        if c.kind == DATE and asked.granularity:
-            hit = c.text.endswith("年" if asked.granularity == "year" else "月")
-            x[_INDEX["granularity_hit" if hit else "granularity_miss"]] = 1
         x[_INDEX["length"]] = len(c.text)  # between equal fits, the tighter span
         x[_INDEX["log_length"]] = np.log1p(len(c.text))
         x[_INDEX[c.kind]] = 1
@@ -445,14 +441,13 @@ def scored_candidates(question: str, asked: Asked, q_morphs: Sequence[Morpheme],
             x[_INDEX[_THEN[then]]] = 1
         x[_INDEX["after_no"]] = text[max(0, c.start - 1):c.start] == "の"
         x[_INDEX["end_of_sentence"]] = len(text) - c.end <= 6
-        x[_INDEX["wh_late"]] = wh_late
         x[_INDEX["joined"]] = c.joined
         x[_INDEX["asks_pair"]] = c.joined and pair
         x[_INDEX["kind_match"]] = c.kind == asked.kind
         x[_INDEX["number_for_term"]] = asked.kind == TERM and c.kind in (DATE, QUANTITY)
         x[_INDEX["proper_for_term"]] = asked.kind == TERM and c.kind in (PERSON, PLACE, ORG)
-        # ロシアが…宣言したのはいつか: the question's words next to the span, in the sentence
-        x[_INDEX["in_question_head"]] = bool(set(_window(morphs, c.start, c.end, 6)) & q_tokens)
+        # ロシアが…宣言したのはいつか: the question's words within 6 characters of the span
+        x[_INDEX["near_question_words"]] = bool(set(_window(morphs, c.start, c.end, 6)) & q_tokens)
         # Japanese is head-final: a span belongs to the predicate after it, up to the next
         # comma. 2023年2月に[新START条約の履行停止を宣言]し、2024年2月には… answers …宣言したのはいつか.
         stop = min((i for i in (text.find("、", c.end), text.find("。", c.end)) if i >= 0), default=len(text))
