@@ -9,8 +9,8 @@ What it does:
    the sentences its short-answer step looks at. These inputs are cached by the index, the
    questions and the code of ingest/ and retriever/: a rerun with none of them changed only
    trains (a change to the features re-collects, about 2.5 minutes).
-2. Lists each sentence's candidates with their features (retriever.short.scored_candidates,
-   the code kotae runs) and labels those that equal a gold answer.
+2. Lists the candidates kotae ranks, with their features (retriever.short.first_candidates,
+   the code kotae runs), and labels those that equal a gold answer.
 3. Fits a linear ranker by softmax over each question's candidates (L2, L-BFGS).
 4. Cross-validates with folds by article, so no article's questions are in both the training
    and the test folds. Short-answer EM and character F1 are measured over all 4,442 questions
@@ -32,7 +32,6 @@ import argparse
 import hashlib
 import json
 import time
-import unicodedata
 from dataclasses import asdict
 from pathlib import Path
 
@@ -41,10 +40,10 @@ from common import CACHE, SHARED, char_f1, exact, write_result
 from scipy.optimize import minimize
 
 import retriever
-from ingest.tokens import Tokenizer, analyse
+from ingest.tokens import Tokenizer
 from retriever import Answer, Retriever, ShortAnswer
 from retriever.evaluate import QuestionSet, corpus_index, evaluate, read_questions
-from retriever.short import FEATURES, HEURISTIC, Asked, scored_candidates, weights
+from retriever.short import FEATURES, HEURISTIC, Asked, first_candidates, weights
 
 Candidates = list[tuple[str, np.ndarray]]  # one question's candidate texts and feature vectors
 
@@ -101,20 +100,12 @@ def collect(index: Path, qset: QuestionSet) -> list[dict]:
 
 
 def featurise(rows: list[dict], tokenizer: Tokenizer) -> list[Candidates]:
-    """Per question, the candidates of the first sentence that has any, as kotae picks them."""
-    out = []
+    """Per question, the candidates kotae ranks (none when it abstained), by kotae's own code."""
+    out: list[Candidates] = []
     for row in rows:
-        asked = Asked(**row["asked"])
-        question = unicodedata.normalize("NFKC", row["question"])
-        q_morphs = analyse(tokenizer, question)
-        found: Candidates = []
-        if not row["abstained"]:
-            for text in row["sentences"]:
-                scored = scored_candidates(question, asked, q_morphs, text, analyse(tokenizer, text), row["lang"])
-                if scored:
-                    found = [(c.text, x) for c, x in scored]
-                    break
-        out.append(found)
+        found = None if row["abstained"] else first_candidates(
+            tokenizer, row["question"], row["lang"], row["sentences"], Asked(**row["asked"]))
+        out.append([(c.text, x) for c, x in found[1]] if found else [])
     return out
 
 

@@ -463,26 +463,39 @@ def best_span(question: str, asked: Asked, q_morphs: Sequence[Morpheme], text: s
               ranker: np.ndarray | None = None) -> tuple[Candidate, float] | None:
     """The best short-answer candidate of a sentence, or None when nothing fits."""
     scored = scored_candidates(question, asked, q_morphs, text, morphs, lang)
-    if not scored:
-        return None
+    return _best(scored, lang, ranker) if scored else None
+
+
+def _best(scored: list[tuple[Candidate, np.ndarray]], lang: str,
+          ranker: np.ndarray | None = None) -> tuple[Candidate, float]:
     w = RANKERS.get(lang, RANKERS["other"]) if ranker is None else ranker
     scores = np.stack([x for _, x in scored]) @ w
     i = int(np.argmax(scores))  # the first of equals, as the candidates come
     return scored[i][0], float(scores[i])
 
 
-def short_answer(tokenizer: Tokenizer, question: str, lang: str, sentences: Sequence[str],
-                 asked: Asked | None = None) -> tuple[int, Candidate, Asked] | None:
-    """The short answer in the first sentence that has one: (sentence index, span, what was asked)."""
-    asked = asked or analyse_question(question, lang)
+def first_candidates(tokenizer: Tokenizer, question: str, lang: str, sentences: Sequence[str],
+                     asked: Asked) -> tuple[int, list[tuple[Candidate, np.ndarray]]] | None:
+    """The candidates of the first sentence that has any, with their features: (sentence index, candidates)."""
     if asked.kind == DESCRIPTION or (asked.kind == TERM and lang != "ja"):
         # An English "what …" asks for a Japanese term the rules cannot align
         # across languages: better no short answer than a guess.
         return None
-    q_morphs = analyse(tokenizer, unicodedata.normalize("NFKC", question))
+    question = unicodedata.normalize("NFKC", question)
+    q_morphs = analyse(tokenizer, question)
     for i, text in enumerate(sentences):
-        found = best_span(unicodedata.normalize("NFKC", question), asked, q_morphs, text,
-                          analyse(tokenizer, text), lang)
-        if found is not None:
-            return i, found[0], asked
+        scored = scored_candidates(question, asked, q_morphs, text, analyse(tokenizer, text), lang)
+        if scored:
+            return i, scored
     return None
+
+
+def short_answer(tokenizer: Tokenizer, question: str, lang: str, sentences: Sequence[str],
+                 asked: Asked | None = None) -> tuple[int, Candidate, Asked] | None:
+    """The short answer in the first sentence that has one: (sentence index, span, what was asked)."""
+    asked = asked or analyse_question(question, lang)
+    found = first_candidates(tokenizer, question, lang, sentences, asked)
+    if found is None:
+        return None
+    i, scored = found
+    return i, _best(scored, lang)[0], asked
