@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,8 +154,6 @@ def read_questions(path: str | Path) -> QuestionSet:
 
 def char_f1(prediction: str, gold: str) -> float:
     """Character-level F1 after normalisation (the usual measure for Japanese QA)."""
-    from collections import Counter
-
     p, g = Counter(normalize(prediction)), Counter(normalize(gold))
     common = sum((p & g).values())
     if not common:

@@ -21,7 +21,7 @@ from ingest.tokens import Tokenizer
 
 from .language import detect_language
 from .records import Answer, Citation, ShortAnswer
-from .short import _QUESTION_WORDS, DESCRIPTION, FACT_KINDS, Asked, analyse_question, short_answer
+from .short import _QUESTION_WORDS, FACT_KINDS, Asked, analyse_question, short_answer
 from .store import IndexReader
 
 # Characters of a question that are used. e5 reads at most 512 tokens, and embedding
@@ -66,6 +66,7 @@ class Settings:
 # What is known about a candidate answer sentence (Retriever._sentence_features).
 SENTENCE_FEATURES = ("passage", "top_passage", "lexical", "dense", "dense_gap", "intent", "type", "coverage",
                      "log_length")
+_SENTENCE_COLUMN = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
 
 
 def _rel(gaps: Sequence[tuple[int, int]], start: int) -> list[tuple[int, int]]:
@@ -264,7 +265,7 @@ class Retriever:
         ix = self.index
         c = np.array(cand)
         x = np.zeros((len(cand), len(SENTENCE_FEATURES)))
-        col = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
+        col = _SENTENCE_COLUMN
         p_best = np.array([max(fused[p] for p in ix.u_passages[u]) for u in cand])
         top = float(fused.max()) or 1.0
         x[:, col["passage"]] = p_best / top
@@ -291,12 +292,10 @@ class Retriever:
     def _short(self, question: str, lang: str, asked: Asked, units: list[int]) -> ShortAnswer | None:
         """The short answer in the best sentences, in raw offsets, verified like a citation."""
         ix = self.index
-        if asked.kind == DESCRIPTION:
-            return None
         found = short_answer(self.tokenizer, question, lang, [ix.u_text[u] for u in units], asked)
         if found is None:
             return None
-        i, cand, _ = found
+        i, cand = found
         u = units[i]
         doc = int(ix.u_doc[u])
         raw = ix.sources[doc].text

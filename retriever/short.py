@@ -202,7 +202,8 @@ def candidates(text: str, morphs: Sequence[Morpheme]) -> list[Candidate]:
         if inner:
             s = m.start(g) + (len(m.group(g)) - len(m.group(g).lstrip()))
             out.append(Candidate(s, s + len(inner), inner, TERM))
-    for start, end, run in _compounds(morphs):
+    runs = _compounds(morphs)
+    for start, end, run in runs:
         # Trim trailing honorifics: アラグチ氏 -> アラグチ (but keep 防衛隊, 司令官).
         while len(run) > 1 and run[-1].pos.startswith("接尾辞") and run[-1].surface in _HONORIFICS:
             run = run[:-1]
@@ -236,7 +237,6 @@ def candidates(text: str, morphs: Sequence[Morpheme]) -> list[Candidate]:
             s = m.start() + m[0].index(span)
             out.append(Candidate(s, s + len(span), span, PERSON if PERSON in inner else TERM))
     # Noun phrases joined by の: 日米同盟の信頼性の維持.
-    runs = _compounds(morphs)
     for i in range(len(runs) - 1):
         end = i
         while end + 1 < len(runs) and runs[end + 1][0] == runs[end][1] + 1 and text[runs[end][1]] == "の" \
@@ -491,11 +491,11 @@ def first_candidates(tokenizer: Tokenizer, question: str, lang: str, sentences: 
 
 
 def short_answer(tokenizer: Tokenizer, question: str, lang: str, sentences: Sequence[str],
-                 asked: Asked | None = None) -> tuple[int, Candidate, Asked] | None:
-    """The short answer in the first sentence that has one: (sentence index, span, what was asked)."""
+                 asked: Asked | None = None) -> tuple[int, Candidate] | None:
+    """The short answer in the first sentence that has one: (sentence index, span)."""
     asked = asked or analyse_question(question, lang)
     found = first_candidates(tokenizer, question, lang, sentences, asked)
     if found is None:
         return None
     i, scored = found
-    return i, _best(scored, lang)[0], asked
+    return i, _best(scored, lang)[0]
