@@ -438,7 +438,7 @@ def build_index(paths: Sequence[str | os.PathLike[str]] | None, index_dir: str |
         with _locked(index_dir):
             return _build_locked(index_dir, loaded_docs, skipped, embedder, prune, progress, t0)
     except OSError as e:
-        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        if _disk_full(e, index_dir):
             raise _disk_full_error(index_dir) from None
         if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
             raise KotaeError(f"cannot write the index at {index_dir} ({e.strerror}); "
