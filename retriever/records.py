@@ -11,7 +11,9 @@ class Citation:
     """A span of a source document, verified to reproduce it.
 
     ``start``/``end`` index the document's decoded text (Python ``str`` offsets);
-    ``text`` is that span cleaned of layout (wrapped lines joined).
+    ``text`` is that span cleaned of layout (wrapped lines joined). ``gaps`` are the raw
+    ranges inside the span that ``text`` skips (a photo caption inside a passage), so a
+    client can check ``clean(raw[start:end] minus gaps) == text`` without kotae.
     """
 
     text: str
@@ -23,12 +25,13 @@ class Citation:
     pages: tuple[int, int] | None
     score: float
     kind: str = "text"
+    gaps: tuple[tuple[int, int], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {"text": self.text, "doc": self.doc, "start": self.start, "end": self.end,
                 "section": self.section, "lines": list(self.lines),
                 "pages": list(self.pages) if self.pages else None, "score": round(self.score, 4),
-                "kind": self.kind}
+                "kind": self.kind, "gaps": [[a, b] for a, b in self.gaps]}
 
 
 @dataclass(frozen=True)

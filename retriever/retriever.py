@@ -343,9 +343,10 @@ class Retriever:
             return getattr(ix, f"{table}_{field}")[i]
 
         doc, start, end, text = int(get("doc")), int(get("start")), int(get("end")), get("text")
-        self._verified(doc, start, end, get("gaps"), text)
+        gaps = tuple((int(a), int(b)) for a, b in get("gaps"))
+        self._verified(doc, start, end, gaps, text)
         return Citation(text=text, doc=ix.sources[doc].doc, start=start, end=end, section=get("section"),
-                        lines=get("lines"), pages=get("pages"), score=score, kind=get("kind"))
+                        lines=get("lines"), pages=get("pages"), score=score, kind=get("kind"), gaps=gaps)
 
     def _unit_citation(self, u: int, score: float) -> Citation:
         return self._citation("u", u, score)

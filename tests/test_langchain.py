@@ -12,7 +12,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from retriever import Retriever
 from retriever.langchain import GroundedAnswer, KotaeRetriever, answer_with_llm
 
-META_KEYS = {"doc", "start", "end", "section", "lines", "pages", "score"}
+META_KEYS = {"doc", "start", "end", "section", "lines", "pages", "score", "gaps"}
 
 # (question, the short answer the Document holding the answer carries)
 CASES = [

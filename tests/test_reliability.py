@@ -115,21 +115,14 @@ def answers(index: Path, questions: Sequence[str]) -> list[dict]:
 
 
 def assert_cites_source(answer: dict, sources: dict[str, str]) -> None:
-    """Every cited span of an ``ask --json`` object is its source file's decoded text.
-
-    The JSON does not carry a span's gaps (a photo caption the span skips), so the check
-    is: clean(raw[start:end]) is the text, or the text is that with some characters
-    left out, starting and ending where the span does.
-    """
+    """Every cited span of an ``ask --json`` object is its source file's decoded text:
+    clean(raw[start:end]) with the span's ``gaps`` (skipped captions) left out is its text."""
     spans = list(answer["citations"]) + ([answer["answer"]] if answer["answer"] else [])
     for c in spans:
         raw = sources[c["doc"]]
         assert 0 <= c["start"] < c["end"] <= len(raw)
-        whole = clean(raw[c["start"]:c["end"]])
-        if whole != c["text"]:
-            rest = iter(whole)
-            assert all(ch in rest for ch in c["text"]), c  # a subsequence: only gaps left out
-            assert whole[0] == c["text"][0] and whole[-1] == c["text"][-1], c
+        relative = [(a - c["start"], b - c["start"]) for a, b in c["gaps"]]
+        assert clean(raw[c["start"]:c["end"]], relative) == c["text"], c
 
 
 GOOD = "日本は核兵器不拡散条約の運用検討会議を重視する。米国は2026年に交渉を始める。\n"

@@ -60,7 +60,7 @@ def test_answers(report_retriever: Retriever, question: str, expected: str, kind
 
 
 DESIGN_KEYS = {"question", "language", "abstained", "answer", "citations", "timings_ms"}
-SPAN_KEYS = {"text", "doc", "start", "end", "section", "lines", "pages", "score"}
+SPAN_KEYS = {"text", "doc", "start", "end", "section", "lines", "pages", "score", "gaps"}
 
 
 def test_as_dict_has_the_design_keys(report_retriever: Retriever) -> None:
@@ -69,6 +69,7 @@ def test_as_dict_has_the_design_keys(report_retriever: Retriever) -> None:
     assert set(d) == DESIGN_KEYS
     assert (d["question"], d["language"], d["abstained"]) == (a.question, "en", False)
     assert SPAN_KEYS <= set(d["answer"]) and set(d["answer"]) - SPAN_KEYS <= {"kind", "short"}
+    assert d["answer"]["gaps"] == []  # l.95-96 skips no caption
     assert d["answer"]["short"]["text"] == "2025年10月18日"
     assert d["answer"]["lines"] == [95, 96] and d["answer"]["pages"] is None
     assert d["answer"]["section"] == "不透明感が増す北朝鮮・イラン問題"
@@ -129,11 +130,38 @@ def test_every_citation_reproduces_its_source(all_answers: list[Answer], report_
     with_gaps = 0
     for table, c in spans:
         g = gaps[(table, c.start, c.end, c.text)]
+        assert c.gaps == g  # the citation carries the store's gaps, so JSON clients can check it
         with_gaps += bool(g)
         relative = [(s - c.start, e - c.start) for s, e in g]
         assert clean(raw[c.start:c.end], relative) == c.text
         assert c.doc == "corpus/nuclear-outlook-2025.txt"
     assert with_gaps  # the passages around the caption (l.88-89) skip it and are cited too
+
+
+def without_gaps(raw: str, start: int, end: int, gaps: list[list[int]]) -> str:
+    """raw[start:end] with the gaps deleted and all whitespace removed: the README's check."""
+    kept, pos = [], start
+    for a, b in sorted(gaps):
+        kept.append(raw[pos:a])
+        pos = max(pos, b)
+    kept.append(raw[pos:end])
+    return "".join("".join(kept).split())
+
+
+def test_json_citations_check_without_kotae(all_answers: list[Answer], report_path: Path) -> None:
+    # What a client without kotae can do with the JSON alone (README "What a citation means"):
+    # cleaning only deletes or collapses whitespace, so the span minus its gaps, without
+    # whitespace, is the text without whitespace.
+    raw = report_path.read_bytes().decode("utf-8")
+    spans = [c for a in all_answers for c in a.as_dict()["citations"]]
+    spans += [a.as_dict()["answer"] for a in all_answers if a.answer is not None]
+    for c in spans:
+        assert without_gaps(raw, c["start"], c["end"], c["gaps"]) == "".join(c["text"].split()), c
+        assert all(c["start"] <= a < b <= c["end"] for a, b in c["gaps"])
+    with_gaps = [c for c in spans if c["gaps"]]
+    assert with_gaps  # passages around the caption (l.88-89)
+    # and ignoring the gaps would not match: the check has teeth
+    assert all(without_gaps(raw, c["start"], c["end"], []) != "".join(c["text"].split()) for c in with_gaps)
 
 
 def test_every_short_answer_reproduces_its_source(all_answers: list[Answer], report_path: Path) -> None:
