@@ -53,7 +53,7 @@ READERS = ".readers"
 
 
 def _test_pause(stage: str) -> None:
-    # Fault injection for tests/test_reliability.py: with KOTAE_TEST_PAUSE_AT=<stage> an
+    # Fault injection for tests/reliability/test_kill.py: with KOTAE_TEST_PAUSE_AT=<stage> an
     # ingest says so on stderr and sleeps there, so a test can kill -9 it at a known point.
     if os.environ.get("KOTAE_TEST_PAUSE_AT") == stage:
         print(f"kotae: test pause at {stage}", file=sys.stderr, flush=True)
