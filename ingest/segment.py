@@ -15,6 +15,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 
 from .clean import OffsetText, clean, is_space, normalize
+from .headings import Marker, MarkerKey, marker
 from .records import Document, DocumentMeta, Passage, Segmented, Span, Unit
 
 # ◆◆概観, ■ 提言, ## Markdown heading
@@ -32,6 +33,7 @@ _CLOSE = "」』）)］]】〉》〕｝}”’"
 _ENDS = "。！？!?"
 _SOFT_BREAKS = "、，,；;：: "
 
+HEADING_MAX = 40  # characters; a longer line is a paragraph line, whatever it starts with
 MAX_SENTENCE = 300  # characters; longer runs without 。 (tables, lists) are cut
 MAX_BRACKET = 200  # an opening bracket left open this long is a typo, not a quote
 PASSAGE_CHARS = 360  # a passage grows while it stays under this many characters
@@ -276,6 +278,8 @@ class _Builder:
                 continue
             after_blank = blank_before
             blank_before = False
+            if self.numbered(n, spans, after_blank):
+                continue
             next_blank = n + 1 >= len(spans) or not raw[spans[n + 1][0]:spans[n + 1][1]].strip()
             if after_blank and next_blank and _looks_like_title(line):
                 self.heading(ls, le)
@@ -295,6 +299,50 @@ class _Builder:
         units = sorted(self.units, key=lambda u: (u.start, u.end))
         return Segmented(document=doc, units=units, passages=make_passages(doc, units),
                          meta=self.meta)
+
+    def numbered(self, n: int, spans: Sequence[Span], after_blank: bool) -> bool:
+        """Line ``n`` as a numbered or bracketed heading (True: consumed), or as a list item.
+
+        # 1. 総合防災訓練の実施について / さくら市では… -> a heading, then a sentence
+        # (1) 避難誘導 / (2) 救護 -> two list items: siblings in a row are a list
+        """
+        ls, le = spans[n]
+        line = self.raw[ls:le]
+        found = marker(line)
+        if found is None:
+            return False
+        starts = after_blank or self.at_sentence_start()
+        before, after = self.neighbour(spans, n, -1), self.neighbour(spans, n, 1)
+        listed = found.key in (before, after)
+        shaped = _heading_shape(line, found)
+        if starts and not listed and after is not None and shaped:
+            self.heading(ls + found.text[0], ls + found.text[1])
+            return True
+        if before == found.key or starts:
+            self.flush()  # a list item is a sentence of its own, with or without 。
+        if listed and shaped:
+            # A short item of a list, such as (3) 初期消火 before 以上の三つである。,
+            # ends on its line: the line after it does not continue it.
+            self.add(ls, le)
+            self.flush()
+            return True
+        return False
+
+    def neighbour(self, spans: Sequence[Span], n: int, step: int) -> MarkerKey | None:
+        """The marker key of the nearest non-blank line before (-1) or after (+1) line ``n``:
+        ``("text", None)`` for a line without one, None when there is no such line."""
+        k = n + step
+        while 0 <= k < len(spans):
+            line = self.raw[spans[k][0]:spans[k][1]]
+            if line.strip():
+                found = marker(line)
+                return found.key if found else ("text", None)
+            k += step
+        return None
+
+    def at_sentence_start(self) -> bool:
+        chars = self.block.chars
+        return not chars or chars[-1] in _ENDS + _CLOSE
 
     def close_caption(self, caption: list[int]) -> None:
         start, end = _strip_span(self.raw, caption[0], caption[1])
@@ -322,6 +370,19 @@ def _within(spans: Sequence[Span], starts: Sequence[int], start: int, end: int) 
 
 def _depth(line: str) -> int:
     return sum(line.count(c) for c in "（(") - sum(line.count(c) for c in "）)")
+
+
+def _heading_shape(line: str, found: Marker) -> bool:
+    # A heading is short, states no sentence and does not stop mid-clause:
+    # 1. 総合防災訓練の実施について  -> a heading
+    # (1) 避難所の開設については、市の職員が現地に -> a wrapped list item (、 and に…)
+    # ① 避難誘導を行う。 -> a list item (a sentence)
+    words = line[found.words:found.text[1]]
+    if not words or len(line.strip()) > HEADING_MAX:
+        return False
+    if any(c in _ENDS for c in words) or any(c in "、，," for c in words):
+        return False
+    return words[-1] not in "をがはへやの.．" or found.style == "bracket"
 
 
 def _looks_like_title(line: str) -> bool:

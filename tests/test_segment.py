@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ingest.clean import clean, is_space, normalize
+from ingest.headings import heading_level
 from ingest.load import documents_from_texts
 from ingest.records import Passage, Segmented, Unit
 from ingest.segment import MAX_SENTENCE, segment, split_sentences
@@ -316,6 +317,85 @@ def test_soft_cut_does_not_leave_a_trailing_space() -> None:
     assert all(not u.text.endswith(" ") for u in seg.units)
 
 
+# ------------------------------------------------- numbered and bracketed headings
+# Issue 16: `1. 総合防災訓練の実施について` was glued onto the next sentence. One
+# real-looking example of each style, each between a sentence and the text it heads:
+# (line as written, the heading unit's text, the level its numbering states, the body).
+
+HEADING_STYLES = [
+    ("1. 総合防災訓練の実施について", "1.総合防災訓練の実施について", 1,
+     "さくら市では、9月1日に市内全域で総合防災訓練を実施します。"),
+    ("1.1 訓練の目的", "1.1訓練の目的", 2, "大規模地震の発生に備え、住民の避難行動を確認します。"),
+    ("2.3.1 対象地域", "2.3.1対象地域", 3, "対象は市内の全25地区です。"),
+    ("(1) 実施日時", "(1)実施日時", None, "令和7年9月1日（月）午前9時から正午までです。"),
+    ("（２）　集合場所", "（２）\u3000集合場所", None, "各地区の指定避難所に集合してください。"),
+    ("① 避難所の開設", "①避難所の開設", None, "市職員が鍵を開け、受付を設置します。"),
+    ("第1章 事業の概況", "第1章事業の概況", 1, "当期の売上高は前期比5.2％増の1,234億円となりました。"),
+    ("第２節　セグメント別の状況", "第２節\u3000セグメント別の状況", 2, "電子部品事業は堅調に推移しました。"),
+    ("一、研究の背景", "一、研究の背景", None, "近年、沿岸域の地盤沈下が問題となっている。"),
+    ("１．研究の目的", "１．研究の目的", 1, "本研究は沈下量の予測手法を提案する。"),
+    ("【訓練の概要】", "訓練の概要", None, "今年は地震と津波を想定した訓練を行います。"),
+    ("■ 今後の見通し", "今後の見通し", None, "通期の業績予想は据え置きます。"),
+]
+
+
+@pytest.mark.parametrize(("line", "heading", "level", "body"), HEADING_STYLES)
+def test_numbered_and_bracketed_headings_are_sections(line: str, heading: str, level: int | None,
+                                                      body: str) -> None:
+    seg = _check(f"防災課からのお知らせです。\n{line}\n{body}\n")
+    assert [(u.kind, u.text) for u in seg.units] == [
+        ("sentence", "防災課からのお知らせです。"), ("heading", heading), ("sentence", body)]
+    before, head, after = seg.units
+    assert before.section is None
+    assert head.section == after.section == heading
+    assert heading_level(head.text) == level
+
+
+def test_heading_after_a_blank_line_and_nested_numbering() -> None:
+    raw = ("第1章 総論\n1. 目的\n本計画は市の防災体制を定める。\n\n1.1 背景\n"
+           "近年、豪雨災害が増えている。\n2. 範囲\n市内全域とする。\n")
+    seg = _check(raw)
+    headings = [(u.text, heading_level(u.text)) for u in seg.units if u.kind == "heading"]
+    assert headings == [("第1章総論", 1), ("1.目的", 1), ("1.1背景", 2), ("2.範囲", 1)]
+    assert [(u.text, u.section) for u in sentences(seg)] == [
+        ("本計画は市の防災体制を定める。", "1.目的"), ("近年、豪雨災害が増えている。", "1.1背景"),
+        ("市内全域とする。", "2.範囲")]
+
+
+NOT_HEADINGS = [
+    # a numbered list inside a paragraph: siblings in a row, each its own sentence
+    ("訓練は次の順に行う。\n(1) 避難誘導\n(2) 救護\n(3) 初期消火\n以上の三つである。\n",
+     ["訓練は次の順に行う。", "(1)避難誘導", "(2)救護", "(3)初期消火", "以上の三つである。"]),
+    ("① 避難経路を確認する。\n② 非常持出品を準備する。\n",
+     ["①避難経路を確認する。", "②非常持出品を準備する。"]),
+    # a list item wrapped onto the next line (、 inside, に at the cut)
+    ("避難所の運営について。\n(1) 避難所の開設については、市の職員が現地に\n向かう。\n",
+     ["避難所の運営について。", "(1)避難所の開設については、市の職員が現地に向かう。"]),
+    # a decimal or a year at the start of a wrapped line is not a marker
+    ("売上高は前期の\n1.5倍となった。\n", ["売上高は前期の1.5倍となった。"]),
+    ("この方針は\n2024 年 11 月に公表された。\n", ["この方針は2024年11月に公表された。"]),
+    # 第1章 inside a sentence that wrapped just before it
+    ("詳細は\n第1章 総論で述べた。\n", ["詳細は第1章総論で述べた。"]),
+    # a numbered line with nothing after it is not a heading of anything
+    ("本文である。\n1.\n", ["本文である。", "1."]),
+]
+
+
+@pytest.mark.parametrize(("raw", "expected"), NOT_HEADINGS)
+def test_list_items_and_wrapped_numbers_are_not_headings(raw: str, expected: list[str]) -> None:
+    seg = _check(raw)
+    assert [u.kind for u in seg.units] == ["sentence"] * len(expected)
+    assert [u.text for u in seg.units] == expected
+
+
+@pytest.mark.parametrize(("text", "level"), [
+    ("第1章総論", 1), ("第三節目的", 2), ("第2項範囲", 3), ("1.目的", 1), ("1.1目的", 2),
+    ("１．１．２範囲", 3), ("(1)概要", None), ("①概要", None), ("概観", None), ("2024年の展望", None),
+])
+def test_heading_level(text: str, level: int | None) -> None:
+    assert heading_level(text) == level
+
+
 # ----------------------------------------------------------------- tokens
 
 TOKEN_CASES = [
@@ -375,6 +455,9 @@ def _sentence(draw: st.DrawFn) -> str:
 _line = st.one_of(
     _sentence(), _sentence(), _sentence(), _sentence(),
     _jp.map(lambda s: "◆◆" + s),
+    st.tuples(st.sampled_from(["1. ", "1.1\u3000", "（１）", "(2) ", "① ", "第1章 ", "一、", "１．"]),
+              _jp).map("".join),
+    _jp.map(lambda s: "【" + s + "】"),
     _sentence().map(lambda s: "•\t" + s),
     _jp.map(lambda s: s + "を実施（2024 年 10 月 写真提供：AP/アフロ）"),
     _jp.map(lambda s: "（脱稿日2024 年 12 月11日\u3000" + s + "）"),
