@@ -53,9 +53,10 @@ def main() -> None:
     ctx1 = sum(bool(o.answer.citations) and o.answer.citations[0].doc == qset.context_of[o.question.id]
                for o in outcomes) / len(outcomes)
     shorts = [o.answer.short.text if o.answer.short else "" for o in outcomes]
-    em = sum(any(exact(p, g) for g in o.question.answers) for p, o in zip(shorts, outcomes)) / len(outcomes)
+    em = sum(any(exact(p, g) for g in o.question.answers)
+             for p, o in zip(shorts, outcomes, strict=True)) / len(outcomes)
     f1 = sum(max((char_f1(p, g) for g in o.question.answers), default=0.0) if p else 0.0
-             for p, o in zip(shorts, outcomes)) / len(outcomes)
+             for p, o in zip(shorts, outcomes, strict=True)) / len(outcomes)
     result["kotae"] = {k: s[k] for k in ("n", "hit@1", "hit@5", "mrr", "answer_accuracy", "abstention", "latency_ms")}
     result["kotae"].update({"context@1": round(ctx1, 4), "short_exact_match": round(em, 4),
                             "short_char_f1": round(f1, 4), "short_given": sum(bool(p) for p in shorts),
@@ -71,10 +72,10 @@ def main() -> None:
         e5 = CachedE5("jsquad")
 
         def ctx_figures(ranked_ids: list[list[str]], ranked_texts: list[list[str]]) -> dict:
-            ranks = [rank_of(q.answers, t) for q, t in zip(qs, ranked_texts)]
+            ranks = [rank_of(q.answers, t) for q, t in zip(qs, ranked_texts, strict=False)]
             f = figures(ranks)
             f["context@1"] = round(sum(bool(r) and r[0] == qset.context_of[q.id]
-                                       for q, r in zip(qs, ranked_ids)) / len(qs), 4)
+                                       for q, r in zip(qs, ranked_ids, strict=False)) / len(qs), 4)
             return f
 
         for name, system in (("bm25", Bm25(texts, Tokenizer())), ("dense", Dense(texts, e5))):
@@ -84,15 +85,16 @@ def main() -> None:
             f["seconds"] = round(time.perf_counter() - t0, 1)
             result[name] = f
             print(name, f)
-        lc = LangChainNaive(list(zip(ids, texts)), embedder=e5)
+        lc = LangChainNaive(list(zip(ids, texts, strict=False)), embedder=e5)
         hits = lc.search(questions, K)
         result["langchain"] = {**ctx_figures([[d for d, _ in h] for h in hits], [[t for _, t in h] for h in hits]),
                                "chunks": lc.chunks}
         print("langchain", result["langchain"])
     name = "jsquad" if not args.limit else f"jsquad-first{args.limit}"
     if args.no_baselines:  # keep the baselines of the last full run (they do not change with kotae)
-        from common import RESULTS
         import json
+
+        from common import RESULTS
 
         previous = RESULTS / f"{name}.json"
         if previous.exists():

@@ -26,10 +26,11 @@ QUESTIONS = ROOT / "corpus" / "questions" / "report.jsonl"
 K = 5
 
 
-def baseline_figures(questions, ranked_texts) -> dict:  # noqa: ANN001
+def baseline_figures(questions, ranked_texts) -> dict:
     out = {}
     for lang in ("all", "ja", "en"):
-        sel = [(q, t) for q, t in zip(questions, ranked_texts) if q.answers and (lang == "all" or q.lang == lang)]
+        sel = [(q, t) for q, t in zip(questions, ranked_texts, strict=True)
+               if q.answers and (lang == "all" or q.lang == lang)]
         ranks = [rank_of(q.answers, t) for q, t in sel]
         out[lang] = figures(ranks, [r == 1 for r in ranks])
     out["abstention"] = {"unanswerable": sum(not q.answers for q in questions), "abstained": 0}
@@ -75,7 +76,8 @@ def main() -> None:
     for name, sys_ in result["systems"].items():
         for lang in ("ja", "en"):
             f = sys_[lang]
-            print(f"{name:<10} {lang:<4} {f['hit@1']:>6.3f} {f.get('answer_accuracy', float('nan')):>8.3f} {f['mrr']:>6.3f}")
+            accuracy = f.get('answer_accuracy', float('nan'))
+            print(f"{name:<10} {lang:<4} {f['hit@1']:>6.3f} {accuracy:>8.3f} {f['mrr']:>6.3f}")
     print("kotae abstention:", kotae["all"]["abstention"], "short answers:",
           {lang: kotae[lang]["short_contains_gold"] for lang in ("ja", "en")})
 

@@ -24,9 +24,9 @@ K = 5
 
 def top(ranked: list[list[str]], gold: list[str]) -> dict:
     n = len(gold)
-    return {"n": n, "top1": round(sum(bool(r) and r[0] == g for r, g in zip(ranked, gold)) / n, 4),
-            "top5": round(sum(g in r[:5] for r, g in zip(ranked, gold)) / n, 4),
-            "mrr": round(sum(1 / (r.index(g) + 1) for r, g in zip(ranked, gold) if g in r) / n, 4)}
+    return {"n": n, "top1": round(sum(bool(r) and r[0] == g for r, g in zip(ranked, gold, strict=False)) / n, 4),
+            "top5": round(sum(g in r[:5] for r, g in zip(ranked, gold, strict=False)) / n, 4),
+            "mrr": round(sum(1 / (r.index(g) + 1) for r, g in zip(ranked, gold, strict=False) if g in r) / n, 4)}
 
 
 def main() -> None:
@@ -36,7 +36,8 @@ def main() -> None:
     result: dict = {"data": "Tatoeba jpn-eng (LASER test set, CC BY 2.0 FR): English -> Japanese",
                     "questions": len(eng)}
     with tempfile.TemporaryDirectory() as tmp:
-        build_index(None, Path(tmp) / "index", documents=documents_from_texts(zip(ids, jpn)), progress=True)
+        documents = documents_from_texts(zip(ids, jpn, strict=True))
+        build_index(None, Path(tmp) / "index", documents=documents, progress=True)
         r = Retriever.load(Path(tmp) / "index")
         ranked = []
         for i in range(0, len(eng), 64):
@@ -48,7 +49,7 @@ def main() -> None:
     for name, system in (("bm25", Bm25(jpn, Tokenizer())), ("dense", Dense(jpn, e5))):
         result[name] = top([[ids[i] for i in row] for row in system.search(eng, K)], ids)
         print(name, result[name])
-    lc = LangChainNaive(list(zip(ids, jpn)), embedder=e5)
+    lc = LangChainNaive(list(zip(ids, jpn, strict=False)), embedder=e5)
     result["langchain"] = top([[d for d, _ in h] for h in lc.search(eng, K)], ids)
     print("langchain", result["langchain"])
     write_result("tatoeba", result)

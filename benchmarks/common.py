@@ -75,7 +75,7 @@ class Dense:
 
     name = "dense (e5-small-q4 alone)"
 
-    def __init__(self, texts: Sequence[str], embedder=None) -> None:  # noqa: ANN001
+    def __init__(self, texts: Sequence[str], embedder=None) -> None:
         from ingest.embed import get_embedder
 
         self.embedder = embedder or get_embedder("e5-small-q4")
@@ -93,7 +93,7 @@ class LangChainNaive:
     name = "langchain (splitter + FAISS + e5-small-q4)"
 
     def __init__(self, documents: Sequence[tuple[str, str]], chunk_size: int = 500, chunk_overlap: int = 50,
-                 embedder=None) -> None:  # noqa: ANN001
+                 embedder=None) -> None:
         from langchain_community.vectorstores import FAISS
         from langchain_core.embeddings import Embeddings
         from langchain_text_splitters import RecursiveCharacterTextSplitter
@@ -155,12 +155,12 @@ class CachedE5:
         self.cache: dict[str, np.ndarray] = {}
         if self.path.exists():
             data = np.load(self.path, allow_pickle=False)
-            self.cache = dict(zip(data["texts"].tolist(), data["vectors"]))
+            self.cache = dict(zip(data["texts"].tolist(), data["vectors"], strict=False))
 
-    def passages(self, texts: Sequence[str], progress=None) -> np.ndarray:  # noqa: ANN001
+    def passages(self, texts: Sequence[str], progress=None) -> np.ndarray:
         missing = list(dict.fromkeys(t for t in texts if t not in self.cache))
         if missing:
-            for t, v in zip(missing, self.e5.passages(missing)):
+            for t, v in zip(missing, self.e5.passages(missing), strict=False):
                 self.cache[t] = v
             CACHE.mkdir(parents=True, exist_ok=True)
             keys = list(self.cache)

@@ -49,18 +49,18 @@ def pipeline_once(tokenizer: Tokenizer) -> tuple[float, int, int, int]:
 class TimedEmbedder:
     """Wraps an embedder and adds up the seconds spent inside it."""
 
-    def __init__(self, inner) -> None:  # noqa: ANN001
+    def __init__(self, inner) -> None:
         self.inner, self.seconds = inner, 0.0
         self.spec, self.dim = inner.spec, inner.dim
 
-    def passages(self, texts, progress=None):  # noqa: ANN001, ANN201
+    def passages(self, texts, progress=None):
         t0 = time.perf_counter()
         try:
             return self.inner.passages(texts, progress)
         finally:
             self.seconds += time.perf_counter() - t0
 
-    def queries(self, texts):  # noqa: ANN001, ANN201
+    def queries(self, texts):
         return self.inner.queries(texts)
 
 

@@ -84,7 +84,8 @@ def main() -> None:
     write_result("latency", result)
     print(f"warm p50 {result['warm_ms']['p50']} ms p95 {result['warm_ms']['p95']} ms "
           f"(embedding p50 {result['warm_query_embedding_ms']['p50']} ms, the rest p50 "
-          f"{result['warm_without_embedding_ms']['p50']} ms); short step p50 {result['short_answer_step_ms']['p50']} ms")
+          f"{result['warm_without_embedding_ms']['p50']} ms); "
+          f"short step p50 {result['short_answer_step_ms']['p50']} ms")
     print(f"cold kotae ask median {result['cold_kotae_ask_s']['median']} s; eval {result['eval_questions_per_s']} q/s")
 
 

@@ -37,7 +37,8 @@ def main() -> None:
                 "hit@1: the answer sentence or the first citation holds a gold answer; answer accuracy: "
                 "the answer sentence does. Baselines rank sentences (BM25, dense) or LangChain chunks and "
                 "never abstain.", "",
-                "| system | lang | hit@1 | hit@5 | MRR | answer accuracy | abstained (unanswerable) | false abstentions |",
+                "| system | lang | hit@1 | hit@5 | MRR | answer accuracy "
+                "| abstained (unanswerable) | false abstentions |",
                 "| --- | --- | --- | --- | --- | --- | --- | --- |"]
         for name, s in r["systems"].items():
             for lang in ("ja", "en", "all"):
@@ -50,7 +51,8 @@ def main() -> None:
         k = r["systems"]["kotae"]
         out += ["", f"Short answers (equal or contain a gold answer, answerable questions): ja "
                 f"{f3(k['ja']['short_contains_gold'])}, en {f3(k['en']['short_contains_gold'])}; null on "
-                f"{k['all']['short_null_on_unanswerable']} of {k['all']['abstention']['unanswerable']} unanswerable.", ""]
+                f"{k['all']['short_null_on_unanswerable']} of "
+                f"{k['all']['abstention']['unanswerable']} unanswerable.", ""]
     j = load("jsquad")
     if j:
         k = j["kotae"]
@@ -76,7 +78,8 @@ def main() -> None:
                     "in-sample. Held out (`python benchmarks/train_short_ranker.py`: "
                     f"{cv['folds']} folds by article, every question answered by the model that did not see its "
                     f"article): **short EM {f3(cv['em'])}, char F1 {f3(cv['f1'])}**; the hand-set weights score "
-                    f"EM {f3(cv['heuristic_em'])}, F1 {f3(cv['heuristic_f1'])} on the same inputs. Only the weights are held "
+                    f"EM {f3(cv['heuristic_em'])}, F1 {f3(cv['heuristic_f1'])} on the same inputs. "
+                    "Only the weights are held "
                     "out: the candidate rules and the features were written while reading JSQuAD questions.", ""]
     t = load("tatoeba")
     if t:
@@ -95,7 +98,8 @@ def main() -> None:
                 f"{lat['warm_query_embedding_ms']['p95']} ms |",
                 f"| of which everything else | {lat['warm_without_embedding_ms']['p50']} ms | "
                 f"{lat['warm_without_embedding_ms']['p95']} ms |",
-                f"| short-answer step | {lat['short_answer_step_ms']['p50']} ms | {lat['short_answer_step_ms']['p95']} ms |",
+                f"| short-answer step | {lat['short_answer_step_ms']['p50']} ms | "
+                f"{lat['short_answer_step_ms']['p95']} ms |",
                 "", f"Cold `kotae ask` (new process, index built): median {lat['cold_kotae_ask_s']['median']} s "
                 f"over 5 runs. `kotae eval` throughput: {lat['eval_questions_per_s']} questions/s.", ""]
     ing = load("ingest_speed")
@@ -103,7 +107,8 @@ def main() -> None:
         out += ["## Ingest (`python benchmarks/ingest_speed.py`)", "",
                 f"JSQuAD contexts: {ing['documents']:,} documents, {ing['chars']:,} characters, "
                 f"{ing['units']:,} units, {ing['passages']:,} passages.", "",
-                f"- load + clean + segment + MeCab + passages, no embedding: **{ing['pipeline_chars_per_s']:,} chars/s** "
+                "- load + clean + segment + MeCab + passages, no embedding: "
+                f"**{ing['pipeline_chars_per_s']:,} chars/s** "
                 f"(best of 3: {ing['pipeline_seconds']} s)"]
         if "full_ingest_seconds" in ing:
             out += [f"- full ingest with e5-small-q4: {ing['full_ingest_seconds']} s, of which the embedder "

@@ -83,7 +83,7 @@ def collect(index: Path, qset: QuestionSet) -> list[dict]:
         r.seen = []
         answers = r.ask_many(batch, k=5)
         assert len(r.seen) == len(batch), "every question reaches the short-answer step once"
-        for a, seen in zip(answers, r.seen):
+        for a, seen in zip(answers, r.seen, strict=False):
             seen["abstained"] = a.abstained
             rows.append(seen)
         return answers
@@ -91,7 +91,7 @@ def collect(index: Path, qset: QuestionSet) -> list[dict]:
     outcomes, _ = evaluate(ask, qset.questions, batch=64, progress=True)
     if len(outcomes) < len(qset.questions):
         raise SystemExit(f"stopped after {len(outcomes)} of {len(qset.questions)} questions; nothing cached")
-    for row, o in zip(rows, outcomes):
+    for row, o in zip(rows, outcomes, strict=False):
         row.update(id=o.question.id, answers=list(o.question.answers),
                    article=qset.context_of[o.question.id].rsplit("/", 1)[0])
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -113,11 +113,11 @@ def fit(cands: list[Candidates], golds: list[list[str]]) -> np.ndarray:
     """Softmax-over-candidates weights, trained on the questions with an exact candidate
     (character-F1 targets for near misses were tried: the same figures within 0.003)."""
     xs, seg, target = [], [], []
-    for q, (found, gold) in enumerate(zip(cands, golds)):
+    for q, (found, gold) in enumerate(zip(cands, golds, strict=False)):
         hit = [any(exact(t, g) for g in gold) for t, _ in found]
         if not any(hit) or all(hit):
             continue  # nothing to learn from: no right candidate, or no wrong one
-        for (_, x), h in zip(found, hit):
+        for (_, x), h in zip(found, hit, strict=False):
             xs.append(x)
             seg.append(q)
             target.append(h / sum(hit))
@@ -146,7 +146,7 @@ def judge(cands: list[Candidates], golds: list[list[str]], langs: list[str], w: 
     """EM and character F1 of the best candidate over every question (no answer scores 0).
     ``w`` ranks Japanese questions; the others keep the hand-set weights, as in kotae."""
     em = f1 = 0.0
-    for found, gold, lang in zip(cands, golds, langs):
+    for found, gold, lang in zip(cands, golds, langs, strict=False):
         if not found:
             continue
         text = found[int(np.argmax(np.stack([x for _, x in found]) @ (w if lang == "ja" else HEURISTIC_W)))][0]
@@ -200,7 +200,7 @@ def main() -> None:
         "by": "benchmarks/train_short_ranker.py",
         "languages": ["ja"],
         "cross_validated": {k: cv[k] for k in ("folds", "by", "questions", "em", "f1")},
-        "weights": {name: r for name, v in zip(FEATURES, w) if (r := round(float(v), 6))}},
+        "weights": {name: r for name, v in zip(FEATURES, w, strict=False) if (r := round(float(v), 6))}},
         ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     write_result("short_ranker", {"data": "JSQuAD v1.3 validation (JGLUE by Yahoo Japan, CC BY-SA 4.0)",
                                   "cross_validated": cv, "seconds": round(time.perf_counter() - t0, 1)})

@@ -117,7 +117,7 @@ class OffsetText:
     exactly the rule of :func:`clean`.
     """
 
-    __slots__ = ("chars", "pos", "_pending")
+    __slots__ = ("_pending", "chars", "pos")
 
     def __init__(self) -> None:
         self.chars: list[str] = []

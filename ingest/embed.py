@@ -92,8 +92,8 @@ class SentenceTransformerEmbedder:
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError:
-            raise KotaeError(f"embedder {spec!r} needs sentence-transformers: "
-                             "pip install sentence-transformers") from None
+            raise KotaeError(f"embedder {spec!r} needs sentence-transformers, which is not installed: "
+                             "pip install 'kotae[st]'") from None
         try:
             self._model = SentenceTransformer(spec, device="cpu", local_files_only=True)
         except Exception as e:  # the library raises many types for a missing model

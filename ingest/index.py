@@ -29,16 +29,17 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from . import lexical, store
 from .embed import DEFAULT_EMBEDDER, Embedder, get_embedder
-from .facts import fact_kinds
 from .errors import IndexFileError, InputError, KotaeError
+from .facts import fact_kinds
 from .load import load
 from .records import Document
 from .segment import segment
@@ -269,7 +270,7 @@ def prepare(documents: Sequence[Document], tokenizer: Tokenizer, embedder: Embed
     for s in segmented:
         analysed = [tokenizer.tokens_and_pos(lexical_text(u.text, u.kind)) for u in s.units]
         utoks = [a[0] for a in analysed]
-        facts = [sorted(fact_kinds(u.text, a[1])) for u, a in zip(s.units, analysed)]
+        facts = [sorted(fact_kinds(u.text, a[1])) for u, a in zip(s.units, analysed, strict=False)]
         section_tokens: dict[str | None, list[str]] = {}
         ptoks = []
         for p in s.passages:
@@ -324,7 +325,7 @@ def write_generation(gen: Path, prepared: list[Prepared], manifest: dict) -> Non
 
 
 def _publish(index_dir: Path, tmp: Path) -> Path:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     final = index_dir / f"gen-{stamp}-{os.getpid()}"
     _fsync_tree(tmp)
     os.rename(tmp, final)
@@ -456,7 +457,9 @@ def _build_locked(index_dir: Path, docs: list[Document], skipped: list[tuple[str
     reusable = old is not None and old_spec == spec
     old_docs: dict[str, str] = dict(old_manifest["documents_sha256"]) if old_manifest else {}
 
-    added, updated, unchanged = [], [], []
+    added: list[str] = []
+    updated: list[str] = []
+    unchanged: list[str] = []
     fresh: list[Document] = []
     kept_prepared: dict[str, Prepared] = {}
     for d in docs:
@@ -489,9 +492,9 @@ def _build_locked(index_dir: Path, docs: list[Document], skipped: list[tuple[str
     prepared = [new_prepared.get(doc) or kept_prepared[doc] for doc in order
                 if doc in new_prepared or doc in kept_prepared]
 
-    manifest = {
+    manifest: dict[str, Any] = {
         "format": FORMAT_VERSION,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "embedder": {"spec": spec, "dim": embedder.dim},
         "tokenizer": tokenizer.version,
         "counts": {"documents": len(prepared), "units": sum(len(p.units) for p in prepared),

@@ -123,9 +123,9 @@ def read_pdf(path: Path, name: str) -> tuple[str, tuple[int, ...]]:
         reader = PdfReader(str(path))
         if reader.is_encrypted:
             try:
-                ok = reader.decrypt("")
+                ok = bool(reader.decrypt(""))  # PasswordType.NOT_DECRYPTED is 0
             except Exception:
-                ok = 0
+                ok = False
             if not ok:
                 raise InputError(f"{name}: the PDF is encrypted; save an unencrypted copy")
         pages = [page.extract_text() or "" for page in reader.pages]

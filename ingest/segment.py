@@ -14,7 +14,7 @@ import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 
-from .clean import OffsetText, clean, is_space, normalize
+from .clean import OffsetText, clean, is_space
 from .headings import Marker, MarkerKey, marker
 from .records import Document, DocumentMeta, Passage, Segmented, Span, Unit
 
@@ -161,8 +161,8 @@ def parse_byline(text: str) -> DocumentMeta:
         rest = flat[m.end():]
     rest = rest.strip().rstrip(")）").strip()
     rest = re.sub(r"^(?:脱稿日?|執筆|筆者|著者)[:：]?", "", rest).strip()
-    author, _, affiliation = rest.partition("/")
-    author = author.strip(" 　、,") or None
+    name, _, affiliation = rest.partition("/")
+    author = name.strip(" 　、,") or None
     return DocumentMeta(author=author, date=date, affiliation=affiliation.strip() or None)
 
 

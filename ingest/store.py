@@ -52,10 +52,7 @@ class Prepared:
 
 
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
-    if readonly:
-        conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
-    else:
-        conn = sqlite3.connect(path)
+    conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True) if readonly else sqlite3.connect(path)
     return conn
 
 
@@ -110,7 +107,7 @@ def read_prepared(conn: sqlite3.Connection, doc: str, dim: int) -> Prepared | No
     doc_id, name, digest, encoding, text, pages, title, body_start, meta = row
     document = Document(doc=name, text=text, sha256=digest, encoding=encoding,
                         page_starts=tuple(json.loads(pages)),
-                        title=tuple(json.loads(title)) if title else None,  # type: ignore[arg-type]
+                        title=tuple(json.loads(title)) if title else None,
                         body_start=body_start)
     units, tokens, vectors, facts = [], [], [], []
     first_uid = None

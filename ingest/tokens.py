@@ -33,7 +33,7 @@ class Tokenizer:
         self._tagger  # noqa: B018 - fail here, not at the first question, if fugashi is missing
 
     @property
-    def _tagger(self):  # noqa: ANN202 - a fugashi.Tagger
+    def _tagger(self):
         # One MeCab tagger per thread for the life of the process, shared by every
         # Tokenizer: fugashi does not give a Tagger's memory back when it is deleted
         # (~2 MB each, measured), so a script that reloads an index or ingests in a

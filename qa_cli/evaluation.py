@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ingest.errors import KotaeError
+
+if TYPE_CHECKING:
+    from retriever.evaluate import Outcome
 
 
 def _cache_dir() -> Path:
@@ -31,7 +36,7 @@ def _table(summary: dict) -> str:
     for lang, s in summary.get("by_lang", {}).items():
         rows.append(row(lang, s))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
     lat = summary["latency_ms"]
     lines.append(f"latency p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms · "
                  f"{summary.get('seconds', 0):.1f} s ({summary.get('questions_per_s')} questions/s)")
@@ -50,25 +55,22 @@ def run_eval(args: argparse.Namespace, index_arg: Callable[[argparse.Namespace],
         retriever = Retriever.load(index)
     else:
         retriever = Retriever.load(index_arg(args), args.embedder)
-    out = None
-    if args.out:
-        try:
-            out = open(args.out, "w", encoding="utf-8")
-        except OSError as e:
-            raise KotaeError(f"{args.out}: cannot write ({e.strerror})") from None
+    with contextlib.ExitStack() as stack:
+        out = None
+        if args.out:
+            try:
+                out = stack.enter_context(open(args.out, "w", encoding="utf-8"))
+            except OSError as e:
+                raise KotaeError(f"{args.out}: cannot write ({e.strerror})") from None
 
-    def write(o) -> None:  # noqa: ANN001 - an Outcome
-        if out is not None:
-            record = o.answer.as_dict()
-            record["id"] = o.question.id
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        def write(o: Outcome) -> None:
+            if out is not None:
+                record = o.answer.as_dict()
+                record["id"] = o.question.id
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
-    try:
         outcomes, seconds = evaluate(lambda qs: retriever.ask_many(qs, k=args.k), qset.questions,
                                      batch=args.batch, progress=True, on_outcome=write)
-    finally:
-        if out is not None:
-            out.close()
     if len(outcomes) < len(qset.questions):
         print(f"kotae: interrupted after {len(outcomes)} of {len(qset.questions)} questions; "
               "figures are for those", file=sys.stderr)

@@ -75,7 +75,7 @@ def _highlight(passage: str, sentence: str, tty: bool) -> str:
     return passage[:i] + on + sentence + off + passage[i + len(sentence):]
 
 
-def _where(c) -> str:  # noqa: ANN001 - a Citation
+def _where(c) -> str:
     lines = f"lines {c.lines[0]}" if c.lines[0] == c.lines[1] else f"lines {c.lines[0]}-{c.lines[1]}"
     pages = ""
     if c.pages:
@@ -84,7 +84,7 @@ def _where(c) -> str:  # noqa: ANN001 - a Citation
     return f"{c.doc}{section} · {lines}{pages} · [{c.start}:{c.end}]"
 
 
-def render(answer, tty: bool) -> str:  # noqa: ANN001 - an Answer
+def render(answer, tty: bool) -> str:
     out = []
     if answer.abstained or answer.answer is None:
         out.append("No answer: nothing in the index answers this closely enough. Closest passages:")

@@ -83,7 +83,8 @@ def _jsonl(path: Path, text: str) -> QuestionSet:
             problems.append(f"{path}:{n}: duplicate id {qid!r}; skipped")
             continue
         seen.add(qid)
-        lang = obj.get("lang") if isinstance(obj.get("lang"), str) else detect_language(q)
+        given = obj.get("lang")
+        lang = given if isinstance(given, str) else detect_language(q)
         questions.append(Question(qid, q, tuple(a for a in answers if a.strip()), lang))
     return QuestionSet(questions, problems)
 
@@ -226,7 +227,7 @@ def summarize(outcomes: Sequence[Outcome], seconds: float | None = None,
                        "abstained": sum(o.answer.abstained for o in unanswerable),
                        "false_abstentions": sum(o.answer.abstained for o in answerable)},
         # Short answers against the gold list (best over it); no short answer scores 0.
-        "short_exact_match": rate(bool(o.answer.short) and any(exact(o.answer.short.text, g)
+        "short_exact_match": rate(o.answer.short is not None and any(exact(o.answer.short.text, g)
                                                                for g in o.question.answers)
                                   for o in answerable),
         "short_char_f1": round(sum(max((char_f1(o.answer.short.text, g) for g in o.question.answers),

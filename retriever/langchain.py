@@ -23,10 +23,11 @@ try:
     from langchain_core.messages import HumanMessage, SystemMessage
     from langchain_core.retrievers import BaseRetriever
     from pydantic import ConfigDict
-except ImportError as e:  # pragma: no cover - langchain-core is a dependency
+except ImportError as e:  # langchain-core is the optional extra kotae[langchain]
     from ingest.errors import KotaeError
 
-    raise KotaeError("the LangChain adapter needs langchain-core: pip install langchain-core") from e
+    raise KotaeError("the LangChain adapter needs langchain-core, which is not installed: "
+                     "pip install 'kotae[langchain]'") from e
 
 from .records import Answer, Citation
 from .retriever import Retriever

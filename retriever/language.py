@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import re
 
-_EN_WORDS = frozenset("""a an the of in on at to for by with from about is are was were be been
-does do did has have had what who whom whose when where why how which will would can could should
-this that these those it its and or not""".split())
+_EN_WORDS = frozenset([
+    "a", "an", "the", "of", "in", "on", "at", "to", "for", "by", "with", "from", "about", "is", "are", "was",
+    "were", "be", "been", "does", "do", "did", "has", "have", "had", "what", "who", "whom", "whose", "when",
+    "where", "why", "how", "which", "will", "would", "can", "could", "should", "this", "that", "these", "those",
+    "it", "its", "and", "or", "not",
+])
 _WORD = re.compile(r"[A-Za-z]+")
 
 

@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -143,7 +144,7 @@ class Retriever:
                                  f"dimensions, the index has {reader.dim}; rebuild the index")
         return cls(reader, model, settings)
 
-    def with_settings(self, **changes: object) -> Retriever:
+    def with_settings(self, **changes: Any) -> Retriever:
         return type(self)(self.index, self.embedder, replace(self.settings, **changes), self.tokenizer)
 
     # -- public API ---------------------------------------------------------
@@ -234,10 +235,10 @@ class Retriever:
         holder = max(ix.u_passages[best], key=lambda p: fused[p])
         if holder in chosen:
             chosen.remove(holder)
-        chosen = [holder] + chosen[: k - 1]
+        chosen = [holder, *chosen[:k - 1]]
         short = self._short(question, lang, asked, ranked[: st.short_sentences])
         coverage = self._coverage(tokens, best, lang)
-        dense = float(du[best]) if du is not None else 1.0
+        best_dense = float(du[best]) if du is not None else 1.0
         # Japanese questions share words with the sentence that answers them, so low
         # coverage is evidence of no answer; a missing fact (何発 with no count of 発)
         # is, when coverage is also middling. English questions share no words with
@@ -252,9 +253,9 @@ class Retriever:
         # No evidence at all: nothing lexical on a lexical-only index, or a question with
         # no letters or digits (？？？, emoji) whose embedding means nothing.
         no_evidence = (du is None and float(lex_p.max()) <= 0) or not any(ch.isalnum() for ch in question)
-        abstained = dense < st.abstain_dense or weak or no_evidence
+        abstained = bool(best_dense < st.abstain_dense or weak or no_evidence)
         citations = tuple(self._passage_citation(p, float(fused[p])) for p in chosen)
-        answer = None if abstained else self._unit_citation(best, dense)
+        answer = None if abstained else self._unit_citation(best, best_dense)
         return Answer(question, lang, abstained, answer, citations,
                       timings_ms={"search": (t1 - t0) * 1000},
                       short=None if abstained else short)
@@ -339,7 +340,7 @@ class Retriever:
         """Unit (``table="u"``) or passage (``"p"``) ``i`` as a verified citation."""
         ix = self.index
 
-        def get(field: str):  # noqa: ANN202 - the column of the unit or passage table
+        def get(field: str):
             return getattr(ix, f"{table}_{field}")[i]
 
         doc, start, end, text = int(get("doc")), int(get("start")), int(get("end")), get("text")

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +28,9 @@ import numpy as np
 
 from ingest.clean import normalize
 from ingest.errors import InputError
-from ingest.facts import _COUNTERS, DATE as _DATE, QUANTITY as _QUANTITY
+from ingest.facts import _COUNTERS
+from ingest.facts import DATE as _DATE
+from ingest.facts import QUANTITY as _QUANTITY
 from ingest.tokens import Morpheme, Tokenizer, analyse
 
 DATE, PERSON, PLACE, ORG, QUANTITY, TERM, DESCRIPTION = (
@@ -37,7 +39,8 @@ FACT_KINDS = frozenset({DATE, PERSON, PLACE, ORG, QUANTITY})
 
 # Japanese cues, tried in order; the first match decides.
 _JA = [
-    (DESCRIPTION, re.compile(r"なぜ|何故|どうして|理由|どのように|いかに|何のため|どういう意味|どう(?:なる|する|考え)")),
+    (DESCRIPTION,
+     re.compile(r"なぜ|何故|どうして|理由|どのように|いかに|何のため|どういう意味|どう(?:なる|する|考え)")),
     (DATE, re.compile(r"いつ|何年(?!間)|何月|何日(?!間)|何年度|何時代|何世紀|どの時期|何年代")),
     (PERSON, re.compile(r"誰|だれ|何者|どの人物|どなた")),
     (PLACE, re.compile(r"どこ|どの国|何国|どの地域|どの都市|どこの国|何県|何市")),
@@ -157,7 +160,7 @@ _HONORIFICS = frozenset({"氏", "さん", "様", "君", "ら", "殿", "等"})
 _PERSON_SUFFIX = ("氏", "さん", "大統領", "首相", "外相", "総書記", "司令官", "長官", "議長", "国王", "大臣", "主席",
                   "将軍", "博士", "教授", "代表", "所長")
 # Titles that answer 誰 on their own: 国連事務総長, 初代社長.
-_ROLES = _PERSON_SUFFIX[2:] + ("総長", "社長", "会長", "監督", "委員長", "知事", "市長", "天皇", "皇帝", "王")
+_ROLES = (*_PERSON_SUFFIX[2:], "総長", "社長", "会長", "監督", "委員長", "知事", "市長", "天皇", "皇帝", "王")
 
 
 def _compounds(morphs: Sequence[Morpheme]) -> list[tuple[int, int, list[Morpheme]]]:
@@ -224,10 +227,11 @@ def candidates(text: str, morphs: Sequence[Morpheme]) -> list[Candidate]:
         out.append(Candidate(start, end, span, kind))
         # The proper-noun core of a longer compound is a candidate of its own:
         # イスラム革命防衛隊のソレイマニ司令官 -> ソレイマニ.
-        for m in run:
-            if ("人名" in m.pos or "地名" in m.pos or "組織" in m.pos) and (m.start, m.end) != (start, end):
-                kind = PERSON if "人名" in m.pos else PLACE if "地名" in m.pos else ORG
-                out.append(Candidate(m.start, m.end, m.surface, kind, sub=True))
+        for core in run:
+            proper = "人名" in core.pos or "地名" in core.pos or "組織" in core.pos
+            if proper and (core.start, core.end) != (start, end):
+                kind = PERSON if "人名" in core.pos else PLACE if "地名" in core.pos else ORG
+                out.append(Candidate(core.start, core.end, core.surface, kind, sub=True))
     for m in _KATAKANA.finditer(text):  # MeCab splits unknown names: アラ+グチ
         if text[m.end():m.end() + 4].startswith(_PERSON_SUFFIX):
             out.append(Candidate(m.start(), m.end(), m[0], PERSON))
@@ -287,14 +291,18 @@ def _fit(c: Candidate, asked: Asked, lang: str = "ja") -> float:
     return 0.0
 
 
-def _content(tokens: Sequence[str]) -> set[str]:
+def _content(tokens: Iterable[str]) -> set[str]:
     return {t for t in tokens if t and t not in _QUESTION_WORDS}
 
 
 # Words of the question that are about asking, not about the content.
-_QUESTION_WORDS = frozenset("""何 何時 何処 誰 何故 如何 様 何の 幾 幾つ 居る 為る 成る 言う 呼ぶ 有る 在る 此の 其の
-か 事 物 所 よう 思う 考える 述べる 示す 報告 書 論考 本稿 章 where when who what which why how many much
-does do did is are was were the a an of in to for by on at""".split())
+_QUESTION_WORDS = frozenset([
+    "何", "何時", "何処", "誰", "何故", "如何", "様", "何の", "幾", "幾つ", "居る", "為る", "成る",
+    "言う", "呼ぶ", "有る", "在る", "此の", "其の", "か", "事", "物", "所", "よう", "思う", "考える",
+    "述べる", "示す", "報告", "書", "論考", "本稿", "章",
+    "where", "when", "who", "what", "which", "why", "how", "many", "much", "does", "do", "did",
+    "is", "are", "was", "were", "the", "a", "an", "of", "in", "to", "for", "by", "on", "at",
+])
 
 
 def _window(morphs: Sequence[Morpheme], start: int, end: int, n: int) -> list[str]:
@@ -383,12 +391,12 @@ def scored_candidates(question: str, asked: Asked, q_morphs: Sequence[Morpheme],
     if asked.head:  # 何内閣 -> 吉田内閣 out of 吉田内閣打倒: cut a compound after the head
         for c in list(pool):
             at = c.text.find(asked.head)
-            if 0 < at and at + len(asked.head) < len(c.text):
+            if at > 0 and at + len(asked.head) < len(c.text):
                 end = c.start + at + len(asked.head)
                 pool.append(Candidate(c.start, end, text[c.start:end], c.kind))
     for c in pool:
         fit = _fit(c, asked, lang)
-        heads = bool(asked.head) and c.text.endswith(asked.head) and len(c.text) > len(asked.head)
+        heads = bool(asked.head and c.text.endswith(asked.head) and len(c.text) > len(asked.head))
         if heads:
             fit = max(fit, 2.0)  # 何国 -> 内陸国, whatever MeCab calls it
         if fit <= 0 or (c.kind == DATE and c.sub and not asked.granularity):
@@ -452,8 +460,10 @@ def scored_candidates(question: str, asked: Asked, q_morphs: Sequence[Morpheme],
         # comma. 2023年2月に[新START条約の履行停止を宣言]し、2024年2月には… answers …宣言したのはいつか.
         stop = min((i for i in (text.find("、", c.end), text.find("。", c.end)) if i >= 0), default=len(text))
         begin = max(text.rfind("、", 0, c.start), text.rfind("。", 0, c.start)) + 1
-        x[_INDEX["clause_after"]] = len(q_tokens & {m.token() for m in morphs if c.end <= m.start and m.end <= stop})
-        x[_INDEX["clause_before"]] = len(q_tokens & {m.token() for m in morphs if begin <= m.start and m.end <= c.start})
+        after = {m.token() for m in morphs if c.end <= m.start and m.end <= stop}
+        before = {m.token() for m in morphs if begin <= m.start and m.end <= c.start}
+        x[_INDEX["clause_after"]] = len(q_tokens & after)
+        x[_INDEX["clause_before"]] = len(q_tokens & before)
         out.append((c, x))
     return out
 

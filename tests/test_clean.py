@@ -170,7 +170,7 @@ def test_offset_text_agrees_with_clean(raw: str) -> None:
     assert len(ot.pos) == len(ot.text)
     # every clean character points into raw, in order; a visible one at itself
     assert ot.pos == sorted(ot.pos)
-    for ch, p in zip(ot.text, ot.pos):
+    for ch, p in zip(ot.text, ot.pos, strict=False):
         assert 0 <= p < len(raw)
         if not is_space(ch):
             assert raw[p] == ch

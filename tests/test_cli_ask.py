@@ -10,11 +10,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from helpers import error_line as _error_line
 
 from ingest.index import generation
 from qa_cli.main import main
-
-from helpers import error_line as _error_line
 
 QUESTIONS = Path(__file__).resolve().parent.parent / "corpus" / "questions" / "report.jsonl"
 DESIGN_KEYS = {"question", "language", "abstained", "answer", "citations", "timings_ms"}

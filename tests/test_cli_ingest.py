@@ -6,11 +6,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from qa_cli.main import main
-
 from helpers import error_line as _error_line
 
+from qa_cli.main import main
 
 
 def test_ingest_prints_one_line_summary(tmp_path: Path, report_path: Path,

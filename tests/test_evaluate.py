@@ -276,5 +276,5 @@ BAD_SQUAD = [
 def test_malformed_squad_raises_input_error(tmp_path: Path, data: dict) -> None:
     path = tmp_path / "bad-squad.json"
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    with pytest.raises(InputError, match="bad-squad.json"):
+    with pytest.raises(InputError, match=r"bad-squad\.json"):
         read_questions(path)

@@ -28,7 +28,7 @@ def test_retriever_returns_documents_with_citation_metadata(report_retriever: Re
     assert len(docs) == 2
     assert all(isinstance(d, Document) for d in docs)
     for d in docs:
-        assert META_KEYS <= set(d.metadata)
+        assert set(d.metadata) >= META_KEYS
         assert d.metadata["doc"] == "corpus/nuclear-outlook-2025.txt"
         assert 0 <= d.metadata["start"] < d.metadata["end"] <= len(report_text)
         assert isinstance(d.metadata["lines"], list) and d.metadata["pages"] is None

@@ -108,7 +108,7 @@ def test_random_binary_with_nul_raises(tmp_path: Path) -> None:
 
     path = tmp_path / "blob.txt"
     path.write_bytes(random.Random(0).randbytes(512))
-    with pytest.raises(InputError, match="binary|decode as none"):
+    with pytest.raises(InputError, match=r"binary|decode as none"):
         load([path])
 
 

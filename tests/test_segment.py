@@ -6,6 +6,7 @@ Line numbers in comments refer to corpus/nuclear-outlook-2025.txt.
 from __future__ import annotations
 
 import bisect
+import itertools
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -225,7 +226,7 @@ def test_every_unit_and_passage_reproduces_its_source(segmented_report: Segmente
         assert item.pages is None
         assert item.doc == segmented_report.document.doc
     # units are in document order and do not overlap
-    for a, b in zip(segmented_report.units, segmented_report.units[1:]):
+    for a, b in zip(segmented_report.units, segmented_report.units[1:], strict=False):
         assert a.end <= b.start
 
 
@@ -239,7 +240,7 @@ def test_passages_stay_in_one_section_and_overlap(segmented_report: Segmented) -
         assert (p.start, p.end) == (members[0].start, members[-1].end)
         # consecutive sentences (a caption between them is skipped, not a member)
         assert list(p.units) == [i for i in range(p.units[0], p.units[-1] + 1) if units[i].kind == "sentence"]
-    for a, b in zip(text_passages, text_passages[1:]):
+    for a, b in itertools.pairwise(text_passages):
         if a.section == b.section:
             # neighbours share a sentence: the last of one is the first of the next
             assert b.units[0] == a.units[-1], (a.lines, b.lines)

@@ -18,12 +18,12 @@ from retriever import Retriever, short
 from retriever.short import (
     DATE,
     DESCRIPTION,
+    FEATURES,
+    HEURISTIC,
     ORG,
     PERSON,
     PLACE,
     QUANTITY,
-    FEATURES,
-    HEURISTIC,
     TERM,
     analyse_question,
     best_span,
@@ -166,7 +166,7 @@ def test_weights_follow_features_and_refuse_unknown_names() -> None:
     assert w.shape == (len(FEATURES),)
     assert w[FEATURES.index("fit")] == 2.0 and w[FEATURES.index("length")] == -0.5
     assert np.count_nonzero(w) == 2
-    with pytest.raises(InputError, match="no_such_feature.*known: fit"):
+    with pytest.raises(InputError, match=r"no_such_feature.*known: fit"):
         weights({"no_such_feature": 1.0})
 
 
@@ -181,7 +181,8 @@ def test_shipped_ranker_is_learned_for_japanese_only() -> None:
 # Japanese questions of the report where the learned weights find the answer and the
 # hand-set ones do not: (question, learned, hand-set)
 LEARNED_CASES = [
-    ("必要最小限の報復能力で戦略的抑止を利かせるという中国の従来の戦略は何と呼ばれるか", "最小報復戦略", "先行不使用政策"),  # ja-02
+    ("必要最小限の報復能力で戦略的抑止を利かせるという中国の従来の戦略は何と呼ばれるか",  # ja-02
+     "最小報復戦略", "先行不使用政策"),
     ("トランプ新大統領の下での米国は、北朝鮮に対して「非核化」ではなくどのようなアプローチを追求するとみられているか",
      "「軍備管理」アプローチ", "軍備管理"),  # ja-17
 ]
@@ -223,7 +224,8 @@ def test_best_span_ranks_by_the_weights_it_is_given(tokenizer: Tokenizer) -> Non
 # (sentence, question, a candidate that must be offered for it) — JSQuAD shapes the rules came from
 RECALL_CASES = [
     # two names of a kind joined by と answer 誰と誰
-    ("マーラーがシェーンベルクとツェムリンスキーを自宅に招いた。", "マーラーが招いたのは誰と誰か", "シェーンベルクとツェムリンスキー"),
+    ("マーラーがシェーンベルクとツェムリンスキーを自宅に招いた。", "マーラーが招いたのは誰と誰か",
+     "シェーンベルクとツェムリンスキー"),
     # a one-character term is kept when the source quotes it
     ("「コンゴ」はバントゥー語で「山」を意味する。", "コンゴはバントゥー語で何を意味するか", "山"),
     # a title answers 誰

@@ -12,10 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from ingest import build_index
-from ingest.index import generation, read_manifest
-
 from reliability_support import (
     FIFTY_MB_TEST,
     GOOD,
@@ -26,6 +22,9 @@ from reliability_support import (
     corpus,
     write_files,
 )
+
+from ingest import build_index
+from ingest.index import generation, read_manifest
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +70,8 @@ def versions(tmp_path_factory: pytest.TempPathFactory) -> dict:
         build_index([docs], index, "none")
         out[v] = {"corpus": docs, "sha": read_manifest(generation(index))["documents_sha256"],
                   "answers": answers(index, QUESTIONS)}
-    assert all(a != b for a, b in zip(out[1]["answers"], out[2]["answers"]))  # every question tells them apart
+    # every question tells them apart
+    assert all(a != b for a, b in zip(out[1]["answers"], out[2]["answers"], strict=True))
     assert all(not a["abstained"] for v in (1, 2) for a in out[v]["answers"])
     return out
 

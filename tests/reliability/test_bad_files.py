@@ -12,11 +12,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-
-from ingest import build_index
-from ingest.index import CURRENT, generation, read_manifest
-from ingest.load import load_file
-
 from reliability_support import (
     GOOD,
     assert_cites_source,
@@ -24,6 +19,10 @@ from reliability_support import (
     run_kotae,
     write_files,
 )
+
+from ingest import build_index
+from ingest.index import CURRENT, generation, read_manifest
+from ingest.load import load_file
 
 # The behaviour, as it is and as these tests pin it down:
 # * a directory is read whole. A supported file (.txt .md .markdown .text .pdf) that
@@ -196,8 +195,9 @@ def test_mixed_encodings_in_one_directory(tmp_path: Path, env: dict[str, str]) -
 
 
 def test_names_with_spaces_and_japanese(tmp_path: Path, env: dict[str, str]) -> None:
-    docs = write_files(tmp_path / "共有 ドライブ", {"報告書 第1版.txt": "函館の会議は1999年に開かれた。\n",
-                                                  "メモ (下書き)/notes v2.md": "# 覚書\n\n釧路の会議は1998年に開かれた。\n"})
+    docs = write_files(tmp_path / "共有 ドライブ",
+                       {"報告書 第1版.txt": "函館の会議は1999年に開かれた。\n",
+                        "メモ (下書き)/notes v2.md": "# 覚書\n\n釧路の会議は1998年に開かれた。\n"})
     index = tmp_path / "索引 dir"
     proc = run_kotae(env, "ingest", docs, "--index", index, "--embedder", "none", "-q")
     assert proc.returncode == 0, proc.stderr

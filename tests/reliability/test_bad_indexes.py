@@ -10,11 +10,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from reliability_support import GOOD, answers, one_error, run_kotae, write_files
 
 from ingest import build_index
 from ingest.index import MANIFEST, generation
-
-from reliability_support import GOOD, answers, one_error, run_kotae, write_files
 
 
 def _damage(index: Path, how: str) -> None:

@@ -7,10 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
+from reliability_support import GOOD, REPORT, assert_cites_source, one_error, run_kotae
 
 from retriever import Retriever
-
-from reliability_support import GOOD, REPORT, assert_cites_source, one_error, run_kotae
 
 REPORT_SOURCES = {"corpus/nuclear-outlook-2025.txt": REPORT.read_text(encoding="utf-8")}
 

@@ -15,11 +15,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-
-from ingest import build_index
-from ingest.errors import KotaeError
-from ingest.index import CURRENT, generation, read_manifest
-
 from reliability_support import (
     QUESTIONS,
     answers,
@@ -30,6 +25,10 @@ from reliability_support import (
     run_kotae,
     write_files,
 )
+
+from ingest import build_index
+from ingest.errors import KotaeError
+from ingest.index import CURRENT, generation, read_manifest
 
 
 def _old_state(index: Path) -> tuple[str, dict, list[dict]]:
@@ -62,7 +61,7 @@ DISK_FULL = [
 
 @pytest.mark.parametrize(("case", "target", "error"), DISK_FULL, ids=[c[0] for c in DISK_FULL])
 def test_disk_full_keeps_the_old_index(kill_index: Path, versions: dict, monkeypatch: pytest.MonkeyPatch,
-                                       case: str, target: str, error) -> None:  # noqa: ANN001
+                                       case: str, target: str, error) -> None:
     before = _old_state(kill_index)
 
     def fail(*args: object, **kwargs: object) -> None:

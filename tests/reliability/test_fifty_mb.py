@@ -4,10 +4,9 @@
 from __future__ import annotations
 
 import pytest
+from reliability_support import BigIngest
 
 from ingest.index import generation, read_manifest
-
-from reliability_support import BigIngest
 
 # Peak memory allowed for ingesting the 50 MB file below (18.4 M characters, 620 k
 # sentences), lexical-only. Ingest holds every unit, passage and token list of a

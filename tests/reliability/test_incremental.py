@@ -6,9 +6,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from ingest.index import generation, read_manifest
-
 from reliability_support import GOOD, PLACES, answers, run_kotae, write_files
+
+from ingest.index import generation, read_manifest
 
 
 def _store_units(index: Path) -> list[tuple]:

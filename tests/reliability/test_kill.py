@@ -10,11 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
+from reliability_support import QUESTIONS, answers, kotae_cmd, live_version, run_kotae
 
 from ingest import build_index
 from ingest.index import CURRENT, KEEP_GENERATIONS, MANIFEST
-
-from reliability_support import QUESTIONS, answers, kotae_cmd, live_version, run_kotae
 
 
 def _where_killed(index: Path, live_before: str, gens_before: set[str]) -> str:

@@ -11,10 +11,10 @@ import textwrap
 import time
 from pathlib import Path
 
+from reliability_support import PLACES, QUESTIONS, comparable, run_kotae, write_files
+
 from ingest import build_index
 from ingest.index import KEEP_GENERATIONS
-
-from reliability_support import PLACES, QUESTIONS, comparable, run_kotae, write_files
 
 READER_API = textwrap.dedent("""
     import json, os, sys
