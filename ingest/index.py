@@ -447,6 +447,22 @@ def build_index(paths: Sequence[str | os.PathLike[str]] | None, index_dir: str |
         raise
 
 
+def _provenance(doc: str, paths: dict[str, Path], fresh: dict[str, Prepared],
+                old_manifest: dict | None) -> dict[str, str]:
+    """Where a document's file was (absolute, at this ingest) and when its text was ingested.
+
+    A document given again keeps its path up to date; one reused unchanged keeps the time its
+    text was first ingested; one kept without being given keeps both from the last manifest.
+    """
+    before = (old_manifest or {}).get("documents", {}).get(doc, {})
+    out = {k: before[k] for k in ("path", "ingested") if isinstance(before.get(k), str)}
+    if doc in paths:
+        out["path"] = str(paths[doc].resolve())
+    if doc in fresh or "ingested" not in out:
+        out["ingested"] = datetime.now(UTC).isoformat(timespec="seconds")
+    return out
+
+
 def _build_locked(index_dir: Path, docs: list[Document], skipped: list[tuple[str, str]],
                   embedder_spec: str | None, prune: bool, progress: bool, t0: float) -> IngestSummary:
     old_manifest, old = _old_state(index_dir)
@@ -492,6 +508,7 @@ def _build_locked(index_dir: Path, docs: list[Document], skipped: list[tuple[str
     prepared = [new_prepared.get(doc) or kept_prepared[doc] for doc in order
                 if doc in new_prepared or doc in kept_prepared]
 
+    paths = {d.doc: Path(d.path) for d in docs if d.path is not None}
     manifest: dict[str, Any] = {
         "format": FORMAT_VERSION,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -503,7 +520,9 @@ def _build_locked(index_dir: Path, docs: list[Document], skipped: list[tuple[str
         "documents_sha256": {p.document.doc: p.document.sha256 for p in prepared},
         "documents": {p.document.doc: {"chars": len(p.document.text), "encoding": p.document.encoding,
                                        "units": len(p.units), "passages": len(p.passages),
-                                       **p.meta.as_dict()} for p in prepared},
+                                       **p.meta.as_dict(),
+                                       **_provenance(p.document.doc, paths, new_prepared, old_manifest)}
+                      for p in prepared},
         "last_ingest": {"added": added, "updated": updated, "unchanged": unchanged,
                         "removed": removed, "kept": kept, "skipped": [s[0] for s in skipped],
                         "embedded_units": sum(len(new_prepared[d].units) for d in new_prepared)},

@@ -76,12 +76,14 @@ def _highlight(passage: str, sentence: str, tty: bool) -> str:
 
 
 def _where(c) -> str:
+    from qa_cli.docs import openable
+
     lines = f"lines {c.lines[0]}" if c.lines[0] == c.lines[1] else f"lines {c.lines[0]}-{c.lines[1]}"
     pages = ""
     if c.pages:
         pages = f" · page {c.pages[0]}" if c.pages[0] == c.pages[1] else f" · pages {c.pages[0]}-{c.pages[1]}"
     section = f" · {c.section}" if c.section else ""
-    return f"{c.doc}{section} · {lines}{pages} · [{c.start}:{c.end}]"
+    return f"{openable(c.doc, c.path)}{section} · {lines}{pages} · [{c.start}:{c.end}]"
 
 
 def render(answer, tty: bool) -> str:
@@ -137,6 +139,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return run_eval(args, _index_arg)
 
 
+def cmd_docs(args: argparse.Namespace) -> int:
+    from qa_cli.docs import cmd_docs as run_docs
+
+    return run_docs(args, _index_arg)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kotae", description="Answer questions about Japanese reports, "
                                 "in Japanese or English, citing the exact source spans.")
@@ -163,6 +171,12 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print the JSON object (JSON Lines with -)")
     s.add_argument("--embedder", metavar="SPEC", help="fail unless the index uses this embedder")
     s.set_defaults(run=cmd_ask)
+
+    s = sub.add_parser("docs", help="list the documents of an index: id, path, title, author and date, "
+                       "sections, size, sha256, when ingested")
+    index_opt(s)
+    s.add_argument("--json", action="store_true", help='print one JSON object {"documents": [...]}')
+    s.set_defaults(run=cmd_docs)
 
     s = sub.add_parser("eval", help="run a question set (JSONL or SQuAD JSON) and report the figures")
     s.add_argument("questions", metavar="QUESTIONS", help="JSONL question set or SQuAD-format JSON")

@@ -34,7 +34,7 @@ from .retriever import Retriever
 
 
 def citation_metadata(c: Citation, answer: Answer | None = None) -> dict[str, Any]:
-    meta: dict[str, Any] = {"doc": c.doc, "start": c.start, "end": c.end, "section": c.section,
+    meta: dict[str, Any] = {"doc": c.doc, "path": c.path, "start": c.start, "end": c.end, "section": c.section,
                             "lines": list(c.lines), "pages": list(c.pages) if c.pages else None,
                             "score": c.score, "kind": c.kind, "gaps": [[a, b] for a, b in c.gaps]}
     if answer is not None and answer.answer is not None and c.start <= answer.answer.start \

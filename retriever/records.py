@@ -14,6 +14,8 @@ class Citation:
     ``text`` is that span cleaned of layout (wrapped lines joined). ``gaps`` are the raw
     ranges inside the span that ``text`` skips (a photo caption inside a passage), so a
     client can check ``clean(raw[start:end] minus gaps) == text`` without kotae.
+    ``doc`` is the stable document id; ``path`` the file's absolute path when it was
+    ingested (None for text given through the Python API).
     """
 
     text: str
@@ -26,9 +28,10 @@ class Citation:
     score: float
     kind: str = "text"
     gaps: tuple[tuple[int, int], ...] = ()
+    path: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "doc": self.doc, "start": self.start, "end": self.end,
+        return {"text": self.text, "doc": self.doc, "path": self.path, "start": self.start, "end": self.end,
                 "section": self.section, "lines": list(self.lines),
                 "pages": list(self.pages) if self.pages else None, "score": round(self.score, 4),
                 "kind": self.kind, "gaps": [[a, b] for a, b in self.gaps]}

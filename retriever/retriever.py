@@ -347,7 +347,8 @@ class Retriever:
         gaps = tuple((int(a), int(b)) for a, b in get("gaps"))
         self._verified(doc, start, end, gaps, text)
         return Citation(text=text, doc=ix.sources[doc].doc, start=start, end=end, section=get("section"),
-                        lines=get("lines"), pages=get("pages"), score=score, kind=get("kind"), gaps=gaps)
+                        lines=get("lines"), pages=get("pages"), score=score, kind=get("kind"), gaps=gaps,
+                        path=ix.sources[doc].path)
 
     def _unit_citation(self, u: int, score: float) -> Citation:
         return self._citation("u", u, score)

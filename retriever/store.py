@@ -21,6 +21,7 @@ class Source:
     doc: str
     text: str
     meta: dict
+    path: str | None = None  # the file's absolute path when it was ingested
 
 
 class IndexReader:
@@ -39,7 +40,7 @@ class IndexReader:
         self.embedder_spec: str = self.manifest["embedder"]["spec"]
         self.dim: int = int(self.manifest["embedder"]["dim"])
         try:
-            self._read_store(gen / "store.sqlite")
+            self._read_store(gen / "store.sqlite", self.manifest.get("documents", {}))
         except (sqlite3.Error, ValueError, TypeError, IndexError, KeyError) as e:
             # ValueError covers JSON that does not parse; IndexError a passage naming
             # a unit that is not there: a damaged store either way.
@@ -76,13 +77,13 @@ class IndexReader:
             return np.zeros((0, self.dim), np.float32)
         return np.ascontiguousarray(index.reconstruct_n(0, rows), dtype=np.float32)
 
-    def _read_store(self, path: Path) -> None:
+    def _read_store(self, path: Path, entries: dict[str, dict]) -> None:
         if not path.is_file():
             raise IndexFileError(f"{path}: the store is missing; rebuild the index with kotae ingest")
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             self.sources: list[Source] = [
-                Source(doc=doc, text=text, meta=json.loads(meta))
+                Source(doc=doc, text=text, meta=json.loads(meta), path=entries.get(doc, {}).get("path"))
                 for doc, text, meta in conn.execute("SELECT doc, text, meta FROM documents ORDER BY id")]
             rows = conn.execute('SELECT doc_id, kind, start, "end", gaps, text, section, line_start,'
                                 " line_end, page_start, page_end, tokens, facts FROM units ORDER BY id").fetchall()

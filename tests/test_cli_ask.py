@@ -20,7 +20,9 @@ DESIGN_KEYS = {"question", "language", "abstained", "answer", "citations", "timi
 
 
 
-def test_ask_prints_answer_location_and_passages(report_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_ask_prints_answer_location_and_passages(report_index: Path, capsys: pytest.CaptureFixture[str],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(report_index.parent)  # where corpus/ was ingested from: its path opens from here
     rc = main(["ask", "安保理決議2231はいつ終了するか", "--index", str(report_index)])
     out, err = capsys.readouterr()
     assert rc == 0 and err == ""
@@ -36,6 +38,18 @@ def test_ask_prints_answer_location_and_passages(report_index: Path, capsys: pyt
     # the passage holding the answer marks it (not a terminal: 【】 instead of colour)
     assert "【" + lines[1] + "】" in out
     assert "\033[" not in out
+
+
+def test_ask_prints_a_path_that_opens_from_elsewhere(report_index: Path, capsys: pytest.CaptureFixture[str],
+                                                     tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Issue 16: the id corpus/x.txt is relative to the folder above the one ingested and did
+    # not open from the user's directory; the terminal shows the file's path instead.
+    monkeypatch.chdir(tmp_path)
+    assert main(["ask", "安保理決議2231はいつ終了するか", "--index", str(report_index), "-k", "1"]) == 0
+    where = capsys.readouterr().out.splitlines()[2].strip().split(" · ")[0]
+    report = report_index.parent / "corpus" / "nuclear-outlook-2025.txt"
+    assert where == str(report.resolve())
+    assert Path(where).read_text(encoding="utf-8") == report.read_text(encoding="utf-8")
 
 
 def test_ask_k(report_index: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -60,12 +60,16 @@ def test_answers(report_retriever: Retriever, question: str, expected: str, kind
 
 
 DESIGN_KEYS = {"question", "language", "abstained", "answer", "citations", "timings_ms"}
-SPAN_KEYS = {"text", "doc", "start", "end", "section", "lines", "pages", "score", "gaps"}
+SPAN_KEYS = {"text", "doc", "path", "start", "end", "section", "lines", "pages", "score", "gaps"}
 
 
-def test_as_dict_has_the_design_keys(report_retriever: Retriever) -> None:
+def test_as_dict_has_the_design_keys(report_retriever: Retriever, report_index: Path) -> None:
     a = report_retriever.ask("When does UN Security Council resolution 2231 expire?")
     d = a.as_dict()
+    # the stable id, and the file's absolute path when it was ingested
+    report = (report_index.parent / "corpus" / "nuclear-outlook-2025.txt").resolve()
+    assert d["answer"]["doc"] == "corpus/nuclear-outlook-2025.txt"
+    assert d["answer"]["path"] == str(report) and all(c["path"] == str(report) for c in d["citations"])
     assert set(d) == DESIGN_KEYS
     assert (d["question"], d["language"], d["abstained"]) == (a.question, "en", False)
     assert set(d["answer"]) >= SPAN_KEYS and set(d["answer"]) - SPAN_KEYS <= {"kind", "short"}

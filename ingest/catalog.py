@@ -1,0 +1,109 @@
+"""What an index holds, document by document: `kotae docs` and the `--doc` filter read this.
+
+It reads the manifest and the store of the live generation without loading vectors
+or the embedder, so listing a corpus costs milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from .clean import clean
+from .errors import IndexFileError
+from .headings import heading_level
+from .index import read_manifest, reading
+from .records import DocumentMeta
+
+TITLE_MAX = 80  # characters; a longer first line is a paragraph, not a title
+_NOT_TITLE = "◆◇■□▼▽★☆◎•●#（("  # a section marker or a byline, not the document's title
+
+
+@dataclass(frozen=True)
+class Section:
+    """A heading of a document: its text, the level its numbering states, and its line."""
+
+    text: str
+    level: int | None
+    line: int
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """One document of an index, as `kotae docs` lists it.
+
+    ``id`` is the stable document id citations carry (``corpus/x.txt``); ``path`` is the
+    file's absolute path when it was ingested (None for text given through the API).
+    """
+
+    id: str
+    path: str | None
+    title: str | None
+    meta: DocumentMeta
+    sections: tuple[Section, ...]
+    pages: int | None
+    chars: int
+    sha256: str
+    ingested: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "path": self.path, "title": self.title, **self.meta.as_dict(),
+                "sections": [{"text": s.text, "level": s.level, "line": s.line} for s in self.sections],
+                "pages": self.pages, "chars": self.chars, "sha256": self.sha256, "ingested": self.ingested}
+
+
+def document_title(text: str, title: tuple[int, int] | None = None) -> str | None:
+    """A document's title: the span marked as one (SQuAD), else its first line when that
+    line reads as a title — short, not a sentence, not a section marker or a byline.
+
+    # 汐見市　地域防災計画の見直しについて（市民の皆さまへのお知らせ） -> the title
+    # ◆◆概観 -> None: the report opens with its first section, not a title
+    """
+    if title is not None:
+        return clean(text[title[0]:title[1]]) or None
+    head = text[:4 * TITLE_MAX].lstrip("\ufeff")
+    first = next((line.strip() for line in head.splitlines() if line.strip()), "")
+    if not first or len(first) > TITLE_MAX or first[0] in _NOT_TITLE or first[-1] in "。！？!?、，,":
+        return None
+    return clean(first)
+
+
+def documents(index_dir: str | os.PathLike[str]) -> list[DocumentInfo]:
+    """Every document of the index at ``index_dir``, in index order."""
+    with reading(index_dir) as gen:
+        manifest = read_manifest(gen)
+        path = gen / "store.sqlite"
+        if not path.is_file():
+            raise IndexFileError(f"{path}: the store is missing; rebuild the index with kotae ingest")
+        try:
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            try:
+                return _read(conn, manifest.get("documents", {}))
+            finally:
+                conn.close()
+        except (sqlite3.Error, ValueError, TypeError) as e:
+            raise IndexFileError(f"{path}: the store is unreadable or damaged ({type(e).__name__}); "
+                                 "rebuild the index with kotae ingest") from None
+
+
+def _read(conn: sqlite3.Connection, entries: dict[str, dict]) -> list[DocumentInfo]:
+    sections: dict[int, list[Section]] = {}
+    for doc_id, text, line in conn.execute(
+            "SELECT doc_id, text, line_start FROM units WHERE kind = 'heading' ORDER BY id"):
+        sections.setdefault(doc_id, []).append(Section(text, heading_level(text), line))
+    out = []
+    # Only the head of each text is read: the title is on its first lines.
+    for doc_id, doc, digest, chars, head, pages, title, meta in conn.execute(
+            f"SELECT id, doc, sha256, length(text), substr(text, 1, {4 * TITLE_MAX}), page_starts,"
+            " title, meta FROM documents ORDER BY id"):
+        entry = entries.get(doc, {})
+        span = tuple(json.loads(title)) if title else None
+        page_starts = json.loads(pages)
+        out.append(DocumentInfo(
+            id=doc, path=entry.get("path"), title=document_title(head, span),
+            meta=DocumentMeta(**json.loads(meta)), sections=tuple(sections.get(doc_id, ())),
+            pages=len(page_starts) or None, chars=chars, sha256=digest, ingested=entry.get("ingested")))
+    return out
