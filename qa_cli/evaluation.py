@@ -45,7 +45,7 @@ def _table(summary: dict) -> str:
 
 def run_eval(args: argparse.Namespace, index_arg: Callable[[argparse.Namespace], Path]) -> int:
     from retriever import Retriever
-    from retriever.evaluate import corpus_index, evaluate, failures_markdown, read_questions, summarize
+    from retriever.evaluate import corpus_index, evaluate, failures_markdown, outcome_row, read_questions, summarize
 
     qset = read_questions(args.questions)
     for problem in qset.problems:
@@ -65,9 +65,7 @@ def run_eval(args: argparse.Namespace, index_arg: Callable[[argparse.Namespace],
 
         def write(o: Outcome) -> None:
             if out is not None:
-                record = o.answer.as_dict()
-                record["id"] = o.question.id
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                out.write(json.dumps(outcome_row(o), ensure_ascii=False) + "\n")
 
         outcomes, seconds = evaluate(lambda qs: retriever.ask_many(qs, k=args.k), qset.questions,
                                      batch=args.batch, progress=True, on_outcome=write)

@@ -190,6 +190,71 @@ class Outcome:
         return bool(self.question.answers)
 
 
+# The ways a question can fail, in the order a reader should look at them. Each failed
+# question has exactly one: the first that applies.
+FALSE_ABSTENTION = "false abstention"
+MISSED_ABSTENTION = "missed abstention"
+CITATION_NOT_FOUND = "citation not found"
+WRONG_SENTENCE = "wrong answer sentence"
+WRONG_SHORT = "right sentence but wrong short answer"
+FAILURE_KINDS = (FALSE_ABSTENTION, MISSED_ABSTENTION, CITATION_NOT_FOUND, WRONG_SENTENCE, WRONG_SHORT)
+
+
+@dataclass(frozen=True)
+class Verdicts:
+    """What one question got right; None where a measure does not apply.
+
+    ``hit_at_1`` / ``hit_at_k``: the answer sentence or first citation / any citation holds a
+    gold answer. ``short_exact`` is None when kotae gave no short answer (it withholds one it
+    cannot ground, such as for English "what" questions): a withheld answer is not a wrong one.
+    ``abstention``: abstained exactly when the question has no gold answer.
+    """
+
+    hit_at_1: bool | None
+    hit_at_k: bool | None
+    answer_sentence: bool | None
+    short_exact: bool | None
+    short_f1: float | None
+    abstention: bool
+
+    def failure(self, answerable: bool) -> str | None:
+        """The kind of failure (one of FAILURE_KINDS), or None when no verdict is false."""
+        if not self.abstention:
+            return FALSE_ABSTENTION if answerable else MISSED_ABSTENTION
+        if self.hit_at_k is False:
+            return CITATION_NOT_FOUND
+        if self.answer_sentence is False or self.hit_at_1 is False:
+            return WRONG_SENTENCE
+        if self.short_exact is False:
+            return WRONG_SHORT
+        return None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"hit@1": self.hit_at_1, "hit@k": self.hit_at_k, "answer_sentence": self.answer_sentence,
+                "short_exact": self.short_exact,
+                "short_f1": None if self.short_f1 is None else round(self.short_f1, 4),
+                "abstention": self.abstention}
+
+
+def verdicts(o: Outcome) -> Verdicts:
+    """The per-question verdicts `kotae eval --out` writes and `--report` lists."""
+    gold, a = o.question.answers, o.answer
+    if not gold:
+        return Verdicts(None, None, None, None, None, a.abstained)
+    short = None if a.abstained or a.short is None else a.short.text
+    return Verdicts(hit_at_1=o.rank == 1, hit_at_k=o.rank is not None, answer_sentence=o.answer_correct,
+                    short_exact=None if short is None else any(exact(short, g) for g in gold),
+                    short_f1=None if short is None else max(char_f1(short, g) for g in gold),
+                    abstention=not a.abstained)
+
+
+def outcome_row(o: Outcome) -> dict[str, Any]:
+    """One line of `kotae eval --out`: the `ask --json` object, the id, the gold and the verdicts."""
+    v = verdicts(o)
+    return {**o.answer.as_dict(), "id": o.question.id, "gold": list(o.question.answers),
+            "verdicts": v.as_dict(), "failure": v.failure(o.answerable)}
+
+
 def judge(question: Question, answer: Answer) -> Outcome:
     if not question.answers or answer.abstained:
         return Outcome(question, answer, None, False)
@@ -293,21 +358,43 @@ def corpus_index(qset: QuestionSet, cache_dir: Path, embedder: str | None = None
 
 
 def failures_markdown(outcomes: Sequence[Outcome], summary: dict[str, Any], source: str) -> str:
-    """A Markdown report: the figures, then every failure with question, gold and what was cited."""
+    """A Markdown report: the figures, then every failed question grouped by kind of failure,
+    each with the question, the gold and what kotae said. A question is listed exactly when one
+    of its verdicts (:func:`verdicts`) is false."""
+    ab = summary["abstention"]
     lines = [f"# kotae eval: {source}", "",
              f"n={summary['n']} · hit@1 {summary['hit@1']} · hit@5 {summary['hit@5']} · "
              f"MRR {summary['mrr']} · answer accuracy {summary['answer_accuracy']} · "
-             f"abstained {summary['abstention']['abstained']}/{summary['abstention']['unanswerable']} "
-             f"unanswerable, {summary['abstention']['false_abstentions']} false abstentions", ""]
-    bad = [o for o in outcomes if (o.rank != 1 if o.answerable else not o.answer.abstained)]
-    lines.append(f"## Failures ({len(bad)})")
-    for o in bad:
-        a = o.answer
-        lines += ["", f"### {o.question.id} ({o.question.lang})", "", f"- question: {o.question.question}",
-                  f"- gold: {', '.join(o.question.answers) or '(unanswerable: should abstain)'}",
-                  f"- abstained: {a.abstained}"]
-        if a.answer is not None:
-            lines.append(f"- answer: {a.answer.text} ({a.answer.doc} [{a.answer.start}:{a.answer.end}])")
-        for i, c in enumerate(a.citations[:3], 1):
-            lines.append(f"- cited [{i}]: {c.text[:200]} ({c.doc} lines {c.lines[0]}-{c.lines[1]})")
+             f"abstained {ab['abstained']}/{ab['unanswerable']} unanswerable, "
+             f"{ab['false_abstentions']} false abstentions", ""]
+    by_kind: dict[str, list[Outcome]] = {kind: [] for kind in FAILURE_KINDS}
+    for o in outcomes:
+        kind = verdicts(o).failure(o.answerable)
+        if kind is not None:
+            by_kind[kind].append(o)
+    total = sum(map(len, by_kind.values()))
+    counts = " · ".join(f"{kind} {len(group)}" for kind, group in by_kind.items() if group)
+    lines.append(f"Failures: {total} of {len(outcomes)} questions" + (f" ({counts})" if counts else ""))
+    for kind, failed in by_kind.items():
+        if failed:
+            lines += ["", f"## {kind} ({len(failed)})"]
+            for o in failed:
+                lines += ["", *_failure_lines(o)]
     return "\n".join(lines) + "\n"
+
+
+def _failure_lines(o: Outcome) -> list[str]:
+    a, v = o.answer, verdicts(o)
+    false = ", ".join(k for k, x in v.as_dict().items() if x is False)
+    lines = [f"### {o.question.id} ({o.question.lang})", "", f"- question: {o.question.question}",
+             f"- gold: {' | '.join(o.question.answers) or '(none: kotae should abstain)'}",
+             f"- false verdicts: {false}"]
+    if a.abstained or a.answer is None:
+        lines.append("- kotae: abstained")
+    else:
+        lines.append(f"- kotae: {a.answer.text} ({a.answer.doc} lines {a.answer.lines[0]}-{a.answer.lines[1]}, "
+                     f"[{a.answer.start}:{a.answer.end}])")
+        lines.append(f"- short answer: {a.short.text if a.short else '(none given)'}")
+    for i, c in enumerate(a.citations[:3], 1):
+        lines.append(f"- cited [{i}]: {c.text[:200]} ({c.doc} lines {c.lines[0]}-{c.lines[1]})")
+    return lines

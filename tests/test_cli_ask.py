@@ -163,10 +163,25 @@ def test_eval_writes_figures_results_and_report(report_index: Path, tmp_path: Pa
     assert len(rows) == 56
     ids = [json.loads(line)["id"] for line in QUESTIONS.read_text(encoding="utf-8").splitlines()]
     assert [r["id"] for r in rows] == ids
-    assert all(set(r) == DESIGN_KEYS | {"id"} for r in rows)
+    assert all(set(r) == DESIGN_KEYS | {"id", "gold", "verdicts", "failure"} for r in rows)
+    gold = {q["id"]: q["answers"] for q in map(json.loads, QUESTIONS.read_text(encoding="utf-8").splitlines())}
+    assert all(r["gold"] == gold[r["id"]] for r in rows)
+    # Issue 16: the report lists exactly the questions with a false verdict in --out, each
+    # under the kind of failure its row names
     md = report.read_text(encoding="utf-8")
     assert md.startswith("# kotae eval")
-    assert "## Failures (" in md
+    listed, kind = {}, None
+    for line in md.splitlines():
+        if line.startswith("## "):
+            kind = line[3:].rsplit(" (", 1)[0]
+        elif line.startswith("### "):
+            listed[line[4:].split(" ")[0]] = kind
+    failed = {r["id"]: r["failure"] for r in rows if False in r["verdicts"].values()}
+    assert listed == failed
+    assert all(r["failure"] is None for r in rows if r["id"] not in failed)
+    # the answer-accuracy figure and the report agree on wrong answer sentences
+    wrong = sum(r["verdicts"]["answer_sentence"] is False for r in rows)
+    assert round(1 - wrong / 50, 4) == s["answer_accuracy"]
 
 
 def test_eval_table(report_index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,8 +12,24 @@ from pathlib import Path
 import pytest
 
 from ingest.errors import InputError
-from retriever import Answer, Citation, Retriever
-from retriever.evaluate import Question, corpus_index, found, judge, read_questions, summarize
+from retriever import Answer, Citation, Retriever, ShortAnswer
+from retriever.evaluate import (
+    CITATION_NOT_FOUND,
+    FALSE_ABSTENTION,
+    MISSED_ABSTENTION,
+    WRONG_SENTENCE,
+    WRONG_SHORT,
+    Question,
+    Verdicts,
+    corpus_index,
+    failures_markdown,
+    found,
+    judge,
+    outcome_row,
+    read_questions,
+    summarize,
+    verdicts,
+)
 
 # -- reading JSONL ------------------------------------------------------------
 
@@ -224,6 +240,69 @@ def test_judge(question: Question, given: Answer, rank: int | None, correct: boo
     o = judge(question, given)
     assert (o.rank, o.answer_correct) == (rank, correct)
     assert o.answerable is bool(question.answers)
+
+
+# The verdicts of each JUDGED case, and the one kind of failure a false verdict files it under.
+# (hit@1, hit@k, answer sentence, abstention right; failure) — no short answers given here.
+VERDICTS = {
+    "j1": (True, True, True, True, None),
+    "e1": (False, True, False, True, WRONG_SENTENCE),
+    "j2": (False, False, False, True, CITATION_NOT_FOUND),
+    "e2": (False, False, False, False, FALSE_ABSTENTION),
+    "j3": (None, None, None, True, None),
+    "e3": (None, None, None, False, MISSED_ABSTENTION),
+    "j4": (True, True, True, True, None),
+    "e4": (False, True, False, True, WRONG_SENTENCE),
+    # Issue 16: the first citation holds the gold but the answer sentence does not. The old
+    # report, which listed rank != 1, missed this one.
+    "j5": (True, True, False, True, WRONG_SENTENCE),
+}
+
+
+@pytest.mark.parametrize(("question", "given"), [(q, a) for q, a, _, _ in JUDGED], ids=[q.id for q, *_ in JUDGED])
+def test_verdicts(question: Question, given: Answer) -> None:
+    v = verdicts(judge(question, given))
+    *expected, failure = VERDICTS[question.id]
+    assert (v.hit_at_1, v.hit_at_k, v.answer_sentence, v.abstention) == tuple(expected)
+    assert (v.short_exact, v.short_f1) == (None, None)  # no short answer was given
+    assert v.failure(bool(question.answers)) == failure
+    assert (failure is not None) == any(x is False for x in v.as_dict().values())
+
+
+def with_short(a: Answer, text: str) -> Answer:
+    return Answer(question=a.question, language=a.language, abstained=a.abstained, answer=a.answer,
+                  citations=a.citations, timings_ms=a.timings_ms, short=ShortAnswer(text, 0, len(text), "date"))
+
+
+@pytest.mark.parametrize(("short", "exact", "f1", "failure"), [
+    ("2025年10月18日", True, 1.0, None),
+    ("2025 年 10 月 18 日", True, 1.0, None),  # layout spaces do not count
+    ("2025年10月", False, round(2 * 1 * (8 / 11) / (1 + 8 / 11), 4), WRONG_SHORT),  # en-06's kind of miss
+])
+def test_short_answer_verdicts(short: str, exact: bool, f1: float, failure: str | None) -> None:
+    question, given, *_ = JUDGED[0]
+    o = judge(question, with_short(given, short))
+    row = outcome_row(o)
+    assert row["verdicts"]["short_exact"] is exact and row["verdicts"]["short_f1"] == f1
+    assert row["failure"] == failure
+    assert row["gold"] == ["2025年10月18日"] and row["id"] == "j1"
+    assert verdicts(o) == Verdicts(True, True, True, exact, verdicts(o).short_f1, True)
+
+
+def test_report_lists_every_failure_under_its_kind() -> None:
+    outcomes = [judge(q, a) for q, a, _, _ in JUDGED]
+    md = failures_markdown(outcomes, summarize(outcomes), "hand.jsonl")
+    listed: dict[str, str] = {}
+    kind = ""
+    for line in md.splitlines():
+        if line.startswith("## "):
+            kind = line[3:].rsplit(" (", 1)[0]
+        elif line.startswith("### "):
+            listed[line[4:].split(" ")[0]] = kind
+    assert listed == {qid: v[-1] for qid, v in VERDICTS.items() if v[-1] is not None}
+    assert "Failures: 6 of 9 questions" in md
+    assert "- gold: (none: kotae should abstain)" in md  # e3
+    assert "- kotae: abstained" in md  # e2
 
 
 def test_summarize_by_hand() -> None:
