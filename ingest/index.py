@@ -7,6 +7,7 @@ Layout of ``--index DIR``::
     DIR/gen-…/store.sqlite                  documents, units, passages, vectors
     DIR/gen-…/units.faiss, passages.faiss   inner-product indexes of unit/passage vectors
     DIR/gen-…/lexical/{passages,units}/     BM25 (bm25s format)
+    DIR/gen-…/bridge.json                   English words and names -> this corpus's Japanese tokens
     DIR/gen-…/.readers                      empty; readers hold a shared flock on it while loading
 
 A new generation is written beside the old one in a hidden temporary directory,
@@ -37,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from . import lexical, store
+from .bridge import write_bridge
 from .embed import DEFAULT_EMBEDDER, Embedder, get_embedder
 from .errors import IndexFileError, InputError, KotaeError
 from .facts import fact_kinds
@@ -319,6 +321,7 @@ def write_generation(gen: Path, prepared: list[Prepared], manifest: dict) -> Non
         _faiss_write(passages, gen / "passages.faiss")
     lexical.build([t for p in prepared for t in p.passage_tokens], gen / "lexical" / "passages")
     lexical.build([t for p in prepared for t in p.unit_tokens], gen / "lexical" / "units")
+    write_bridge(gen, [u.text for p in prepared for u in p.units])
     _test_pause("lexical-written")
     with open(gen / MANIFEST, "w", encoding="utf-8") as f:
         json.dump(manifest, f, ensure_ascii=False, indent=1)

@@ -97,6 +97,7 @@ class Morpheme(NamedTuple):
     end: int
     pos: str  # UniDic parts of speech joined by '-': 名詞-固有名詞-人名-姓
     lemma: str
+    reading: str = ""  # as pronounced, in katakana: 東京 -> トーキョー ('' for unknown words)
 
     def token(self) -> str:
         """The lexical-index token this morpheme gives ('' if it gives none)."""
@@ -121,6 +122,7 @@ def analyse(tokenizer: Tokenizer, text: str) -> list[Morpheme]:
         at = safe.find(surface, cursor)
         if at < 0:
             continue
-        out.append(Morpheme(surface, at, at + len(surface), cols[4], cols[3]))
+        reading = cols[1] if cols[1] != "*" else ""
+        out.append(Morpheme(surface, at, at + len(surface), cols[4], cols[3], reading))
         cursor = at + len(surface)
     return out

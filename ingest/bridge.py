@@ -1,0 +1,191 @@
+"""The lexical bridge: English words and names -> the Japanese tokens of this corpus that mean them.
+
+Built at ingest from the corpus's own vocabulary and stored in the index (``bridge.json``),
+so an English question is looked up in a few thousand keys, never in the whole dictionary.
+Three sources, strongest first:
+
+1. **UniDic's lemma field.** Loanwords carry their English origin: ゲーム -> ゲーム-game, so
+   "game" bridges to ゲーム with full weight.
+2. **EDICT glosses** (``ingest.lexicon``). An entry counts when every token of its headword
+   occurs in the corpus; each gloss short enough to name a thing becomes a key
+   ("president (of a nation)" -> "president" -> 大統領). Weights favour EDICT's common words,
+   earlier senses and first glosses, and a key keeps only its few best entries, so
+   "president" reaches 大統領 and 社長 but not every head of every body.
+3. **Names by sound.** Proper nouns and katakana words of the corpus, romanised from their
+   UniDic reading (所沢 -> トコロザワ -> tokorozawa) and keyed by consonant skeleton
+   (``lexicon.name_key``), meet English spellings that no dictionary holds (Pezeshkian ->
+   ペゼシュキアン).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import IndexFileError
+from .lexicon import LEXICON_PATH, gloss_keys, lexicon_lines, name_key, romaji, soft_spelling
+from .tokens import Tokenizer, analyse
+
+BRIDGE_FILE = "bridge.json"
+BRIDGE_FORMAT = 1
+SENSE_WEIGHTS = (1.0, 0.6, 0.4)  # EDICT sense 1, 2, 3
+LATER_GLOSS = 0.8  # "boss" is the 2nd gloss of 大統領's 2nd sense: a weaker reading of the key
+COMMON = 1.0  # EDICT (P) entries ...
+UNCOMMON = 0.6  # ... against the rest
+ORIGIN = 1.0  # a UniDic loanword origin (ゲーム-game) is as sure as a common word's first gloss
+KEEP_PER_KEY = 4  # entries a key keeps (the best), and only those within ...
+KEEP_WITHIN = 0.5  # ... this share of the best weight
+FREQUENT = 0.2  # tokens in more than this share of units (する, こと) bridge nothing
+_KATAKANA = re.compile(r"^[ァ-ヺー・]+$")
+_LOANWORD = re.compile(r"^.+-([A-Za-z][A-Za-z ]*)$")
+
+
+@dataclass(frozen=True)
+class Gloss:
+    """What a Japanese word of the corpus means in the dictionary (for answer.gloss)."""
+
+    headword: str
+    reading: str
+    gloss: str  # the first sense's glosses, "/"-separated
+
+
+@dataclass(frozen=True)
+class Bridge:
+    """English keys -> weighted Japanese token sequences; names by skeleton; glosses by tokens."""
+
+    terms: dict[str, tuple[tuple[tuple[str, ...], float], ...]] = field(default_factory=dict)
+    names: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)  # skeleton -> (tokens, spelling)
+    glosses: dict[tuple[str, ...], Gloss] = field(default_factory=dict)
+    lexicon: str = ""
+
+    def write(self, path: Path) -> None:
+        data = {"format": BRIDGE_FORMAT, "lexicon": self.lexicon,
+                "terms": {k: [[" ".join(t), round(w, 3)] for t, w in v] for k, v in self.terms.items()},
+                "names": {k: [list(x) for x in v] for k, v in self.names.items()},
+                "glosses": {" ".join(t): [g.headword, g.reading, g.gloss] for t, g in self.glosses.items()}}
+        path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+
+    @classmethod
+    def read(cls, path: Path) -> Bridge:
+        """The bridge stored in an index; an empty one for an index written before bridges."""
+        if not path.is_file():
+            return cls()
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("format") != BRIDGE_FORMAT:
+                raise ValueError(data.get("format"))
+            return cls(
+                terms={k: tuple((tuple(t.split(" ")), float(w)) for t, w in v) for k, v in data["terms"].items()},
+                names={k: tuple((a, b) for a, b in v) for k, v in data["names"].items()},
+                glosses={tuple(k.split(" ")): Gloss(*v) for k, v in data["glosses"].items()},
+                lexicon=data["lexicon"])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise IndexFileError(f"{path}: the English bridge is damaged or of another version; "
+                                 "rebuild the index with kotae ingest") from None
+
+
+@dataclass
+class Vocabulary:
+    """What the corpus says about its own words: unit frequency, readings, loanword origins."""
+
+    units: int = 0
+    df: Counter[str] = field(default_factory=Counter)
+    origins: dict[str, str] = field(default_factory=dict)  # ゲーム -> game
+    spoken: dict[tuple[str, ...], set[str]] = field(default_factory=lambda: defaultdict(set))  # names -> romaji
+
+    def hear(self, tokens: tuple[str, ...], kana: str) -> None:
+        """Remember how a name (one or more tokens) sounds: ("所沢",) + トコロザワ -> tokorozawa."""
+        spoken = romaji(kana)
+        if len(spoken) >= 3:
+            self.spoken[tokens].add(spoken)
+
+
+def corpus_vocabulary(texts: Iterable[str], tokenizer: Tokenizer) -> Vocabulary:
+    """One MeCab pass over the corpus: each unit's tokens, and what names and loanwords sound like."""
+    vocab = Vocabulary()
+    for text in texts:
+        vocab.units += 1
+        seen: set[str] = set()
+        run: list[tuple[str, str]] = []  # (token, kana) of adjacent name-like morphemes
+        for m in [*analyse(tokenizer, text), None]:
+            token = m.token() if m is not None else ""
+            origin = _LOANWORD.match(m.lemma) if token and m is not None else None
+            if origin:
+                vocab.origins[token] = origin[1]
+            if m is not None and token and (m.pos.startswith("名詞-固有名詞") or _KATAKANA.match(m.surface)):
+                # Both the spelling and the pronunciation: プレヴェザ is read プレベザ.
+                for kana in {m.surface if _KATAKANA.match(m.surface) else "", m.reading} - {""}:
+                    vocab.hear((token,), kana)
+                run.append((token, m.surface if _KATAKANA.match(m.surface) else m.reading))
+                seen.add(token)
+                continue
+            if len(run) > 1:  # MeCab splits unknown names: アラグチ -> アラ + グチ
+                vocab.hear(tuple(t for t, _ in run), "".join(k for _, k in run))
+            run = []
+            if m is None or not token:
+                continue
+            seen.add(token)
+        vocab.df.update(seen)
+    return vocab
+
+
+def dictionary_terms(vocab: Vocabulary, frequent: set[str],
+                     path: Path = LEXICON_PATH) -> tuple[dict[str, dict[tuple[str, ...], float]], dict]:
+    """EDICT entries whose headword's tokens all occur in the corpus, keyed by their glosses."""
+    _header, lines = lexicon_lines(path)
+    terms: dict[str, dict[tuple[str, ...], float]] = defaultdict(dict)
+    glosses: dict[tuple[str, ...], Gloss] = {}
+    for tokens_text, rest in lines:
+        tokens = tuple(tokens_text.split(" "))
+        if not all(t in vocab.df for t in tokens) or all(t in frequent for t in tokens):
+            continue
+        headword, reading, flags, senses = rest.split("\t")
+        prio = COMMON if "P" in flags else UNCOMMON
+        for i, sense in enumerate(senses.split("|")[: len(SENSE_WEIGHTS)]):
+            for j, gloss in enumerate(sense.split("/")):
+                key = gloss_keys(gloss)
+                if key:
+                    w = prio * SENSE_WEIGHTS[i] * (1.0 if j == 0 else LATER_GLOSS)
+                    terms[key][tokens] = max(terms[key].get(tokens, 0.0), w)
+        if tokens not in glosses or "P" in flags:
+            glosses[tokens] = Gloss(headword, reading, senses.split("|")[0])
+    return terms, glosses
+
+
+def best_entries(found: dict[tuple[str, ...], float]) -> tuple[tuple[tuple[str, ...], float], ...]:
+    """A key's best few entries: "president" keeps 大統領 (1.0) and 社長 (1.0), not 頭取 (0.36)."""
+    ranked = sorted(found.items(), key=lambda kv: (-kv[1], len(kv[0]), kv[0]))
+    top = ranked[0][1]
+    return tuple((t, w) for t, w in ranked[:KEEP_PER_KEY] if w >= KEEP_WITHIN * top)
+
+
+def build_bridge(texts: Iterable[str], tokenizer: Tokenizer | None = None,
+                 path: Path = LEXICON_PATH) -> Bridge:
+    """The bridge of a corpus given as the texts of its units."""
+    tokenizer = tokenizer or Tokenizer()
+    vocab = corpus_vocabulary(texts, tokenizer)
+    limit = max(FREQUENT * vocab.units, 5)
+    frequent = {t for t, n in vocab.df.items() if n > limit}
+    terms, glosses = dictionary_terms(vocab, frequent, path)
+    for token, origin in vocab.origins.items():
+        key = gloss_keys(origin)
+        if key and token not in frequent:
+            terms[key][(token,)] = ORIGIN
+    names: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for tokens, spoken in vocab.spoken.items():
+        for s in spoken:
+            names[name_key(s)].add((" ".join(tokens), soft_spelling(s)))
+    return Bridge(terms={k: best_entries(v) for k, v in terms.items()},
+                  names={k: tuple(sorted(v)) for k, v in names.items()}, glosses=glosses,
+                  lexicon=lexicon_lines(path)[0])
+
+
+def write_bridge(directory: Path, texts: Sequence[str]) -> None:
+    """Build the bridge of ``texts`` (all units of an index) into ``directory``."""
+    build_bridge(texts).write(directory / BRIDGE_FILE)
+
+

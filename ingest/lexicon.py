@@ -1,0 +1,216 @@
+"""The shipped English-Japanese lexicon and the spelling rules that compare English with Japanese.
+
+``ingest/data/edict.tsv.gz`` is derived from EDICT (© Electronic Dictionary Research and
+Development Group, CC BY-SA 4.0; see ``ingest/data/ATTRIBUTION.md``) by
+``benchmarks/build_lexicon.py``. Nothing here reads it at import time: an ingest reads it
+once (:func:`lexicon_lines`) to keep the entries its corpus holds (``ingest.bridge``).
+
+Three public functions turn text into comparable keys, used alike at ingest and query:
+
+* :func:`gloss_keys` — the English keys of one dictionary gloss;
+* :func:`english_forms` — the forms an English question word is looked up under;
+* :func:`romaji` and :func:`name_key` — Japanese readings and English spellings of names
+  reduced to one consonant skeleton, so that Tokorozawa meets トコロザワ (所沢).
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import KotaeError
+
+if TYPE_CHECKING:
+    from .tokens import Tokenizer
+
+LEXICON_PATH = Path(__file__).resolve().parent / "data" / "edict.tsv.gz"
+MAX_KEY_WORDS = 3  # glosses longer than this are descriptions, not names of the thing
+
+# English words that carry no meaning a dictionary could bridge: articles, pronouns,
+# auxiliaries, question words and prepositions (the question's kind is read elsewhere).
+STOPWORDS = frozenset("""a an the of in on at to for by with from about into onto over under as than then
+is are was were be been being am do does did done doing has have had having will would shall should can
+could may might must what who whom whose when where why how which whichever whatever that this these those
+it its it's they them their there here he him his she her we us our you your i me my not no nor or and
+but if so such also only just very much many more most some any each every all both either neither one
+ones other another same own said say says called known name named kind type sort way thing things
+something anything whether while during before after since until upon within without between among
+through against toward towards per via like up down out off again further once""".split())
+
+# Question words that differ from the base form in more than an ending.
+IRREGULAR = {
+    "became": "become", "began": "begin", "begun": "begin", "born": "bear", "bought": "buy", "brought": "bring",
+    "built": "build", "came": "come", "caught": "catch", "chose": "choose", "chosen": "choose", "died": "die",
+    "drew": "draw", "drawn": "draw", "drove": "drive", "driven": "drive", "ate": "eat", "eaten": "eat",
+    "fell": "fall", "fallen": "fall", "felt": "feel", "fought": "fight", "found": "find", "flew": "fly",
+    "flown": "fly", "gave": "give", "given": "give", "went": "go", "gone": "go", "grew": "grow",
+    "grown": "grow", "held": "hold", "kept": "keep", "knew": "know", "led": "lead", "left": "leave",
+    "lost": "lose", "made": "make", "meant": "mean", "met": "meet", "paid": "pay", "ran": "run", "rose": "rise",
+    "risen": "rise", "sold": "sell", "sent": "send", "set": "set", "shot": "shoot", "sang": "sing",
+    "sung": "sing", "sat": "sit", "spoke": "speak", "spoken": "speak", "spent": "spend", "stood": "stand",
+    "struck": "strike", "taught": "teach", "told": "tell", "thought": "think", "took": "take",
+    "taken": "take", "understood": "understand", "won": "win", "wrote": "write", "written": "write",
+    "children": "child", "men": "man", "women": "woman", "people": "person", "feet": "foot", "teeth": "tooth",
+    "mice": "mouse", "lives": "life", "wives": "wife", "leaves": "leaf", "largest": "large", "biggest": "big",
+    "highest": "high", "longest": "long", "oldest": "old", "best": "good", "better": "good", "worst": "bad",
+}
+
+_PAREN = re.compile(r"\([^()]*\)|\[[^\[\]]*\]|\{[^{}]*\}")
+_WORDS = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
+_LEADING = ("to ", "a ", "an ", "the ")
+
+
+def lexicon_header(tokenizer: Tokenizer) -> str:
+    """The first line of the lexicon: which tokenizer made its tokens (ingest compares it)."""
+    v = tokenizer.version
+    return f"#kotae-lexicon 1\t{v['tokenizer']}\t{v['dictionary']}"
+
+
+@lru_cache(maxsize=1)
+def lexicon_lines(path: Path = LEXICON_PATH) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The lexicon's header and its lines as (tokens, the rest), read once per process.
+
+    A line is ``tokens<TAB>headword<TAB>reading<TAB>flags<TAB>senses`` (see
+    benchmarks/build_lexicon.py); the rest is split only for entries the corpus holds.
+    """
+    if not path.is_file():
+        raise KotaeError(f"the English-Japanese lexicon {path} is missing; reinstall kotae "
+                         "or rebuild it with python benchmarks/build_lexicon.py")
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        header = f.readline().rstrip("\n")
+        lines = tuple((tokens, rest) for tokens, _, rest in (line.rstrip("\n").partition("\t") for line in f))
+    return header, lines
+
+
+def gloss_keys(gloss: str) -> str | None:
+    """The lookup key of one gloss, or None when it is a description rather than a name.
+
+    Parentheses go (they qualify the sense), then a leading "to"/"a"/"the":
+    # "president (of a nation)" -> "president"
+    # "to become"               -> "become"
+    # "the United Nations"      -> "united nations"
+    # "person who does not know when to quit" -> None (more than MAX_KEY_WORDS words)
+    """
+    text = _PAREN.sub(" ", gloss.lower())
+    text = " ".join(text.split())
+    for lead in _LEADING:
+        if text.startswith(lead):
+            text = text[len(lead):]
+    words = _WORDS.findall(text.replace("-", " "))
+    if not words or len(words) > MAX_KEY_WORDS or all(w in STOPWORDS for w in words):
+        return None
+    return " ".join(words)
+
+
+def english_words(text: str) -> list[str]:
+    """Lower-cased words of English text, hyphens split: "Iran's" -> ["iran"], "post-war" -> ["post", "war"]."""
+    text = text.lower().replace("’", "'")
+    text = re.sub(r"'s\b", "", text)
+    return _WORDS.findall(text.replace("-", " "))
+
+
+def english_forms(word: str) -> list[str]:
+    """The forms a question word is looked up under, the word itself first.
+
+    No stemmer: the dictionary's glosses are base forms, so only inflections are undone,
+    and each guess is only a guess until the bridge holds it.
+    # "presidents" -> ["presidents", "president"];  "founded" -> ["founded", "found", "founde"]
+    # "became" -> ["became", "become"];  "studies" -> ["studies", "study", "studie"]
+    """
+    out = [word]
+    if word in IRREGULAR:
+        out.append(IRREGULAR[word])
+    n = len(word)
+    if n > 4 and word.endswith("ies"):
+        out.append(word[:-3] + "y")
+    if n > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        out.append(word[:-1])
+    if n > 4 and word.endswith("es"):
+        out.append(word[:-2])
+    if n > 4 and word.endswith("ed"):
+        stem = word[:-2]
+        out += [stem[:-1] + "y"] if stem.endswith("i") else []
+        out += [stem[:-1]] if len(stem) > 2 and stem[-1] == stem[-2] else []  # stopped -> stop
+        out += [stem, word[:-1]]  # founded -> found; used -> use
+    if n > 5 and word.endswith("ing"):
+        stem = word[:-3]
+        out += [stem[:-1]] if stem[-1] == stem[-2] else []  # running -> run
+        out += [stem, stem + "e"]  # making -> make
+    return list(dict.fromkeys(out))
+
+
+# Katakana syllables in Hepburn romaji. Hiragana are mapped to katakana first.
+_MORA = dict(zip(
+    "アイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワヲン"
+    "ガギグゲゴザジズゼゾダヂヅデドバビブベボパピプペポヴァィゥェォャュョヮ",
+    "a i u e o ka ki ku ke ko sa shi su se so ta chi tsu te to na ni nu ne no ha hi fu he ho ma mi mu me mo "
+    "ya yu yo ra ri ru re ro wa o n ga gi gu ge go za ji zu ze zo da ji zu de do ba bi bu be bo pa pi pu pe po "
+    "vu a i u e o ya yu yo wa".split()))
+_SMALL_Y = {"ャ": "a", "ュ": "u", "ョ": "o"}
+_SMALL_V = {"ァ": "a", "ィ": "i", "ゥ": "u", "ェ": "e", "ォ": "o"}
+
+
+def romaji(kana: str) -> str:
+    """Hepburn romaji of a kana reading, long-vowel marks dropped (as English spells names).
+
+    # トーキョー -> tokyo;  トコロザワ -> tokorozawa;  プレヴェザ -> pureveza;  ホッカイドウ -> hokkaidou
+    """
+    kata = "".join(chr(ord(c) + 0x60) if "ぁ" <= c <= "ゖ" else c for c in kana)
+    out: list[str] = []
+    double = False
+    for ch in kata:
+        if ch == "ッ":
+            double = True
+            continue
+        if ch in _SMALL_Y and out and out[-1].endswith("i") and len(out[-1]) > 1:
+            prev = out.pop()[:-1]  # キャ -> kya, シャ -> sha, チョ -> cho
+            syl = prev + ("" if prev in ("sh", "ch", "j") else "y") + _SMALL_Y[ch]
+        elif ch in _SMALL_V and out and out[-1][-1] in "aiueo" and len(out[-1]) > 1:
+            syl = out.pop()[:-1] + _SMALL_V[ch]  # ヴェ -> ve, ティ -> ti, ファ -> fa
+        elif ch in _MORA:
+            syl = _MORA[ch]
+        else:
+            continue  # ー and anything that is not kana
+        if double and syl[0] not in "aiueon":
+            syl = syl[0] + syl
+        double = False
+        out.append(syl)
+    return "".join(out)
+
+
+# English spellings and romaji reduced alike, in this order (digraphs before letters).
+_SPELLING = (
+    (r"ng(?![aeiouy])", "n"),  # Washington -> washinton (ワシントン)
+    (r"r(?![aeiouy])", ""),  # Carter -> cate (カーター): an English r after a vowel is not spoken
+    (r"ph", "f"), (r"th", "s"), (r"ck", "k"), (r"qu", "kw"), (r"x", "ks"),
+    (r"ch(?![aeiouy])", "k"),  # Christopher -> kristopher (クリストファー)
+    (r"c(?!h)", "k"),
+    (r"([bdfgjklmnpqrtvwxz])h", r"\1"),  # Khan -> kan; sh and ch stay
+    (r"sh", "s"), (r"l", "r"), (r"v", "b"), (r"z", "s"), (r"dz", "s"),
+    (r"y(?![aeiou])", "i"),  # Sydney -> sidnei (シドニー)
+    (r"(ou|oo|uu|ei|ii|aa|ee)", None),  # toukyou -> tokyo: long vowels are written once
+    (r"(.)\1+", r"\1"),  # hokkaido -> hokaido
+)
+
+
+def soft_spelling(text: str) -> str:
+    """A name spelled so that English and romaji forms meet, vowels kept (for similarity).
+
+    # "Tokyo" and romaji "toukyou" -> "tokyo";  "Preveza" -> "prebesa", romaji "pureveza" -> "purebesa"
+    """
+    s = re.sub(r"[^a-z]", "", text.lower())
+    for pattern, repl in _SPELLING:
+        s = re.sub(pattern, (lambda m: m[0][0]) if repl is None else repl, s)
+    return s
+
+
+def name_key(text: str) -> str:
+    """The consonant skeleton of a name: the look-up key that English and romaji share.
+
+    # "Tokorozawa" / tokorozawa -> "tkrsw";  "Preveza" / pureveza -> "prbs"
+    """
+    s = soft_spelling(text)
+    return (s[0] if s[:1] in tuple("aeiou") else "") + re.sub(r"[aeiou]", "", s)

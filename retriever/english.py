@@ -1,0 +1,169 @@
+"""English questions meet Japanese text through the index's bridge (``ingest.bridge``).
+
+    terms = bridge_question("Who became Iran's president?", bridge, vocab)
+    # (BridgedTerm("iran", ((("イラン",), 1.0),)), BridgedTerm("president", ((("大統領",), 1.0),)))
+
+Each content word of the question (or a phrase of two or three: "prime minister" -> 首相,
+looked up before its words) becomes a :class:`BridgedTerm`: the Japanese token sequences
+of this corpus that it may stand for, weighted by the bridge. Words the dictionary lacks
+are tried as names by sound, and Latin words the corpus itself holds (NPT, 2231) stand
+for themselves. The terms then score passages and sentences with BM25
+(:func:`weighted_scores`) and tell how much of the question a sentence covers
+(:func:`term_coverage`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+
+import numpy as np
+
+from ingest.bridge import Bridge
+from ingest.lexical import LexicalIndex
+from ingest.lexicon import STOPWORDS, english_forms, name_key, soft_spelling
+
+MAX_PHRASE = 3
+NAME_SIMILARITY = 0.75  # soft spellings this alike are one name: pezeshkian / pesesukian 0.84
+NAME_WEIGHT = 0.9  # a name heard in the corpus, against a dictionary entry's 1.0
+LATIN_WEIGHT = 1.0  # NPT, 2231: the corpus's own spelling
+_WORD = re.compile(r"[A-Za-z0-9]+(?:['’-][A-Za-z0-9]+)*")
+
+
+@dataclass(frozen=True)
+class BridgedTerm:
+    """One English word or phrase of a question and the Japanese it may stand for."""
+
+    english: str
+    alternatives: tuple[tuple[tuple[str, ...], float], ...]  # (tokens, weight), best first
+    source: str  # "dictionary", "name" or "latin"
+
+
+def question_words(question: str) -> list[tuple[str, bool]]:
+    """(lower-cased word, capitalised inside the sentence) pairs: "Who became Iran's president?"
+    -> [("who", False), ("became", False), ("iran", True), ("president", False)]."""
+    out = []
+    for i, m in enumerate(_WORD.finditer(question)):
+        word = re.sub(r"['’]s$", "", m[0])
+        for part in word.split("-"):
+            if part:
+                out.append((part.lower(), i > 0 and part[0].isupper()))
+    return out
+
+
+def dictionary_term(words: Sequence[str], bridge: Bridge) -> BridgedTerm | None:
+    """The bridge's entries for a word or phrase, trying the inflections of its last word."""
+    for last in english_forms(words[-1]):
+        key = " ".join([*words[:-1], last])
+        found = bridge.terms.get(key)
+        if found:
+            return BridgedTerm(" ".join(words), found, "dictionary")
+    return None
+
+
+def name_term(word: str, bridge: Bridge) -> BridgedTerm | None:
+    """Corpus names that sound like ``word``: "pezeshkian" -> ペゼシュキアン."""
+    key = name_key(word)
+    if len(key) < 3:  # "Ito", "Abe": too short a skeleton to hear a name by
+        return None
+    soft = soft_spelling(word)
+    found: dict[tuple[str, ...], float] = {}
+    for tokens, spelling in bridge.names.get(key, ()):
+        similarity = SequenceMatcher(None, soft, spelling).ratio()
+        if similarity >= NAME_SIMILARITY:
+            t = tuple(tokens.split(" "))
+            found[t] = max(found.get(t, 0.0), NAME_WEIGHT * similarity)
+    if not found:
+        return None
+    return BridgedTerm(word, tuple(sorted(found.items(), key=lambda kv: -kv[1])), "name")
+
+
+def bridge_question(question: str, bridge: Bridge, vocabulary: Collection[str]) -> tuple[BridgedTerm, ...]:
+    """The question's content words and phrases with the Japanese they may stand for.
+
+    Phrases first, so "prime minister" is 首相 rather than 首位 + 大臣; a capitalised word
+    the dictionary knows is also tried as a name (Rose -> ローズ as well as 薔薇).
+    """
+    words = question_words(question)
+    terms: list[BridgedTerm] = []
+    i = 0
+    while i < len(words):
+        word, capital = words[i]
+        if word in STOPWORDS:
+            i += 1
+            continue
+        term = None
+        for n in range(min(MAX_PHRASE, len(words) - i), 1, -1):
+            span = [w for w, _ in words[i:i + n]]
+            if span[-1] not in STOPWORDS and (term := dictionary_term(span, bridge)):
+                break
+        else:
+            n = 1
+            term = dictionary_term([word], bridge)
+        if n == 1:
+            term = _with_name_and_latin(word, capital, term, bridge, vocabulary)
+        if term is not None:
+            terms.append(term)
+        i += n
+    return tuple(terms)
+
+
+def _with_name_and_latin(word: str, capital: bool, term: BridgedTerm | None, bridge: Bridge,
+                         vocabulary: Collection[str]) -> BridgedTerm | None:
+    """A single word's dictionary term, joined by the corpus names it sounds like and by
+    the word itself when the corpus writes it in Latin letters (NPT, 2231)."""
+    alternatives = list(term.alternatives) if term else []
+    source = term.source if term else ""
+    if term is None or capital:
+        name = name_term(word, bridge)
+        if name is not None:
+            alternatives += name.alternatives
+            source = source or "name"
+    if word in vocabulary:
+        alternatives.append(((word,), LATIN_WEIGHT))
+        source = source or "latin"
+    if not alternatives:
+        return None
+    best: dict[tuple[str, ...], float] = {}
+    for tokens, w in alternatives:
+        best[tokens] = max(best.get(tokens, 0.0), w)
+    return BridgedTerm(word, tuple(sorted(best.items(), key=lambda kv: -kv[1])), source)
+
+
+def token_weights(terms: Sequence[BridgedTerm]) -> dict[str, float]:
+    """Each Japanese token's weight in the query: the best any term gives it."""
+    out: dict[str, float] = {}
+    for term in terms:
+        for tokens, w in term.alternatives:
+            for t in tokens:
+                out[t] = max(out.get(t, 0.0), w)
+    return out
+
+
+def weighted_scores(index: LexicalIndex, weights: dict[str, float]) -> np.ndarray:
+    """BM25 of every document for weighted query tokens (each token's column times its weight)."""
+    out = np.zeros(index.size, dtype=np.float32)
+    for token, w in weights.items():
+        t = index.vocab.get(token)
+        if t is None or w <= 0:
+            continue
+        lo, hi = index.indptr[t], index.indptr[t + 1]
+        np.add.at(out, index.indices[lo:hi], w * index.data[lo:hi])
+    return out
+
+
+def term_coverage(terms: Sequence[BridgedTerm], tokens: Collection[str], idf: dict[str, float]) -> float:
+    """Share of the question's terms (idf-weighted) that the sentence's ``tokens`` hold.
+
+    A term is held when all tokens of one of its alternatives are: "security council"
+    needs 安全, 保障, 理事 and 会. 1.0 when no term was bridged (nothing to judge by).
+    """
+    total = held = 0.0
+    for term in terms:
+        weight = max((min(idf.get(t, 0.0) for t in alt) for alt, _ in term.alternatives), default=0.0)
+        total += weight
+        if any(all(t in tokens for t in alt) for alt, _ in term.alternatives):
+            held += weight
+    return held / total if total > 0 else 1.0
