@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ingest.bridge import BRIDGE_FILE, Bridge
 from ingest.errors import IndexFileError
 from ingest.index import read_manifest, reading
 from ingest.lexical import LexicalIndex
@@ -55,6 +56,8 @@ class IndexReader:
         if (self.passage_lexical.size != len(self.p_start)
                 or self.unit_lexical.size != len(self.u_start)):
             raise IndexFileError(f"{gen}: the lexical index does not match the store; rebuild the index")
+        # English words -> this corpus's Japanese tokens (empty for an index from before bridges).
+        self.bridge = Bridge.read(gen / BRIDGE_FILE)
         self.unit_vectors = self.passage_vectors = None
         if self.dim:
             self.unit_vectors = self._read_faiss(gen / "units.faiss", len(self.u_start))

@@ -1,0 +1,187 @@
+"""The English bridge: spelling rules, the bridge built from a tiny corpus and lexicon, question terms."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ingest.bridge import Bridge, build_bridge
+from ingest.errors import IndexFileError
+from ingest.lexicon import english_forms, gloss_keys, lexicon_header, name_key, romaji, soft_spelling
+from ingest.tokens import Tokenizer
+from retriever.english import bridge_question, term_coverage, token_weights
+
+ROMAJI = [
+    ("トコロザワ", "tokorozawa"),
+    ("トーキョー", "tokyo"),  # long-vowel marks dropped, as English spells names
+    ("プレヴェザ", "pureveza"),
+    ("ホッカイドウ", "hokkaidou"),  # ッ doubles the next consonant
+    ("ペゼシュキアン", "pezeshukian"),
+    ("キョウト", "kyouto"),
+    ("ところざわ", "tokorozawa"),  # hiragana too
+]
+
+
+@pytest.mark.parametrize(("kana", "expected"), ROMAJI)
+def test_romaji(kana: str, expected: str) -> None:
+    assert romaji(kana) == expected
+
+
+# English spellings and Japanese readings of the same name share a key; others do not.
+SAME_NAME = [
+    ("Tokorozawa", "トコロザワ"), ("Preveza", "プレヴェザ"), ("Washington", "ワシントン"),
+    ("Pezeshkian", "ペゼシュキアン"), ("Tokyo", "トウキョウ"), ("Christopher", "クリストファー"),
+    ("Sydney", "シドニー"), ("Hokkaido", "ホッカイドウ"), ("Carter", "カーター"), ("Araghchi", "アラグチ"),
+]
+OTHER_NAME = [("Tokorozawa", "トヨカワ"), ("Preveza", "プロヴァンス"), ("Washington", "ウェリントン")]
+
+
+@pytest.mark.parametrize(("english", "kana"), SAME_NAME)
+def test_name_key_meets(english: str, kana: str) -> None:
+    assert name_key(english) == name_key(romaji(kana))
+
+
+@pytest.mark.parametrize(("english", "kana"), OTHER_NAME)
+def test_name_key_keeps_apart(english: str, kana: str) -> None:
+    assert name_key(english) != name_key(romaji(kana))
+
+
+@given(st.text())
+def test_spelling_keys_are_plain_letters(text: str) -> None:
+    soft, key = soft_spelling(text), name_key(text)
+    assert soft == "" or soft.isascii() and soft.isalpha() and soft.islower()
+    it = iter(soft)
+    assert all(ch in it for ch in key)  # the skeleton is a subsequence of the soft spelling
+
+
+GLOSSES = [
+    ("president (of a nation)", "president"),
+    ("to become", "become"),
+    ("the United Nations", "united nations"),
+    ("person who does not know when to quit", None),  # a description, not a name
+    ("of", None),
+]
+
+
+@pytest.mark.parametrize(("gloss", "key"), GLOSSES)
+def test_gloss_keys(gloss: str, key: str | None) -> None:
+    assert gloss_keys(gloss) == key
+
+
+@pytest.mark.parametrize(("word", "expected"), [
+    ("presidents", "president"), ("became", "become"), ("founded", "found"), ("studies", "study"),
+    ("running", "run"), ("making", "make"),
+])
+def test_english_forms(word: str, expected: str) -> None:
+    forms = english_forms(word)
+    assert forms[0] == word and expected in forms
+
+
+CORPUS = [
+    "ペゼシュキアン氏がイランの大統領に就任し、アラグチ氏が外相になった。",
+    "首相は国際連合の安全保障理事会で演説した。",
+    "所沢市でゲームの大会が開かれた。",
+    "NPTの再検討会議は2026年に開かれる。",
+]
+# A lexicon of a few EDICT-like lines, in the shipped file's format.
+ENTRIES = [
+    ("大統領", "大統領", "だいとうりょう", "P", "president (of a nation)|big man/boss"),
+    ("社長", "社長", "しゃちょう", "P", "company president/manager/director"),
+    ("頭取", "頭取", "とうどり", "", "bank president"),
+    ("外相", "外相", "がいしょう", "P", "Foreign Minister"),
+    ("首相", "首相", "しゅしょう", "P", "Prime Minister/Premier"),
+    ("首", "首", "くび", "P", "neck"),
+    ("国際 連合", "国際連合", "こくさいれんごう", "P", "United Nations"),
+    ("安全 保障 理事 会", "安全保障理事会", "あんぜんほしょうりじかい", "", "Security Council"),
+    ("就任", "就任", "しゅうにん", "P", "inauguration/assumption of office"),
+    ("大会", "大会", "たいかい", "P", "convention/tournament"),
+    ("天皇", "天皇", "てんのう", "P", "Emperor of Japan"),  # not in the corpus: left out
+]
+
+
+@pytest.fixture(scope="module")
+def bridge(tmp_path_factory: pytest.TempPathFactory) -> Bridge:
+    path = tmp_path_factory.mktemp("lexicon") / "lexicon.tsv.gz"
+    tokenizer = Tokenizer()
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        f.write(lexicon_header(tokenizer) + "\n")
+        f.writelines("\t".join(e) + "\n" for e in ENTRIES)
+    return build_bridge(CORPUS, tokenizer, path)
+
+
+@pytest.fixture(scope="module")
+def vocabulary() -> set[str]:
+    tokenizer = Tokenizer()
+    return {t for text in CORPUS for t in tokenizer(text)}
+
+
+BRIDGED = [  # question, the Japanese each content term must reach (in question order)
+    ("Who became Iran's president?", [["イラン"], ["大統領"]]),
+    ("Who is the prime minister?", [["首相"]]),  # the phrase, not 首 for "minister"
+    ("Who was named foreign minister?", [["外相"]]),
+    ("Where did the United Nations Security Council meet?", [["国際", "連合"], ["安全", "保障", "理事", "会"]]),
+    ("When did Pezeshkian take office?", [["ペゼシュキアン"]]),  # a name by its sound
+    ("What happened in Tokorozawa?", [["所沢"]]),
+    ("Where did Araghchi go?", [["あら", "グチ"]]),  # MeCab split the name (lemma あら); heard together
+    ("When is the next NPT review?", [["npt"]]),  # Latin text of the corpus itself
+    ("Who is the Emperor?", []),  # the dictionary knows 天皇, the corpus does not
+]
+
+
+@pytest.mark.parametrize(("question", "expected"), BRIDGED)
+def test_bridge_question(bridge: Bridge, vocabulary: set[str], question: str, expected: list[list[str]]) -> None:
+    terms = bridge_question(question, bridge, vocabulary)
+    reached = [[list(alt) for alt, _ in t.alternatives] for t in terms]
+    assert len(reached) == len(expected), reached
+    for alternatives, want in zip(reached, expected):
+        assert [t.lower() for t in want] in [[t.lower() for t in a] for a in alternatives]
+
+
+def test_key_keeps_its_best_entries(bridge: Bridge) -> None:
+    # 大統領 and 社長 are common words whose first gloss is "president"; 頭取's gloss is
+    # "bank president", another key; "boss" (a later sense of 大統領) is weaker.
+    assert [t for t, _ in bridge.terms["president"]] == [("大統領",)]
+    assert bridge.terms["boss"][0][1] < bridge.terms["president"][0][1]
+
+
+def test_loanword_origin_from_unidic(bridge: Bridge) -> None:
+    assert bridge.terms["game"] == ((("ゲーム",), 1.0),)  # ゲーム-game, no lexicon line needed
+
+
+def test_weights_and_coverage(bridge: Bridge, vocabulary: set[str]) -> None:
+    terms = bridge_question("Who became Iran's president?", bridge, vocabulary)
+    weights = token_weights(terms)
+    assert weights["大統領"] == pytest.approx(1.0)
+    idf = {t: 1.0 for t in weights}
+    assert term_coverage(terms, set(Tokenizer()(CORPUS[0])), idf) == 1.0
+    assert term_coverage(terms, set(Tokenizer()(CORPUS[2])), idf) == 0.0
+    assert term_coverage((), set(), idf) == 1.0
+
+
+def test_bridge_round_trip(bridge: Bridge, tmp_path: Path) -> None:
+    bridge.write(tmp_path / "bridge.json")
+    assert Bridge.read(tmp_path / "bridge.json") == bridge
+    assert Bridge.read(tmp_path / "missing.json") == Bridge()  # an index from before bridges
+
+
+def test_damaged_bridge(tmp_path: Path) -> None:
+    (tmp_path / "bridge.json").write_text('{"format": 1, "terms": [', encoding="utf-8")
+    with pytest.raises(IndexFileError, match="rebuild the index"):
+        Bridge.read(tmp_path / "bridge.json")
+
+
+def test_weighted_scores_rank_the_bridged_passage(tmp_path: Path, bridge: Bridge, vocabulary: set[str]) -> None:
+    from ingest import lexical
+    from retriever.english import weighted_scores
+
+    tokenizer = Tokenizer()
+    lexical.build([tokenizer(t) for t in CORPUS], tmp_path / "lex")
+    index = lexical.LexicalIndex(tmp_path / "lex")
+    terms = bridge_question("Who became Iran's president?", bridge, vocabulary)
+    scores = weighted_scores(index, token_weights(terms))
+    assert int(np.argmax(scores)) == 0 and scores[1] == 0
