@@ -29,12 +29,12 @@ class TextCachedEmbedder:
         self.cache: dict[str, np.ndarray] = {}
         if path.exists():
             data = np.load(path, allow_pickle=False)
-            self.cache = dict(zip(data["texts"].tolist(), data["vectors"]))
+            self.cache = dict(zip(data["texts"].tolist(), data["vectors"], strict=True))
 
-    def passages(self, texts: Sequence[str], progress=None) -> np.ndarray:  # noqa: ANN001
+    def passages(self, texts: Sequence[str], progress=None) -> np.ndarray:
         missing = list(dict.fromkeys(t for t in texts if t not in self.cache))
         if missing:
-            for t, v in zip(missing, self.inner.passages(missing, progress=progress)):
+            for t, v in zip(missing, self.inner.passages(missing, progress=progress), strict=True):
                 self.cache[t] = v
             self.path.parent.mkdir(parents=True, exist_ok=True)
             keys = list(self.cache)

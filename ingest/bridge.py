@@ -136,14 +136,14 @@ def corpus_vocabulary(texts: Iterable[str], tokenizer: Tokenizer) -> Vocabulary:
 def dictionary_terms(vocab: Vocabulary, frequent: set[str],
                      path: Path = LEXICON_PATH) -> tuple[dict[str, dict[tuple[str, ...], float]], dict]:
     """EDICT entries whose headword's tokens all occur in the corpus, keyed by their glosses."""
-    _header, lines = lexicon_lines(path)
+    _header, by_first = lexicon_lines(path)
     terms: dict[str, dict[tuple[str, ...], float]] = defaultdict(dict)
     glosses: dict[tuple[str, ...], Gloss] = {}
-    for tokens_text, rest in lines:
+    for line in (line for first in vocab.df for line in by_first.get(first, ())):
+        tokens_text, headword, reading, flags, senses = line.rstrip("\n").split("\t")
         tokens = tuple(tokens_text.split(" "))
         if not all(t in vocab.df for t in tokens) or all(t in frequent for t in tokens):
             continue
-        headword, reading, flags, senses = rest.split("\t")
         prio = COMMON if "P" in flags else UNCOMMON
         for i, sense in enumerate(senses.split("|")[: len(SENSE_WEIGHTS)]):
             for j, gloss in enumerate(sense.split("/")):

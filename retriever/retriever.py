@@ -20,6 +20,7 @@ from ingest.embed import Embedder, get_embedder
 from ingest.errors import IndexFileError, InputError, IntegrityError
 from ingest.tokens import Tokenizer
 
+from .english import BridgedTerm, bridge_question, term_coverage, token_weights, weighted_scores
 from .language import detect_language
 from .records import Answer, Citation, ShortAnswer
 from .short import _QUESTION_WORDS, FACT_KINDS, Asked, analyse_question, short_answer
@@ -43,7 +44,7 @@ class Settings:
     """
 
     lexical: dict[str, float] = field(default_factory=lambda: {
-        "ja": 0.7, "en": 0.15, "mixed": 0.3, "other": 0.2})
+        "ja": 0.7, "en": 0.3, "mixed": 0.3, "other": 0.2})
     unit_max: float = 0.5  # passage dense score: mix of its mean vector and its best sentence
     fusion: str = "scale"  # how dense and BM25 scores are put on one scale: scale, z or rrf
     passages_considered: int = 3  # passages whose sentences compete for the answer
@@ -57,6 +58,8 @@ class Settings:
     abstain_coverage: float = 0.2  # share of a Japanese question's content words the answer must hold
     abstain_fact_coverage: float = 0.45  # ... or this share, when it also lacks the kind of fact asked
     abstain_missing_fact: bool = True  # an English date/person/place/quantity question whose answer has none
+    # Share of an English question's bridged terms (idf-weighted) the answer must hold.
+    abstain_bridged_coverage: float = 0.0
     intent_bonus: float = 0.6
     short_sentences: int = 1  # sentences searched for a short answer: the answer sentence only
     # The answer sentence is the candidate with the best weighted sum of SENTENCE_FEATURES;
@@ -193,7 +196,11 @@ class Retriever:
         n_p = len(ix.p_start)
         if n_p == 0:
             return Answer(question, lang, True, None, ())
-        lex_p = ix.passage_lexical.scores(tokens)
+        # English words meet Japanese text through the index's bridge (president -> 大統領).
+        terms = bridge_question(question, ix.bridge, ix.passage_lexical.vocab) if lang == "en" else None
+        weights = token_weights(terms) if terms is not None else None
+        lex_p = (weighted_scores(ix.passage_lexical, weights) if weights is not None
+                 else ix.passage_lexical.scores(tokens))
         w = st.lexical.get(lang, st.lexical["other"])
         if dp is not None and du is not None:
             best_unit = np.maximum.reduceat(du[ix.p_flat], ix.p_offsets) if len(ix.p_flat) else dp
@@ -224,7 +231,7 @@ class Retriever:
         if not cand:
             return Answer(question, lang, True, None, ())
         asked = analyse_question(question, lang)
-        features = self._sentence_features(tokens, lang, asked, want, cand, fused, du)
+        features = self._sentence_features(tokens, lang, asked, want, cand, fused, du, weights)
         score = features @ self._sentence_weights
         c = np.array(cand)
         ranked = [int(c[i]) for i in np.argsort(-score, kind="stable")]
@@ -237,7 +244,8 @@ class Retriever:
             chosen.remove(holder)
         chosen = [holder, *chosen[:k - 1]]
         short = self._short(question, lang, asked, ranked[: st.short_sentences])
-        coverage = self._coverage(tokens, best, lang)
+        coverage = (self._bridged_coverage(terms, best) if terms is not None
+                    else self._coverage(tokens, best, lang))
         best_dense = float(du[best]) if du is not None else 1.0
         # Japanese questions share words with the sentence that answers them, so low
         # coverage is evidence of no answer; a missing fact (何発 with no count of 発)
@@ -248,6 +256,8 @@ class Retriever:
         if lang == "ja":
             weak = not about_itself and (coverage < st.abstain_coverage
                                          or (missing_fact and coverage < st.abstain_fact_coverage))
+        elif terms is not None:
+            weak = missing_fact or (not about_itself and coverage < st.abstain_bridged_coverage)
         else:
             weak = missing_fact
         # No evidence at all: nothing lexical on a lexical-only index, or a question with
@@ -261,7 +271,8 @@ class Retriever:
                       short=None if abstained else short)
 
     def _sentence_features(self, tokens: list[str], lang: str, asked: Asked, want: set[str], cand: list[int],
-                           fused: np.ndarray, du: np.ndarray | None) -> np.ndarray:
+                           fused: np.ndarray, du: np.ndarray | None,
+                           weights: dict[str, float] | None = None) -> np.ndarray:
         """What is known about each candidate sentence, in SENTENCE_FEATURES order."""
         ix = self.index
         c = np.array(cand)
@@ -271,7 +282,8 @@ class Retriever:
         top = float(fused.max()) or 1.0
         x[:, col["passage"]] = p_best / top
         x[:, col["top_passage"]] = p_best >= top
-        lex_u = ix.unit_lexical.scores(tokens)[c]
+        lex_u = (weighted_scores(ix.unit_lexical, weights) if weights is not None
+                 else ix.unit_lexical.scores(tokens))[c]
         x[:, col["lexical"]] = lex_u / lex_u.max() if lex_u.max() > 0 else 0
         if du is not None:
             dn = du[c]
@@ -317,6 +329,16 @@ class Retriever:
             df = ix.passage_lexical.document_frequency(t)
             out[t] = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
         return out
+
+    def _bridged_coverage(self, terms: tuple[BridgedTerm, ...], unit: int) -> float:
+        """Share of an English question's bridged terms (idf-weighted) the unit holds."""
+        ix = self.index
+        n = max(ix.passage_lexical.size, 1)
+        idf = {}
+        for t in token_weights(terms):
+            df = ix.passage_lexical.document_frequency(t)
+            idf[t] = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+        return term_coverage(terms, ix.u_tokens[unit], idf)
 
     def _coverage(self, tokens: list[str], unit: int, lang: str, idf: dict[str, float] | None = None) -> float:
         """Share of the question's content words (idf-weighted) found in the answer sentence

@@ -54,7 +54,7 @@ def test_name_key_keeps_apart(english: str, kana: str) -> None:
 @given(st.text())
 def test_spelling_keys_are_plain_letters(text: str) -> None:
     soft, key = soft_spelling(text), name_key(text)
-    assert soft == "" or soft.isascii() and soft.isalpha() and soft.islower()
+    assert soft == "" or (soft.isascii() and soft.isalpha() and soft.islower())
     it = iter(soft)
     assert all(ch in it for ch in key)  # the skeleton is a subsequence of the soft spelling
 
@@ -138,7 +138,7 @@ def test_bridge_question(bridge: Bridge, vocabulary: set[str], question: str, ex
     terms = bridge_question(question, bridge, vocabulary)
     reached = [[list(alt) for alt, _ in t.alternatives] for t in terms]
     assert len(reached) == len(expected), reached
-    for alternatives, want in zip(reached, expected):
+    for alternatives, want in zip(reached, expected, strict=True):
         assert [t.lower() for t in want] in [[t.lower() for t in a] for a in alternatives]
 
 
