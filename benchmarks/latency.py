@@ -25,7 +25,7 @@ from common import ROOT, write_result
 from ingest import build_index
 from retriever import Retriever, ShortAnswer
 from retriever.evaluate import evaluate, read_questions
-from retriever.short import Asked
+from retriever.question import Question
 
 QUESTIONS = ROOT / "corpus" / "questions" / "report.jsonl"
 
@@ -40,9 +40,9 @@ class Timed(Retriever):
 
     short_ms: list[float]
 
-    def _short(self, question: str, lang: str, asked: Asked, units: list[int]) -> ShortAnswer | None:
+    def short(self, q: Question, units: list[int]) -> ShortAnswer | None:
         t0 = time.perf_counter()
-        found = super()._short(question, lang, asked, units)
+        found = super().short(q, units)
         self.short_ms.append((time.perf_counter() - t0) * 1000)
         return found
 

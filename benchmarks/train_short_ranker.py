@@ -32,7 +32,6 @@ import argparse
 import hashlib
 import json
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +42,8 @@ import retriever
 from ingest.tokens import Tokenizer
 from retriever import Answer, Retriever, ShortAnswer
 from retriever.evaluate import QuestionSet, corpus_index, evaluate, read_questions
-from retriever.short import FEATURES, HEURISTIC, Asked, first_candidates, weights
+from retriever.question import Question
+from retriever.short import FEATURES, HEURISTIC, first_candidates, weights
 
 Candidates = list[tuple[str, np.ndarray]]  # one question's candidate texts and feature vectors
 
@@ -58,10 +58,10 @@ class Recorder(Retriever):
 
     seen: list[dict]
 
-    def _short(self, question: str, lang: str, asked: Asked, units: list[int]) -> ShortAnswer | None:
-        self.seen.append({"question": question, "lang": lang, "asked": asdict(asked),
+    def short(self, q: Question, units: list[int]) -> ShortAnswer | None:
+        self.seen.append({"question": q.text, "lang": q.language,
                           "sentences": [self.index.u_text[u] for u in units]})
-        return super()._short(question, lang, asked, units)
+        return super().short(q, units)
 
 
 def collect(index: Path, qset: QuestionSet) -> list[dict]:
@@ -103,8 +103,9 @@ def featurise(rows: list[dict], tokenizer: Tokenizer) -> list[Candidates]:
     """Per question, the candidates kotae ranks (none when it abstained), by kotae's own code."""
     out: list[Candidates] = []
     for row in rows:
-        found = None if row["abstained"] else first_candidates(
-            tokenizer, row["question"], row["lang"], row["sentences"], Asked(**row["asked"]))
+        # The question is analysed again, as kotae did: the same text gives the same Question.
+        q = Question.of(row["question"], tokenizer, row["lang"])
+        found = None if row["abstained"] else first_candidates(tokenizer, q, row["sentences"])
         out.append([(c.text, x) for c, x in found[1]] if found else [])
     return out
 

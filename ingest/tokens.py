@@ -6,7 +6,7 @@ import re
 import sys
 import threading
 import unicodedata
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import NamedTuple
 
 from .errors import KotaeError
@@ -17,17 +17,40 @@ _DROP = ("補助記号", "記号", "空白", "助詞", "助動詞")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _LOANWORD = re.compile(r"^(.+)-[A-Za-z][A-Za-z ]*$")
 _TAGGERS = threading.local()
+_PROPER = "名詞-固有名詞"
+
+
+@lru_cache(maxsize=1 << 16)
+def _fold(word: str) -> str:
+    # Interned: MeCab gives a new string for each of a 50 MB report's ~6 M tokens
+    # (80 bytes each, 0.6 GB held until the index is written); its vocabulary is a few
+    # thousand words, so this cache also makes the NFKC below nearly free.
+    return sys.intern(unicodedata.normalize("NFKC", word).lower())
+
+
+def lexical_token(surface: str, lemma: str, pos: str) -> str:
+    """The lexical-index token of one MeCab morpheme, or '' for one that carries no evidence.
+
+    The one token rule, for passages, questions and short answers alike:
+
+    * punctuation, symbols, blanks, particles and auxiliaries give none (は, が, です);
+    * a UniDic lemma otherwise, so 述べている and 述べた both give 述べる;
+    * proper nouns keep their surface: UniDic gives the reading as the lemma of some
+      names (秋山 -> アキヤマ), which would merge homophones;
+    * a loanword lemma drops its English gloss: コンピュータ -> コンピューター-computer -> コンピューター;
+    * NFKC and lower case last (ＮＰＴ -> npt, ２０２４ -> 2024), so text that was not
+      normalised before analysis (a sentence's clean text) gives the same tokens.
+    """
+    if pos.startswith(_DROP):
+        return ""
+    if pos.startswith(_PROPER) or not lemma or lemma == "*":
+        return _fold(surface)
+    m = _LOANWORD.match(lemma)
+    return _fold(m[1] if m else lemma)
 
 
 class Tokenizer:
-    """Lemmas for the lexical index.
-
-    * UniDic lemmas, so 述べている and 述べた both give 述べる.
-    * Proper nouns keep their surface: UniDic gives the reading as the lemma of
-      some names (秋山 -> アキヤマ), which would merge homophones.
-    * Loanword lemmas drop their English gloss: コンピュータ -> コンピューター-computer -> コンピューター.
-    * Latin words are lower-cased; text is NFKC-normalised first (ＮＰＴ -> NPT).
-    """
+    """Lexical tokens of a text (see :func:`lexical_token`); the text is NFKC-normalised first."""
 
     def __init__(self) -> None:
         self._tagger  # noqa: B018 - fail here, not at the first question, if fugashi is missing
@@ -72,20 +95,12 @@ class Tokenizer:
             cols = line.split("\t", 5)
             if len(cols) < 5:
                 continue
-            surface, lemma, pos = cols[0], cols[3], cols[4]
-            if pos.startswith(_DROP):
+            token = lexical_token(cols[0], cols[3], cols[4])
+            if not token:
                 continue
-            if pos.startswith("名詞-固有名詞") or not lemma or lemma == "*":
-                token = surface
-                if pos.startswith("名詞-固有名詞"):
-                    proper.append(pos)
-            else:
-                m = _LOANWORD.match(lemma)
-                token = m[1] if m else lemma
-            # Interned: MeCab gives a new string for each of a 50 MB report's ~6 M tokens
-            # (80 bytes each, 0.6 GB held until the index is written); its vocabulary
-            # is a few thousand words.
-            out.append(sys.intern(token.lower()))
+            if cols[4].startswith(_PROPER):
+                proper.append(cols[4])
+            out.append(token)
         return out, proper
 
 
@@ -101,12 +116,7 @@ class Morpheme(NamedTuple):
 
     def token(self) -> str:
         """The lexical-index token this morpheme gives ('' if it gives none)."""
-        if self.pos.startswith(_DROP):
-            return ""
-        if self.pos.startswith("名詞-固有名詞") or not self.lemma or self.lemma == "*":
-            return unicodedata.normalize("NFKC", self.surface).lower()
-        m = _LOANWORD.match(self.lemma)
-        return unicodedata.normalize("NFKC", m[1] if m else self.lemma).lower()
+        return lexical_token(self.surface, self.lemma, self.pos)
 
 
 def analyse(tokenizer: Tokenizer, text: str) -> list[Morpheme]:

@@ -89,7 +89,10 @@ def _where(c) -> str:
 def render(answer, tty: bool) -> str:
     out = []
     if answer.abstained or answer.answer is None:
-        out.append("No answer: nothing in the index answers this closely enough. Closest passages:")
+        out.append("No answer: nothing in the index answers this closely enough.")
+        if answer.why:
+            out.append(f"  (why: {answer.why})")
+        out.append("Closest passages:")
     else:
         if answer.short is not None:
             out.append(f"→ {answer.short.text}")

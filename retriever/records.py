@@ -61,6 +61,7 @@ class Answer:
     citations: tuple[Citation, ...]
     timings_ms: dict[str, float] = field(default_factory=dict)
     short: ShortAnswer | None = None
+    why: str | None = None  # when abstained: why, in one short sentence
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON object of DESIGN.md (``kotae ask --json``)."""
@@ -69,5 +70,5 @@ class Answer:
             answer = self.answer.as_dict()
             answer["short"] = self.short.as_dict() if self.short else None
         return {"question": self.question, "language": self.language, "abstained": self.abstained,
-                "answer": answer, "citations": [c.as_dict() for c in self.citations],
+                "why": self.why, "answer": answer, "citations": [c.as_dict() for c in self.citations],
                 "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()}}

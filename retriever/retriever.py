@@ -18,12 +18,13 @@ import numpy as np
 from ingest.clean import clean, offset_map
 from ingest.embed import Embedder, get_embedder
 from ingest.errors import IndexFileError, InputError, IntegrityError
+from ingest.lexical import LexicalIndex
 from ingest.tokens import Tokenizer
 
-from .english import BridgedTerm, bridge_question, term_coverage, token_weights, weighted_scores
-from .language import detect_language
+from .english import bridge_question, term_coverage, token_weights, weighted_scores
+from .question import DATE, FACT_KINDS, ORG, PERSON, PLACE, QUANTITY, Question
 from .records import Answer, Citation, ShortAnswer
-from .short import _QUESTION_WORDS, FACT_KINDS, Asked, analyse_question, short_answer
+from .short import short_answer
 from .store import IndexReader
 
 # Characters of a question that are used. e5 reads at most 512 tokens, and embedding
@@ -102,17 +103,8 @@ def _rrf(x: np.ndarray, k: float = 60.0) -> np.ndarray:
 _NORMS = {"scale": _scale, "z": _z, "rrf": _rrf}
 
 
-# Questions about the document itself rather than its content (筆者は誰か, when
-# was it written, what does the photo show) point to bylines and captions.
-_INTENTS = {
-    "byline": ("筆者", "著者", "執筆", "脱稿", "書いた", "書き手", "author", "wrote", "written", "writer"),
-    "caption": ("写真", "画像", "キャプション", "photo", "picture", "image", "caption"),
-}
-
-
-def intents(question: str) -> set[str]:
-    q = question.lower()
-    return {kind for kind, words in _INTENTS.items() if any(w in q for w in words)}
+# How an abstention names the fact a question asks for.
+_FACT_NAMES = {DATE: "a date", PERSON: "a person", PLACE: "a place", ORG: "an organisation", QUANTITY: "a quantity"}
 
 
 class Retriever:
@@ -189,90 +181,131 @@ class Retriever:
     # -- scoring ------------------------------------------------------------
 
     def _answer(self, question: str, du: np.ndarray | None, dp: np.ndarray | None, k: int) -> Answer:
-        ix, st = self.index, self.settings
+        """One question, step by step: analyse -> fuse -> candidates -> rank_sentences -> cite -> short
+        -> abstain."""
+        q = self.analyse(question)
         t0 = time.perf_counter()
-        lang = detect_language(question)
-        tokens = self.tokenizer(question)
-        n_p = len(ix.p_start)
-        if n_p == 0:
-            return Answer(question, lang, True, None, ())
-        # English words meet Japanese text through the index's bridge (president -> 大統領).
-        terms = bridge_question(question, ix.bridge, ix.passage_lexical.vocab) if lang == "en" else None
-        weights = token_weights(terms) if terms is not None else None
-        lex_p = (weighted_scores(ix.passage_lexical, weights) if weights is not None
-                 else ix.passage_lexical.scores(tokens))
-        w = st.lexical.get(lang, st.lexical["other"])
-        if dp is not None and du is not None:
-            best_unit = np.maximum.reduceat(du[ix.p_flat], ix.p_offsets) if len(ix.p_flat) else dp
-            dense = (1 - st.unit_max) * dp + st.unit_max * best_unit
-            norm = _NORMS[st.fusion]
-            fused = (1 - w) * norm(dense) + w * norm(lex_p)
-        else:
-            fused = _scale(lex_p)
+        if len(self.index.p_start) == 0:
+            return Answer(question, q.language, True, None, (), why="the index holds no passages")
+        fused, lex_p = self.fuse(q, du, dp)
         order = np.argsort(-fused, kind="stable")
         t1 = time.perf_counter()
+        top = [int(p) for p in order[: max(self.settings.passages_considered, k)]]
+        cand = self.candidates(q, top[: self.settings.passages_considered])
+        if not cand:
+            return Answer(question, q.language, True, None, (), why="no passage holds a sentence to answer with")
+        ranked = self.rank_sentences(q, cand, fused, du)
+        best = ranked[0]
+        citations = self.cite(best, top[:k], fused)
+        short = self.short(q, ranked[: self.settings.short_sentences])
+        best_dense = float(du[best]) if du is not None else 1.0
+        why = self.abstain(q, best, best_dense, short, lex_p if du is None else None)
+        return Answer(question, q.language, why is not None,
+                      None if why else self._unit_citation(best, best_dense), citations,
+                      timings_ms={"search": (t1 - t0) * 1000}, short=None if why else short, why=why)
 
-        # Sentences of the top passages compete for the answer.
-        top = order[: max(st.passages_considered, k)]
+    def analyse(self, question: str) -> Question:
+        """The question analysed once; an English one also gets its words bridged to the
+        index's Japanese (president -> 大統領), the evidence BM25 and coverage read for it."""
+        q = Question.of(question, self.tokenizer)
+        if q.language != "en":
+            return q
+        terms = bridge_question(question, self.index.bridge, self.index.passage_lexical.vocab)
+        return replace(q, bridged=terms, bridged_weights=token_weights(terms))
+
+    def _lexical(self, lexical: LexicalIndex, q: Question) -> np.ndarray:
+        """BM25 of every row of ``lexical``: the question's tokens, or its bridged ones (weighted)."""
+        if q.bridged_weights is not None:
+            return weighted_scores(lexical, q.bridged_weights)
+        return lexical.scores(q.tokens)
+
+    def fuse(self, q: Question, du: np.ndarray | None, dp: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Each passage's score: dense and BM25 on one scale, weighed by the question's language.
+        Returns (fused, BM25) passage scores."""
+        ix, st = self.index, self.settings
+        lex_p = self._lexical(ix.passage_lexical, q)
+        if dp is None or du is None:
+            return _scale(lex_p), lex_p
+        w = st.lexical.get(q.language, st.lexical["other"])
+        # A passage's dense score mixes its mean vector with its best sentence's.
+        best_unit = np.maximum.reduceat(du[ix.p_flat], ix.p_offsets) if len(ix.p_flat) else dp
+        dense = (1 - st.unit_max) * dp + st.unit_max * best_unit
+        norm = _NORMS[st.fusion]
+        return (1 - w) * norm(dense) + w * norm(lex_p), lex_p
+
+    def candidates(self, q: Question, passages: Sequence[int]) -> list[int]:
+        """The units that compete for the answer: the answerable units of the top passages,
+        then the units the question is about (bylines for 筆者は誰か), wherever they rank."""
+        ix = self.index
         cand: list[int] = []
         seen: set[int] = set()
-        for p in top[: st.passages_considered]:
+        for p in passages:
             for u in ix.p_units[p]:
                 if u not in seen and ix.u_kind[u] in ANSWER_KINDS:
                     seen.add(u)
                     cand.append(int(u))
-        want = intents(question)
-        if want:  # also bring in the units the question is about, wherever they rank
-            for kind in want:
-                for u in ix.units_of_kind.get(kind, ()):
-                    if u not in seen:
-                        seen.add(u)
-                        cand.append(u)
-        if not cand:
-            return Answer(question, lang, True, None, ())
-        asked = analyse_question(question, lang)
-        features = self._sentence_features(tokens, lang, asked, want, cand, fused, du, weights)
-        score = features @ self._sentence_weights
-        c = np.array(cand)
-        ranked = [int(c[i]) for i in np.argsort(-score, kind="stable")]
-        best = ranked[0]
+        for kind in q.intents:
+            for u in ix.units_of_kind.get(kind, ()):
+                if u not in seen:
+                    seen.add(u)
+                    cand.append(u)
+        return cand
 
-        # Citations: top passages, the first one holding the answer sentence.
-        chosen = [int(p) for p in top[:k]]
-        holder = max(ix.u_passages[best], key=lambda p: fused[p])
-        if holder in chosen:
-            chosen.remove(holder)
-        chosen = [holder, *chosen[:k - 1]]
-        short = self._short(question, lang, asked, ranked[: st.short_sentences])
-        coverage = (self._bridged_coverage(terms, best) if terms is not None
-                    else self._coverage(tokens, best, lang))
-        best_dense = float(du[best]) if du is not None else 1.0
+    def rank_sentences(self, q: Question, cand: list[int], fused: np.ndarray, du: np.ndarray | None) -> list[int]:
+        """The candidate units, best first, by the weighted sum of their SENTENCE_FEATURES."""
+        score = self._sentence_features(q, cand, fused, du) @ self._sentence_weights
+        return [int(cand[i]) for i in np.argsort(-score, kind="stable")]
+
+    def cite(self, best: int, top: Sequence[int], fused: np.ndarray) -> tuple[Citation, ...]:
+        """The top passages as citations, the first one the passage that holds the answer."""
+        holder = int(max(self.index.u_passages[best], key=lambda p: fused[p]))
+        chosen = [holder, *[p for p in top if p != holder][: len(top) - 1]]
+        return tuple(self._passage_citation(p, float(fused[p])) for p in chosen)
+
+    def abstain(self, q: Question, best: int, best_dense: float, short: ShortAnswer | None,
+                lex_p: np.ndarray | None) -> str | None:
+        """Why the best sentence is no answer, or None when it is one.
+
+        ``lex_p`` (the BM25 passage scores) is given on a lexical-only index, where no
+        lexical match at all means no evidence."""
+        st = self.settings
+        # No evidence at all: nothing lexical on a lexical-only index, or a question with
+        # no letters or digits (？？？, emoji) whose embedding means nothing.
+        if lex_p is not None and float(lex_p.max()) <= 0:
+            return "no passage shares a word with the question (and this index has no embeddings)"
+        if not any(ch.isalnum() for ch in q.text):
+            return "the question has no letters or digits to search for"
+        if best_dense < st.abstain_dense:
+            return f"the best sentence's similarity {best_dense:.2f} is under the threshold {st.abstain_dense:.2f}"
         # Japanese questions share words with the sentence that answers them, so low
         # coverage is evidence of no answer; a missing fact (何発 with no count of 発)
         # is, when coverage is also middling. English questions share no words with
         # Japanese text: there the missing fact alone decides.
-        about_itself = bool(want) and ix.u_kind[best] in want
-        missing_fact = st.abstain_missing_fact and asked.kind in FACT_KINDS and short is None
-        if lang == "ja":
-            weak = not about_itself and (coverage < st.abstain_coverage
-                                         or (missing_fact and coverage < st.abstain_fact_coverage))
-        elif terms is not None:
-            weak = missing_fact or (not about_itself and coverage < st.abstain_bridged_coverage)
-        else:
-            weak = missing_fact
-        # No evidence at all: nothing lexical on a lexical-only index, or a question with
-        # no letters or digits (？？？, emoji) whose embedding means nothing.
-        no_evidence = (du is None and float(lex_p.max()) <= 0) or not any(ch.isalnum() for ch in question)
-        abstained = bool(best_dense < st.abstain_dense or weak or no_evidence)
-        citations = tuple(self._passage_citation(p, float(fused[p])) for p in chosen)
-        answer = None if abstained else self._unit_citation(best, best_dense)
-        return Answer(question, lang, abstained, answer, citations,
-                      timings_ms={"search": (t1 - t0) * 1000},
-                      short=None if abstained else short)
+        missing_fact = st.abstain_missing_fact and q.asked.kind in FACT_KINDS and short is None
+        fact = f"a number of {q.asked.counter}" if q.asked.counter else _FACT_NAMES.get(q.asked.kind, "")
+        if missing_fact and q.language != "ja":
+            return f"the question asks for {fact} and the best sentence has none"
+        if bool(q.intents) and self.index.u_kind[best] in q.intents:
+            return None  # a byline answers 筆者は誰か whatever words it shares
+        if q.bridged is not None:  # English, through the bridge: its terms' Japanese equivalents
+            coverage = self._bridged_coverage(q, best)
+            if coverage < st.abstain_bridged_coverage:
+                return (f"the best sentence holds {coverage:.0%} of the question's bridged terms "
+                        f"(idf-weighted; {st.abstain_bridged_coverage:.0%} needed)")
+            return None
+        if q.language != "ja":
+            return None
+        coverage = self._coverage(q, best)
+        if coverage < st.abstain_coverage:
+            return (f"the best sentence holds {coverage:.0%} of the question's content words "
+                    f"(idf-weighted; {st.abstain_coverage:.0%} needed)")
+        if missing_fact and coverage < st.abstain_fact_coverage:
+            return (f"the best sentence has no {fact.split(' ', 1)[1]} and holds {coverage:.0%} of the "
+                    f"question's content words ({st.abstain_fact_coverage:.0%} needed without one)")
+        return None
 
-    def _sentence_features(self, tokens: list[str], lang: str, asked: Asked, want: set[str], cand: list[int],
-                           fused: np.ndarray, du: np.ndarray | None,
-                           weights: dict[str, float] | None = None) -> np.ndarray:
+    def _sentence_features(self, q: Question, cand: list[int], fused: np.ndarray,
+                           du: np.ndarray | None) -> np.ndarray:
         """What is known about each candidate sentence, in SENTENCE_FEATURES order."""
         ix = self.index
         c = np.array(cand)
@@ -282,30 +315,29 @@ class Retriever:
         top = float(fused.max()) or 1.0
         x[:, col["passage"]] = p_best / top
         x[:, col["top_passage"]] = p_best >= top
-        lex_u = (weighted_scores(ix.unit_lexical, weights) if weights is not None
-                 else ix.unit_lexical.scores(tokens))[c]
+        lex_u = self._lexical(ix.unit_lexical, q)[c]
         x[:, col["lexical"]] = lex_u / lex_u.max() if lex_u.max() > 0 else 0
         if du is not None:
             dn = du[c]
             x[:, col["dense"]] = (dn - dn.min()) / (float(dn.max() - dn.min()) or 1.0)
             x[:, col["dense_gap"]] = dn - dn.max()
-        if want:
-            x[:, col["intent"]] = [ix.u_kind[u] in want for u in cand]
-        if asked.kind in FACT_KINDS:
-            need = f"quantity:{asked.counter}" if asked.counter else asked.kind
+        if q.intents:
+            x[:, col["intent"]] = [ix.u_kind[u] in q.intents for u in cand]
+        if q.asked.kind in FACT_KINDS:
+            need = f"quantity:{q.asked.counter}" if q.asked.counter else q.asked.kind
             x[:, col["type"]] = [need in ix.u_facts[u] for u in cand]
         weighed = self._sentence_weights != 0  # what no weight looks at is not worth computing
         if weighed[col["coverage"]]:
-            idf = self._idf(tokens, lang)
-            x[:, col["coverage"]] = [self._coverage(tokens, u, lang, idf) for u in cand]
+            idf = self._idf(q)
+            x[:, col["coverage"]] = [self._coverage(q, u, idf) for u in cand]
         if weighed[col["log_length"]]:
             x[:, col["log_length"]] = np.log1p([len(ix.u_text[u]) for u in cand])
         return x
 
-    def _short(self, question: str, lang: str, asked: Asked, units: list[int]) -> ShortAnswer | None:
+    def short(self, q: Question, units: list[int]) -> ShortAnswer | None:
         """The short answer in the best sentences, in raw offsets, verified like a citation."""
         ix = self.index
-        found = short_answer(self.tokenizer, question, lang, [ix.u_text[u] for u in units], asked)
+        found = short_answer(self.tokenizer, q, [ix.u_text[u] for u in units])
         if found is None:
             return None
         i, cand = found
@@ -317,33 +349,33 @@ class Retriever:
         self._verified(doc, start, end, (), cand.text)
         return ShortAnswer(text=cand.text, start=start, end=end, type=cand.kind)
 
-    def _idf(self, tokens: list[str], lang: str) -> dict[str, float]:
+    def _idf(self, q: Question) -> dict[str, float]:
         """The idf of a Japanese question's content words; none for other languages, whose
         words cannot be expected in Japanese text."""
-        if lang != "ja":
+        if q.language != "ja":
             return {}
         ix = self.index
         n = max(ix.passage_lexical.size, 1)
         out = {}
-        for t in set(tokens) - _QUESTION_WORDS:
+        for t in q.content:
             df = ix.passage_lexical.document_frequency(t)
             out[t] = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
         return out
 
-    def _bridged_coverage(self, terms: tuple[BridgedTerm, ...], unit: int) -> float:
+    def _bridged_coverage(self, q: Question, unit: int) -> float:
         """Share of an English question's bridged terms (idf-weighted) the unit holds."""
         ix = self.index
         n = max(ix.passage_lexical.size, 1)
         idf = {}
-        for t in token_weights(terms):
+        for t in q.bridged_weights or {}:
             df = ix.passage_lexical.document_frequency(t)
             idf[t] = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
-        return term_coverage(terms, ix.u_tokens[unit], idf)
+        return term_coverage(q.bridged or (), ix.u_tokens[unit], idf)
 
-    def _coverage(self, tokens: list[str], unit: int, lang: str, idf: dict[str, float] | None = None) -> float:
+    def _coverage(self, q: Question, unit: int, idf: dict[str, float] | None = None) -> float:
         """Share of the question's content words (idf-weighted) found in the answer sentence
         (1.0 for questions other than Japanese)."""
-        idf = self._idf(tokens, lang) if idf is None else idf
+        idf = self._idf(q) if idf is None else idf
         total = sum(idf.values())
         if not total:
             return 1.0

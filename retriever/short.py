@@ -1,9 +1,9 @@
 """Short answers: the exact span a question asks for, found offline in the answer sentence.
 
-1. :func:`analyse_question` says what is asked — a date, a person, a place or
-   organisation, a quantity (with its counter when the question names one:
-   何発 -> 発), a name or term, or a description (なぜ, how) that has no short answer.
-   Plain rules over the question's words.
+1. What is asked comes analysed with the question (:class:`retriever.question.Question`,
+   its ``asked``): a date, a person, a place or organisation, a quantity (with its
+   counter when the question names one: 何発 -> 発), a name or term, or a description
+   (なぜ, how) that has no short answer.
 2. :func:`candidates` lists the spans of a sentence that could be such an answer
    (dates, numbers with counters, 「」 terms, proper nouns from MeCab, noun compounds,
    katakana and Latin terms).
@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,113 +27,26 @@ import numpy as np
 
 from ingest.clean import normalize
 from ingest.errors import InputError
-from ingest.facts import _COUNTERS
 from ingest.facts import DATE as _DATE
 from ingest.facts import QUANTITY as _QUANTITY
 from ingest.tokens import Morpheme, Tokenizer, analyse
 
-DATE, PERSON, PLACE, ORG, QUANTITY, TERM, DESCRIPTION = (
-    "date", "person", "place", "organisation", "quantity", "term", "description")
-FACT_KINDS = frozenset({DATE, PERSON, PLACE, ORG, QUANTITY})
+from .question import DATE, DESCRIPTION, FACT_KINDS, ORG, PERSON, PLACE, QUANTITY, TERM, Asked, Question
 
-# Japanese cues, tried in order; the first match decides.
-_JA = [
-    (DESCRIPTION,
-     re.compile(r"なぜ|何故|どうして|理由|どのように|いかに|何のため|どういう意味|どう(?:なる|する|考え)")),
-    (DATE, re.compile(r"いつ|何年(?!間)|何月|何日(?!間)|何年度|何時代|何世紀|どの時期|何年代")),
-    (PERSON, re.compile(r"誰|だれ|何者|どの人物|どなた")),
-    (PLACE, re.compile(r"どこ|どの国|何国|どの地域|どの都市|どこの国|何県|何市")),
-    (ORG, re.compile(r"どの機関|どの組織|どの団体|どの企業|どの大学|どの会社|どの政党")),
-    (QUANTITY, re.compile(r"いくつ|いくら|どれ(?:くらい|ほど|だけ)|どの(?:くらい|程度)|何(?:" + _COUNTERS + r")")),
-    (TERM, re.compile(r"何|どの|どんな|どのような|名称|名前")),
-]
-# English cues.
-_EN = [
-    (QUANTITY, re.compile(r"\bhow (?:many|much|long|often|far|old|large|big)\b|\bwhat (?:\w+ )?(?:number|"
-                          r"percentage|share|proportion|level|amount)\b", re.I)),
-    (DESCRIPTION, re.compile(r"\bhow\b(?! (?:many|much|long|often|far|old|large|big)\b)|\bfor what reason\b|"
-                             r"\bin what way\b|\bwhy\b", re.I)),
-    (DATE, re.compile(r"\bwhen\b|\bwhat (?:year|date|month|day|time)\b|\bwhich (?:year|date|month)\b|\bsince when\b",
-                      re.I)),
-    (PERSON, re.compile(r"\bwho(?:m|se)?\b|\bwhich (?:person|official|leader)\b|\bby whom\b", re.I)),
-    (PLACE, re.compile(r"\bwhere\b|\bwhich (?:country|countries|nation|city|region)\b|"
-                       r"\bwhat (?:country|city|region)\b", re.I)),
-    (ORG, re.compile(r"\b(?:which|what) (?:\w+ )?(?:organi[sz]ations?|agency|agencies|institutions?|forums?|"
-                     r"bod(?:y|ies)|groups?|compan(?:y|ies)|parties|party)\b", re.I)),
-    (TERM, re.compile(r"\bwhat\b|\bwhich\b|\bname\b|\bcalled\b", re.I)),
-]
-_ORDINAL_Q = re.compile(r"第何[回期次代条章位番号]*([一-龥ァ-ヺー]{0,6})")
+__all__ = ["DATE", "DESCRIPTION", "FACT_KINDS", "FEATURES", "HEURISTIC", "ORG", "PERSON", "PLACE", "QUANTITY",
+           "TERM", "Asked", "Candidate", "best_span", "candidates", "first_candidates", "scored_candidates",
+           "short_answer", "weights"]
+
 _ORDINAL = re.compile(r"第[0-9０-９一二三四五六七八九十百]+[回期次代条章位番号]?[一-龥ァ-ヺー]{0,6}")
 # 略称は / abbreviation: the answer is a short form (UNTAG, RKB), in capitals or in brackets.
 _ABBREVIATION = re.compile(r"略称|略して|略語|頭文字|abbreviat|acronym", re.I)
-# 何 followed by a noun names the answer's head: 何気団 -> 小笠原気団, 何国 -> 内陸国.
-_HEAD = re.compile(r"何(?![とかをがのにでもへや])([一-龥ァ-ヺー]{1,4}?)(?:[をがはにでとのか？?。、]|という|と呼|$)")
 _NAMING = re.compile(r"何と(?:呼|言|い)|何という|名称|名前|タイトル|題名|書名|曲名|called|named|\bname\b|title")
-_JA_COUNTER = re.compile(r"何(" + _COUNTERS + r")")
-# The counter Japanese uses for what an English "how many X" counts: a closed class.
-_EN_COUNTERS = [(re.compile(p, re.I), c) for p, c in (
-    (r"\bcountr(?:y|ies)|nations?\b", "か国"), (r"\b(?:people|persons?|members?|officials?|soldiers?)\b", "人"),
-    (r"\btimes\b", "回"), (r"\b(?:warheads?|missiles?|rockets?|shells?)\b", "発"),
-    (r"\b(?:silos?|reactors?|plants?|launchers?)\b", "基"), (r"\b(?:submarines?|ships?|vessels?|carriers?)\b", "隻"),
-    (r"\b(?:aircraft|planes?|jets?|bombers?)\b", "機"), (r"\byears\b", "年間"), (r"\bpercent\b|%", "%"))]
-
-
-@dataclass(frozen=True)
-class Asked:
-    """What a question asks for: ``kind``, the counter it names, and where its wh-word is."""
-
-    kind: str
-    counter: str | None = None
-    wh_start: int = -1
-    wh_end: int = -1
-    head: str | None = None  # 何気団 -> 気団: the answer ends with it (小笠原気団)
-    granularity: str | None = None  # 何年 -> year: 2010年, not 2010年9月4日
 
 
 def _same_counter(a: str, b: str) -> bool:
     fold = {"カ国": "か国", "ヶ国": "か国", "箇国": "か国", "％": "%", "パーセント": "%", "ヶ月": "か月",
             "カ月": "か月", "種類": "種"}
     return fold.get(a, a) == fold.get(b, b)
-
-
-def analyse_question(question: str, lang: str) -> Asked:
-    """What is asked. Japanese cues first when the question has any Japanese."""
-    q = unicodedata.normalize("NFKC", question)
-    tables = [_EN] if lang == "en" else [_JA, _EN]
-    for table in tables:
-        hits = [(m.start(), order, kind, m) for order, (kind, pattern) in enumerate(table)
-                if (m := pattern.search(q))]
-        if table is _EN:
-            # In English the leading wh-phrase decides: "What contingencies … when
-            # coordinating …" asks for a term, not a date.
-            hits.sort(key=lambda h: (h[0], h[1]))
-        else:
-            hits.sort(key=lambda h: h[1])
-        for _, _, kind, m in hits[:1]:
-            if m:
-                counter = None
-                if kind == QUANTITY and table is _JA:
-                    c = _JA_COUNTER.search(q)
-                    counter = c[1] if c else None
-                elif kind == QUANTITY:
-                    rest = q[m.end():m.end() + 40]
-                    counter = next((c for p, c in _EN_COUNTERS if p.search(rest)), None)
-                if kind == DATE and table is _JA and ("年間" in q or "日間" in q):
-                    kind = QUANTITY
-                ordinal = _ORDINAL_Q.search(q) if table is _JA else None
-                if ordinal:  # 第何回党大会 asks for 第10回党大会, a name, not a count
-                    return Asked(TERM, None, ordinal.start(), ordinal.end(), ordinal[1] or None)
-                head = None
-                if table is _JA and kind in (TERM, PLACE, ORG):
-                    h = _HEAD.search(q)
-                    head = h[1] if h else None
-                granularity = None
-                if kind == DATE:
-                    granularity = "year" if re.search(r"何年(?!.{0,2}月)|what year|which year", q, re.I) \
-                        else "month" if re.search(r"何月(?!.{0,2}日)", q) else None
-                return Asked(kind, counter, m.start(), m.end(), head, granularity)
-    # No wh-word: ラオスの首都は -> a term, and the question's last words sit next to it.
-    return Asked(TERM if lang == "ja" else DESCRIPTION, None, len(q), len(q))
 
 
 @dataclass(frozen=True)
@@ -291,20 +203,6 @@ def _fit(c: Candidate, asked: Asked, lang: str = "ja") -> float:
     return 0.0
 
 
-def _content(tokens: Iterable[str]) -> set[str]:
-    return {t for t in tokens if t and t not in _QUESTION_WORDS}
-
-
-# Words of the question that are about asking, not about the content.
-_QUESTION_WORDS = frozenset([
-    "何", "何時", "何処", "誰", "何故", "如何", "様", "何の", "幾", "幾つ", "居る", "為る", "成る",
-    "言う", "呼ぶ", "有る", "在る", "此の", "其の", "か", "事", "物", "所", "よう", "思う", "考える",
-    "述べる", "示す", "報告", "書", "論考", "本稿", "章",
-    "where", "when", "who", "what", "which", "why", "how", "many", "much", "does", "do", "did",
-    "is", "are", "was", "were", "the", "a", "an", "of", "in", "to", "for", "by", "on", "at",
-])
-
-
 def _window(morphs: Sequence[Morpheme], start: int, end: int, n: int) -> list[str]:
     """Content words within n characters either side of a span."""
     return [m.token() for m in morphs if (start - n <= m.start < start or end <= m.start < end + n) and m.token()]
@@ -369,13 +267,13 @@ def _rankers() -> dict[str, np.ndarray]:
 RANKERS = _rankers()
 
 
-def scored_candidates(question: str, asked: Asked, q_morphs: Sequence[Morpheme], text: str,
-                      morphs: Sequence[Morpheme], lang: str = "ja") -> list[tuple[Candidate, np.ndarray]]:
+def scored_candidates(q: Question, text: str, morphs: Sequence[Morpheme]) -> list[tuple[Candidate, np.ndarray]]:
     """The candidates of a sentence that fit what is asked, each with its feature vector."""
+    asked, lang, question, q_morphs = q.asked, q.language, q.nfkc, q.morphemes
     if asked.kind == DESCRIPTION:
         return []
-    qnorm = normalize(question)
-    q_tokens = _content(m.token() for m in q_morphs)
+    qnorm = q.normalized
+    q_tokens = q.content
     # The question's words right before and after its wh-word point at the answer's
     # neighbours: 安保理決議2231は[いつ]終了するか -> …2025年10月18日に[終了]する.
     left = [m.token() for m in q_morphs if m.end <= asked.wh_start and m.token() in q_tokens]
@@ -468,12 +366,11 @@ def scored_candidates(question: str, asked: Asked, q_morphs: Sequence[Morpheme],
     return out
 
 
-def best_span(question: str, asked: Asked, q_morphs: Sequence[Morpheme], text: str,
-              morphs: Sequence[Morpheme], lang: str = "ja",
+def best_span(q: Question, text: str, morphs: Sequence[Morpheme],
               ranker: np.ndarray | None = None) -> tuple[Candidate, float] | None:
     """The best short-answer candidate of a sentence, or None when nothing fits."""
-    scored = scored_candidates(question, asked, q_morphs, text, morphs, lang)
-    return _best(scored, lang, ranker) if scored else None
+    scored = scored_candidates(q, text, morphs)
+    return _best(scored, q.language, ranker) if scored else None
 
 
 def _best(scored: list[tuple[Candidate, np.ndarray]], lang: str,
@@ -484,28 +381,24 @@ def _best(scored: list[tuple[Candidate, np.ndarray]], lang: str,
     return scored[i][0], float(scores[i])
 
 
-def first_candidates(tokenizer: Tokenizer, question: str, lang: str, sentences: Sequence[str],
-                     asked: Asked) -> tuple[int, list[tuple[Candidate, np.ndarray]]] | None:
+def first_candidates(tokenizer: Tokenizer, q: Question,
+                     sentences: Sequence[str]) -> tuple[int, list[tuple[Candidate, np.ndarray]]] | None:
     """The candidates of the first sentence that has any, with their features: (sentence index, candidates)."""
-    if asked.kind == DESCRIPTION or (asked.kind == TERM and lang != "ja"):
+    if q.asked.kind == DESCRIPTION or (q.asked.kind == TERM and q.language != "ja"):
         # An English "what …" asks for a Japanese term the rules cannot align
         # across languages: better no short answer than a guess.
         return None
-    question = unicodedata.normalize("NFKC", question)
-    q_morphs = analyse(tokenizer, question)
     for i, text in enumerate(sentences):
-        scored = scored_candidates(question, asked, q_morphs, text, analyse(tokenizer, text), lang)
+        scored = scored_candidates(q, text, analyse(tokenizer, text))
         if scored:
             return i, scored
     return None
 
 
-def short_answer(tokenizer: Tokenizer, question: str, lang: str, sentences: Sequence[str],
-                 asked: Asked | None = None) -> tuple[int, Candidate] | None:
+def short_answer(tokenizer: Tokenizer, q: Question, sentences: Sequence[str]) -> tuple[int, Candidate] | None:
     """The short answer in the first sentence that has one: (sentence index, span)."""
-    asked = asked or analyse_question(question, lang)
-    found = first_candidates(tokenizer, question, lang, sentences, asked)
+    found = first_candidates(tokenizer, q, sentences)
     if found is None:
         return None
     i, scored = found
-    return i, _best(scored, lang)[0]
+    return i, _best(scored, q.language)[0]

@@ -16,7 +16,7 @@ from ingest.index import generation
 from qa_cli.main import main
 
 QUESTIONS = Path(__file__).resolve().parent.parent / "corpus" / "questions" / "report.jsonl"
-DESIGN_KEYS = {"question", "language", "abstained", "answer", "citations", "timings_ms"}
+DESIGN_KEYS = {"question", "language", "abstained", "why", "answer", "citations", "timings_ms"}
 
 
 
@@ -98,6 +98,7 @@ def test_ask_stdin_text(report_index: Path, capsys: pytest.CaptureFixture[str],
     out = capsys.readouterr().out
     assert "秋山信将" in out
     assert out.count("No answer: nothing in the index answers this closely enough") == 1
+    assert "(why: the best sentence has no number of 発" in out  # the terminal says why too
 
 
 def test_ask_missing_index(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

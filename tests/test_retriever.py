@@ -59,7 +59,7 @@ def test_answers(report_retriever: Retriever, question: str, expected: str, kind
     assert a.language == ("en" if question.isascii() else "ja")
 
 
-DESIGN_KEYS = {"question", "language", "abstained", "answer", "citations", "timings_ms"}
+DESIGN_KEYS = {"question", "language", "abstained", "why", "answer", "citations", "timings_ms"}
 SPAN_KEYS = {"text", "doc", "path", "start", "end", "section", "lines", "pages", "score", "gaps"}
 
 
@@ -231,6 +231,27 @@ def test_unanswerable_questions_abstain(report_retriever: Retriever) -> None:
         assert len(a.citations) == 3  # the closest passages are still shown
         d = a.as_dict()
         assert d["abstained"] is True and d["answer"] is None and len(d["citations"]) == 3
+        assert a.why and d["why"] == a.why  # a user sees why kotae said nothing
+
+
+# (question, words the reason must hold): each abstention rule, and the reason it gives
+WHY_CASES = [
+    ("英国が保有する核弾頭数は何発か", "no number of 発"),  # ja-u1: the count of 発 is missing
+    ("日本の首相の好きな食べ物は何か", "content words"),  # shares almost nothing with any sentence
+    ("How many ICBM silos has China built so far?", "asks for a number of 基"),  # en-u1
+    ("？？？", "no letters or digits"),
+]
+
+
+@pytest.mark.parametrize(("question", "reason"), WHY_CASES)
+def test_an_abstention_says_why(report_retriever: Retriever, question: str, reason: str) -> None:
+    a = report_retriever.ask(question)
+    assert a.abstained and a.why is not None and reason in a.why
+
+
+def test_an_answer_has_no_why(report_retriever: Retriever) -> None:
+    a = report_retriever.ask("安保理決議2231はいつ終了するか")
+    assert not a.abstained and a.why is None and a.as_dict()["why"] is None
 
 
 # -- language -----------------------------------------------------------------------------

@@ -6,6 +6,8 @@ Line numbers in comments refer to corpus/nuclear-outlook-2025.txt.
 from __future__ import annotations
 
 import json
+import unicodedata
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +17,7 @@ from ingest.clean import normalize
 from ingest.errors import InputError
 from ingest.tokens import Tokenizer, analyse
 from retriever import Retriever, short
+from retriever.question import Question, asked_for
 from retriever.short import (
     DATE,
     DESCRIPTION,
@@ -25,7 +28,6 @@ from retriever.short import (
     PLACE,
     QUANTITY,
     TERM,
-    analyse_question,
     best_span,
     candidates,
     scored_candidates,
@@ -67,8 +69,8 @@ ASKED_CASES = [
 
 
 @pytest.mark.parametrize(("question", "lang", "kind", "counter"), ASKED_CASES)
-def test_analyse_question(question: str, lang: str, kind: str, counter: str | None) -> None:
-    asked = analyse_question(question, lang)
+def test_asked_for(question: str, lang: str, kind: str, counter: str | None) -> None:
+    asked = asked_for(unicodedata.normalize("NFKC", question), lang)
     assert (asked.kind, asked.counter) == (kind, counter)
     if kind != DESCRIPTION or asked.wh_start >= 0:
         assert 0 <= asked.wh_start < asked.wh_end <= len(question)
@@ -195,29 +197,28 @@ def test_japanese_questions_use_the_learned_weights(report_retriever: Retriever,
     assert a.short is not None and a.short.text == learned
     ix = report_retriever.index
     sentence = next(t for t in ix.u_text if learned in t)
-    asked = analyse_question(question, "ja")
-    args = (question, asked, analyse(tokenizer, question), sentence, analyse(tokenizer, sentence))
-    assert best_span(*args, "ja")[0].text == learned
-    assert best_span(*args, "ja", ranker=weights(HEURISTIC))[0].text == hand_set
+    q = Question.of(question, tokenizer)
+    morphs = analyse(tokenizer, sentence)
+    assert best_span(q, sentence, morphs)[0].text == learned
+    assert best_span(q, sentence, morphs, ranker=weights(HEURISTIC))[0].text == hand_set
     # an English question would be ranked by the hand-set weights
-    assert best_span(*args, "en")[0].text == hand_set
+    assert best_span(replace(q, language="en"), sentence, morphs)[0].text == hand_set
 
 
 def test_best_span_ranks_by_the_weights_it_is_given(tokenizer: Tokenizer) -> None:
     question = "ロシアが新START条約の履行停止を宣言したのはいつか"
     sentence = "ロシアは2023年2月に新START条約の履行停止を宣言し、2024年2月にはプーチン大統領が演説した。"
-    asked = analyse_question(question, "ja")
-    q_morphs, morphs = analyse(tokenizer, question), analyse(tokenizer, sentence)
-    scored = scored_candidates(question, asked, q_morphs, sentence, morphs, "ja")
+    q, morphs = Question.of(question, tokenizer), analyse(tokenizer, sentence)
+    scored = scored_candidates(q, sentence, morphs)
     assert {c.text for c, _ in scored} >= {"2023年2月", "2024年2月"}
     # the clause after 2023年2月 holds the question's words; the one after 2024年2月 does not
     first = next(x for c, x in scored if c.text == "2023年2月")
     second = next(x for c, x in scored if c.text == "2024年2月")
     at = FEATURES.index("clause_after")
     assert first[at] >= 3 and second[at] == 0
-    found = best_span(question, asked, q_morphs, sentence, morphs, "ja", ranker=weights({"clause_after": 1.0}))
+    found = best_span(q, sentence, morphs, ranker=weights({"clause_after": 1.0}))
     assert found is not None and found[0].text == "2023年2月"
-    found = best_span(question, asked, q_morphs, sentence, morphs, "ja", ranker=weights({"clause_after": -1.0}))
+    found = best_span(q, sentence, morphs, ranker=weights({"clause_after": -1.0}))
     assert found is not None and found[0].text == "2024年2月"
 
 
@@ -236,7 +237,5 @@ RECALL_CASES = [
 @pytest.mark.parametrize(("sentence", "question", "expected"), RECALL_CASES)
 def test_candidates_offer_what_the_question_needs(tokenizer: Tokenizer, sentence: str, question: str,
                                                   expected: str) -> None:
-    asked = analyse_question(question, "ja")
-    scored = scored_candidates(question, asked, analyse(tokenizer, question), sentence,
-                               analyse(tokenizer, sentence), "ja")
+    scored = scored_candidates(Question.of(question, tokenizer), sentence, analyse(tokenizer, sentence))
     assert expected in [c.text for c, _ in scored]

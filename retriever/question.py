@@ -1,0 +1,195 @@
+"""A question, analysed once into the record every later step reads.
+
+    q = Question.of("安保理決議2231はいつ終了するか", tokenizer)
+    q.language, q.tokens, q.asked.kind      # "ja", ("安保理", "決議", "2231", "いつ", "終了", ...), "date"
+
+The analysis, in order:
+
+1. NFKC (``nfkc``): the form MeCab reads, and the one every offset below indexes;
+   ``normalized`` is the matching form of :func:`ingest.clean.normalize` (also no
+   whitespace, lower case), for "does the question already say this span".
+2. The language, by script (:mod:`retriever.language`).
+3. MeCab, once: the morphemes (short answers read their parts of speech and offsets)
+   and, from the same morphemes, the lexical tokens (BM25 and coverage) by the one token
+   rule of :func:`ingest.tokens.lexical_token`, so a question's tokens are a passage's.
+4. What it asks for (:class:`Asked`): a date, person, place, organisation, quantity
+   (with its counter: 何発 -> 発), a term, or a description (なぜ, how) with no short answer.
+5. Its intents: questions about the document itself (筆者は誰か, the photo) point to
+   bylines and captions.
+
+A later step that needs more evidence about the question adds a field here and fills it
+once, rather than analysing the text again: an English question's words bridged to the
+index's Japanese (``bridged``) need the index, so :meth:`retriever.Retriever.analyse` adds them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ingest.clean import normalize
+from ingest.facts import COUNTERS
+from ingest.tokens import Morpheme, analyse
+
+from .language import detect_language
+
+if TYPE_CHECKING:
+    from ingest.tokens import Tokenizer
+
+    from .english import BridgedTerm
+
+DATE, PERSON, PLACE, ORG, QUANTITY, TERM, DESCRIPTION = (
+    "date", "person", "place", "organisation", "quantity", "term", "description")
+FACT_KINDS = frozenset({DATE, PERSON, PLACE, ORG, QUANTITY})
+
+# Japanese cues, tried in order; the first match decides (なぜ before 何: 何故 is なぜ).
+_JA = [
+    (DESCRIPTION,
+     re.compile(r"なぜ|何故|どうして|理由|どのように|いかに|何のため|どういう意味|どう(?:なる|する|考え)")),
+    (DATE, re.compile(r"いつ|何年(?!間)|何月|何日(?!間)|何年度|何時代|何世紀|どの時期|何年代")),
+    (PERSON, re.compile(r"誰|だれ|何者|どの人物|どなた")),
+    (PLACE, re.compile(r"どこ|どの国|何国|どの地域|どの都市|どこの国|何県|何市")),
+    (ORG, re.compile(r"どの機関|どの組織|どの団体|どの企業|どの大学|どの会社|どの政党")),
+    (QUANTITY, re.compile(r"いくつ|いくら|どれ(?:くらい|ほど|だけ)|どの(?:くらい|程度)|何(?:" + COUNTERS + r")")),
+    (TERM, re.compile(r"何|どの|どんな|どのような|名称|名前")),
+]
+# English cues; the one that starts first decides.
+_EN = [
+    (QUANTITY, re.compile(r"\bhow (?:many|much|long|often|far|old|large|big)\b|\bwhat (?:\w+ )?(?:number|"
+                          r"percentage|share|proportion|level|amount)\b", re.I)),
+    (DESCRIPTION, re.compile(r"\bhow\b(?! (?:many|much|long|often|far|old|large|big)\b)|\bfor what reason\b|"
+                             r"\bin what way\b|\bwhy\b", re.I)),
+    (DATE, re.compile(r"\bwhen\b|\bwhat (?:year|date|month|day|time)\b|\bwhich (?:year|date|month)\b|\bsince when\b",
+                      re.I)),
+    (PERSON, re.compile(r"\bwho(?:m|se)?\b|\bwhich (?:person|official|leader)\b|\bby whom\b", re.I)),
+    (PLACE, re.compile(r"\bwhere\b|\bwhich (?:country|countries|nation|city|region)\b|"
+                       r"\bwhat (?:country|city|region)\b", re.I)),
+    (ORG, re.compile(r"\b(?:which|what) (?:\w+ )?(?:organi[sz]ations?|agency|agencies|institutions?|forums?|"
+                     r"bod(?:y|ies)|groups?|compan(?:y|ies)|parties|party)\b", re.I)),
+    (TERM, re.compile(r"\bwhat\b|\bwhich\b|\bname\b|\bcalled\b", re.I)),
+]
+_ORDINAL_Q = re.compile(r"第何[回期次代条章位番号]*([一-龥ァ-ヺー]{0,6})")
+# 何 followed by a noun names the answer's head: 何気団 -> 小笠原気団, 何国 -> 内陸国.
+_HEAD = re.compile(r"何(?![とかをがのにでもへや])([一-龥ァ-ヺー]{1,4}?)(?:[をがはにでとのか？?。、]|という|と呼|$)")
+_JA_COUNTER = re.compile(r"何(" + COUNTERS + r")")
+# The counter Japanese uses for what an English "how many X" counts: a closed class.
+_EN_COUNTERS = [(re.compile(p, re.I), c) for p, c in (
+    (r"\bcountr(?:y|ies)|nations?\b", "か国"), (r"\b(?:people|persons?|members?|officials?|soldiers?)\b", "人"),
+    (r"\btimes\b", "回"), (r"\b(?:warheads?|missiles?|rockets?|shells?)\b", "発"),
+    (r"\b(?:silos?|reactors?|plants?|launchers?)\b", "基"), (r"\b(?:submarines?|ships?|vessels?|carriers?)\b", "隻"),
+    (r"\b(?:aircraft|planes?|jets?|bombers?)\b", "機"), (r"\byears\b", "年間"), (r"\bpercent\b|%", "%"))]
+
+# Words of a question that are about asking, not about the content: they are not
+# evidence that a sentence answers it (lexical tokens, so 何時 and 居る are lemmas).
+QUESTION_WORDS = frozenset([
+    "何", "何時", "何処", "誰", "何故", "如何", "様", "何の", "幾", "幾つ", "居る", "為る", "成る",
+    "言う", "呼ぶ", "有る", "在る", "此の", "其の", "か", "事", "物", "所", "よう", "思う", "考える",
+    "述べる", "示す", "報告", "書", "論考", "本稿", "章",
+    "where", "when", "who", "what", "which", "why", "how", "many", "much", "does", "do", "did",
+    "is", "are", "was", "were", "the", "a", "an", "of", "in", "to", "for", "by", "on", "at",
+])
+
+# Questions about the document itself rather than its content (筆者は誰か, when
+# was it written, what does the photo show) point to bylines and captions.
+_INTENTS = {
+    "byline": ("筆者", "著者", "執筆", "脱稿", "書いた", "書き手", "author", "wrote", "written", "writer"),
+    "caption": ("写真", "画像", "キャプション", "photo", "picture", "image", "caption"),
+}
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What a question asks for: ``kind``, the counter it names, and where its wh-word is."""
+
+    kind: str
+    counter: str | None = None
+    wh_start: int = -1  # offsets into Question.nfkc
+    wh_end: int = -1
+    head: str | None = None  # 何気団 -> 気団: the answer ends with it (小笠原気団)
+    granularity: str | None = None  # 何年 -> year: 2010年, not 2010年9月4日
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question, analysed once; see the module's docstring for each field's making."""
+
+    text: str
+    nfkc: str
+    normalized: str
+    language: str
+    morphemes: tuple[Morpheme, ...]
+    tokens: tuple[str, ...]
+    content: frozenset[str]  # tokens that are not QUESTION_WORDS: what an answer should share
+    asked: Asked
+    intents: frozenset[str]
+    # English evidence, which needs an index: the retriever fills it (Retriever.analyse) from
+    # the index's bridge — the question's terms with their Japanese equivalents
+    # (president -> 大統領), and the BM25 weight of each Japanese token. None otherwise.
+    bridged: tuple[BridgedTerm, ...] | None = None
+    bridged_weights: dict[str, float] | None = None
+
+    @classmethod
+    def of(cls, text: str, tokenizer: Tokenizer, language: str | None = None) -> Question:
+        """Analyse ``text``; ``language`` overrides the detected one (a question set's ``lang``)."""
+        nfkc = unicodedata.normalize("NFKC", text)
+        lang = language or detect_language(text)
+        morphemes = tuple(analyse(tokenizer, nfkc))
+        tokens = tuple(t for t in (m.token() for m in morphemes) if t)
+        return cls(text=text, nfkc=nfkc, normalized=normalize(text), language=lang, morphemes=morphemes,
+                   tokens=tokens, content=frozenset(tokens) - QUESTION_WORDS, asked=asked_for(nfkc, lang),
+                   intents=intents(text))
+
+
+def intents(text: str) -> frozenset[str]:
+    """The kinds of unit a question is about when it asks about the document itself."""
+    q = text.lower()
+    return frozenset(kind for kind, words in _INTENTS.items() if any(w in q for w in words))
+
+
+def asked_for(text: str, lang: str) -> Asked:
+    """What is asked, from NFKC ``text``. Japanese cues first when the question has any Japanese."""
+    for japanese in ((False,) if lang == "en" else (True, False)):
+        cue = _first_cue(text, japanese)
+        if cue is not None:
+            return _asked(cue[0], cue[1], text, japanese)
+    # No wh-word: ラオスの首都は -> a term, and the question's last words sit next to it.
+    return Asked(TERM if lang == "ja" else DESCRIPTION, None, len(text), len(text))
+
+
+def _first_cue(text: str, japanese: bool) -> tuple[str, re.Match[str]] | None:
+    table = _JA if japanese else _EN
+    hits = [(m.start(), order, kind, m) for order, (kind, pattern) in enumerate(table)
+            if (m := pattern.search(text))]
+    if not hits:
+        return None
+    # In English the leading wh-phrase decides: "What contingencies … when coordinating …"
+    # asks for a term, not a date. In Japanese the table's order does (なぜ … 何 is なぜ).
+    _, _, kind, m = min(hits, key=(lambda h: h[1]) if japanese else (lambda h: (h[0], h[1])))
+    return kind, m
+
+
+def _asked(kind: str, m: re.Match[str], q: str, japanese: bool) -> Asked:
+    """The details of a question whose cue ``m`` says it asks for ``kind``."""
+    counter = None
+    if kind == QUANTITY and japanese:
+        c = _JA_COUNTER.search(q)
+        counter = c[1] if c else None
+    elif kind == QUANTITY:
+        rest = q[m.end():m.end() + 40]
+        counter = next((c for p, c in _EN_COUNTERS if p.search(rest)), None)
+    if kind == DATE and japanese and ("年間" in q or "日間" in q):
+        kind = QUANTITY  # 何年間 asks for a length of time, not a year
+    ordinal = _ORDINAL_Q.search(q) if japanese else None
+    if ordinal:  # 第何回党大会 asks for 第10回党大会, a name, not a count
+        return Asked(TERM, None, ordinal.start(), ordinal.end(), ordinal[1] or None)
+    head = None
+    if japanese and kind in (TERM, PLACE, ORG):
+        h = _HEAD.search(q)
+        head = h[1] if h else None
+    granularity = None
+    if kind == DATE:
+        granularity = "year" if re.search(r"何年(?!.{0,2}月)|what year|which year", q, re.I) \
+            else "month" if re.search(r"何月(?!.{0,2}日)", q) else None
+    return Asked(kind, counter, m.start(), m.end(), head, granularity)
