@@ -148,6 +148,22 @@ def cmd_docs(args: argparse.Namespace) -> int:
     return run_docs(args, _index_arg)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    # FastAPI is imported inside serve(), not here: `kotae ask` must not pay for it, and
+    # without the extra only this command fails, naming the package to install.
+    from server.run import missing_extra, serve
+
+    index = _index_arg(args)
+    try:
+        return serve(index, args.host, args.port)
+    except ImportError as e:
+        package = missing_extra(e)
+        if package is None:
+            raise
+        raise KotaeError(f"kotae serve needs the serve extra ({package} is missing): "
+                         "pip install 'kotae[serve]'") from None
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kotae", description="Answer questions about Japanese reports, "
                                 "in Japanese or English, citing the exact source spans.")
@@ -192,6 +208,12 @@ def parser() -> argparse.ArgumentParser:
                    "(default e5-small-q4); for --index, fail unless the index uses it")
     s.add_argument("--batch", type=int, default=32, help="questions per batch (default 32)")
     s.set_defaults(run=cmd_eval)
+
+    s = sub.add_parser("serve", help="answer over HTTP: a JSON API and a page at / (needs kotae[serve])")
+    index_opt(s)
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    s.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    s.set_defaults(run=cmd_serve)
     return p
 
 
