@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +69,9 @@ def describe(retriever: Retriever) -> tuple[DocumentInfo, ...]:
         d = int(doc)
         if ix.u_section[u]:
             sections[d].setdefault(ix.u_section[u], None)
-        if ix.u_pages[u] is not None:
-            pages[d] = max(pages[d] or 0, ix.u_pages[u][1])
+        span = ix.u_pages[u]
+        if span is not None:
+            pages[d] = max(pages[d] or 0, span[1])
     digests = ix.manifest.get("documents_sha256", {})
     return tuple(DocumentInfo(name=s.doc, title=s.title, sections=tuple(sections[i]), pages=pages[i],
                               characters=len(s.text), sha256=digests.get(s.doc), meta=s.meta)
@@ -81,7 +82,7 @@ def load_generation(index_dir: Path) -> Loaded:
     retriever = Retriever.load(index_dir)
     docs = describe(retriever)
     return Loaded(retriever=retriever, generation=retriever.index.generation.name,
-                  loaded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                  loaded_at=datetime.now(UTC).isoformat(timespec="seconds"),
                   documents=docs, by_name={d.name: i for i, d in enumerate(docs)})
 
 

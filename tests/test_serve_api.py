@@ -11,10 +11,12 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import threading
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -323,6 +325,27 @@ def test_serve_on_a_taken_port_is_one_line(report_index: Path, capsys: pytest.Ca
         assert main(["serve", "--index", str(report_index), "--port", str(port)]) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert line.startswith(f"kotae: error: cannot listen on 127.0.0.1:{port}") and "--port" in line
+
+
+def test_kotae_serve_says_where_and_answers(report_index: Path) -> None:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "qa_cli", "serve", "--index", str(report_index), "--port", "0"],
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()  # kotae: serving … at http://127.0.0.1:PORT/ — …
+        assert line.startswith("kotae: serving") and "http://127.0.0.1:" in line, line
+        url = line.split(" at ")[1].split()[0]
+        with urllib.request.urlopen(url + "api/health", timeout=60) as r:
+            assert json.load(r)["generation"] == os.readlink(report_index / CURRENT)
+        request = urllib.request.Request(url + "api/ask", data=json.dumps({"question": EN}).encode(),
+                                         headers={"content-type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as r:
+            assert json.load(r)["answer"]["short"]["text"] == "2025年10月18日"
+    finally:
+        proc.send_signal(signal.SIGINT)  # Ctrl-C: uvicorn shuts down, then kotae says so
+        assert proc.wait(timeout=30) == 130
+        assert proc.stderr is not None and "Traceback" not in proc.stderr.read()
 
 
 def test_ask_does_not_import_the_server() -> None:
