@@ -194,9 +194,9 @@ def add_api(app: FastAPI, live: LiveIndex, asker: ThreadPoolExecutor) -> None:
         answers = await asyncio.get_running_loop().run_in_executor(asker, answer_all, loaded, requests)
         return JSONResponse(answers if isinstance(body, list) else answers[0])
 
-    @app.get("/api/documents", summary="The indexed documents")
-    def documents() -> list[dict[str, Any]]:
-        return [d.as_dict() for d in live.get().documents]
+    @app.get("/api/documents", summary="The indexed documents: the object of `kotae docs --json`")
+    def documents() -> dict[str, Any]:
+        return {"documents": [d.as_dict() for d in live.get().documents]}
 
     @app.get("/api/documents/{doc_id:path}/text", responses=ERRORS,
              summary="The raw text of a document, or of its span [start:end] (Python str offsets)")

@@ -17,28 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
+from ingest.catalog import DocumentInfo, documents
 from ingest.errors import KotaeError
 from ingest.index import CURRENT
 from retriever import Retriever
-
-
-@dataclass(frozen=True)
-class DocumentInfo:
-    """One indexed document as `GET /api/documents` lists it."""
-
-    name: str
-    title: str | None
-    sections: tuple[str, ...]
-    pages: int | None
-    characters: int
-    sha256: str | None
-    meta: dict[str, Any]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"id": self.name, "name": self.name, "title": self.title, "sections": list(self.sections),
-                "pages": self.pages, "characters": self.characters, "sha256": self.sha256, "meta": self.meta}
 
 
 @dataclass(frozen=True)
@@ -60,30 +43,14 @@ class Loaded:
         return None if i is None else self.retriever.index.sources[i].text
 
 
-def describe(retriever: Retriever) -> tuple[DocumentInfo, ...]:
-    """The documents of an index with their sections (in reading order) and page counts."""
-    ix = retriever.index
-    sections: list[dict[str, None]] = [{} for _ in ix.sources]
-    pages: list[int | None] = [None for _ in ix.sources]
-    for u, doc in enumerate(ix.u_doc):
-        d = int(doc)
-        if ix.u_section[u]:
-            sections[d].setdefault(ix.u_section[u], None)
-        span = ix.u_pages[u]
-        if span is not None:
-            pages[d] = max(pages[d] or 0, span[1])
-    digests = ix.manifest.get("documents_sha256", {})
-    return tuple(DocumentInfo(name=s.doc, title=s.title, sections=tuple(sections[i]), pages=pages[i],
-                              characters=len(s.text), sha256=digests.get(s.doc), meta=s.meta)
-                 for i, s in enumerate(ix.sources))
-
-
 def load_generation(index_dir: Path) -> Loaded:
     retriever = Retriever.load(index_dir)
-    docs = describe(retriever)
-    return Loaded(retriever=retriever, generation=retriever.index.generation.name,
-                  loaded_at=datetime.now(UTC).isoformat(timespec="seconds"),
-                  documents=docs, by_name={d.name: i for i, d in enumerate(docs)})
+    gen = retriever.index.generation
+    # The catalog of the very generation loaded (not `current`, which may have moved on).
+    docs = tuple(documents(gen))
+    return Loaded(retriever=retriever, generation=gen.name,
+                  loaded_at=datetime.now(UTC).isoformat(timespec="seconds"), documents=docs,
+                  by_name={s.doc: i for i, s in enumerate(retriever.index.sources)})
 
 
 class LiveIndex:

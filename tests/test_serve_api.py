@@ -127,14 +127,17 @@ def test_a_body_over_the_cap_is_413_declared_or_streamed(client: TestClient) -> 
 # -- documents and their text -------------------------------------------------------------
 
 
-def test_documents_lists_the_report(client: TestClient, report_path: Path, report_text: str) -> None:
+def test_documents_lists_the_report_as_kotae_docs_does(client: TestClient, report_path: Path, report_text: str,
+                                                       report_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
     r = client.get("/api/documents")
     assert r.status_code == 200
-    (d,) = r.json()
-    assert (d["id"], d["name"], d["pages"]) == (DOC, DOC, None)
-    assert d["characters"] == len(report_text)
+    (d,) = r.json()["documents"]
+    assert (d["id"], d["pages"]) == (DOC, None)
+    assert d["chars"] == len(report_text)
     assert d["sha256"] == hashlib.sha256(report_path.read_bytes()).hexdigest()
-    assert "不透明感が増す北朝鮮・イラン問題" in d["sections"] and len(d["sections"]) == len(set(d["sections"]))
+    assert "不透明感が増す北朝鮮・イラン問題" in [s["text"] for s in d["sections"]]
+    assert main(["docs", "--index", str(report_index), "--json"]) == 0
+    assert r.json() == json.loads(capsys.readouterr().out)
 
 
 def test_text_of_a_citation_is_the_source_span(client: TestClient, report_text: str) -> None:

@@ -91,7 +91,8 @@ def wait_for(driver: webdriver.Chrome, css: str, timeout: float = 60) -> object:
     try:
         return WebDriverWait(driver, timeout).until(lambda d: d.find_element(By.CSS_SELECTOR, css))
     except TimeoutException:
-        raise AssertionError(f"{css} never appeared; the page shows: {driver.find_element(By.TAG_NAME, 'body').text[:500]}") from None
+        shown = driver.find_element(By.TAG_NAME, "body").text[:500]
+        raise AssertionError(f"{css} never appeared; the page shows: {shown}") from None
 
 
 def shot(driver: webdriver.Chrome, tmp_path: Path, name: str) -> Path:
