@@ -9,13 +9,15 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .clean import clean
 from .errors import IndexFileError
+from .generations import reading
 from .headings import heading_level
-from .index import read_manifest, reading
+from .manifest import read_manifest
 from .records import DocumentMeta
 
 TITLE_MAX = 80  # characters; a longer first line is a paragraph, not a title
@@ -81,7 +83,7 @@ def documents(index_dir: str | os.PathLike[str]) -> list[DocumentInfo]:
         try:
             conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
             try:
-                return _read(conn, manifest.get("documents", {}))
+                return _read(conn, manifest.documents)
             finally:
                 conn.close()
         except (sqlite3.Error, ValueError, TypeError) as e:
@@ -89,7 +91,7 @@ def documents(index_dir: str | os.PathLike[str]) -> list[DocumentInfo]:
                                  "rebuild the index with kotae ingest") from None
 
 
-def _read(conn: sqlite3.Connection, entries: dict[str, dict]) -> list[DocumentInfo]:
+def _read(conn: sqlite3.Connection, entries: Mapping[str, Mapping[str, Any]]) -> list[DocumentInfo]:
     sections: dict[int, list[Section]] = {}
     for doc_id, text, line in conn.execute(
             "SELECT doc_id, text, line_start FROM units WHERE kind = 'heading' ORDER BY id"):

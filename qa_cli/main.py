@@ -34,7 +34,7 @@ def default_index() -> Path:
 
 
 def _ensure_default_index(index: Path) -> None:
-    from ingest.index import CURRENT
+    from ingest.generations import CURRENT
 
     if (index / CURRENT).exists():
         return

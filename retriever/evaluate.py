@@ -345,7 +345,8 @@ def corpus_index(qset: QuestionSet, cache_dir: Path, embedder: str | None = None
                  progress: bool = False) -> Path:
     """The index of a SQuAD set's contexts, built once and cached by their content hash."""
     from ingest.embed import DEFAULT_EMBEDDER
-    from ingest.index import CURRENT, build_index
+    from ingest.generations import CURRENT
+    from ingest.index import build_index
 
     if qset.documents is None:
         raise InputError("this question set has no contexts of its own; give --index")

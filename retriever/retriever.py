@@ -17,8 +17,9 @@ import numpy as np
 
 from ingest.clean import clean, offset_map
 from ingest.embed import Embedder, get_embedder
-from ingest.errors import IndexFileError, InputError, IntegrityError
+from ingest.errors import IndexFileError, InputError, IntegrityError, KotaeError
 from ingest.lexical import LexicalIndex
+from ingest.manifest import check_tokenizer
 from ingest.tokens import Tokenizer
 
 from .english import bridge_question, term_coverage, token_weights, weighted_scores
@@ -107,6 +108,16 @@ _NORMS = {"scale": _scale, "z": _z, "rrf": _rrf}
 _FACT_NAMES = {DATE: "a date", PERSON: "a person", PLACE: "a place", ORG: "an organisation", QUANTITY: "a quantity"}
 
 
+def _index_embedder(index_dir: str | Path, spec: str) -> Embedder:
+    """The embedder an index names. One that cannot be loaded here (a model path on
+    another machine) is a problem of the index, exit 3, like any other mismatch."""
+    try:
+        return get_embedder(spec)
+    except KotaeError as e:
+        raise IndexFileError(f"{index_dir} was built with embedder {spec!r}, which cannot be loaded here "
+                             f"({str(e).split(';')[0]}); rebuild with kotae ingest") from None
+
+
 class Retriever:
     """Load an index once, then ask it many questions."""
 
@@ -133,11 +144,13 @@ class Retriever:
         if embedder is not None and embedder != reader.embedder_spec:
             raise IndexFileError(f"{index_dir} was built with embedder {reader.embedder_spec!r}, "
                                  f"not {embedder!r}; drop --embedder or rebuild the index with it")
-        model = get_embedder(reader.embedder_spec) if reader.dim else None
+        tokenizer = Tokenizer()
+        check_tokenizer(reader.manifest, tokenizer.version, index_dir)
+        model = _index_embedder(index_dir, reader.embedder_spec) if reader.dim else None
         if model is not None and model.dim != reader.dim:
             raise IndexFileError(f"{index_dir}: embedder {reader.embedder_spec!r} gives {model.dim} "
                                  f"dimensions, the index has {reader.dim}; rebuild the index")
-        return cls(reader, model, settings)
+        return cls(reader, model, settings, tokenizer)
 
     def with_settings(self, **changes: Any) -> Retriever:
         return type(self)(self.index, self.embedder, replace(self.settings, **changes), self.tokenizer)

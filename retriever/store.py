@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ingest.bridge import BRIDGE_FILE, Bridge
 from ingest.errors import IndexFileError
-from ingest.index import read_manifest, reading
+from ingest.generations import reading
 from ingest.lexical import LexicalIndex
+from ingest.manifest import read_manifest
 
 
 @dataclass(frozen=True)
@@ -31,17 +34,17 @@ class IndexReader:
     def __init__(self, index_dir: str | Path) -> None:
         self.dir = Path(index_dir)
         # The generation is locked while it loads, so that an ingest finishing meanwhile
-        # cannot remove it under us (ingest.index.reading); once loaded it is all in memory.
+        # cannot remove it under us (ingest.generations.reading); once loaded it is all in memory.
         with reading(self.dir) as gen:
             self._load(gen)
 
     def _load(self, gen: Path) -> None:
         self.generation = gen
         self.manifest = read_manifest(gen)
-        self.embedder_spec: str = self.manifest["embedder"]["spec"]
-        self.dim: int = int(self.manifest["embedder"]["dim"])
+        self.embedder_spec: str = self.manifest.embedder_spec
+        self.dim: int = self.manifest.embedder_dim
         try:
-            self._read_store(gen / "store.sqlite", self.manifest.get("documents", {}))
+            self._read_store(gen / "store.sqlite", self.manifest.documents)
         except (sqlite3.Error, ValueError, TypeError, IndexError, KeyError) as e:
             # ValueError covers JSON that does not parse; IndexError a passage naming
             # a unit that is not there: a damaged store either way.
@@ -80,7 +83,7 @@ class IndexReader:
             return np.zeros((0, self.dim), np.float32)
         return np.ascontiguousarray(index.reconstruct_n(0, rows), dtype=np.float32)
 
-    def _read_store(self, path: Path, entries: dict[str, dict]) -> None:
+    def _read_store(self, path: Path, entries: Mapping[str, Mapping[str, Any]]) -> None:
         if not path.is_file():
             raise IndexFileError(f"{path}: the store is missing; rebuild the index with kotae ingest")
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)

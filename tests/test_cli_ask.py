@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from helpers import error_line as _error_line
 
-from ingest.index import generation
+from ingest.generations import generation
 from qa_cli.main import main
 
 QUESTIONS = Path(__file__).resolve().parent.parent / "corpus" / "questions" / "report.jsonl"

@@ -19,7 +19,8 @@ import pytest
 import ingest.index
 from ingest import build_index
 from ingest.errors import IndexFileError, InputError, KotaeError
-from ingest.index import CURRENT, FORMAT_VERSION, MANIFEST, generation, read_manifest
+from ingest.generations import CURRENT, generation, read_record
+from ingest.manifest import FORMAT_VERSION, MANIFEST, Manifest, read_manifest
 from ingest.records import Segmented
 from ingest.tokens import Tokenizer
 
@@ -44,7 +45,8 @@ def built(tmp_path: Path, corpus: Path) -> Path:
 
 
 def manifest_of(index: Path) -> dict:
-    return read_manifest(generation(index))
+    """The live manifest as the JSON object it is written as."""
+    return read_manifest(generation(index)).as_dict()
 
 
 def store_rows(index: Path, table: str) -> list[tuple]:
@@ -81,15 +83,15 @@ def test_build_layout_and_manifest(tmp_path: Path, corpus: Path, segmented_repor
     assert generation(index) == gen
 
     m = read_manifest(gen)
-    assert m["format"] == FORMAT_VERSION
-    assert m["embedder"] == {"spec": "none", "dim": 0}
-    assert m["tokenizer"] == tokenizer.version
+    assert m.format == FORMAT_VERSION
+    assert (m.embedder_spec, m.embedder_dim) == ("none", 0)
+    assert m.tokenizer == tokenizer.version
     digest = hashlib.sha256(report_path.read_bytes()).hexdigest()
-    assert m["documents_sha256"] == {REPORT_ID: digest}
-    assert m["counts"] == {"documents": 1, "units": n_units, "passages": n_passages, "chars": chars}
-    assert m["documents"][REPORT_ID]["author"] == "秋山信将"
-    assert m["documents"][REPORT_ID]["date"] == "2024-12-11"
-    assert m["last_ingest"]["added"] == [REPORT_ID]
+    assert m.documents_sha256 == {REPORT_ID: digest}
+    assert m.counts == {"documents": 1, "units": n_units, "passages": n_passages, "chars": chars}
+    assert m.documents[REPORT_ID]["author"] == "秋山信将"
+    assert m.documents[REPORT_ID]["date"] == "2024-12-11"
+    assert m.last_ingest["added"] == [REPORT_ID]
 
     conn = sqlite3.connect(gen / "store.sqlite")
     try:
@@ -98,8 +100,9 @@ def test_build_layout_and_manifest(tmp_path: Path, corpus: Path, segmented_repor
         assert conn.execute("SELECT text FROM documents").fetchone()[0] == segmented_report.document.text
     finally:
         conn.close()
-    # no temporary directories or link left behind
-    assert sorted(p.name for p in index.iterdir() if p.name.startswith(".")) == [".lock"]
+    # no temporary directories or link left behind; the record names only the live generation
+    assert sorted(p.name for p in index.iterdir() if p.name.startswith(".")) == [".kotae-index", ".lock"]
+    assert read_record(index) == [gen.name]
 
 
 def test_reingest_unchanged_reuses_everything(built: Path, corpus: Path) -> None:
@@ -188,7 +191,7 @@ def test_failure_mid_write_leaves_the_previous_index(built: Path, corpus: Path,
     real = ingest.index.write_generation
     written: list[Path] = []
 
-    def write_then_fail(tmp: Path, prepared: list, manifest: dict) -> None:
+    def write_then_fail(tmp: Path, prepared: list, manifest: Manifest) -> None:
         real(tmp, prepared, manifest)  # a complete temporary generation exists...
         written.append(tmp)
         raise RuntimeError("simulated crash while writing")  # ...and then it all goes wrong

@@ -18,7 +18,8 @@ import pytest
 from ingest import build_index
 from ingest.clean import clean, normalize
 from ingest.errors import IndexFileError, InputError, IntegrityError
-from ingest.index import MANIFEST, generation
+from ingest.generations import generation
+from ingest.manifest import MANIFEST
 from retriever import Answer, Citation, Retriever
 from retriever.language import detect_language
 

@@ -24,7 +24,8 @@ from reliability_support import (
 )
 
 from ingest import build_index
-from ingest.index import generation, read_manifest
+from ingest.generations import generation
+from ingest.manifest import read_manifest
 
 
 @pytest.fixture(scope="session")
@@ -34,8 +35,6 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     e = dict(os.environ)
     e.update({"KOTAE_INDEX": str(home / "no-default-index"), "XDG_CACHE_HOME": str(home / "cache"),
               "PYTHONIOENCODING": "utf-8", "OMP_WAIT_POLICY": "PASSIVE"})
-    for var in ("KOTAE_TEST_PAUSE_AT", "KOTAE_TEST_PAUSE_SECONDS"):
-        e.pop(var, None)
     return e
 
 
@@ -68,7 +67,7 @@ def versions(tmp_path_factory: pytest.TempPathFactory) -> dict:
         docs = corpus(root / f"v{v}", v)
         index = root / f"index-v{v}"
         build_index([docs], index, "none")
-        out[v] = {"corpus": docs, "sha": read_manifest(generation(index))["documents_sha256"],
+        out[v] = {"corpus": docs, "sha": read_manifest(generation(index)).documents_sha256,
                   "answers": answers(index, QUESTIONS)}
     # every question tells them apart
     assert all(a != b for a, b in zip(out[1]["answers"], out[2]["answers"], strict=True))

@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ingest.clean import clean
-from ingest.index import generation, read_manifest
+from ingest.generations import generation
+from ingest.manifest import read_manifest
 from retriever import Retriever
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
@@ -27,6 +28,31 @@ REPORT = REPO_ROOT / "corpus" / "nuclear-outlook-2025.txt"
 
 def kotae_cmd(*args: object) -> list[str]:
     return [sys.executable, "-m", "qa_cli", *map(str, args)]
+
+
+# `kotae` with the ingest's checkpoint (ingest.generations.checkpoint) replaced: at the
+# named stage it says so on stderr and sleeps, so that a test can kill -9 it there or
+# fill its disk. argv: stage, seconds, then kotae's own arguments.
+_PAUSED = """
+import sys, time
+import ingest.generations
+from qa_cli.main import main
+
+stage, seconds = sys.argv[1], float(sys.argv[2])
+
+def pause(at):
+    if at == stage:
+        print(f"kotae: test pause at {at}", file=sys.stderr, flush=True)
+        time.sleep(seconds)
+
+ingest.generations.checkpoint = pause
+sys.exit(main(sys.argv[3:]))
+"""
+
+
+def paused_kotae_cmd(stage: str, seconds: float, *args: object) -> list[str]:
+    """A kotae command line that pauses for ``seconds`` at checkpoint ``stage``."""
+    return [sys.executable, "-c", _PAUSED, stage, str(seconds), *map(str, args)]
 
 
 def run_kotae(env: dict[str, str], *args: object, stdin: str | None = None,
@@ -110,7 +136,7 @@ def corpus(root: Path, version: int) -> Path:
 def live_version(index: Path, versions: dict) -> int:
     gen = generation(index)
     assert gen.parent.resolve() == index.resolve() and gen.name.startswith("gen-"), gen  # never a .tmp-*
-    sha = read_manifest(gen)["documents_sha256"]
+    sha = read_manifest(gen).documents_sha256
     found = [v for v in (1, 2) if versions[v]["sha"] == sha]
     assert found, "the live index is neither the old corpus nor the new one"
     return found[0]

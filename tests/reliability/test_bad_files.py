@@ -21,8 +21,9 @@ from reliability_support import (
 )
 
 from ingest import build_index
-from ingest.index import CURRENT, generation, read_manifest
+from ingest.generations import CURRENT, generation
 from ingest.load import load_file
+from ingest.manifest import read_manifest
 
 # The behaviour, as it is and as these tests pin it down:
 # * a directory is read whole. A supported file (.txt .md .markdown .text .pdf) that
@@ -181,7 +182,7 @@ def test_mixed_encodings_in_one_directory(tmp_path: Path, env: dict[str, str]) -
     proc = run_kotae(env, "ingest", docs, "--index", index, "--embedder", "none", "-q")
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     m = read_manifest(generation(index))
-    assert {k: v["encoding"] for k, v in m["documents"].items()} == {
+    assert {k: v["encoding"] for k, v in m.documents.items()} == {
         "docs/utf8.txt": "utf-8", "docs/bom.md": "utf-8-sig", "docs/sjis.txt": "cp932",
         "docs/eucjp.txt": "euc_jp", "docs/utf16.txt": "utf-16"}
     questions = [s.split("の")[0] + "の会議はいつ開かれたか" for _, s in texts.values()]

@@ -19,16 +19,17 @@ from reliability_support import (
     QUESTIONS,
     answers,
     comparable,
-    kotae_cmd,
     live_version,
     one_error,
+    paused_kotae_cmd,
     run_kotae,
     write_files,
 )
 
 from ingest import build_index
 from ingest.errors import KotaeError
-from ingest.index import CURRENT, generation, read_manifest
+from ingest.generations import CURRENT, generation
+from ingest.manifest import read_manifest
 
 
 def _old_state(index: Path) -> tuple[str, dict, list[dict]]:
@@ -54,7 +55,7 @@ DISK_FULL = [
     ("faiss", "ingest.lexical.build", lambda: RuntimeError(  # (raised where a lexical-only index can fail)
         "Error in void faiss::write_index(...): write error in units.faiss: 2023 != 7680 (No space left on device)")),
     ("numpy short write", "ingest.lexical.build", lambda: OSError("1920000 requested and 505824 written")),
-    ("fsync", "ingest.index._fsync_tree", lambda: OSError(errno.ENOSPC, "No space left on device")),
+    ("fsync", "ingest.generations.fsync_tree", lambda: OSError(errno.ENOSPC, "No space left on device")),
     ("quota", "ingest.store.write", lambda: OSError(errno.EDQUOT, "Disk quota exceeded")),
 ]
 
@@ -150,9 +151,9 @@ def test_disk_full_for_real(tmpfs: Path, tmp_path: Path, versions: dict, env: di
     one_error(proc, 2, "disk full", "previous index is intact")
     assert _old_state(index) == before
     # 2. the disk fills up while the lexical index is written (numpy's short write)
-    e = dict(env, KOTAE_TEST_PAUSE_AT="store-written", KOTAE_TEST_PAUSE_SECONDS="1.5")
-    proc = subprocess.Popen(kotae_cmd("ingest", versions[2]["corpus"], "--index", index, "--embedder", "none",
-                                      "-q"), env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(paused_kotae_cmd("store-written", 1.5, "ingest", versions[2]["corpus"], "--index", index,
+                                             "--embedder", "none", "-q"),
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stderr.readline().strip() == "kotae: test pause at store-written"
     with open(tmpfs / "filler", "wb", buffering=0) as f:  # take every byte left
         try:

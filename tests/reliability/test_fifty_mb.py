@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from reliability_support import BigIngest
 
-from ingest.index import generation, read_manifest
+from ingest.generations import generation
+from ingest.manifest import read_manifest
 
 # Peak memory allowed for ingesting the 50 MB file below (18.4 M characters, 620 k
 # sentences), lexical-only. Ingest holds every unit, passage and token list of a
@@ -29,6 +30,6 @@ def test_fifty_megabyte_file_ingests_in_bounded_memory(fifty_mb_ingest: BigInges
     assert out.startswith("indexed 1 documents")
     m = read_manifest(generation(fifty_mb_ingest.root / "index"))
     text = (fifty_mb_ingest.root / "big" / "big.txt").read_text(encoding="utf-8")
-    assert m["counts"]["chars"] == len(text)
-    assert m["counts"]["units"] > 500_000
+    assert m.counts["chars"] == len(text)
+    assert m.counts["units"] > 500_000
     assert 0 < peak < PEAK_RSS_LIMIT, f"peak RSS {peak / 1024**2:.0f} MiB"

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from reliability_support import GOOD, PLACES, answers, run_kotae, write_files
 
-from ingest.index import generation, read_manifest
+from ingest.generations import generation
+from ingest.manifest import read_manifest
 
 
 def _store_units(index: Path) -> list[tuple]:
@@ -33,10 +34,10 @@ def test_one_changed_file_is_all_that_is_reembedded(tmp_path: Path, env: dict[st
     proc = run_kotae(env, "ingest", docs, "--index", index, "-q")
     assert proc.returncode == 0, proc.stderr
     m = read_manifest(generation(index))
-    changed_units = m["documents"]["corpus/r3.txt"]["units"]
+    changed_units = m.documents["corpus/r3.txt"]["units"]
     assert changed_units == 2
     assert f"(1 updated, 9 unchanged; {changed_units} units embedded)" in proc.stdout
-    assert m["last_ingest"]["updated"] == ["corpus/r3.txt"] and m["last_ingest"]["embedded_units"] == 2
+    assert m.last_ingest["updated"] == ["corpus/r3.txt"] and m.last_ingest["embedded_units"] == 2
     after = _store_units(index)
     # the nine others were copied, vectors and all, not recomputed
     assert [r for r in after if r[0] != "corpus/r3.txt"] == [r for r in before if r[0] != "corpus/r3.txt"]
@@ -62,14 +63,14 @@ def test_deleted_file_is_kept_unless_pruned(tmp_path: Path, env: dict[str, str])
     assert proc.returncode == 0, proc.stderr
     assert "(2 unchanged; 0 units embedded)" in proc.stdout
     assert proc.stdout.rstrip().endswith("; kept 1 documents not in this ingest (use --prune to drop them)")
-    assert "corpus/b.txt" in read_manifest(generation(index))["documents_sha256"]
+    assert "corpus/b.txt" in read_manifest(generation(index)).documents_sha256
     assert answers(index, ["函館の会議はいつ開かれたか"])[0]["answer"]["doc"] == "corpus/b.txt"
 
     proc = run_kotae(env, "ingest", docs, "--index", index, "--prune", "-q")
     assert proc.returncode == 0, proc.stderr
     assert "(2 unchanged, 1 removed; 0 units embedded)" in proc.stdout and "kept 1" not in proc.stdout
     m = read_manifest(generation(index))
-    assert set(m["documents_sha256"]) == {"corpus/a.txt", "corpus/c.txt"}
-    assert m["last_ingest"]["removed"] == ["corpus/b.txt"]
+    assert set(m.documents_sha256) == {"corpus/a.txt", "corpus/c.txt"}
+    assert m.last_ingest["removed"] == ["corpus/b.txt"]
     assert all(c["doc"] != "corpus/b.txt" for a in answers(index, ["函館の会議はいつ開かれたか"])
                for c in a["citations"])

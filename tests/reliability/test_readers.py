@@ -14,7 +14,7 @@ from pathlib import Path
 from reliability_support import PLACES, QUESTIONS, comparable, run_kotae, write_files
 
 from ingest import build_index
-from ingest.index import KEEP_GENERATIONS
+from ingest.generations import KEEP_GENERATIONS
 
 READER_API = textwrap.dedent("""
     import json, os, sys
