@@ -210,8 +210,9 @@ def add_api(app: FastAPI, live: LiveIndex, asker: ThreadPoolExecutor) -> None:
         manifest = loaded.retriever.index.manifest
         return {"status": "ok", "generation": loaded.generation, "loaded_at": loaded.loaded_at,
                 "published": live.published() or loaded.generation, "reloads": live.reloads,
-                "reload_error": live.reload_error, "embedder": manifest["embedder"],
-                "format": manifest["format"], "counts": manifest.get("counts", {})}
+                "reload_error": live.reload_error,
+                "embedder": {"spec": manifest.embedder_spec, "dim": manifest.embedder_dim},
+                "format": manifest.format, "counts": dict(manifest.counts)}
 
 
 def answer_all(loaded: Loaded, requests: list[AskRequest]) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ingest.catalog import DocumentInfo, documents
 from ingest.errors import KotaeError
-from ingest.index import CURRENT
+from ingest.generations import CURRENT
 from retriever import Retriever
 
 
