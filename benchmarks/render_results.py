@@ -21,6 +21,29 @@ def f3(x: object) -> str:
     return f"{x:.3f}" if isinstance(x, (int, float)) else "–"
 
 
+def load_serve_section(r: dict | None) -> list[str]:
+    if not r:
+        return []
+    gens = ", ".join(f"{g['seconds']} s" for g in r["ingests"])
+    first = "removed by ingest during the run" if r["first_generation_removed"] else "still on disk at the end"
+    return ["## `kotae serve` under load (`python benchmarks/load_serve.py`)", "",
+            f"{r['clients']} concurrent clients x {r['questions_per_client']} questions "
+            f"({r['requests']:,} requests, the report's {r['distinct_questions']} questions) on 127.0.0.1, "
+            f"while `kotae ingest` published {len(r['ingests'])} new generations ({gens} each).", "",
+            "| requests answered | errors | answers differing from `kotae ask --json` | p50 | p95 | p99 | "
+            "throughput |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+            f"| {r['answered']:,} | {r['errors']} | {r['mismatches']} | {r['latency_ms']['p50']} ms | "
+            f"{r['latency_ms']['p95']} ms | {r['latency_ms']['p99']} ms | {r['throughput_per_s']} requests/s |", "",
+            f"The server switched generations {r['reloads']} times without a restart and ended on the last "
+            f"one published ({'yes' if r['served_generation_at_end'] == r['last_generation'] else 'NO'}); the "
+            f"generation it started on was {first}. "
+            "Latency is per request seen by a client, queueing included: questions are answered one "
+            "at a time, so with 8 clients a request waits for the ones ahead of it"
+            + (" (the 2 cores were shared: 1-minute load average {} before the run, {} after)."
+               .format(*r["load_average_1min_before_after"]) if "load_average_1min_before_after" in r else "."), ""]
+
+
 def main() -> None:
     out = ["# Benchmark results", "",
            "Every figure below was measured on this project's machine (2 cores, 24 GiB, no GPU) by the",
@@ -116,6 +139,7 @@ def main() -> None:
                     f"pipeline adds **{100 * ing['pipeline_overhead_vs_embedder']:.1f}%**",
                     f"- peak resident memory: **{ing['peak_rss_mb']} MB**"]
         out.append("")
+    out += load_serve_section(load("load_serve"))
     (HERE / "RESULTS.md").write_text("\n".join(out), encoding="utf-8")
     print("wrote benchmarks/RESULTS.md")
 
