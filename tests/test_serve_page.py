@@ -170,6 +170,7 @@ def test_an_abstention_says_so_and_shows_the_nearest_passages(page: webdriver.Ch
     page.get(f"{server_url}?q={quote(UNANSWERABLE)}")
     wait_for(page, ".abstain")
     assert "No answer" in page.find_element(By.CSS_SELECTOR, ".abstain").text
+    assert page.find_element(By.CSS_SELECTOR, ".abstain .why").text.strip()  # the answer's "why", in a sentence
     assert len(page.find_elements(By.CSS_SELECTOR, "button.cite")) == 5
     assert not page.find_elements(By.CSS_SELECTOR, ".answer-box")
     assert not page.find_element(By.ID, "document").is_displayed()
@@ -216,7 +217,8 @@ def first_question_citing_a_gap(server_url: str) -> tuple[str, int]:
     raise AssertionError("no citation of the report's questions skips a caption")
 
 
-def test_a_skipped_caption_is_shown_as_skipped(page: webdriver.Chrome, server_url: str, report_text: str) -> None:
+def test_a_skipped_caption_is_shown_as_skipped(page: webdriver.Chrome, server_url: str, report_text: str,
+                                               tmp_path: Path) -> None:
     question, i = first_question_citing_a_gap(server_url)
     page.get(f"{server_url}?q={quote(question)}&c={i + 1}")
     wait_for(page, "#doc-text .gap-start")
@@ -226,3 +228,4 @@ def test_a_skipped_caption_is_shown_as_skipped(page: webdriver.Chrome, server_ur
     assert "写真" in gap.text or gap.text.strip() in report_text
     label = page.execute_script("return getComputedStyle(arguments[0], '::before').content", gap)
     assert "skipped" in label
+    shot(page, tmp_path, "serve-gap")
