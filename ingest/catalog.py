@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from difflib import get_close_matches
+from fnmatch import fnmatchcase
 from typing import Any
 
 from .clean import clean
-from .errors import IndexFileError
+from .errors import IndexFileError, InputError
 from .generations import reading
 from .headings import heading_level
 from .manifest import read_manifest
@@ -109,3 +111,58 @@ def _read(conn: sqlite3.Connection, entries: Mapping[str, Mapping[str, Any]]) ->
             meta=DocumentMeta(**json.loads(meta)), sections=tuple(sections.get(doc_id, ())),
             pages=len(page_starts) or None, chars=chars, sha256=digest, ingested=entry.get("ingested")))
     return out
+
+
+@dataclass(frozen=True)
+class DocName:
+    """What a ``--doc`` pattern is matched against: a document's id, path and title."""
+
+    id: str
+    path: str | None
+    title: str | None
+
+
+def select_documents(patterns: Sequence[str], names: Sequence[DocName]) -> list[int]:
+    """Positions (in ``names``) of the documents any pattern picks, in index order.
+
+    A pattern is a document id, a path to the file (relative to the current directory or
+    absolute), or a glob on the id, the path, the file name or the title:
+    # reports/notice.txt · ./reports/notice.txt · '*.pdf' · 'notice*' · '*防災*'
+    Each pattern must pick something; one that picks nothing is an InputError naming the
+    nearest ids and titles.
+    """
+    picked: set[int] = set()
+    for pattern in patterns:
+        hits = [i for i, name in enumerate(names) if _matches(pattern, name)]
+        if not hits:
+            raise InputError(_unknown(pattern, names))
+        picked.update(hits)
+    return sorted(picked)
+
+
+def _matches(pattern: str, name: DocName) -> bool:
+    if pattern == name.id:
+        return True
+    fields = [name.id, name.title or ""]
+    if name.path is not None:
+        fields += [name.path, os.path.basename(name.path)]
+        if os.path.abspath(pattern) == name.path:
+            return True
+    fields.append(name.id.rsplit("/", 1)[-1])
+    return any(f and fnmatchcase(f, pattern) for f in fields)
+
+
+def _unknown(pattern: str, names: Sequence[DocName]) -> str:
+    # Near matches by spelling, the glob characters left out: 'anual*' -> reports/annual.txt.
+    labels: dict[str, str] = {}
+    for n in names:
+        labels[n.id] = n.id
+        labels[n.id.rsplit("/", 1)[-1]] = n.id
+        if n.title:
+            labels[n.title] = n.id
+    bare = pattern.strip("*?")
+    near = get_close_matches(bare, list(labels), n=8, cutoff=0.5)
+    near += [label for label in labels if bare and bare in label and label not in near]
+    ids = list(dict.fromkeys(labels[label] for label in near))[:3]
+    hint = f"near: {', '.join(ids)}" if ids else f"{len(names)} documents, e.g. {', '.join(n.id for n in names[:3])}"
+    return f"--doc {pattern!r} matches no document ({hint}); list them with kotae docs"

@@ -55,6 +55,7 @@ def run_eval(args: argparse.Namespace, index_arg: Callable[[argparse.Namespace],
         retriever = Retriever.load(index)
     else:
         retriever = Retriever.load(index_arg(args), args.embedder)
+    docs = retriever.documents(args.doc) if args.doc else None
     with contextlib.ExitStack() as stack:
         out = None
         if args.out:
@@ -67,7 +68,7 @@ def run_eval(args: argparse.Namespace, index_arg: Callable[[argparse.Namespace],
             if out is not None:
                 out.write(json.dumps(outcome_row(o), ensure_ascii=False) + "\n")
 
-        outcomes, seconds = evaluate(lambda qs: retriever.ask_many(qs, k=args.k), qset.questions,
+        outcomes, seconds = evaluate(lambda qs: retriever.ask_many(qs, k=args.k, docs=docs), qset.questions,
                                      batch=args.batch, progress=True, on_outcome=write)
     if len(outcomes) < len(qset.questions):
         print(f"kotae: interrupted after {len(outcomes)} of {len(qset.questions)} questions; "

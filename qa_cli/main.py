@@ -110,9 +110,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from retriever import Retriever
 
     retriever = Retriever.load(_index_arg(args), args.embedder)
+    docs = retriever.documents(args.doc) if args.doc else None  # a bad --doc fails before any question
     tty = sys.stdout.isatty()
     if args.question != "-":
-        answer = retriever.ask(args.question, k=args.k)
+        answer = retriever.ask(args.question, k=args.k, docs=docs)
         print(json.dumps(answer.as_dict(), ensure_ascii=False) if args.json else render(answer, tty))
         return 0
     bad = 0
@@ -120,7 +121,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         if not line.strip():
             continue
         try:
-            answer = retriever.ask(line, k=args.k)
+            answer = retriever.ask(line, k=args.k, docs=docs)
         except KotaeError as e:
             if e.exit_code != 2:
                 raise
@@ -173,6 +174,11 @@ def parser() -> argparse.ArgumentParser:
         s.add_argument("--index", metavar="DIR", help="index directory (default: $KOTAE_INDEX or "
                        "~/.cache/kotae/index, built from the bundled corpus on first use)")
 
+    def doc_opt(s: argparse.ArgumentParser) -> None:
+        s.add_argument("--doc", action="append", metavar="PATTERN",
+                       help="search only these documents (repeatable): an id, a path, or a glob on the id, "
+                            "path, file name or title ('*.pdf', '*防災*'); see kotae docs")
+
     s = sub.add_parser("ingest", help="build or update an index from files and directories")
     s.add_argument("paths", nargs="*", metavar="PATH", help=".txt, .md, .pdf files or directories "
                    "(default: the bundled corpus)")
@@ -189,6 +195,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("-k", type=int, default=DEFAULT_K, help=f"citations to show (default {DEFAULT_K})")
     s.add_argument("--json", action="store_true", help="print the JSON object (JSON Lines with -)")
     s.add_argument("--embedder", metavar="SPEC", help="fail unless the index uses this embedder")
+    doc_opt(s)
     s.set_defaults(run=cmd_ask)
 
     s = sub.add_parser("docs", help="list the documents of an index: id, path, title, author and date, "
@@ -207,6 +214,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--embedder", metavar="SPEC", help="embedder for a SQuAD corpus index "
                    "(default e5-small-q4); for --index, fail unless the index uses it")
     s.add_argument("--batch", type=int, default=32, help="questions per batch (default 32)")
+    doc_opt(s)
     s.set_defaults(run=cmd_eval)
 
     s = sub.add_parser("serve", help="answer over HTTP: a JSON API and a page at / (needs kotae[serve])")

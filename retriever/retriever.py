@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ingest.catalog import DocName, select_documents
 from ingest.clean import clean, offset_map
 from ingest.embed import Embedder, get_embedder
 from ingest.errors import IndexFileError, InputError, IntegrityError, KotaeError
@@ -118,6 +119,19 @@ def _index_embedder(index_dir: str | Path, spec: str) -> Embedder:
                              f"({str(e).split(';')[0]}); rebuild with kotae ingest") from None
 
 
+@dataclass(frozen=True)
+class Scope:
+    """The part of an index a search ranks: which passages and units (by position) it may use."""
+
+    passages: np.ndarray  # bool, one per passage
+    units: np.ndarray  # bool, one per unit
+
+
+def _patterns(docs: Sequence[str]) -> list[str]:
+    # docs="x.pdf" is one pattern, not the five one-character patterns x . p d f
+    return [docs] if isinstance(docs, str) else list(docs)
+
+
 class Retriever:
     """Load an index once, then ask it many questions."""
 
@@ -157,13 +171,15 @@ class Retriever:
 
     # -- public API ---------------------------------------------------------
 
-    def ask(self, question: str, k: int = 3) -> Answer:
-        return self.ask_many([question], k=k)[0]
+    def ask(self, question: str, k: int = 3, docs: Sequence[str] | None = None) -> Answer:
+        """Answer one question; ``docs`` (patterns, see :meth:`documents`) searches only those documents."""
+        return self.ask_many([question], k=k, docs=docs)[0]
 
-    def ask_many(self, questions: Sequence[str], k: int = 3) -> list[Answer]:
+    def ask_many(self, questions: Sequence[str], k: int = 3, docs: Sequence[str] | None = None) -> list[Answer]:
         """Answer a batch: one embedding call and one matrix product for all questions."""
         if k < 1:
             raise InputError(f"k must be at least 1, got {k}")
+        scope = self.scope(docs)
         qs = [_check_question(q) for q in questions]
         if not qs:
             return []
@@ -182,7 +198,7 @@ class Retriever:
             s0 = time.perf_counter()
             du = dense_u[:, i] if dense_u is not None else None
             dp = dense_p[:, i] if dense_p is not None else None
-            answer = self._answer(q, du, dp, k)
+            answer = self._answer(q, du, dp, k, scope)
             s1 = time.perf_counter()
             local_search = answer.timings_ms.get("search", 0.0)
             answers.append(replace(answer, timings_ms={
@@ -191,20 +207,44 @@ class Retriever:
                 "total": per_q_embed + per_q_dense + (s1 - s0) * 1000}))
         return answers
 
+    def documents(self, patterns: Sequence[str] | None = None) -> list[str]:
+        """The ids of the index's documents in index order, or of those ``patterns`` pick: an
+        id, a path, or a glob on the id, path, file name or title ('*.pdf', '*防災*'). A pattern
+        that picks nothing raises InputError naming the near matches."""
+        sources = self.index.sources
+        if patterns is None:
+            return [s.doc for s in sources]
+        return [sources[i].doc for i in select_documents(_patterns(patterns), self._names())]
+
+    def scope(self, docs: Sequence[str] | None) -> Scope | None:
+        """The passages and units of the documents ``docs`` picks (None: the whole index)."""
+        if docs is None:
+            return None
+        ix = self.index
+        picked = np.zeros(len(ix.sources), dtype=bool)
+        picked[select_documents(_patterns(docs), self._names())] = True
+        return Scope(passages=picked[ix.p_doc], units=picked[ix.u_doc])
+
+    def _names(self) -> list[DocName]:
+        return [DocName(s.doc, s.path, s.title) for s in self.index.sources]
+
     # -- scoring ------------------------------------------------------------
 
-    def _answer(self, question: str, du: np.ndarray | None, dp: np.ndarray | None, k: int) -> Answer:
+    def _answer(self, question: str, du: np.ndarray | None, dp: np.ndarray | None, k: int,
+                scope: Scope | None = None) -> Answer:
         """One question, step by step: analyse -> fuse -> candidates -> rank_sentences -> cite -> short
         -> abstain."""
         q = self.analyse(question)
         t0 = time.perf_counter()
-        if len(self.index.p_start) == 0:
-            return Answer(question, q.language, True, None, (), why="the index holds no passages")
-        fused, lex_p = self.fuse(q, du, dp)
-        order = np.argsort(-fused, kind="stable")
+        searched = len(self.index.p_start) if scope is None else int(scope.passages.sum())
+        if searched == 0:
+            where = "the index holds" if scope is None else "the documents chosen with --doc hold"
+            return Answer(question, q.language, True, None, (), why=f"{where} no passages")
+        fused, lex_p = self.fuse(q, du, dp, scope)
+        order = np.argsort(-fused, kind="stable")[:searched]  # passages out of scope sort last
         t1 = time.perf_counter()
         top = [int(p) for p in order[: max(self.settings.passages_considered, k)]]
-        cand = self.candidates(q, top[: self.settings.passages_considered])
+        cand = self.candidates(q, top[: self.settings.passages_considered], scope)
         if not cand:
             return Answer(question, q.language, True, None, (), why="no passage holds a sentence to answer with")
         ranked = self.rank_sentences(q, cand, fused, du)
@@ -232,23 +272,40 @@ class Retriever:
             return weighted_scores(lexical, q.bridged_weights)
         return lexical.scores(q.tokens)
 
-    def fuse(self, q: Question, du: np.ndarray | None, dp: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    def fuse(self, q: Question, du: np.ndarray | None, dp: np.ndarray | None,
+             scope: Scope | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Each passage's score: dense and BM25 on one scale, weighed by the question's language.
-        Returns (fused, BM25) passage scores."""
-        ix, st = self.index, self.settings
-        lex_p = self._lexical(ix.passage_lexical, q)
-        if dp is None or du is None:
-            return _scale(lex_p), lex_p
-        w = st.lexical.get(q.language, st.lexical["other"])
-        # A passage's dense score mixes its mean vector with its best sentence's.
-        best_unit = np.maximum.reduceat(du[ix.p_flat], ix.p_offsets) if len(ix.p_flat) else dp
-        dense = (1 - st.unit_max) * dp + st.unit_max * best_unit
-        norm = _NORMS[st.fusion]
-        return (1 - w) * norm(dense) + w * norm(lex_p), lex_p
+        Returns (fused, BM25) passage scores.
 
-    def candidates(self, q: Question, passages: Sequence[int]) -> list[int]:
+        With a ``scope`` the passages of other documents score -inf (BM25 0) and the two
+        scores are put on one scale among the scope's passages alone, as if the index held
+        only those documents: a small report asked on its own is ranked against itself, not
+        against the thousands of passages of a large corpus beside it."""
+        ix = self.index
+        lex_p = self._lexical(ix.passage_lexical, q)
+        dense = None
+        if dp is not None and du is not None:
+            # A passage's dense score mixes its mean vector with its best sentence's.
+            best_unit = np.maximum.reduceat(du[ix.p_flat], ix.p_offsets) if len(ix.p_flat) else dp
+            dense = (1 - self.settings.unit_max) * dp + self.settings.unit_max * best_unit
+        if scope is None:
+            return self._fused(q, lex_p, dense), lex_p
+        keep = scope.passages
+        fused = np.full(len(lex_p), -np.inf)
+        fused[keep] = self._fused(q, lex_p[keep], None if dense is None else dense[keep])
+        return fused, np.where(keep, lex_p, 0.0)
+
+    def _fused(self, q: Question, lex: np.ndarray, dense: np.ndarray | None) -> np.ndarray:
+        if dense is None:
+            return _scale(lex)
+        w = self.settings.lexical.get(q.language, self.settings.lexical["other"])
+        norm = _NORMS[self.settings.fusion]
+        return (1 - w) * norm(dense) + w * norm(lex)
+
+    def candidates(self, q: Question, passages: Sequence[int], scope: Scope | None = None) -> list[int]:
         """The units that compete for the answer: the answerable units of the top passages,
-        then the units the question is about (bylines for 筆者は誰か), wherever they rank."""
+        then the units the question is about (bylines for 筆者は誰か), wherever they rank
+        within the ``scope``."""
         ix = self.index
         cand: list[int] = []
         seen: set[int] = set()
@@ -259,7 +316,7 @@ class Retriever:
                     cand.append(int(u))
         for kind in q.intents:
             for u in ix.units_of_kind.get(kind, ()):
-                if u not in seen:
+                if u not in seen and (scope is None or scope.units[u]):
                     seen.add(u)
                     cand.append(u)
         return cand

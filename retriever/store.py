@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ingest.bridge import BRIDGE_FILE, Bridge
+from ingest.catalog import document_title
 from ingest.errors import IndexFileError
 from ingest.generations import reading
 from ingest.lexical import LexicalIndex
@@ -26,6 +27,7 @@ class Source:
     text: str
     meta: dict
     path: str | None = None  # the file's absolute path when it was ingested
+    title: str | None = None  # ingest.catalog.document_title: what --doc globs match besides id and path
 
 
 class IndexReader:
@@ -89,8 +91,10 @@ class IndexReader:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             self.sources: list[Source] = [
-                Source(doc=doc, text=text, meta=json.loads(meta), path=entries.get(doc, {}).get("path"))
-                for doc, text, meta in conn.execute("SELECT doc, text, meta FROM documents ORDER BY id")]
+                Source(doc=doc, text=text, meta=json.loads(meta), path=entries.get(doc, {}).get("path"),
+                       title=document_title(text, tuple(json.loads(title)) if title else None))
+                for doc, text, meta, title in conn.execute(
+                    "SELECT doc, text, meta, title FROM documents ORDER BY id")]
             rows = conn.execute('SELECT doc_id, kind, start, "end", gaps, text, section, line_start,'
                                 " line_end, page_start, page_end, tokens, facts FROM units ORDER BY id").fetchall()
             self.u_doc = np.array([r[0] for r in rows], dtype=np.int32)

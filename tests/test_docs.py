@@ -12,7 +12,8 @@ import pytest
 from helpers import error_line
 
 from ingest import build_index
-from ingest.catalog import DocumentInfo, document_title, documents
+from ingest.catalog import DocName, DocumentInfo, document_title, documents, select_documents
+from ingest.errors import InputError
 from ingest.load import documents_from_texts
 from qa_cli.docs import openable, outline
 from qa_cli.main import main
@@ -150,3 +151,52 @@ def test_outline_depths() -> None:
                 Section("はじめに", None, 4)]
     assert outline(sections) == [0, 1, 0, 1]
     assert outline([Section("概観", None, 1)]) == [0]
+
+
+# -- --doc patterns ------------------------------------------------------------------
+
+NAMES = [
+    DocName("reports/notice.txt", "/home/u/reports/notice.txt", "汐見市\u3000総合防災訓練のお知らせ"),
+    DocName("reports/annual-report.pdf", "/home/u/reports/annual-report.pdf", "ミナトフーズ株式会社"),
+    DocName("corpus/nuclear-outlook-2025.txt", "/opt/kotae/corpus/nuclear-outlook-2025.txt", None),
+    DocName("memo", None, None),  # text given through the API
+]
+
+SELECT_CASES = [
+    (["reports/notice.txt"], [0]),  # an id
+    (["/home/u/reports/annual-report.pdf"], [1]),  # an absolute path
+    (["*.pdf"], [1]),  # a glob on the path or the file name
+    (["notice*"], [0]),
+    (["reports/*"], [0, 1]),  # a glob on the id
+    (["*防災*"], [0]),  # a glob on the title
+    (["ミナトフーズ株式会社"], [1]),  # a title as it is
+    (["memo", "nuclear-outlook-2025.txt"], [2, 3]),  # repeatable; the file name alone
+    (["*.txt", "reports/notice.txt"], [0, 2]),  # overlapping patterns pick each document once
+]
+
+
+@pytest.mark.parametrize(("patterns", "expected"), SELECT_CASES)
+def test_select_documents(patterns: list[str], expected: list[int]) -> None:
+    assert select_documents(patterns, NAMES) == expected
+
+
+def test_select_a_relative_path_from_the_current_directory(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    names = [DocName("reports/notice.txt", str(tmp_path / "u" / "reports" / "notice.txt"), None)]
+    assert select_documents(["u/reports/notice.txt"], names) == [0]
+    assert select_documents(["./u/reports/notice.txt"], names) == [0]
+
+
+@pytest.mark.parametrize(("pattern", "near"), [
+    ("reports/notise.txt", "near: reports/notice.txt"),  # a typo
+    ("anual-report*", "near: reports/annual-report.pdf"),
+    ("防災訓練", "near: reports/notice.txt"),  # part of a title, without the glob stars
+    ("*.docx", "4 documents, e.g. reports/notice.txt, reports/annual-report.pdf, corpus/"),
+])
+def test_unknown_pattern_is_one_line_naming_near_matches(pattern: str, near: str) -> None:
+    with pytest.raises(InputError) as e:
+        select_documents(["reports/notice.txt", pattern], NAMES)
+    message = str(e.value)
+    assert "\n" not in message and f"--doc {pattern!r} matches no document" in message
+    assert near in message and message.endswith("list them with kotae docs")
