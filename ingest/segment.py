@@ -34,6 +34,11 @@ _ENDS = "。！？!?"
 _SOFT_BREAKS = "、，,；;：: "
 
 HEADING_MAX = 40  # characters; a longer line is a paragraph line, whatever it starts with
+# A ◆ heading, a byline or a caption is one unit, not cut into sentences: past this many
+# characters the line is text and is split like text. A 497-character paragraph citing
+# （出典：外務省） is not a caption, and MeCab crashed (SIGSEGV) on a 1.2 M character
+# ◆◆ line; the longest structural line of the bundled corpora is 74 characters.
+STRUCTURAL_MAX = 200
 MAX_SENTENCE = 300  # characters; longer runs without 。 (tables, lists) are cut
 MAX_BRACKET = 200  # an opening bracket left open this long is a typo, not a quote
 PASSAGE_CHARS = 360  # a passage grows while it stays under this many characters
@@ -238,7 +243,7 @@ class _Builder:
     def run(self) -> Segmented:
         raw = self.raw
         doc = self.doc
-        if doc.title is not None:
+        if doc.title is not None and doc.title[1] - doc.title[0] <= STRUCTURAL_MAX:
             self.heading(*doc.title)
         spans = [s for s in self.lines.spans if s[1] > doc.body_start]
         if spans and spans[0][0] < doc.body_start:
@@ -248,28 +253,25 @@ class _Builder:
         for n, (ls, le) in enumerate(spans):
             line = raw[ls:le]
             if caption is not None:
-                caption[1] = le
-                caption[2] += _depth(line)
-                caption[3] += 1
-                if caption[2] <= 0 or caption[3] >= 4:
-                    self.close_caption(caption)
-                    caption = None
-                continue
+                taken, caption = self.continue_caption(caption, ls, le)
+                if taken:
+                    continue
+            structural = le - ls <= STRUCTURAL_MAX
             if not line.strip():
                 blank_before = True
                 self.block.brk(ls, line + "\n")
                 continue
-            if m := _HEADING.match(line):
+            if structural and (m := _HEADING.match(line)):
                 self.heading(ls + m.start("text"), ls + m.end("text"))
                 blank_before = False
                 continue
-            if _BYLINE.match(line):
+            if structural and _BYLINE.match(line):
                 self.flush()
                 self.structural("byline", ls, le)
                 self.meta = parse_byline(self.units[-1].text)
                 blank_before = False
                 continue
-            if _CAPTION.search(line):
+            if structural and _CAPTION.search(line):
                 depth = _depth(line)
                 caption = [ls, le, depth, 1]
                 if depth <= 0:
@@ -343,6 +345,21 @@ class _Builder:
     def at_sentence_start(self) -> bool:
         chars = self.block.chars
         return not chars or chars[-1] in _ENDS + _CLOSE
+
+    def continue_caption(self, caption: list[int], ls: int, le: int) -> tuple[bool, list[int] | None]:
+        """Line [ls, le) after a caption's opening line whose bracket is still open:
+        (whether the caption took the line, the caption if it is still open)."""
+        if le - caption[0] > STRUCTURAL_MAX:
+            # （写真：… left open before a long paragraph: the caption ends before it
+            self.close_caption(caption)
+            return False, None
+        caption[1] = le
+        caption[2] += _depth(self.raw[ls:le])
+        caption[3] += 1
+        if caption[2] <= 0 or caption[3] >= 4:
+            self.close_caption(caption)
+            return True, None
+        return True, caption
 
     def close_caption(self, caption: list[int]) -> None:
         start, end = _strip_span(self.raw, caption[0], caption[1])

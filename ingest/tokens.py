@@ -18,6 +18,10 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _LOANWORD = re.compile(r"^(.+)-[A-Za-z][A-Za-z ]*$")
 _TAGGERS = threading.local()
 _PROPER = "名詞-固有名詞"
+# MeCab is handed text in pieces of at most this many characters. It crashed the
+# process (SIGSEGV, no message) on one ~1 M character string; segmentation keeps units
+# far shorter, and this bound holds for anything else (a question, an older index).
+MECAB_CHUNK = 1 << 15
 
 
 @lru_cache(maxsize=1 << 16)
@@ -81,6 +85,14 @@ class Tokenizer:
                 "dictionary": f"unidic-lite {version('unidic-lite')}",
                 "dictionary_version": str(info.get("version"))}
 
+    def parse(self, text: str) -> str:
+        """MeCab's output for ``text`` (one morpheme a line), at most MECAB_CHUNK characters
+        at a time: a word across a cut is split there, in texts no unit is as long as."""
+        tagger = self._tagger
+        if len(text) <= MECAB_CHUNK:
+            return tagger.parse(text)
+        return "\n".join(tagger.parse(text[i:i + MECAB_CHUNK]) for i in range(0, len(text), MECAB_CHUNK))
+
     def __call__(self, text: str) -> list[str]:
         return self.tokens_and_pos(text)[0]
 
@@ -91,7 +103,7 @@ class Tokenizer:
         proper: list[str] = []
         # The default UniDic output is surface\tpron\tkana\tlemma\tpos\t…: parsing the
         # string is about twice as fast as reading fugashi's node objects.
-        for line in self._tagger.parse(text).split("\n"):
+        for line in self.parse(text).split("\n"):
             cols = line.split("\t", 5)
             if len(cols) < 5:
                 continue
@@ -124,7 +136,7 @@ def analyse(tokenizer: Tokenizer, text: str) -> list[Morpheme]:
     safe = _CONTROL.sub(" ", text)
     out: list[Morpheme] = []
     cursor = 0
-    for line in tokenizer._tagger.parse(safe).split("\n"):
+    for line in tokenizer.parse(safe).split("\n"):
         cols = line.split("\t")
         if len(cols) < 5:
             continue

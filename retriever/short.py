@@ -17,6 +17,8 @@
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import json
 import re
 from collections.abc import Sequence
@@ -96,6 +98,34 @@ def _compounds(morphs: Sequence[Morpheme]) -> list[tuple[int, int, list[Morpheme
     return runs
 
 
+def _holds(spans: Sequence[tuple[int, int]], start: int, end: int) -> bool:
+    """Whether one of the sorted ``spans`` lies inside [start, end)."""
+    for a, b in spans[bisect.bisect_left(spans, (start, -1)):]:
+        if a >= end:
+            return False
+        if b <= end:
+            return True
+    return False
+
+
+class _Numbers:
+    """The dates and quantities of a sentence, sorted, to ask of a term in O(log n)
+    whether it cuts one: checking every number for every term was quadratic on a long
+    caption full of both."""
+
+    def __init__(self, spans: list[tuple[int, int]]) -> None:
+        self.spans = spans
+        self.starts = [a for a, _ in spans]
+        self.reach = list(itertools.accumulate((b for _, b in spans), max))  # furthest end so far
+
+    def cut_or_equal(self, start: int, end: int) -> bool:
+        i = bisect.bisect_left(self.starts, start)
+        if i and self.reach[i - 1] > start:
+            return True  # a number starting before the term runs into it
+        j = bisect.bisect_left(self.starts, end)
+        return any(b > end or (a, b) == (start, end) for a, b in self.spans[i:j])
+
+
 def candidates(text: str, morphs: Sequence[Morpheme]) -> list[Candidate]:
     """Spans of a clean sentence that could be a short answer, with their kinds."""
     out: list[Candidate] = []
@@ -107,8 +137,10 @@ def candidates(text: str, morphs: Sequence[Morpheme]) -> list[Candidate]:
         for part in re.finditer(r"年|月", m[0]):
             if m.start() + part.end() < m.end():
                 out.append(Candidate(m.start(), m.start() + part.end(), m[0][:part.end()], DATE, sub=True))
+    date_starts = [a for a, _ in dates]  # in order, and no two overlap (one finditer)
     for m in _QUANTITY.finditer(text):
-        if any(a <= m.start() and m.end() <= b for a, b in dates):
+        i = bisect.bisect_right(date_starts, m.start()) - 1
+        if i >= 0 and m.end() <= dates[i][1]:  # inside the date that starts last before it
             continue
         out.append(Candidate(m.start(), m.end(), m[0], QUANTITY, m["counter"]))
     for m in _BRACKETS.finditer(text):
@@ -144,14 +176,15 @@ def candidates(text: str, morphs: Sequence[Morpheme]) -> list[Candidate]:
             if proper and (core.start, core.end) != (start, end):
                 kind = PERSON if "人名" in core.pos else PLACE if "地名" in core.pos else ORG
                 out.append(Candidate(core.start, core.end, core.surface, kind, sub=True))
+    persons = sorted((c.start, c.end) for c in out if c.kind == PERSON)
     for m in _KATAKANA.finditer(text):  # MeCab splits unknown names: アラ+グチ
         if text[m.end():m.end() + 4].startswith(_PERSON_SUFFIX):
             out.append(Candidate(m.start(), m.end(), m[0], PERSON))
         elif "・" in m[0].strip("・"):  # ルチアーノ・ベリオ: a full name across the dot
-            inner = [c.kind for c in out if m.start() <= c.start and c.end <= m.end()]
+            named = _holds(persons, m.start(), m.end())
             span = m[0].strip("・")
             s = m.start() + m[0].index(span)
-            out.append(Candidate(s, s + len(span), span, PERSON if PERSON in inner else TERM))
+            out.append(Candidate(s, s + len(span), span, PERSON if named else TERM))
     # Noun phrases joined by の: 日米同盟の信頼性の維持.
     for i in range(len(runs) - 1):
         end = i
@@ -170,12 +203,10 @@ def candidates(text: str, morphs: Sequence[Morpheme]) -> list[Candidate]:
         other = whole.get(c.end + 1)
         if other is not None and other.kind == c.kind and text[c.end] in "とや、・":
             out.append(Candidate(c.start, other.end, text[c.start:other.end], c.kind, joined=True))
-    numeric = [(c.start, c.end) for c in out if c.kind in (DATE, QUANTITY)]
     # A term may hold a number (第8回党大会) but not cut one (約+2 of 約2,800人), nor be one
     # (1962年 is a date, not a term).
-    out = [c for c in out if c.kind != TERM or not any(
-        (a < c.end and c.start < b and not (c.start <= a and b <= c.end)) or (a, b) == (c.start, c.end)
-        for a, b in numeric)]
+    numbers = _Numbers(sorted((c.start, c.end) for c in out if c.kind in (DATE, QUANTITY)))
+    out = [c for c in out if c.kind != TERM or not numbers.cut_or_equal(c.start, c.end)]
     seen: set[tuple[int, int, str]] = set()
     unique = []
     for c in out:
@@ -203,24 +234,54 @@ def _fit(c: Candidate, asked: Asked, lang: str = "ja") -> float:
     return 0.0
 
 
-def _window(morphs: Sequence[Morpheme], start: int, end: int, n: int) -> list[str]:
-    """Content words within n characters either side of a span."""
-    return [m.token() for m in morphs if (start - n <= m.start < start or end <= m.start < end + n) and m.token()]
+# A clause is searched for its 、 or 。 this far either side of a span: as far as a
+# sentence is long (MAX_SENTENCE), so sentences see whole clauses, while a caption
+# tens of thousands of characters long without a comma costs no more per candidate.
+CLAUSE_REACH = 300
 
 
-def _next_content(morphs: Sequence[Morpheme], at: int) -> str:
-    # The first content word after a span, skipping particles: 戦略核演習[を]実施 -> 実施.
-    for m in morphs:
-        if m.start >= at and m.token():
-            return m.token()
-    return ""
+class _Positions:
+    """A sentence's morphemes by position, so that every feature of a candidate looks
+    only at the morphemes near it: with a scan of all of them per candidate, a 12,000
+    character caption took 32 s (each step below is a bisection, then a short walk)."""
+
+    def __init__(self, morphs: Sequence[Morpheme]) -> None:
+        self.starts = [m.start for m in morphs]
+        self.ends = [m.end for m in morphs]  # non-decreasing too: morphemes do not overlap
+        self.tokens = [m.token() for m in morphs]
+
+    def within(self, start: int, end: int) -> list[str]:
+        """Content tokens of the morphemes inside [start, end)."""
+        i, j = bisect.bisect_left(self.starts, start), bisect.bisect_right(self.ends, end)
+        return [t for t in self.tokens[i:max(i, j)] if t]
+
+    def starting(self, start: int, end: int) -> list[str]:
+        """Content tokens of the morphemes that start in [start, end)."""
+        i, j = bisect.bisect_left(self.starts, start), bisect.bisect_left(self.starts, end)
+        return [t for t in self.tokens[i:j] if t]
+
+    def next_content(self, at: int) -> str:
+        # The first content word after a span, skipping particles: 戦略核演習[を]実施 -> 実施.
+        for i in range(bisect.bisect_left(self.starts, at), len(self.tokens)):
+            if self.tokens[i]:
+                return self.tokens[i]
+        return ""
+
+    def prev_content(self, at: int) -> str:
+        for i in range(bisect.bisect_right(self.ends, at) - 1, -1, -1):
+            if self.tokens[i]:
+                return self.tokens[i]
+        return ""
 
 
-def _prev_content(morphs: Sequence[Morpheme], at: int) -> str:
-    for m in reversed(morphs):
-        if m.end <= at and m.token():
-            return m.token()
-    return ""
+def _gap(anchor_starts: Sequence[int], anchor_ends: Sequence[int], start: int, end: int, default: int) -> int:
+    """Characters between [start, end) and the nearest anchor (0 if one overlaps it)."""
+    i = bisect.bisect_left(anchor_starts, end)  # anchors from i on start at or after the end
+    j = bisect.bisect_right(anchor_ends, start)  # anchors before j end at or before the start
+    if j < i:
+        return 0  # an anchor between them overlaps the span
+    gaps = ([anchor_starts[i] - end] if i < len(anchor_starts) else []) + ([start - anchor_ends[j - 1]] if j else [])
+    return min(gaps, default=default)
 
 
 # What is known about a candidate, by name. The ranker is a weighted sum of these:
@@ -283,7 +344,9 @@ def scored_candidates(q: Question, text: str, morphs: Sequence[Morpheme]) -> lis
     abbreviation = bool(_ABBREVIATION.search(question))
     pair = bool(re.search(r"誰と誰|どことどこ|何と何|二人|2人|両者|ふたり", question))
     # Where the question's words sit in the sentence: an answer is usually close to them.
-    anchors = [(m.start, m.end) for m in morphs if m.token() in q_tokens]
+    pos = _Positions(morphs)
+    anchors = [(a, b) for a, b, t in zip(pos.starts, pos.ends, pos.tokens, strict=True) if t and t in q_tokens]
+    anchor_starts, anchor_ends = [a for a, _ in anchors], [b for _, b in anchors]
     out: list[tuple[Candidate, np.ndarray]] = []
     pool = candidates(text, morphs)
     if asked.head:  # 何内閣 -> 吉田内閣 out of 吉田内閣打倒: cut a compound after the head
@@ -310,18 +373,18 @@ def scored_candidates(q: Question, text: str, morphs: Sequence[Morpheme]) -> lis
             continue  # 中, 性: one character is a fragment, not a term (but 「山」 is quoted as one)
         x = np.zeros(len(FEATURES))
         x[_INDEX["fit"]] = fit
-        inside = [m for m in morphs if c.start <= m.start and m.end <= c.end and m.token()]
+        inside = pos.within(c.start, c.end)
         # A span made only of the question's words is no answer; one that adds to
         # them is (戦略は何と呼ばれるか -> 最小報復戦略).
-        x[_INDEX["shared"]] = sum(m.token() in q_tokens for m in inside) / max(len(inside), 1)
-        nxt = _next_content(morphs, c.end)
-        prv = _prev_content(morphs, c.start)
+        x[_INDEX["shared"]] = sum(t in q_tokens for t in inside) / max(len(inside), 1)
+        nxt = pos.next_content(c.end)
+        prv = pos.prev_content(c.start)
         # いわゆる「two-peer」問題 answers 米国の問題は何と呼ばれるか: the noun the
         # question puts before its wh-word often follows the answer in the source.
         x[_INDEX["next_near"]] = nxt in near_right or nxt in near_left
         x[_INDEX["prev_near"]] = prv in near_left
-        after = {m.token() for m in morphs if c.end <= m.start and m.end <= c.end + 25}
-        before = {m.token() for m in morphs if c.start - 25 <= m.start and m.end <= c.start}
+        after = set(pos.within(c.end, c.end + 25))
+        before = set(pos.within(c.start - 25, c.start))
         x[_INDEX["after"]] = len(q_tokens & after)
         x[_INDEX["before"]] = len(q_tokens & before)
         opener = text[max(0, c.start - 1):c.start]
@@ -336,7 +399,7 @@ def scored_candidates(q: Question, text: str, morphs: Sequence[Morpheme]) -> lis
         x[_INDEX[c.kind]] = 1
         x[_INDEX["bracketed"]] = opener in ("「", "『", "“", "（", "(")
         x[_INDEX["relpos"]] = c.start / max(len(text), 1)
-        gap = min((max(a - c.end, c.start - b, 0) for a, b in anchors), default=len(text))
+        gap = _gap(anchor_starts, anchor_ends, c.start, c.end, len(text))
         x[_INDEX["gap"]] = min(gap, 40) / 10
         x[_INDEX["no_chain"]] = "の" in c.text and c.kind == TERM
         x[_INDEX["ascii"]] = c.text.isascii()
@@ -353,13 +416,16 @@ def scored_candidates(q: Question, text: str, morphs: Sequence[Morpheme]) -> lis
         x[_INDEX["number_for_term"]] = asked.kind == TERM and c.kind in (DATE, QUANTITY)
         x[_INDEX["proper_for_term"]] = asked.kind == TERM and c.kind in (PERSON, PLACE, ORG)
         # ロシアが…宣言したのはいつか: the question's words within 6 characters of the span
-        x[_INDEX["near_question_words"]] = bool(set(_window(morphs, c.start, c.end, 6)) & q_tokens)
+        near = pos.starting(c.start - 6, c.start) + pos.starting(c.end, c.end + 6)
+        x[_INDEX["near_question_words"]] = bool(set(near) & q_tokens)
         # Japanese is head-final: a span belongs to the predicate after it, up to the next
         # comma. 2023年2月に[新START条約の履行停止を宣言]し、2024年2月には… answers …宣言したのはいつか.
-        stop = min((i for i in (text.find("、", c.end), text.find("。", c.end)) if i >= 0), default=len(text))
-        begin = max(text.rfind("、", 0, c.start), text.rfind("。", 0, c.start)) + 1
-        after = {m.token() for m in morphs if c.end <= m.start and m.end <= stop}
-        before = {m.token() for m in morphs if begin <= m.start and m.end <= c.start}
+        reach, back = c.end + CLAUSE_REACH, max(0, c.start - CLAUSE_REACH)
+        stop = min((i for i in (text.find("、", c.end, reach), text.find("。", c.end, reach)) if i >= 0),
+                   default=min(len(text), reach))
+        begin = max(text.rfind("、", back, c.start), text.rfind("。", back, c.start), back - 1) + 1
+        after = set(pos.within(c.end, stop))
+        before = set(pos.within(begin, c.start))
         x[_INDEX["clause_after"]] = len(q_tokens & after)
         x[_INDEX["clause_before"]] = len(q_tokens & before)
         out.append((c, x))

@@ -4,11 +4,15 @@ arbitrary Unicode; long inputs take linear time.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from reliability_support import run_kotae
 
 import ingest.index
 import ingest.segment
@@ -16,6 +20,9 @@ from ingest.clean import clean, is_space, normalize, offset_map
 from ingest.load import documents_from_texts
 from ingest.records import Document
 from ingest.segment import segment
+from ingest.tokens import Tokenizer, analyse
+from retriever.question import Question
+from retriever.short import scored_candidates
 
 FUZZ_RUNS = {"segment": 0, "normalize": 0}
 
@@ -119,3 +126,73 @@ def test_many_captions_take_linear_time() -> None:
     seconds = time.perf_counter() - t0
     assert sum(u.kind == "caption" for u in seg.units) == 40_000 and len(seg.units) == 80_000
     assert seconds < 10, seconds
+
+
+# ================================ over-long structural lines (issue 17, items 2, 3)
+
+LONG_LINES = [  # (case, a line of ~20 k characters that starts or reads like a structural unit)
+    ("◆◆ heading", "◆◆" + "核" * 20_000),
+    ("markdown heading", "## " + "日本は核兵器不拡散条約を重視する" * 1_300),
+    ("byline", "（脱稿日2024年12月11日" + "秋山信将" * 5_000 + "）"),
+    ("caption", "露、陸海空で戦略核演習を実施（写真提供：" + "ロシア国防省" * 3_400 + "）"),
+    ("unclosed caption", "（写真：" + "核" * 20_000),
+]
+
+
+@pytest.mark.parametrize(("case", "line"), LONG_LINES, ids=[c[0] for c in LONG_LINES])
+def test_over_long_structural_lines_are_split_like_text(case: str, line: str) -> None:
+    # Before: each was one unit as long as the line, which MeCab crashed on (SIGSEGV at
+    # ~1 M characters) and the short-answer step took minutes over.
+    raw = "日本は重視する。\n" + line + "\n米国は交渉を始める。\n"
+    seg = segment(Document(doc="long.txt", text=raw, sha256="0", encoding="utf-8"))
+    assert max(len(u.text) for u in seg.units) <= max(ingest.segment.STRUCTURAL_MAX, ingest.segment.MAX_SENTENCE)
+    assert {u.kind for u in seg.units} == {"sentence"}
+    _check_segmented(raw)
+
+
+def test_a_paragraph_citing_a_source_is_not_a_caption() -> None:
+    # A 497-character paragraph holding （出典：外務省） was one caption unit, and its
+    # short answer the whole paragraph.
+    para = "外務省によれば、" + "日本は核兵器不拡散条約の運用検討会議を重視し" * 20 + "（出典：外務省）。"
+    assert len(para) > ingest.segment.STRUCTURAL_MAX
+    seg = segment(Document(doc="p.txt", text=para + "\n写真：首相官邸\n", sha256="0", encoding="utf-8"))
+    assert [u.kind for u in seg.units if u.kind == "caption"] == ["caption"]  # only the short line
+    assert next(u for u in seg.units if u.kind == "caption").text == "写真：首相官邸"
+
+
+def test_a_caption_left_open_ends_before_a_long_line() -> None:
+    raw = "（写真：ロシア国防省\n" + "日本は核兵器不拡散条約を重視する。" * 30 + "\n"
+    seg = segment(Document(doc="c.txt", text=raw, sha256="0", encoding="utf-8"))
+    assert (seg.units[0].kind, seg.units[0].text) == ("caption", "（写真：ロシア国防省")
+    assert {u.kind for u in seg.units[1:]} == {"sentence"}
+
+
+def test_a_megabyte_heading_ingests(tmp_path: Path, env: dict[str, str]) -> None:
+    # The reproduction of item 2: exit 139 and no message before.
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "h.txt").write_text("◆◆" + "核" * 1_200_000 + "\n日本は重視する。\n", encoding="utf-8")
+    proc = run_kotae(env, "ingest", docs, "--index", tmp_path / "index", "--embedder", "none", "-q")
+    assert proc.returncode == 0, (proc.returncode, proc.stderr[-500:])
+
+
+def test_the_tokenizer_takes_a_megabyte_string() -> None:
+    # A question or an older index's unit can still be that long: MeCab gets it in pieces.
+    code = "from ingest.tokens import Tokenizer; print(len(Tokenizer()('核' * 1_200_000)))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and int(proc.stdout) > 0, (proc.returncode, proc.stderr[-500:])
+
+
+def test_short_answer_candidates_take_linear_time(tokenizer: Tokenizer) -> None:
+    # Every candidate scanned every morpheme of its unit, and every term every number:
+    # a 12,000 character caption took 31.7 s, 30,000 more than 120 s. About 0.3 s now.
+    base = ("露、陸海空で戦略核演習を実施（2024年10月 写真提供：ロシア国防省）ロシアのプーチン大統領は"
+            "2024年10月29日に核戦力の演習を指揮した、米国と中国の軍備管理の協議は約2,800人の専門家が参加し")
+    text = (base * (30_000 // len(base) + 1))[:30_000]
+    morphs = analyse(tokenizer, text)
+    for question in ("プーチン大統領はいつ演習を指揮したか", "協議には何人が参加したか", "演習を指揮したのは誰か"):
+        q = Question.of(question, tokenizer)
+        t0 = time.perf_counter()
+        scored = scored_candidates(q, text, morphs)
+        seconds = time.perf_counter() - t0
+        assert scored and seconds < 10, (question, len(scored), seconds)
