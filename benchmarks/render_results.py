@@ -140,8 +140,39 @@ def main() -> None:
                     f"- peak resident memory: **{ing['peak_rss_mb']} MB**"]
         out.append("")
     out += load_serve_section(load("load_serve"))
+    out += english_section(load("english"))
     (HERE / "RESULTS.md").write_text("\n".join(out), encoding="utf-8")
     print("wrote benchmarks/RESULTS.md")
+
+
+def english_section(e: dict | None) -> list[str]:
+    """The English-questions table (benchmarks/bench_english.py)."""
+    if not e:
+        return []
+    out = ["## English questions over JSQuAD validation (`python benchmarks/bench_english.py`)", "",
+           f"English renderings of JSQuAD questions and the same questions in Japanese, against all "
+           f"{e['contexts']:,} contexts. a1 (articles 0–29) is where weights were chosen; **a2 (articles "
+           "30–58) is held out**. BM25 and dense rank the same index's passages.", "",
+           "| set | system | hit@1 | answer accuracy | short EM | false abstentions |",
+           "| --- | --- | --- | --- | --- | --- |"]
+    for name, systems in e["jsquad"].items():
+        for system, f in systems.items():
+            if f:
+                out.append(f"| {name} | {system} | {f3(f.get('hit@1'))} | {f3(f.get('answer_accuracy'))} | "
+                           f"{f3(f.get('short_em'))} | {f3(f.get('false_abstentions'))} |")
+    off = e["offtopic"]
+    lat = e["latency"]
+    out += ["", f"Off-topic questions abstained: English {off['en']['abstained']} of {off['en']['n']}, "
+            f"Japanese {off['ja']['abstained']} of {off['ja']['n']}. Warm `ask` p50 for English questions: "
+            f"{lat['p50_ms_with_bridge']} ms with the bridge, {lat['p50_ms_without']} ms without "
+            f"({lat['added_p50_ms']:+} ms, {lat['n']} questions, same run).", "",
+            "Natural questions (the report and four documents, `benchmarks/data/natural/`): answer sentence "
+            "holds a gold span"]
+    for lang, f in e["natural"].items():
+        out.append(f"- {lang}: {f3(f['answer_accuracy'])} (hit@1 {f3(f['hit@1'])}, "
+                   f"false abstentions {f3(f['false_abstentions'])}, n={f['n']})")
+    out.append("")
+    return out
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from .lexicon import LEXICON_PATH, gloss_keys, lexicon_lines, name_key, romaji, 
 from .tokens import Tokenizer, analyse
 
 BRIDGE_FILE = "bridge.json"
-BRIDGE_FORMAT = 1
+BRIDGE_FORMAT = 2  # 2: values as compact strings, parsed per look-up
 SENSE_WEIGHTS = (1.0, 0.6, 0.4)  # EDICT sense 1, 2, 3
 LATER_GLOSS = 0.8  # "boss" is the 2nd gloss of 大統領's 2nd sense: a weaker reading of the key
 COMMON = 1.0  # EDICT (P) entries ...
@@ -53,20 +53,48 @@ class Gloss:
     gloss: str  # the first sense's glosses, "/"-separated
 
 
+Alternatives = tuple[tuple[tuple[str, ...], float], ...]  # (Japanese tokens, weight), best first
+
+
 @dataclass(frozen=True)
 class Bridge:
-    """English keys -> weighted Japanese token sequences; names by skeleton; glosses by tokens."""
+    """English keys -> weighted Japanese token sequences; names by skeleton; glosses by tokens.
 
-    terms: dict[str, tuple[tuple[tuple[str, ...], float], ...]] = field(default_factory=dict)
-    names: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)  # skeleton -> (tokens, spelling)
-    glosses: dict[tuple[str, ...], Gloss] = field(default_factory=dict)
+    Values are kept as the compact strings of ``bridge.json`` and parsed per look-up: a
+    question reads a handful of keys, and parsing all 100k entries of a JSQuAD-sized
+    bridge at load would cost a cold ``kotae ask`` a second.
+
+    # terms["president"] == "大統領\t1.0|社長\t1.0";  terms["security council"] == "安全 保障 理事 会\t0.6"
+    # names["tkrsw"] == "所沢\ttokorosawa";  glosses["大統領"] == "大統領\tだいとうりょう\tpresident (of a nation)"
+    """
+
+    terms: dict[str, str] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
+    glosses: dict[str, str] = field(default_factory=dict)
     lexicon: str = ""
+
+    def entries(self, key: str) -> Alternatives:
+        """The Japanese an English key (a gloss, lower case) may stand for."""
+        raw = self.terms.get(key)
+        if not raw:
+            return ()
+        return tuple((tuple(t.split(" ")), float(w)) for t, _, w in (x.partition("\t") for x in raw.split("|")))
+
+    def heard(self, skeleton: str) -> tuple[tuple[tuple[str, ...], str], ...]:
+        """Corpus names whose reading has this consonant skeleton, with their soft spelling."""
+        raw = self.names.get(skeleton)
+        if not raw:
+            return ()
+        return tuple((tuple(t.split(" ")), sp) for t, _, sp in (x.partition("\t") for x in raw.split("|")))
+
+    def gloss(self, tokens: Sequence[str]) -> Gloss | None:
+        """The dictionary's gloss of a word of the corpus, by its tokens."""
+        raw = self.glosses.get(" ".join(tokens))
+        return Gloss(*raw.split("\t")) if raw else None
 
     def write(self, path: Path) -> None:
         data = {"format": BRIDGE_FORMAT, "lexicon": self.lexicon,
-                "terms": {k: [[" ".join(t), round(w, 3)] for t, w in v] for k, v in self.terms.items()},
-                "names": {k: [list(x) for x in v] for k, v in self.names.items()},
-                "glosses": {" ".join(t): [g.headword, g.reading, g.gloss] for t, g in self.glosses.items()}}
+                "terms": self.terms, "names": self.names, "glosses": self.glosses}
         path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
 
     @classmethod
@@ -78,11 +106,10 @@ class Bridge:
             data = json.loads(path.read_text(encoding="utf-8"))
             if data.get("format") != BRIDGE_FORMAT:
                 raise ValueError(data.get("format"))
-            return cls(
-                terms={k: tuple((tuple(t.split(" ")), float(w)) for t, w in v) for k, v in data["terms"].items()},
-                names={k: tuple((a, b) for a, b in v) for k, v in data["names"].items()},
-                glosses={tuple(k.split(" ")): Gloss(*v) for k, v in data["glosses"].items()},
-                lexicon=data["lexicon"])
+            terms, names, glosses, lexicon = (data[k] for k in ("terms", "names", "glosses", "lexicon"))
+            if not (isinstance(terms, dict) and isinstance(names, dict) and isinstance(glosses, dict)):
+                raise TypeError
+            return cls(terms, names, glosses, str(lexicon))
         except (ValueError, KeyError, TypeError, AttributeError):
             raise IndexFileError(f"{path}: the English bridge is damaged or of another version; "
                                  "rebuild the index with kotae ingest") from None
@@ -156,7 +183,7 @@ def dictionary_terms(vocab: Vocabulary, frequent: set[str],
     return terms, glosses
 
 
-def best_entries(found: dict[tuple[str, ...], float]) -> tuple[tuple[tuple[str, ...], float], ...]:
+def best_entries(found: dict[tuple[str, ...], float]) -> Alternatives:
     """A key's best few entries: "president" keeps 大統領 (1.0) and 社長 (1.0), not 頭取 (0.36)."""
     ranked = sorted(found.items(), key=lambda kv: (-kv[1], len(kv[0]), kv[0]))
     top = ranked[0][1]
@@ -179,9 +206,11 @@ def build_bridge(texts: Iterable[str], tokenizer: Tokenizer | None = None,
     for tokens, spoken in vocab.spoken.items():
         for s in spoken:
             names[name_key(s)].add((" ".join(tokens), soft_spelling(s)))
-    return Bridge(terms={k: best_entries(v) for k, v in terms.items()},
-                  names={k: tuple(sorted(v)) for k, v in names.items()}, glosses=glosses,
-                  lexicon=lexicon_lines(path)[0])
+    return Bridge(
+        terms={k: "|".join(f"{' '.join(t)}\t{round(w, 3)}" for t, w in best_entries(v)) for k, v in terms.items()},
+        names={k: "|".join(f"{t}\t{sp}" for t, sp in sorted(v)) for k, v in names.items()},
+        glosses={" ".join(t): f"{g.headword}\t{g.reading}\t{g.gloss}" for t, g in glosses.items()},
+        lexicon=lexicon_lines(path)[0])
 
 
 def write_bridge(directory: Path, texts: Sequence[str]) -> None:

@@ -42,7 +42,7 @@ ones other another same own said say says called known name named kind type sort
 something anything whether while during before after since until upon within without between among
 through against toward towards per via like up down out off again further once well often sometimes
 usually almost likely get gets got make makes take takes put puts come comes go goes give gives happen
-happens happened""".split())  # noqa: SIM905 - a word list reads better as text
+happens happened become becomes became""".split())  # noqa: SIM905 - a word list reads better as text
 
 # Question words that differ from the base form in more than an ending.
 IRREGULAR = {
@@ -98,7 +98,7 @@ def gloss_keys(gloss: str) -> str | None:
 
     Parentheses go (they qualify the sense), then a leading "to"/"a"/"the":
     # "president (of a nation)" -> "president"
-    # "to become"               -> "become"
+    # "to elect"                -> "elect"
     # "the United Nations"      -> "united nations"
     # "person who does not know when to quit" -> None (more than MAX_KEY_WORDS words)
     """

@@ -8,7 +8,7 @@ looked up before its words) becomes a :class:`BridgedTerm`: the Japanese token s
 of this corpus that it may stand for, weighted by the bridge. Words the dictionary lacks
 are tried as names by sound, and Latin words the corpus itself holds (NPT, 2231) stand
 for themselves. The terms then score passages and sentences with BM25
-(:func:`weighted_scores`) and tell how much of the question a sentence covers
+(:func:`term_scores`) and tell how much of the question a sentence covers
 (:func:`term_coverage`).
 """
 
@@ -38,7 +38,7 @@ class BridgedTerm:
 
     english: str
     alternatives: tuple[tuple[tuple[str, ...], float], ...]  # (tokens, weight), best first
-    source: str  # "dictionary", "name" or "latin"
+    source: str  # "dictionary", "name", "latin", or "unbridged" (no alternatives: nothing in the corpus)
 
 
 def question_words(question: str) -> list[tuple[str, bool]]:
@@ -57,7 +57,7 @@ def dictionary_term(words: Sequence[str], bridge: Bridge) -> BridgedTerm | None:
     """The bridge's entries for a word or phrase, trying the inflections of its last word."""
     for last in english_forms(words[-1]):
         key = " ".join([*words[:-1], last])
-        found = bridge.terms.get(key)
+        found = bridge.entries(key)
         if found:
             return BridgedTerm(" ".join(words), found, "dictionary")
     return None
@@ -70,11 +70,10 @@ def name_term(word: str, bridge: Bridge) -> BridgedTerm | None:
         return None
     soft = soft_spelling(word)
     found: dict[tuple[str, ...], float] = {}
-    for tokens, spelling in bridge.names.get(key, ()):
+    for tokens, spelling in bridge.heard(key):
         similarity = SequenceMatcher(None, soft, spelling).ratio()
         if similarity >= NAME_SIMILARITY:
-            t = tuple(tokens.split(" "))
-            found[t] = max(found.get(t, 0.0), NAME_WEIGHT * similarity)
+            found[tokens] = max(found.get(tokens, 0.0), NAME_WEIGHT * similarity)
     if not found:
         return None
     return BridgedTerm(word, tuple(sorted(found.items(), key=lambda kv: -kv[1])), "name")
@@ -104,8 +103,9 @@ def bridge_question(question: str, bridge: Bridge, vocabulary: Collection[str]) 
             term = dictionary_term([word], bridge)
         if n == 1:
             term = _with_name_and_latin(word, capital, term, bridge, vocabulary)
-        if term is not None:
-            terms.append(term)
+        # A content word with no counterpart in the corpus still counts, as missing evidence:
+        # "capital" and "France" asked of a report that never names either.
+        terms.append(term or BridgedTerm(word, (), "unbridged"))
         i += n
     return tuple(terms)
 
@@ -142,28 +142,46 @@ def token_weights(terms: Sequence[BridgedTerm]) -> dict[str, float]:
     return out
 
 
-def weighted_scores(index: LexicalIndex, weights: dict[str, float]) -> np.ndarray:
-    """BM25 of every document for weighted query tokens (each token's column times its weight)."""
-    out = np.zeros(index.size, dtype=np.float32)
-    for token, w in weights.items():
-        t = index.vocab.get(token)
-        if t is None or w <= 0:
-            continue
-        lo, hi = index.indptr[t], index.indptr[t + 1]
-        np.add.at(out, index.indices[lo:hi], w * index.data[lo:hi])
-    return out
-
-
 def term_coverage(terms: Sequence[BridgedTerm], tokens: Collection[str], idf: dict[str, float]) -> float:
     """Share of the question's terms (idf-weighted) that the sentence's ``tokens`` hold.
 
     A term is held when all tokens of one of its alternatives are: "security council"
-    needs 安全, 保障, 理事 and 会. 1.0 when no term was bridged (nothing to judge by).
+    needs 安全, 保障, 理事 and 会. A word with no counterpart in the corpus weighs as much
+    as the average bridged term (or 1 when none is bridged) and is never held. 1.0 for a
+    question without content words (nothing to judge by).
     """
+    weights = [max((min(idf.get(t, 0.0) for t in alt) for alt, _ in term.alternatives), default=0.0)
+               for term in terms]
+    bridged = [w for w, term in zip(weights, terms, strict=True) if term.alternatives]
+    unbridged = sum(bridged) / len(bridged) if bridged else 1.0
     total = held = 0.0
-    for term in terms:
-        weight = max((min(idf.get(t, 0.0) for t in alt) for alt, _ in term.alternatives), default=0.0)
-        total += weight
+    for w, term in zip(weights, terms, strict=True):
+        total += w if term.alternatives else unbridged
         if any(all(t in tokens for t in alt) for alt, _ in term.alternatives):
-            held += weight
+            held += w
     return held / total if total > 0 else 1.0
+
+
+def term_scores(index: LexicalIndex, terms: Sequence[BridgedTerm]) -> np.ndarray:
+    """BM25 of every document for bridged terms: each term counts once, by its best alternative.
+
+    A term is one concept however many Japanese words may say it: "rainy season" found as
+    梅雨 and as 雨期 in one paragraph is not twice the evidence, and a common alternative
+    (分 for "part") must not add to a rare one (部位). Tokens of one alternative add up
+    (安全 + 保障 + 理事 + 会 for "security council").
+    """
+    out = np.zeros(index.size, dtype=np.float32)
+    for term in terms:
+        best = None
+        for tokens, w in term.alternatives:
+            alt = np.zeros(index.size, dtype=np.float32)
+            for token in tokens:
+                t = index.vocab.get(token)
+                if t is not None:
+                    lo, hi = index.indptr[t], index.indptr[t + 1]
+                    alt[index.indices[lo:hi]] += index.data[lo:hi]  # a column's rows are distinct
+            alt *= w
+            best = alt if best is None else np.maximum(best, alt)
+        if best is not None:
+            out += best
+    return out

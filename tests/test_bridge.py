@@ -14,6 +14,7 @@ from ingest.bridge import Bridge, build_bridge
 from ingest.errors import IndexFileError
 from ingest.lexicon import english_forms, gloss_keys, lexicon_header, name_key, romaji, soft_spelling
 from ingest.tokens import Tokenizer
+from retriever import Retriever
 from retriever.english import bridge_question, term_coverage, token_weights
 
 ROMAJI = [
@@ -61,7 +62,7 @@ def test_spelling_keys_are_plain_letters(text: str) -> None:
 
 GLOSSES = [
     ("president (of a nation)", "president"),
-    ("to become", "become"),
+    ("to elect", "elect"),
     ("the United Nations", "united nations"),
     ("person who does not know when to quit", None),  # a description, not a name
     ("of", None),
@@ -100,6 +101,7 @@ ENTRIES = [
     ("安全 保障 理事 会", "安全保障理事会", "あんぜんほしょうりじかい", "", "Security Council"),
     ("就任", "就任", "しゅうにん", "P", "inauguration/assumption of office"),
     ("大会", "大会", "たいかい", "P", "convention/tournament"),
+    ("演説", "演説", "えんぜつ", "P", "speech/address"),
     ("天皇", "天皇", "てんのう", "P", "Emperor of Japan"),  # not in the corpus: left out
 ]
 
@@ -136,7 +138,7 @@ BRIDGED = [  # question, the Japanese each content term must reach (in question 
 @pytest.mark.parametrize(("question", "expected"), BRIDGED)
 def test_bridge_question(bridge: Bridge, vocabulary: set[str], question: str, expected: list[list[str]]) -> None:
     terms = bridge_question(question, bridge, vocabulary)
-    reached = [[list(alt) for alt, _ in t.alternatives] for t in terms]
+    reached = [[list(alt) for alt, _ in t.alternatives] for t in terms if t.source != "unbridged"]
     assert len(reached) == len(expected), reached
     for alternatives, want in zip(reached, expected, strict=True):
         assert [t.lower() for t in want] in [[t.lower() for t in a] for a in alternatives]
@@ -145,12 +147,12 @@ def test_bridge_question(bridge: Bridge, vocabulary: set[str], question: str, ex
 def test_key_keeps_its_best_entries(bridge: Bridge) -> None:
     # 大統領 and 社長 are common words whose first gloss is "president"; 頭取's gloss is
     # "bank president", another key; "boss" (a later sense of 大統領) is weaker.
-    assert [t for t, _ in bridge.terms["president"]] == [("大統領",)]
-    assert bridge.terms["boss"][0][1] < bridge.terms["president"][0][1]
+    assert [t for t, _ in bridge.entries("president")] == [("大統領",)]
+    assert bridge.entries("boss")[0][1] < bridge.entries("president")[0][1]
 
 
 def test_loanword_origin_from_unidic(bridge: Bridge) -> None:
-    assert bridge.terms["game"] == ((("ゲーム",), 1.0),)  # ゲーム-game, no lexicon line needed
+    assert bridge.entries("game") == ((("ゲーム",), 1.0),)  # ゲーム-game, no lexicon line needed
 
 
 def test_weights_and_coverage(bridge: Bridge, vocabulary: set[str]) -> None:
@@ -161,6 +163,17 @@ def test_weights_and_coverage(bridge: Bridge, vocabulary: set[str]) -> None:
     assert term_coverage(terms, set(Tokenizer()(CORPUS[0])), idf) == 1.0
     assert term_coverage(terms, set(Tokenizer()(CORPUS[2])), idf) == 0.0
     assert term_coverage((), set(), idf) == 1.0
+
+
+def test_unbridged_words_count_as_missing(bridge: Bridge, vocabulary: set[str]) -> None:
+    # "emperor" is in the dictionary but not in the corpus: the question is half covered at best.
+    terms = bridge_question("Is the Emperor the president?", bridge, vocabulary)
+    assert [t.source for t in terms] == ["unbridged", "dictionary"]
+    idf = {"大統領": 2.0}
+    assert term_coverage(terms, set(Tokenizer()(CORPUS[0])), idf) == pytest.approx(0.5)
+    nothing = bridge_question("What is the capital of France?", bridge, vocabulary)
+    assert nothing and all(t.source == "unbridged" for t in nothing)
+    assert term_coverage(nothing, set(Tokenizer()(CORPUS[0])), idf) == 0.0
 
 
 def test_bridge_round_trip(bridge: Bridge, tmp_path: Path) -> None:
@@ -175,13 +188,40 @@ def test_damaged_bridge(tmp_path: Path) -> None:
         Bridge.read(tmp_path / "bridge.json")
 
 
-def test_weighted_scores_rank_the_bridged_passage(tmp_path: Path, bridge: Bridge, vocabulary: set[str]) -> None:
+def test_term_scores_rank_the_bridged_passage(tmp_path: Path, bridge: Bridge, vocabulary: set[str]) -> None:
     from ingest import lexical
-    from retriever.english import weighted_scores
+    from retriever.english import term_scores
 
     tokenizer = Tokenizer()
     lexical.build([tokenizer(t) for t in CORPUS], tmp_path / "lex")
     index = lexical.LexicalIndex(tmp_path / "lex")
     terms = bridge_question("Who became Iran's president?", bridge, vocabulary)
-    scores = weighted_scores(index, token_weights(terms))
+    scores = term_scores(index, terms)
     assert int(np.argmax(scores)) == 0 and scores[1] == 0
+
+
+# An index of a few sentences without vectors: an English question has only the bridge to go on.
+ENGLISH_ASKS = [  # question, a word of the sentence that must answer it
+    ("Who became Iran's president?", "ペゼシュキアン"),
+    ("Where was the game tournament held?", "所沢"),
+    ("What did the prime minister say in the Security Council?", "首相"),
+    ("When will the NPT review conference be held?", "NPT"),
+]
+
+
+@pytest.fixture(scope="module")
+def lexical_retriever(tmp_path_factory: pytest.TempPathFactory) -> Retriever:
+    from ingest import build_index
+
+    folder = tmp_path_factory.mktemp("lexical")
+    # The NPT sentence first: with no evidence an answer would be the first sentence.
+    (folder / "news.txt").write_text("\n\n".join(reversed(CORPUS)) + "\n", encoding="utf-8")
+    build_index([folder / "news.txt"], folder / "index", embedder="none")
+    return Retriever.load(folder / "index")
+
+
+@pytest.mark.parametrize(("question", "word"), ENGLISH_ASKS)
+def test_english_question_finds_its_sentence(lexical_retriever: Retriever, question: str, word: str) -> None:
+    answer = lexical_retriever.ask(question)
+    assert answer.language == "en" and answer.answer is not None
+    assert word in answer.answer.text
