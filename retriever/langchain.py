@@ -51,10 +51,11 @@ class KotaeRetriever(BaseRetriever):
 
     retriever: Retriever
     k: int = 3
+    docs: list[str] | None = None  # search only these documents (patterns, as Retriever.ask takes them)
 
     def _get_relevant_documents(self, query: str, *,
                                 run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
-        answer = self.retriever.ask(query, k=self.k)
+        answer = self.retriever.ask(query, k=self.k, docs=self.docs)
         return [Document(page_content=c.text, metadata=citation_metadata(c, answer))
                 for c in answer.citations]
 
@@ -80,9 +81,11 @@ sources do not answer the question, say so.
 {sources}"""
 
 
-def answer_with_llm(llm: BaseChatModel, retriever: Retriever, question: str, k: int = 3) -> GroundedAnswer:
-    """Ask ``llm`` to answer from kotae's citations and map its [n] markers back to spans."""
-    retrieval = retriever.ask(question, k=k)
+def answer_with_llm(llm: BaseChatModel, retriever: Retriever, question: str, k: int = 3,
+                    docs: list[str] | None = None) -> GroundedAnswer:
+    """Ask ``llm`` to answer from kotae's citations (of ``docs`` only, if given) and map its
+    [n] markers back to spans."""
+    retrieval = retriever.ask(question, k=k, docs=docs)
     sources = "\n\n".join(f"[{i}] ({c.doc}, {c.section or ''}, lines {c.lines[0]}-{c.lines[1]})\n{c.text}"
                           for i, c in enumerate(retrieval.citations, 1))
     reply = llm.invoke([SystemMessage(content=PROMPT.format(sources=sources)),

@@ -35,6 +35,7 @@ from .live import LiveIndex, Loaded
 MAX_API_QUESTION = 4 * MAX_QUESTION
 MAX_BATCH = 64  # questions in one POST: a batch is answered in one go and holds the queue
 MAX_K = 50
+MAX_PATTERNS, MAX_PATTERN = 32, 1000  # --doc patterns in one request, and characters in one
 MAX_BODY = 1 << 20  # bytes: a full batch of the longest questions in UTF-8 is under half of it
 
 # Only this origin: the page works with no network at all, and a stray external
@@ -51,11 +52,15 @@ STATUS_OF_EXIT = {2: 400, 3: 503, 70: 500}
 
 
 class AskRequest(BaseModel):
-    """One question, as `kotae ask QUESTION -k K` takes it."""
+    """One question, as `kotae ask QUESTION -k K [--doc PATTERN ...]` takes it."""
 
     model_config = ConfigDict(extra="forbid")
     question: str = Field(max_length=MAX_API_QUESTION, examples=["安保理決議2231はいつ終了するか"])
     k: int = Field(3, ge=1, le=MAX_K, description="citations to return")
+    docs: list[Annotated[str, Field(max_length=MAX_PATTERN)]] | None = Field(
+        None, max_length=MAX_PATTERNS, examples=[["*nuclear*"]],
+        description="search only these documents, as `kotae ask --doc`: ids, paths, or globs on the id, "
+                    "path, file name or title; an unknown pattern is a 400 naming near matches")
 
 
 class AnswerObject(BaseModel):
@@ -217,7 +222,7 @@ def add_api(app: FastAPI, live: LiveIndex, asker: ThreadPoolExecutor) -> None:
 
 def answer_all(loaded: Loaded, requests: list[AskRequest]) -> list[dict[str, Any]]:
     """Each question asked alone, as `kotae ask` does, so the answers are the same objects."""
-    return [loaded.retriever.ask(r.question, k=r.k).as_dict() for r in requests]
+    return [loaded.retriever.ask(r.question, k=r.k, docs=r.docs).as_dict() for r in requests]
 
 
 def span_text(loaded: Loaded, doc_id: str, start: int | None, end: int | None) -> dict[str, Any]:

@@ -124,3 +124,12 @@ def test_dense_search_is_restricted_too(tmp_path: Path) -> None:
     within = r.ask("当期の売上高はいくらか", k=2, docs=["two/bousai.txt"])
     assert within.citations and all(c.doc == "two/bousai.txt" for c in within.citations)
     assert within.answer is None or within.answer.doc == "two/bousai.txt"
+
+
+def test_langchain_retriever_keeps_to_its_documents(mixed: Retriever) -> None:
+    pytest.importorskip("langchain_core")
+    from retriever.langchain import KotaeRetriever
+
+    found = KotaeRetriever(retriever=mixed, k=2, docs=["*shiomi*"]).invoke("備蓄は何日分に引き上げるか")
+    assert [d.metadata["doc"] for d in found] == [SHIOMI, SHIOMI]
+    assert "7日分" in found[0].metadata["answer"]["text"]

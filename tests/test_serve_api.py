@@ -84,6 +84,16 @@ def test_ask_a_list_gives_a_list_in_order(client: TestClient, report_retriever: 
     assert client.post("/api/ask", json=[]).json() == []
 
 
+def test_ask_within_documents_as_ask_doc(client: TestClient, report_index: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", JA, "--index", str(report_index), "--json", "--doc", "*nuclear*"]) == 0
+    cli = json.loads(capsys.readouterr().out)
+    api = client.post("/api/ask", json={"question": JA, "docs": ["*nuclear*"]}).json()
+    assert without_timings(api) == without_timings(cli) and api["answer"]["doc"] == DOC
+    r = client.post("/api/ask", json={"question": JA, "docs": ["corpus/nuclear-outlook.txt"]})
+    assert_one_line_error(r, 400, f"--doc 'corpus/nuclear-outlook.txt' matches no document (near: {DOC})")
+
+
 # (body as sent, status, what the error says)
 BAD_REQUESTS = [
     pytest.param(b'{"question": "x"', 400, "not valid JSON", id="truncated-json"),
@@ -96,6 +106,7 @@ BAD_REQUESTS = [
     pytest.param({"question": "x", "k": 0}, 422, "k", id="k-zero"),
     pytest.param({"question": "x", "k": "many"}, 422, "k", id="k-not-int"),
     pytest.param({"question": "x", "top": 3}, 422, "top", id="unknown-field"),
+    pytest.param({"question": "x", "docs": "*.txt"}, 422, "docs", id="docs-not-a-list"),
     pytest.param(None, 422, "body", id="null"),
     pytest.param([{"question": "x"}] * (MAX_BATCH + 1), 422, "at most", id="batch-over-the-cap"),
     pytest.param([{"question": JA}, {"question": ""}], 400, "empty", id="batch-with-an-empty-one"),
