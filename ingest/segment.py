@@ -280,19 +280,8 @@ class _Builder:
                 continue
             after_blank = blank_before
             blank_before = False
-            if self.numbered(n, spans, after_blank):
-                continue
-            next_blank = n + 1 >= len(spans) or not raw[spans[n + 1][0]:spans[n + 1][1]].strip()
-            if after_blank and next_blank and _looks_like_title(line):
-                self.heading(ls, le)
-                continue
-            if m := _BULLET.match(line):
-                self.flush()
-                ls += m.end()
-            elif after_blank and self.block.chars and self.block.chars[-1] in _ENDS + _CLOSE:
-                self.flush()  # a blank line after a sentence end: a paragraph break
-            self.add(ls, le)
-            self.block.brk(le)
+            if not self.numbered(n, spans, after_blank):
+                self.text_line(n, spans, after_blank)
         if caption is not None:
             self.close_caption(caption)
         self.flush()
@@ -301,6 +290,22 @@ class _Builder:
         units = sorted(self.units, key=lambda u: (u.start, u.end))
         return Segmented(document=doc, units=units, passages=make_passages(doc, units),
                          meta=self.meta)
+
+    def text_line(self, n: int, spans: Sequence[Span], after_blank: bool) -> None:
+        """Line ``n`` as running text: a title standing alone, a bullet, or a paragraph line."""
+        ls, le = spans[n]
+        line = self.raw[ls:le]
+        next_blank = n + 1 >= len(spans) or not self.raw[spans[n + 1][0]:spans[n + 1][1]].strip()
+        if after_blank and next_blank and _looks_like_title(line):
+            self.heading(ls, le)
+            return
+        if m := _BULLET.match(line):
+            self.flush()
+            ls += m.end()
+        elif after_blank and self.block.chars and self.block.chars[-1] in _ENDS + _CLOSE:
+            self.flush()  # a blank line after a sentence end: a paragraph break
+        self.add(ls, le)
+        self.block.brk(le)
 
     def numbered(self, n: int, spans: Sequence[Span], after_blank: bool) -> bool:
         """Line ``n`` as a numbered or bracketed heading (True: consumed), or as a list item.
