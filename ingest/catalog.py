@@ -60,19 +60,31 @@ class DocumentInfo:
 
 
 def document_title(text: str, title: tuple[int, int] | None = None) -> str | None:
-    """A document's title: the span marked as one (SQuAD), else its first line when that
-    line reads as a title — short, not a sentence, not a section marker or a byline.
+    """A document's title: the span marked as one (SQuAD), else its opening line when that
+    line reads as a title — short, not a sentence, not a section marker or a byline — with
+    the line right under it when that is a subtitle rather than a date or an imprint.
 
     # 汐見市　地域防災計画の見直しについて（市民の皆さまへのお知らせ） -> the title
+    # ミナトフーズ株式会社 / 統合報告書2025（抜粋） -> "ミナトフーズ株式会社 統合報告書2025（抜粋）"
+    # 地方圏における高齢化と労働力の需給 / 2025年4月1日 -> the first line only
     # ◆◆概観 -> None: the report opens with its first section, not a title
     """
     if title is not None:
         return clean(text[title[0]:title[1]]) or None
-    head = text[:4 * TITLE_MAX].lstrip("\ufeff")
-    first = next((line.strip() for line in head.splitlines() if line.strip()), "")
-    if not first or len(first) > TITLE_MAX or first[0] in _NOT_TITLE or first[-1] in "。！？!?、，,":
+    lines = text[:4 * TITLE_MAX].lstrip("\ufeff").splitlines()
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    first = lines[0].strip() if lines else ""
+    if not _title_like(first):
         return None
+    second = lines[1].strip() if len(lines) > 1 else ""
+    if _title_like(second) and not second[0].isdigit() and not any(c in second for c in "：:@"):
+        return f"{clean(first)} {clean(second)}"
     return clean(first)
+
+
+def _title_like(line: str) -> bool:
+    return bool(line) and len(line) <= TITLE_MAX and line[0] not in _NOT_TITLE and line[-1] not in "。！？!?、，,"
 
 
 def documents(index_dir: str | os.PathLike[str]) -> list[DocumentInfo]:
@@ -161,8 +173,9 @@ def _unknown(pattern: str, names: Sequence[DocName]) -> str:
         if n.title:
             labels[n.title] = n.id
     bare = pattern.strip("*?")
+    stem = os.path.splitext(os.path.basename(bare))[0]  # minato.txt -> minato, found in minato-foods-….txt
     near = get_close_matches(bare, list(labels), n=8, cutoff=0.5)
-    near += [label for label in labels if bare and bare in label and label not in near]
+    near += [label for label in labels if len(stem) > 1 and stem in label and label not in near]
     ids = list(dict.fromkeys(labels[label] for label in near))[:3]
     hint = f"near: {', '.join(ids)}" if ids else f"{len(names)} documents, e.g. {', '.join(n.id for n in names[:3])}"
     return f"--doc {pattern!r} matches no document ({hint}); list them with kotae docs"

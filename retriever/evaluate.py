@@ -395,7 +395,12 @@ def _failure_lines(o: Outcome) -> list[str]:
     else:
         lines.append(f"- kotae: {a.answer.text} ({a.answer.doc} lines {a.answer.lines[0]}-{a.answer.lines[1]}, "
                      f"[{a.answer.start}:{a.answer.end}])")
-        lines.append(f"- short answer: {a.short.text if a.short else '(none given)'}")
+        short = "(none given)" if a.short is None else a.short.text
+        if v.short_f1 is not None and v.short_exact is False:
+            # A gold copied with its context (最短28分で沿岸部に到達) holds a right short answer
+            # (最短28分) that is not exact; the character F1 lets a reader tell it from a miss.
+            short += f" (character F1 {v.short_f1:.2f} against the best gold)"
+        lines.append(f"- short answer: {short}")
     for i, c in enumerate(a.citations[:3], 1):
         lines.append(f"- cited [{i}]: {c.text[:200]} ({c.doc} lines {c.lines[0]}-{c.lines[1]})")
     return lines

@@ -134,11 +134,20 @@ def test_openable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize(("text", "title"), [
     ("汐見市　地域防災計画の見直しについて\n\n2025年4月1日\n", "汐見市\u3000地域防災計画の見直しについて"),
-    ("\ufeffエネルギー転換年次報告2025\n第2部\n", "エネルギー転換年次報告2025"),
+    ("\ufeffエネルギー転換年次報告2025\n\n第2部\n", "エネルギー転換年次報告2025"),
+    # a subtitle under it belongs to it; a date or an imprint line does not
+    ("ミナトフーズ株式会社\n統合報告書2025（抜粋）\n発行日：2025年8月29日\n",
+     "ミナトフーズ株式会社 統合報告書2025（抜粋）"),
+    ("地方圏における高齢化と労働力の需給\n―三峰県の2040年までの推計―\n",
+     "地方圏における高齢化と労働力の需給 ―三峰県の2040年までの推計―"),
+    ("地域防災計画の見直しについて\n2025年4月1日\n", "地域防災計画の見直しについて"),
+    ("地域防災計画の見直しについて\n発行：防災推進課\n", "地域防災計画の見直しについて"),
+    ("地域防災計画の見直し\n本計画は市の防災体制を定める。\n", "地域防災計画の見直し"),
     ("◆◆概観\n\n核を取り巻く…\n", None),  # a section marker
     ("核を取り巻く国際環境は厳しさを増している。\n", None),  # a sentence
     ("（脱稿日2024 年 12 月11日　秋山信将）\n", None),  # a byline
     ("\n\n", None),
+    ("\n \n汐見市のお知らせ\n\n", "汐見市のお知らせ"),  # blank lines before it
 ])
 def test_document_title(text: str, title: str | None) -> None:
     assert document_title(text) == title
@@ -192,6 +201,7 @@ def test_select_a_relative_path_from_the_current_directory(tmp_path: Path,
     ("reports/notise.txt", "near: reports/notice.txt"),  # a typo
     ("anual-report*", "near: reports/annual-report.pdf"),
     ("防災訓練", "near: reports/notice.txt"),  # part of a title, without the glob stars
+    ("annual.pdf", "near: reports/annual-report.pdf"),  # the file name's stem, inside the id
     ("*.docx", "4 documents, e.g. reports/notice.txt, reports/annual-report.pdf, corpus/"),
 ])
 def test_unknown_pattern_is_one_line_naming_near_matches(pattern: str, near: str) -> None:

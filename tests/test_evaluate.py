@@ -287,6 +287,8 @@ def test_short_answer_verdicts(short: str, exact: bool, f1: float, failure: str 
     assert row["failure"] == failure
     assert row["gold"] == ["2025年10月18日"] and row["id"] == "j1"
     assert verdicts(o) == Verdicts(True, True, True, exact, verdicts(o).short_f1, True)
+    md = failures_markdown([o], summarize([o]), "one.jsonl")
+    assert (f"- short answer: {short} (character F1 {f1:.2f} against the best gold)" in md) is (not exact)
 
 
 def test_report_lists_every_failure_under_its_kind() -> None:
