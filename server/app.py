@@ -70,6 +70,7 @@ class AnswerObject(BaseModel):
     question: str
     language: str
     abstained: bool
+    why: str | None = Field(None, description="why it abstained, in one sentence")
     answer: dict[str, Any] | None
     citations: list[dict[str, Any]]
     timings_ms: dict[str, float]
