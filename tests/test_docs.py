@@ -15,7 +15,8 @@ from ingest import build_index
 from ingest.catalog import DocName, DocumentInfo, document_title, documents, select_documents
 from ingest.errors import InputError
 from ingest.load import documents_from_texts
-from qa_cli.docs import openable, outline
+from ingest.records import Document
+from qa_cli.docs import openable, outline, render_document
 from qa_cli.main import main
 
 NOTICE = """汐見市　総合防災訓練のお知らせ
@@ -91,6 +92,17 @@ def test_text_given_through_the_api_has_no_path(tmp_path: Path) -> None:
                 documents=documents_from_texts([("memo", "◆◆概要\n本文である。\n")]))
     (memo,) = documents(tmp_path / "index")
     assert (memo.id, memo.path, memo.title) == ("memo", None, None)
+
+
+def test_pages_of_a_pdf(tmp_path: Path) -> None:
+    pages = ["新START条約は2026年2月に期限を迎える。\n\f", "運用検討会議は2026年に開かれる。\n"]
+    text = "".join(pages)
+    pdf = Document(doc="two.pdf", text=text, sha256=hashlib.sha256(text.encode()).hexdigest(), encoding="pdf",
+                   page_starts=(0, len(pages[0])))
+    build_index(None, tmp_path / "index", "none", documents=[pdf])
+    (info,) = documents(tmp_path / "index")
+    assert (info.pages, info.chars) == (2, len(text))
+    assert render_document(info).splitlines()[2] == f"  size      {len(text)} characters · 2 pages · 0 sections"
 
 
 def test_kotae_docs_json_and_terminal(corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
