@@ -10,10 +10,12 @@ even if ingest removes that generation's files meanwhile.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +24,8 @@ from ingest.catalog import DocumentInfo, documents
 from ingest.errors import KotaeError
 from ingest.generations import CURRENT
 from retriever import Retriever
+
+LOG = logging.getLogger("kotae.serve")
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,9 @@ class LiveIndex:
         self._failed: str | None = None  # a generation that would not load: not retried
         self.reload_error: str | None = None
         self.reloads = 0
+        # One thread for every reload, not a new one each time: MeCab's tagger is made once
+        # per thread and fugashi never gives its memory back (~2 MB a thread).
+        self._reloader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kotae-reload")
 
     def get(self) -> Loaded:
         """The generation to answer this request from; starts loading a newer one if there is one."""
@@ -95,7 +102,7 @@ class LiveIndex:
             if self._loading is not None or generation == self._failed:
                 return
             self._loading = generation
-        threading.Thread(target=self._load, args=(generation,), name="kotae-reload", daemon=True).start()
+        self._reloader.submit(self._load, generation)
 
     def _load(self, generation: str) -> None:
         try:
@@ -104,6 +111,11 @@ class LiveIndex:
             # A damaged or half-removed generation: keep answering from the one we have,
             # and say why in /api/health rather than failing requests.
             self._failed, self.reload_error = generation, f"{generation}: {e}"
+        except Exception as e:
+            # A bug, not bad data: logged with its traceback (the reload thread's exceptions
+            # would otherwise vanish into its future), and the old generation keeps answering.
+            LOG.exception("loading %s failed", generation)
+            self._failed, self.reload_error = generation, f"{generation}: {type(e).__name__} (a bug: please report it)"
         else:
             self._current = loaded
             self.reloads += 1

@@ -320,6 +320,34 @@ def test_a_damaged_generation_keeps_the_old_one_answering(tmp_path: Path) -> Non
     assert client.post("/api/ask", json={"question": "札幌の会議はいつ開かれたか"}).status_code == 200
 
 
+def test_a_bug_while_reloading_is_logged_and_reported(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    docs, index = small_corpus(tmp_path / "docs", 2), tmp_path / "index"
+    build_index([docs], index, "none")
+    calls = []
+
+    def buggy_loader(path: Path) -> Loaded:
+        calls.append(path)
+        if len(calls) > 1:
+            raise TypeError("a bug in the loader")
+        return load_generation(path)
+
+    live = LiveIndex(index, loader=buggy_loader)
+    build_index([docs], index, "none")
+    new = os.readlink(index / CURRENT)
+    for _ in range(200):
+        live.get()
+        if live.reload_error:
+            break
+        threading.Event().wait(0.05)
+    assert live.reload_error == f"{new}: TypeError (a bug: please report it)"
+    assert "a bug in the loader" in caplog.text  # the traceback is logged, not lost
+    for _ in range(5):
+        live.get()
+    assert len(calls) == 2  # not retried on every request
+    r = TestClient(create_app(live)).post("/api/ask", json={"question": "札幌の会議はいつ開かれたか"})
+    assert r.status_code == 200
+
+
 # -- the command -----------------------------------------------------------------------------
 
 
