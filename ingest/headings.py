@@ -38,7 +38,7 @@ _STYLES: tuple[tuple[str, re.Pattern[str]], ...] = (
 _BRACKETED = re.compile(rf"{_SP}*【{_SP}*(?P<text>[^【】]*?){_SP}*】{_SP}*$")
 # Only lines starting with one of these can carry a marker: a cheap test before the regexes,
 # which would otherwise run on every line of a long report.
-_FIRST = frozenset("0123456789０１２３４５６７８９第（(【" + _KANJI_NUM
+MARKER_FIRST = frozenset("0123456789０１２３４５６７８９第（(【" + _KANJI_NUM
                    + "".join(chr(c) for c in range(0x2460, 0x2474)))
 MarkerKey = tuple[str, int | str | None]
 _CHAPTER_LEVEL = {"編": 1, "部": 1, "章": 1, "節": 2, "款": 3, "項": 3}
@@ -67,8 +67,10 @@ def marker(line: str) -> Marker | None:
     # （２）避難所の開設            -> paren
     # 1.5倍に増えた                -> None (a decimal, not a marker)
     """
+    if not line or (line[0] not in MARKER_FIRST and line[0] not in " \t\u3000"):
+        return None  # most lines: one set look-up
     lead = len(line) - len(line.lstrip(" \t\u3000"))
-    if lead >= len(line) or line[lead] not in _FIRST:
+    if lead >= len(line) or line[lead] not in MARKER_FIRST:
         return None
     if m := _BRACKETED.match(line):
         if not m["text"]:

@@ -15,7 +15,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 
 from .clean import OffsetText, clean, is_space
-from .headings import Marker, MarkerKey, marker
+from .headings import MARKER_FIRST, Marker, MarkerKey, marker
 from .records import Document, DocumentMeta, Passage, Segmented, Span, Unit
 
 # ◆◆概観, ■ 提言, ## Markdown heading
@@ -314,6 +314,8 @@ class _Builder:
         # (1) 避難誘導 / (2) 救護 -> two list items: siblings in a row are a list
         """
         ls, le = spans[n]
+        if self.raw[ls] not in MARKER_FIRST and not is_space(self.raw[ls]):
+            return False  # the common case, decided without slicing the line
         line = self.raw[ls:le]
         found = marker(line)
         if found is None:
