@@ -83,7 +83,8 @@ class IngestSummary:
         if self.kept:
             text += f"; kept {len(self.kept)} documents not in this ingest (use --prune to drop them)"
         if self.skipped:
-            text += f"; skipped {len(self.skipped)} empty files"
+            empty = all(why == "empty" for _, why in self.skipped)
+            text += f"; skipped {len(self.skipped)} {'empty ' if empty else ''}files"
         if self.rebuilt:
             text += f"; the previous index could not be read ({self.rebuilt}), so it holds only these files"
         return text
@@ -263,7 +264,10 @@ def build_index(paths: Sequence[str | os.PathLike[str]] | None, index_dir: str |
         loaded_docs.extend(loaded.documents)
         skipped = loaded.skipped
     if not loaded_docs:
-        what = f"all {len(skipped)} files were empty" if skipped else "no documents were given"
+        listed = "; ".join(f"{doc} ({why})" for doc, why in skipped[:3]) + (" …" if len(skipped) > 3 else "")
+        what = ("no documents were given" if not skipped
+                else f"all {len(skipped)} files were empty" if all(why == "empty" for _, why in skipped)
+                else f"all {len(skipped)} files were skipped: {listed}")
         raise InputError(f"nothing to ingest: {what}")
     generations.checkpoint("loaded")
     try:
@@ -383,6 +387,10 @@ def _build_locked(index_dir: Path, docs: list[Document], skipped: list[tuple[str
     order = [d.doc for d in docs] + plan.kept
     prepared = [new_prepared.get(doc) or plan.reused[doc] for doc in order
                 if doc in new_prepared or doc in plan.reused]
+    if not any(tokens for p in prepared for tokens in p.passage_tokens):
+        # ◆◆概観 alone, or 。。。: no passage holds a word, and BM25 has nothing to index.
+        raise InputError(f"nothing to index: {', '.join(d.doc for d in docs[:3])}{' …' if len(docs) > 3 else ''} "
+                         "hold no words to search (only headings, punctuation or symbols); give files with text")
     embedded = sum(len(p.units) for p in new_prepared.values())
     paths = {d.doc: Path(d.path) for d in docs if d.path is not None}
     provenance = {p.document.doc: _provenance(p.document.doc, paths, new_prepared, old.manifest)

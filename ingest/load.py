@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import io
 import logging
 import os
+import stat
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +36,49 @@ _BINARY_MAGIC = {
     b"\x7fELF": "an executable",
     b"\x1f\x8b": "a gzip archive",
 }
+
+
+class Skipped(InputError):
+    """A file that is left out, and reported, rather than stopping the ingest: it is
+    empty, not a regular file, has a name that is not UTF-8, or links out of the
+    directory being ingested. ``reason`` is what the summary says of it."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+# What a path is when it is not a regular file: kotae reads none of these. A FIFO
+# named x.txt blocked ingest forever; /dev/zero as z.txt was read until memory ran out.
+_SPECIAL = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+            (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory"))
+
+
+def _not_regular(mode: int) -> str:
+    return next((what for test, what in _SPECIAL if test(mode)), "not a regular file")
+
+
+def read_regular(path: Path, doc_id: str) -> bytes:
+    """The bytes of ``path`` if it is a regular file; Skipped if it is anything else.
+
+    Opened without blocking and checked on the open descriptor, so that neither a FIFO
+    (whose open waits for a writer) nor a file swapped for one after a check is read.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    except PermissionError:
+        raise InputError(f"{doc_id}: permission denied; make the file readable") from None
+    except OSError as e:
+        raise InputError(f"{doc_id}: cannot read ({e.strerror})") from None
+    with os.fdopen(fd, "rb") as f:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            what = _not_regular(mode)
+            raise Skipped(f"{doc_id}: is {what}, not a file; skipped", reason=f"{what}, not a regular file")
+        try:
+            return f.read()
+        except OSError as e:
+            raise InputError(f"{doc_id}: cannot read ({e.strerror})") from None
 
 
 @dataclass
@@ -106,11 +151,22 @@ def _mostly_japanese(text: str) -> bool:
     return ok / len(visible) >= 0.9
 
 
-def read_pdf(path: Path, name: str) -> tuple[str, tuple[int, ...]]:
-    """Text of a PDF, pages joined by form feeds; return (text, page start offsets)."""
+def _pdf_pages(data: bytes, name: str) -> list[str]:
+    """Each page's text. An encrypted PDF is opened with the empty user password, which
+    is all an owner-password-only file (print or copy restrictions) needs; one that
+    asks for a password to open is an InputError."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(data))
+    if reader.is_encrypted and not reader.decrypt(""):  # PasswordType.NOT_DECRYPTED is 0
+        raise InputError(f"{name}: the PDF is encrypted with a password; save an unencrypted copy")
+    return [page.extract_text() or "" for page in reader.pages]
+
+
+def read_pdf(data: bytes, name: str) -> tuple[str, tuple[int, ...]]:
+    """Text of a PDF's bytes, pages joined by form feeds; return (text, page start offsets)."""
     try:
-        from pypdf import PdfReader
-        from pypdf.errors import PdfReadError
+        from pypdf.errors import DependencyError, PdfReadError
     except ImportError:  # pragma: no cover - pypdf is a dependency
         raise InputError("reading PDFs needs pypdf: pip install pypdf") from None
     # pypdf logs what it repairs ("EOF marker not found" in a truncated file) as logging
@@ -120,19 +176,14 @@ def read_pdf(path: Path, name: str) -> tuple[str, tuple[int, ...]]:
     level = pdf_log.level
     pdf_log.setLevel(logging.ERROR)
     try:
-        reader = PdfReader(str(path))
-        if reader.is_encrypted:
-            try:
-                ok = bool(reader.decrypt(""))  # PasswordType.NOT_DECRYPTED is 0
-            except Exception:
-                ok = False
-            if not ok:
-                raise InputError(f"{name}: the PDF is encrypted; save an unencrypted copy")
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except InputError:
-        raise
+        pages = _pdf_pages(data, name)
+    except DependencyError:
+        # AES needs `cryptography` (pypdf[crypto], a dependency of kotae): only a broken
+        # install gets here, and it is told what to install.
+        raise InputError(f"{name}: the PDF is AES-encrypted, which needs the cryptography package: "
+                         "pip install 'pypdf[crypto]'") from None
     except (PdfReadError, OSError, ValueError, KeyError, TypeError, AttributeError,
-            IndexError, RecursionError) as e:
+            IndexError, RecursionError, NotImplementedError) as e:
         raise InputError(f"{name}: cannot read this PDF ({type(e).__name__}: {e}); "
                          "it may be truncated or damaged") from None
     finally:
@@ -152,34 +203,59 @@ def read_pdf(path: Path, name: str) -> tuple[str, tuple[int, ...]]:
 
 def load_file(path: Path, doc_id: str) -> Document:
     """Read one supported file into a Document. Raise InputError with the reason if it can't."""
-    try:
-        data = path.read_bytes()
-    except PermissionError:
-        raise InputError(f"{doc_id}: permission denied; make the file readable") from None
-    except IsADirectoryError:
-        raise InputError(f"{doc_id}: is a directory") from None
-    except OSError as e:
-        raise InputError(f"{doc_id}: cannot read ({e.strerror})") from None
+    data = read_regular(path, doc_id)
     digest = sha256(data)
     if path.suffix.lower() in PDF_SUFFIXES:
-        text, pages = read_pdf(path, doc_id)
+        text, pages = read_pdf(data, doc_id)
         return Document(doc=doc_id, text=text, sha256=digest, encoding="pdf", path=path,
                         page_starts=pages)
     text, encoding = decode(data, doc_id)
     if not text.strip():
-        raise InputError(f"{doc_id}: is empty")
+        raise Skipped(f"{doc_id}: is empty", reason="empty")
     return Document(doc=doc_id, text=text, sha256=digest, encoding=encoding, path=path)
 
 
-def iter_files(root: Path) -> Iterator[Path]:
-    """Supported files under a directory, sorted, without following directory links (no loops)."""
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+def shown(name: str | os.PathLike[str]) -> str:
+    """A file name as it can be printed: bytes that are not UTF-8 as \\xNN escapes."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+def _utf8(name: str) -> bool:
+    # os.walk gives bytes that are not UTF-8 as lone surrogates (b"\xff.txt" -> "\udcff.txt"),
+    # which no document id, SQLite row or terminal line can hold.
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def iter_files(root: Path, skipped: list[tuple[str, str]] | None = None) -> Iterator[Path]:
+    """Supported files under a directory, sorted, without following directory links (no loops).
+
+    Left out, and added to ``skipped`` with the reason: directories that cannot be
+    listed, names that are not UTF-8, and links to files outside ``root`` (ingesting
+    a directory reads that directory: a link to ~/.ssh/notes.txt is not part of it).
+    """
+    skipped = [] if skipped is None else skipped
+    inside = os.path.realpath(root)
+
+    def unlistable(e: OSError) -> None:
+        skipped.append((shown(e.filename or root), f"cannot list this directory ({e.strerror})"))
+
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=unlistable):
+        for name in [d for d in dirnames if not _utf8(d)]:
+            skipped.append((shown(os.path.join(dirpath, name)), "its name is not UTF-8; rename it"))
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and _utf8(d))
         for name in sorted(filenames):
-            if name.startswith("."):
-                continue
             p = Path(dirpath) / name
-            if p.suffix.lower() in SUPPORTED:
+            if name.startswith(".") or p.suffix.lower() not in SUPPORTED:
+                continue
+            if not _utf8(name):
+                skipped.append((shown(p), "its name is not UTF-8; rename it"))
+            elif p.is_symlink() and os.path.commonpath([inside, os.path.realpath(p)]) != inside:
+                skipped.append((_doc_id(p, root), f"a link to {os.path.realpath(p)}, outside {root}"))
+            else:
                 yield p
 
 
@@ -191,20 +267,28 @@ def _doc_id(path: Path, root: Path | None) -> str:
     return (Path(root.resolve().name) / path.relative_to(root)).as_posix()
 
 
-def discover(paths: Sequence[str | os.PathLike[str]]) -> list[tuple[Path, str]]:
-    """(path, doc id) for every supported file under ``paths``. Raise InputError on bad paths."""
+def discover(paths: Sequence[str | os.PathLike[str]],
+             skipped: list[tuple[str, str]] | None = None) -> list[tuple[Path, str]]:
+    """(path, doc id) for every supported file under ``paths``. Raise InputError on bad paths;
+    add the files left out (see :func:`iter_files`) to ``skipped``."""
     found: list[tuple[Path, str]] = []
+    skipped = [] if skipped is None else skipped
     if not paths:
         raise InputError("nothing to ingest: give at least one file or directory")
     for given in paths:
         p = Path(given)
         if not p.exists():
-            raise InputError(f"{given}: no such file or directory")
+            raise InputError(f"{shown(given)}: no such file or directory")
         if p.is_dir():
-            files = [(f, _doc_id(f, p)) for f in iter_files(p)]
-            if not files:
-                raise InputError(f"{given}: no supported files (.txt, .md, .pdf) in this directory")
+            if not _utf8(p.resolve().name):  # it names every document in it
+                raise InputError(f"{shown(given)}: the directory's name is not UTF-8; rename it")
+            before = len(skipped)
+            files = [(f, _doc_id(f, p)) for f in iter_files(p, skipped)]
+            if not files and len(skipped) == before:
+                raise InputError(f"{shown(given)}: no supported files (.txt, .md, .pdf) in this directory")
             found.extend(files)
+        elif not _utf8(p.name):
+            skipped.append((shown(p), "its name is not UTF-8; rename it"))
         elif p.suffix.lower() in SUPPORTED:
             found.append((p, p.name))
         else:
@@ -221,20 +305,18 @@ def discover(paths: Sequence[str | os.PathLike[str]]) -> list[tuple[Path, str]]:
 
 
 def load(paths: Sequence[str | os.PathLike[str]]) -> Loaded:
-    """Load every supported file under ``paths``; empty files are skipped with a reason.
+    """Load every supported file under ``paths``; files left out are listed with a reason
+    (empty, not a regular file, see :func:`iter_files`).
 
     A file that cannot be read as text raises InputError: a report that silently
     drops one of its files would answer from a corpus the user did not ask for.
     """
     result = Loaded()
-    for path, doc in discover(paths):
+    for path, doc in discover(paths, result.skipped):
         try:
             result.documents.append(load_file(path, doc))
-        except InputError as e:
-            if str(e).endswith(": is empty"):
-                result.skipped.append((doc, "empty"))
-                continue
-            raise
+        except Skipped as e:
+            result.skipped.append((doc, e.reason))
     return result
 
 

@@ -8,8 +8,11 @@ import errno
 import io
 import json
 import os
+import stat
+import subprocess
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from reliability_support import (
@@ -74,11 +77,11 @@ def _blank_pdf() -> bytes:
     return buf.getvalue()
 
 
-def _encrypted_pdf() -> bytes:
+def _encrypted_pdf(algorithm: str = "RC4-128", user_password: str = "secret") -> bytes:
     from pypdf import PdfReader, PdfWriter
 
     w = PdfWriter(clone_from=PdfReader(io.BytesIO(_pdf(["The treaty expires in 2026."]))))
-    w.encrypt(user_password="secret", owner_password="owner", algorithm="RC4-128")
+    w.encrypt(user_password=user_password, owner_password="owner", algorithm=algorithm)
     buf = io.BytesIO()
     w.write(buf)
     return buf.getvalue()
@@ -94,6 +97,9 @@ BAD_FILE_CASES = [
     ("random bytes with NULs", {"blob.txt": bytes(range(256)) * 64}, 2, ["docs/blob.txt"]),
     ("scanned pdf (no text layer)", {"scan.pdf": _blank_pdf()}, 2, ["docs/scan.pdf", "no text layer"]),
     ("encrypted pdf", {"secret.pdf": _encrypted_pdf()}, 2, ["docs/secret.pdf", "encrypted"]),
+    # AES needs `cryptography`: pypdf's DependencyError traceback before (issue 17, item 5)
+    ("AES-128 pdf with a password", {"secret.pdf": _encrypted_pdf("AES-128")}, 2, ["docs/secret.pdf", "encrypted"]),
+    ("AES-256 pdf with a password", {"secret.pdf": _encrypted_pdf("AES-256")}, 2, ["docs/secret.pdf", "encrypted"]),
     ("truncated pdf", {"cut.pdf": _pdf(["The treaty expires in 2026."] * 3)[:260]}, 2,
      ["docs/cut.pdf", "truncated or damaged"]),
     ("pdf header only", {"stub.pdf": b"%PDF-1.7\n"}, 2, ["docs/stub.pdf"]),
@@ -127,6 +133,16 @@ def test_good_pdf_beside_text_is_read(tmp_path: Path, env: dict[str, str]) -> No
     assert proc.returncode == 0, proc.stderr
     d = json.loads(proc.stdout)
     assert d["citations"][0]["doc"] == "docs/treaty.pdf" and d["citations"][0]["pages"] is not None
+
+
+@pytest.mark.parametrize("algorithm", ["RC4-128", "AES-128", "AES-256"])
+def test_pdf_with_only_an_owner_password_is_read(tmp_path: Path, env: dict[str, str], algorithm: str) -> None:
+    # Restrictions on printing or copying, no password to open: it opens, so it is read.
+    docs = write_files(tmp_path / "docs", {"good.txt": GOOD, "treaty.pdf": _encrypted_pdf(algorithm, "")})
+    proc = run_kotae(env, "ingest", docs, "--index", tmp_path / "index", "--embedder", "none", "-q")
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    proc = run_kotae(env, "ask", "When does the treaty expire?", "--index", tmp_path / "index", "--json")
+    assert json.loads(proc.stdout)["citations"][0]["doc"] == "docs/treaty.pdf"
 
 
 @pytest.mark.parametrize(("name", "content"), [
@@ -239,14 +255,14 @@ def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     from qa_cli.main import main
 
     docs = write_files(tmp_path / "docs", {"good.txt": GOOD, "secret.txt": "機密。\n"})
-    real = Path.read_bytes
+    real = os.open
 
-    def read_bytes(self: Path) -> bytes:
-        if self.name == "secret.txt":
-            raise PermissionError(errno.EACCES, "Permission denied", str(self))
-        return real(self)
+    def refusing_open(path: str | os.PathLike[str], flags: int, *args: Any, **kwargs: Any) -> int:
+        if os.fspath(path).endswith("secret.txt"):
+            raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
+        return real(path, flags, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(os, "open", refusing_open)
     rc = main(["ingest", str(docs), "--index", str(tmp_path / "index"), "--embedder", "none", "-q"])
     out, err = capsys.readouterr()
     assert rc == 2 and out == ""
@@ -263,3 +279,87 @@ def test_unreadable_file_for_real(tmp_path: Path, env: dict[str, str]) -> None:
     finally:
         (docs / "secret.txt").chmod(0o644)
     one_error(proc, 2, "docs/secret.txt", "permission denied")
+
+
+# ===================== files that are not files, names that are not UTF-8 (issue 17)
+
+def _warnings(proc: subprocess.CompletedProcess[str]) -> list[str]:
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc.stderr.strip().splitlines()
+
+
+def test_a_fifo_is_skipped_not_waited_on(tmp_path: Path, env: dict[str, str]) -> None:
+    # Before: a FIFO named x.txt blocked ingest forever, in a directory or named itself.
+    docs = write_files(tmp_path / "docs", {"good.txt": GOOD})
+    os.mkfifo(docs / "x.txt")
+    proc = run_kotae(env, "ingest", docs, "--index", tmp_path / "index", "--embedder", "none", "-q", timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert _warnings(proc) == ["kotae: warning: skipped docs/x.txt: a FIFO, not a regular file"]
+    assert "indexed 1 documents" in proc.stdout and "skipped 1 files" in proc.stdout
+    proc = run_kotae(env, "ingest", docs / "x.txt", "--index", tmp_path / "index2", "--embedder", "none", "-q",
+                     timeout=60)
+    one_error(proc, 2, "nothing to ingest", "x.txt (a FIFO, not a regular file)")
+
+
+def test_a_character_device_is_skipped_not_read(tmp_path: Path, env: dict[str, str]) -> None:
+    # Before: /dev/zero's twin named z.txt was read until memory ran out.
+    docs = write_files(tmp_path / "docs", {"good.txt": GOOD})
+    try:
+        os.mknod(docs / "z.txt", stat.S_IFCHR | 0o666, os.makedev(1, 5))  # /dev/zero
+    except PermissionError:
+        pytest.skip("creating a device needs root (CI runs as root)")
+    proc = run_kotae(env, "ingest", docs, "--index", tmp_path / "index", "--embedder", "none", "-q", timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert _warnings(proc) == ["kotae: warning: skipped docs/z.txt: a character device, not a regular file"]
+
+
+def test_a_name_that_is_not_utf8_is_skipped(tmp_path: Path, env: dict[str, str]) -> None:
+    # Before: one such name aborted the whole directory with a UnicodeEncodeError traceback.
+    docs = write_files(tmp_path / "docs", {"good.txt": GOOD})
+    with open(os.path.join(os.fsencode(docs), b"\xff\xfe report.txt"), "wb") as f:
+        f.write(GOOD.encode())
+    proc = run_kotae(env, "ingest", docs, "--index", tmp_path / "index", "--embedder", "none", "-q", timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    (line,) = _warnings(proc)
+    assert line.startswith("kotae: warning: skipped ") and "\\xff\\xfe report.txt" in line and "UTF-8" in line
+    assert "indexed 1 documents" in proc.stdout
+
+
+def test_a_link_out_of_the_directory_is_not_followed(tmp_path: Path, env: dict[str, str]) -> None:
+    docs = write_files(tmp_path / "docs", {"good.txt": GOOD, "sub/inner.txt": "二つ目の文書である。\n"})
+    secret = write_files(tmp_path / "private", {"notes.txt": "私的なメモである。\n"}) / "notes.txt"
+    (docs / "notes.txt").symlink_to(secret)
+    (docs / "again.txt").symlink_to(docs / "sub" / "inner.txt")  # inside: read
+    proc = run_kotae(env, "ingest", docs, "--index", tmp_path / "index", "--embedder", "none", "-q", timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    (line,) = _warnings(proc)
+    assert line.startswith("kotae: warning: skipped docs/notes.txt: a link to ") and "outside" in line
+    assert "indexed 3 documents" in proc.stdout
+
+
+def test_a_directory_too_deep_to_list_is_reported(tmp_path: Path, env: dict[str, str]) -> None:
+    # Before: os.walk's errors were dropped, and the file below was left out without a word.
+    docs = write_files(tmp_path / "docs", {"good.txt": GOOD})
+    fd = os.open(docs, os.O_RDONLY)
+    try:
+        for _ in range(24):  # 24 x 200 characters: past PATH_MAX (4096)
+            os.mkdir("d" * 200, dir_fd=fd)
+            fd, old = os.open("d" * 200, os.O_RDONLY, dir_fd=fd), fd
+            os.close(old)
+        with open(os.open("deep.txt", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd), "w") as f:
+            f.write(GOOD)
+    finally:
+        os.close(fd)
+    proc = run_kotae(env, "ingest", docs, "--index", tmp_path / "index", "--embedder", "none", "-q", timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    lines = _warnings(proc)
+    assert lines and all(x.startswith("kotae: warning: skipped ") and "cannot list" in x for x in lines), lines
+
+
+@pytest.mark.parametrize("text", ["◆◆概観\n", "。。。！？\n", "――・・・\n\n※\n"],
+                         ids=["heading", "punctuation", "symbols"])
+def test_a_corpus_without_words_is_one_line(tmp_path: Path, env: dict[str, str], text: str) -> None:
+    # Before: bm25s's ValueError (max() of an empty vocabulary) as a traceback.
+    docs = write_files(tmp_path / "docs", {"a.txt": text})
+    proc = run_kotae(env, "ingest", docs, "--index", tmp_path / "index", "--embedder", "none", "-q")
+    one_error(proc, 2, "nothing to index", "docs/a.txt", "no words")
