@@ -79,7 +79,7 @@ def baselines(r: Retriever, questions: Sequence[str], golds: Sequence[Sequence[s
     dense = ix.passage_vectors @ r.embedder.queries(list(questions)).T  # type: ignore[union-attr,operator]
     bm25 = [int(np.argmax(ix.passage_lexical.scores(tokenizer(q)))) for q in questions]
     e5 = [int(i) for i in np.argmax(dense, axis=0)]
-    return {name: {"hit@1": round(float(np.mean([contains(g, ix.p_text[p])
+    return {name: {"hit@1": round(float(np.mean([contains(g, ix.passages.text[p])
                                                   for p, g in zip(top, golds, strict=True)])), 3)}
             for name, top in (("bm25", bm25), ("dense", e5))}
 

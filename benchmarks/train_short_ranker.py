@@ -60,7 +60,7 @@ class Recorder(Retriever):
 
     def short(self, q: Question, units: list[int]) -> ShortAnswer | None:
         self.seen.append({"question": q.text, "lang": q.language,
-                          "sentences": [self.index.u_text[u] for u in units]})
+                          "sentences": [self.index.units.text[u] for u in units]})
         return super().short(q, units)
 
 

@@ -1,5 +1,11 @@
 """The SQLite store of an index: documents, units and passages with their spans.
 
+Units and passages are two tables of one kind (:class:`Table`): span rows, whose columns
+are listed once (:data:`SPAN_COLUMNS`, then each table's own) and drive the schema, the
+writer and both readers (:func:`read_prepared` here, ``retriever.store.IndexReader``).
+A new column is one :class:`Column` in that list, and a field of the same name on
+``Unit``/``Passage`` (and ``retriever.Citation`` when citations should carry it).
+
 Vectors are kept per unit, so a later ingest can reuse them for unchanged files;
 the FAISS files are rebuilt from them on every write.
 """
@@ -8,33 +14,154 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from .records import Document, DocumentMeta, Passage, Unit
+from .records import Document, DocumentMeta, Passage, Span, Unit
+
+TOKEN_SEP = "\t"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One field of a span row and the SQL column(s) that keep it.
+
+    ``encode`` turns the field's value into the SQL values (one per SQL column) and
+    ``decode`` turns them back: ``lines`` (12, 14) is kept as line_start 12, line_end 14.
+    No ``decode``: the value is kept as it is (an int, a text).
+    """
+
+    name: str
+    sql: tuple[str, ...]  # '"end" INTEGER NOT NULL': quoted name, type, constraint
+    encode: Callable[[Any], tuple[Any, ...]]
+    decode: Callable[..., Any] | None = None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(s.split(" ", 1)[0] for s in self.sql)
+
+
+def _plain(name: str, sql_type: str) -> Column:
+    return Column(name, (f'"{name}" {sql_type}',), lambda v: (v,))
+
+
+def _pair(name: str, first: str, second: str, optional: bool) -> Column:
+    # (12, 14) <-> 12, 14; pages may be None (a text file has none) <-> NULL, NULL.
+    if optional:
+        return Column(name, (f'"{first}" INTEGER', f'"{second}" INTEGER'),
+                      lambda v: tuple(v) if v else (None, None), lambda a, b: None if a is None else (a, b))
+    return Column(name, (f'"{first}" INTEGER', f'"{second}" INTEGER'), tuple, lambda a, b: (a, b))
+
+
+def _spans(value: str) -> tuple[Span, ...]:
+    data = json.loads(value)
+    if not (isinstance(data, list) and all(isinstance(s, list) and len(s) == 2
+                                           and all(isinstance(x, int) for x in s) for s in data)):
+        raise ValueError(f"{value[:40]!r} is not a list of [start, end] pairs")
+    return tuple((a, b) for a, b in data)
+
+
+def _ids(value: str) -> tuple[int, ...]:
+    data = json.loads(value)
+    if not (isinstance(data, list) and all(isinstance(x, int) for x in data)):
+        raise ValueError(f"{value[:40]!r} is not a list of unit ids")
+    return tuple(data)
+
+
+def _joined(name: str, sep: str) -> Column:
+    # ("安保理", "決議") <-> "安保理\t決議"; none <-> "".
+    return Column(name, (f'"{name}" TEXT NOT NULL',), lambda v: (sep.join(v),),
+                  lambda s: tuple(s.split(sep)) if s else ())
+
+
+# The columns every span row has, in the order of the records' fields.
+SPAN_COLUMNS = (
+    _plain("kind", "TEXT NOT NULL"),
+    _plain("start", "INTEGER NOT NULL"),
+    _plain("end", "INTEGER NOT NULL"),
+    Column("gaps", ('"gaps" TEXT NOT NULL',), lambda v: (json.dumps(v),), _spans),
+    _plain("text", "TEXT NOT NULL"),
+    _plain("section", "TEXT"),
+    _pair("lines", "line_start", "line_end", optional=False),
+    _pair("pages", "page_start", "page_end", optional=True),
+)
+SPAN_FIELDS = tuple(c.name for c in SPAN_COLUMNS)
+_ID = _plain("id", "INTEGER PRIMARY KEY")
+_DOC_ID = _plain("doc_id", "INTEGER NOT NULL")
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of span rows: id, document, the span columns, then its own columns."""
+
+    name: str
+    own: tuple[Column, ...]
+
+    @property
+    def columns(self) -> tuple[Column, ...]:
+        return (_ID, _DOC_ID, *SPAN_COLUMNS, *self.own)
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+    def create(self) -> str:
+        sql = ", ".join(s for c in self.columns for s in c.sql)
+        return f"CREATE TABLE {self.name} ({sql});\nCREATE INDEX {self.name}_doc ON {self.name}(doc_id);\n"
+
+    def insert(self) -> str:
+        n = sum(len(c.sql) for c in self.columns)
+        return f"INSERT INTO {self.name} VALUES ({','.join('?' * n)})"
+
+    def row(self, record: Unit | Passage, **values: Any) -> tuple[Any, ...]:
+        """The SQL values of one row: the span columns from ``record``, the others from ``values``."""
+        return tuple(x for c in self.columns
+                     for x in c.encode(values[c.name] if c.name in values else getattr(record, c.name)))
+
+    def select(self, names: Sequence[str], where: str = "") -> str:
+        sql = ", ".join(n for name in names for n in self.column(name).names)
+        return f"SELECT {sql} FROM {self.name} {where} ORDER BY id"
+
+    def read(self, conn: sqlite3.Connection, names: Sequence[str], where: str = "",
+             params: tuple[Any, ...] = ()) -> dict[str, list[Any]]:
+        """The fields ``names`` of the rows (in id order), column by column: {field: values}."""
+        rows = conn.execute(self.select(names, where), params).fetchall()
+        out: dict[str, list[Any]] = {}
+        at = 0
+        for name in names:
+            c = self.column(name)
+            width, decode = len(c.sql), c.decode
+            if decode is None:
+                out[name] = [r[at] for r in rows]
+            elif width == 1:
+                out[name] = [decode(r[at]) for r in rows]
+            else:
+                out[name] = [decode(*r[at:at + width]) for r in rows]
+            at += width
+        return out
+
+
+UNITS = Table("units", (
+    _joined("tokens", TOKEN_SEP),
+    _joined("facts", ","),  # kinds of facts the unit states: date, quantity:発 (ingest.facts)
+    Column("vector", ('"vector" BLOB',), lambda v: (np.asarray(v, np.float32).tobytes(),),
+           lambda b: np.frombuffer(b, dtype=np.float32) if b else np.empty(0, np.float32)),
+))
+PASSAGES = Table("passages", (
+    # The passage's units, as ids of the units table.
+    Column("units", ('"units" TEXT NOT NULL',), lambda v: (json.dumps(list(v)),), _ids),
+    _joined("tokens", TOKEN_SEP),
+))
 
 SCHEMA = """
 CREATE TABLE documents (
     id INTEGER PRIMARY KEY, doc TEXT UNIQUE NOT NULL, sha256 TEXT NOT NULL,
     encoding TEXT NOT NULL, text TEXT NOT NULL, page_starts TEXT NOT NULL,
     title TEXT, body_start INTEGER NOT NULL, meta TEXT NOT NULL);
-CREATE TABLE units (
-    id INTEGER PRIMARY KEY, doc_id INTEGER NOT NULL, kind TEXT NOT NULL,
-    start INTEGER NOT NULL, "end" INTEGER NOT NULL, gaps TEXT NOT NULL, text TEXT NOT NULL,
-    section TEXT, line_start INTEGER, line_end INTEGER, page_start INTEGER, page_end INTEGER,
-    tokens TEXT NOT NULL, facts TEXT NOT NULL, vector BLOB);
-CREATE TABLE passages (
-    id INTEGER PRIMARY KEY, doc_id INTEGER NOT NULL, kind TEXT NOT NULL,
-    start INTEGER NOT NULL, "end" INTEGER NOT NULL, gaps TEXT NOT NULL, text TEXT NOT NULL,
-    section TEXT, line_start INTEGER, line_end INTEGER, page_start INTEGER, page_end INTEGER,
-    units TEXT NOT NULL, tokens TEXT NOT NULL);
-CREATE INDEX units_doc ON units(doc_id);
-CREATE INDEX passages_doc ON passages(doc_id);
-"""
-
-TOKEN_SEP = "\t"
+""" + UNITS.create() + PASSAGES.create()
 
 
 @dataclass
@@ -61,7 +188,7 @@ def write(path: Path, prepared: list[Prepared]) -> None:
     conn = connect(path)
     try:
         conn.executescript(SCHEMA)
-        uid = 0
+        uid = pid = 0
         for doc_id, p in enumerate(prepared):
             d = p.document
             conn.execute("INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?)",
@@ -71,31 +198,18 @@ def write(path: Path, prepared: list[Prepared]) -> None:
             base = uid
             # Rows are generated, not listed: executemany streams them, so a 50 MB
             # document's 600 k rows are never all built at once (~0.3 GB).
-            conn.executemany("INSERT INTO units VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", (
-                (base + i, doc_id, u.kind, u.start, u.end, json.dumps(u.gaps), u.text, u.section,
-                 u.lines[0], u.lines[1], *(u.pages or (None, None)),
-                 TOKEN_SEP.join(toks), ",".join(facts), vec.astype(np.float32).tobytes())
+            conn.executemany(UNITS.insert(), (
+                UNITS.row(u, id=base + i, doc_id=doc_id, tokens=toks, facts=facts, vector=vec)
                 for i, (u, toks, facts, vec) in enumerate(
                     zip(p.units, p.unit_tokens, p.unit_facts, p.vectors, strict=True))))
             uid += len(p.units)
-            conn.executemany(
-                "INSERT INTO passages (doc_id, kind, start, \"end\", gaps, text, section, line_start,"
-                " line_end, page_start, page_end, units, tokens) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                ((doc_id, ps.kind, ps.start, ps.end, json.dumps(ps.gaps), ps.text, ps.section,
-                  ps.lines[0], ps.lines[1], *(ps.pages or (None, None)),
-                  json.dumps([base + i for i in ps.units]), TOKEN_SEP.join(toks))
-                 for ps, toks in zip(p.passages, p.passage_tokens, strict=True)))
+            conn.executemany(PASSAGES.insert(), (
+                PASSAGES.row(ps, id=pid + i, doc_id=doc_id, units=[base + u for u in ps.units], tokens=toks)
+                for i, (ps, toks) in enumerate(zip(p.passages, p.passage_tokens, strict=True))))
+            pid += len(p.passages)
         conn.commit()
     finally:
         conn.close()
-
-
-def _spans(value: str) -> tuple[tuple[int, int], ...]:
-    return tuple((int(a), int(b)) for a, b in json.loads(value))
-
-
-def _pages(a: int | None, b: int | None) -> tuple[int, int] | None:
-    return None if a is None else (a, b)  # type: ignore[return-value]
 
 
 def read_prepared(conn: sqlite3.Connection, doc: str, dim: int) -> Prepared | None:
@@ -109,28 +223,15 @@ def read_prepared(conn: sqlite3.Connection, doc: str, dim: int) -> Prepared | No
                         page_starts=tuple(json.loads(pages)),
                         title=tuple(json.loads(title)) if title else None,
                         body_start=body_start)
-    units, tokens, vectors, facts = [], [], [], []
-    first_uid = None
-    for (uid, kind, start, end, gaps, utext, section, l0, l1, p0, p1, toks, fact, vec) in conn.execute(
-            'SELECT id, kind, start, "end", gaps, text, section, line_start, line_end, page_start,'
-            " page_end, tokens, facts, vector FROM units WHERE doc_id = ? ORDER BY id", (doc_id,)):
-        facts.append(fact.split(",") if fact else [])
-        if first_uid is None:
-            first_uid = uid
-        units.append(Unit(doc=name, kind=kind, start=start, end=end, text=utext, section=section,
-                          lines=(l0, l1), pages=_pages(p0, p1), gaps=_spans(gaps)))
-        tokens.append(toks.split(TOKEN_SEP) if toks else [])
-        vectors.append(np.frombuffer(vec, dtype=np.float32) if vec else np.empty(0, np.float32))
-    passages, ptokens = [], []
-    for (kind, start, end, gaps, ptext, section, l0, l1, p0, p1, members, toks) in conn.execute(
-            'SELECT kind, start, "end", gaps, text, section, line_start, line_end, page_start, page_end,'
-            " units, tokens FROM passages WHERE doc_id = ? ORDER BY id", (doc_id,)):
-        passages.append(Passage(doc=name, kind=kind, start=start, end=end, text=ptext, section=section,
-                                lines=(l0, l1), pages=_pages(p0, p1),
-                                units=tuple(i - (first_uid or 0) for i in json.loads(members)),
-                                gaps=_spans(gaps)))
-        ptokens.append(toks.split(TOKEN_SEP) if toks else [])
-    matrix = np.vstack(vectors) if vectors and dim else np.empty((len(units), dim), np.float32)
-    return Prepared(document=document, meta=DocumentMeta(**json.loads(meta)), units=units,
-                    passages=passages, unit_tokens=tokens, passage_tokens=ptokens, vectors=matrix,
-                    unit_facts=facts)
+    u = UNITS.read(conn, ("id", *SPAN_FIELDS, "tokens", "facts", "vector"), "WHERE doc_id = ?", (doc_id,))
+    units = [Unit(doc=name, **dict(zip(SPAN_FIELDS, span, strict=True)))
+             for span in zip(*(u[f] for f in SPAN_FIELDS), strict=True)]
+    first_uid = u["id"][0] if units else 0
+    p = PASSAGES.read(conn, (*SPAN_FIELDS, "units", "tokens"), "WHERE doc_id = ?", (doc_id,))
+    passages = [Passage(doc=name, units=tuple(i - first_uid for i in members),
+                        **dict(zip(SPAN_FIELDS, span, strict=True)))
+                for *span, members in zip(*(p[f] for f in SPAN_FIELDS), p["units"], strict=True)]
+    matrix = np.vstack(u["vector"]) if units and dim else np.empty((len(units), dim), np.float32)
+    return Prepared(document=document, meta=DocumentMeta(**json.loads(meta)), units=units, passages=passages,
+                    unit_tokens=[list(t) for t in u["tokens"]], passage_tokens=[list(t) for t in p["tokens"]],
+                    vectors=matrix, unit_facts=[list(f) for f in u["facts"]])

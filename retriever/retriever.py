@@ -27,7 +27,7 @@ from .english import bridge_question, term_coverage, term_scores, token_weights
 from .question import DATE, FACT_KINDS, ORG, PERSON, PLACE, QUANTITY, Question
 from .records import Answer, Citation, ShortAnswer
 from .short import short_answer
-from .store import IndexReader
+from .store import IndexReader, SpanRows
 
 # Characters of a question that are used. e5 reads at most 512 tokens, and embedding
 # costs about 1 ms a token here: a pasted page must not take seconds.
@@ -225,7 +225,7 @@ class Retriever:
         ix = self.index
         picked = np.zeros(len(ix.sources), dtype=bool)
         picked[select_documents(_patterns(docs), self._names())] = True
-        return Scope(passages=picked[ix.p_doc], units=picked[ix.u_doc])
+        return Scope(passages=picked[ix.passages.doc], units=picked[ix.units.doc])
 
     def _names(self) -> list[DocName]:
         return [DocName(s.doc, s.path, s.title) for s in self.index.sources]
@@ -238,7 +238,7 @@ class Retriever:
         -> abstain."""
         q = self.analyse(question)
         t0 = time.perf_counter()
-        searched = len(self.index.p_start) if scope is None else int(scope.passages.sum())
+        searched = len(self.index.passages) if scope is None else int(scope.passages.sum())
         if searched == 0:
             where = "the index holds" if scope is None else "the documents chosen with --doc hold"
             return Answer(question, q.language, True, None, (), why=f"{where} no passages")
@@ -289,7 +289,7 @@ class Retriever:
         dense = None
         if dp is not None and du is not None:
             # A passage's dense score mixes its mean vector with its best sentence's.
-            best_unit = np.maximum.reduceat(du[ix.p_flat], ix.p_offsets) if len(ix.p_flat) else dp
+            best_unit = np.maximum.reduceat(du[ix.member_flat], ix.member_offsets) if len(ix.member_flat) else dp
             dense = (1 - self.settings.unit_max) * dp + self.settings.unit_max * best_unit
         if scope is None:
             return self._fused(q, lex_p, dense), lex_p
@@ -313,8 +313,8 @@ class Retriever:
         cand: list[int] = []
         seen: set[int] = set()
         for p in passages:
-            for u in ix.p_units[p]:
-                if u not in seen and ix.u_kind[u] in ANSWER_KINDS:
+            for u in ix.passages.members[p]:
+                if u not in seen and ix.units.kind[u] in ANSWER_KINDS:
                     seen.add(u)
                     cand.append(int(u))
         for kind in q.intents:
@@ -331,7 +331,7 @@ class Retriever:
 
     def cite(self, best: int, top: Sequence[int], fused: np.ndarray) -> tuple[Citation, ...]:
         """The top passages as citations, the first one the passage that holds the answer."""
-        holder = int(max(self.index.u_passages[best], key=lambda p: fused[p]))
+        holder = int(max(self.index.unit_passages[best], key=lambda p: fused[p]))
         chosen = [holder, *[p for p in top if p != holder][: len(top) - 1]]
         return tuple(self._passage_citation(p, float(fused[p])) for p in chosen)
 
@@ -360,7 +360,7 @@ class Retriever:
             # Without a bridge the missing fact alone decides; through one, a missing count
             # still does: "How many ICBM silos…" is answered by a number or not at all.
             return f"the question asks for {fact} and the best sentence has none"
-        if bool(q.intents) and self.index.u_kind[best] in q.intents:
+        if bool(q.intents) and self.index.units.kind[best] in q.intents:
             return None  # a byline answers 筆者は誰か whatever words it shares
         if q.bridged is not None:
             return self._abstain_bridged(q, best, missing_fact, fact)
@@ -396,7 +396,7 @@ class Retriever:
         c = np.array(cand)
         x = np.zeros((len(cand), len(SENTENCE_FEATURES)))
         col = _SENTENCE_COLUMN
-        p_best = np.array([max(fused[p] for p in ix.u_passages[u]) for u in cand])
+        p_best = np.array([max(fused[p] for p in ix.unit_passages[u]) for u in cand])
         top = float(fused.max()) or 1.0
         x[:, col["passage"]] = p_best / top
         x[:, col["top_passage"]] = p_best >= top
@@ -407,29 +407,29 @@ class Retriever:
             x[:, col["dense"]] = (dn - dn.min()) / (float(dn.max() - dn.min()) or 1.0)
             x[:, col["dense_gap"]] = dn - dn.max()
         if q.intents:
-            x[:, col["intent"]] = [ix.u_kind[u] in q.intents for u in cand]
+            x[:, col["intent"]] = [ix.units.kind[u] in q.intents for u in cand]
         if q.asked.kind in FACT_KINDS:
             need = f"quantity:{q.asked.counter}" if q.asked.counter else q.asked.kind
-            x[:, col["type"]] = [need in ix.u_facts[u] for u in cand]
+            x[:, col["type"]] = [need in ix.units.facts[u] for u in cand]
         weighed = self._sentence_weights != 0  # what no weight looks at is not worth computing
         if weighed[col["coverage"]]:
             idf = self._idf(q)
             x[:, col["coverage"]] = [self._coverage(q, u, idf) for u in cand]
         if weighed[col["log_length"]]:
-            x[:, col["log_length"]] = np.log1p([len(ix.u_text[u]) for u in cand])
+            x[:, col["log_length"]] = np.log1p([len(ix.units.text[u]) for u in cand])
         return x
 
     def short(self, q: Question, units: list[int]) -> ShortAnswer | None:
         """The short answer in the best sentences, in raw offsets, verified like a citation."""
         ix = self.index
-        found = short_answer(self.tokenizer, q, [ix.u_text[u] for u in units])
+        found = short_answer(self.tokenizer, q, [ix.units.text[u] for u in units])
         if found is None:
             return None
         i, cand = found
         u = units[i]
-        doc = int(ix.u_doc[u])
+        doc = int(ix.units.doc[u])
         raw = ix.sources[doc].text
-        ot = offset_map(raw, int(ix.u_start[u]), int(ix.u_end[u]), ix.u_gaps[u])
+        ot = offset_map(raw, int(ix.units.start[u]), int(ix.units.end[u]), ix.units.gaps[u])
         start, end = ot.pos[cand.start], ot.raw_end(cand.end)
         self._verified(doc, start, end, (), cand.text)
         return ShortAnswer(text=cand.text, start=start, end=end, type=cand.kind)
@@ -455,7 +455,7 @@ class Retriever:
         for t in q.bridged_weights or {}:
             df = ix.passage_lexical.document_frequency(t)
             idf[t] = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
-        return term_coverage(q.bridged or (), ix.u_tokens[unit], idf)
+        return term_coverage(q.bridged or (), ix.units.tokens[unit], idf)
 
     def _coverage(self, q: Question, unit: int, idf: dict[str, float] | None = None) -> float:
         """Share of the question's content words (idf-weighted) found in the answer sentence
@@ -464,7 +464,7 @@ class Retriever:
         total = sum(idf.values())
         if not total:
             return 1.0
-        return sum(v for t, v in idf.items() if t in self.index.u_tokens[unit]) / total
+        return sum(v for t, v in idf.items() if t in self.index.units.tokens[unit]) / total
 
     # -- citations ----------------------------------------------------------
 
@@ -475,25 +475,19 @@ class Retriever:
                                  "reproduce its source text; the index is inconsistent, rebuild it "
                                  "and report this as a bug")
 
-    def _citation(self, table: str, i: int, score: float) -> Citation:
-        """Unit (``table="u"``) or passage (``"p"``) ``i`` as a verified citation."""
-        ix = self.index
-
-        def get(field: str):
-            return getattr(ix, f"{table}_{field}")[i]
-
-        doc, start, end, text = int(get("doc")), int(get("start")), int(get("end")), get("text")
-        gaps = tuple((int(a), int(b)) for a, b in get("gaps"))
-        self._verified(doc, start, end, gaps, text)
-        return Citation(text=text, doc=ix.sources[doc].doc, start=start, end=end, section=get("section"),
-                        lines=get("lines"), pages=get("pages"), score=score, kind=get("kind"), gaps=gaps,
-                        path=ix.sources[doc].path)
+    def _citation(self, rows: SpanRows, i: int, score: float) -> Citation:
+        """Row ``i`` of the units or the passages as a verified citation."""
+        span = rows.span(i)
+        doc = int(rows.doc[i])
+        self._verified(doc, span["start"], span["end"], span["gaps"], span["text"])
+        source = self.index.sources[doc]
+        return Citation(doc=source.doc, path=source.path, score=score, **span)
 
     def _unit_citation(self, u: int, score: float) -> Citation:
-        return self._citation("u", u, score)
+        return self._citation(self.index.units, u, score)
 
     def _passage_citation(self, p: int, score: float) -> Citation:
-        return self._citation("p", p, score)
+        return self._citation(self.index.passages, p, score)
 
 
 def _check_question(question: str) -> str:

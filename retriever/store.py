@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,49 @@ from ingest.errors import IndexFileError
 from ingest.generations import reading
 from ingest.lexical import LexicalIndex
 from ingest.manifest import read_manifest
+from ingest.records import Span
+from ingest.store import PASSAGES, SPAN_FIELDS, UNITS, Table
+
+
+@dataclass(frozen=True)
+class SpanRows:
+    """One span table of an index (units or passages), column by column: row ``i`` of
+    the table is element ``i`` of every list. The span columns are those of
+    :data:`ingest.store.SPAN_COLUMNS`; ``tokens`` and ``facts`` are read for units,
+    ``members`` (the units of each passage) for passages, and empty otherwise."""
+
+    doc: np.ndarray  # int32: index into IndexReader.sources
+    kind: list[str]
+    start: np.ndarray  # int64 offsets into the document's text
+    end: np.ndarray
+    gaps: list[tuple[Span, ...]]
+    text: list[str]
+    section: list[str | None]
+    lines: list[tuple[int, int]]
+    pages: list[tuple[int, int] | None]
+    tokens: list[frozenset[str]]
+    facts: list[frozenset[str]]
+    members: list[np.ndarray]
+
+    @classmethod
+    def read(cls, conn: sqlite3.Connection, table: Table, own: Sequence[str]) -> SpanRows:
+        cols = table.read(conn, ("doc_id", *SPAN_FIELDS, *own))
+        spans: dict[str, Any] = {f: cols[f] for f in SPAN_FIELDS}
+        spans["start"] = np.array(cols["start"], dtype=np.int64)
+        spans["end"] = np.array(cols["end"], dtype=np.int64)
+        return cls(doc=np.array(cols["doc_id"], dtype=np.int32), **spans,
+                   tokens=[frozenset(t) for t in cols.get("tokens", ())],
+                   facts=[frozenset(f) for f in cols.get("facts", ())],
+                   members=[np.array(m, dtype=np.int64) for m in cols.get("units", ())])
+
+    def __len__(self) -> int:
+        return len(self.text)
+
+    def span(self, i: int) -> dict[str, Any]:
+        """Row ``i``'s span columns as plain Python values, by field name (a Citation's own fields)."""
+        out = {f: getattr(self, f)[i] for f in SPAN_FIELDS}
+        out["start"], out["end"] = int(out["start"]), int(out["end"])
+        return out
 
 
 @dataclass(frozen=True)
@@ -47,9 +90,10 @@ class IndexReader:
         self.dim: int = self.manifest.embedder_dim
         try:
             self._read_store(gen / "store.sqlite", self.manifest.documents)
-        except (sqlite3.Error, ValueError, TypeError, IndexError, KeyError) as e:
-            # ValueError covers JSON that does not parse; IndexError a passage naming
-            # a unit that is not there: a damaged store either way.
+        except (sqlite3.Error, ValueError, IndexError) as e:
+            # Data errors only: ValueError covers JSON that does not parse or has the wrong
+            # shape, IndexError a passage naming a unit that is not there. A TypeError or
+            # KeyError would be a bug in this code, and surfaces as one.
             raise IndexFileError(f"{gen / 'store.sqlite'}: the store is unreadable or damaged "
                                  f"({type(e).__name__}); rebuild the index with kotae ingest") from None
         try:
@@ -58,15 +102,14 @@ class IndexReader:
         except (OSError, ValueError, KeyError, json.JSONDecodeError) as e:
             raise IndexFileError(f"{gen / 'lexical'}: the lexical index is missing or damaged "
                                  f"({type(e).__name__}); rebuild the index") from None
-        if (self.passage_lexical.size != len(self.p_start)
-                or self.unit_lexical.size != len(self.u_start)):
+        if self.passage_lexical.size != len(self.passages) or self.unit_lexical.size != len(self.units):
             raise IndexFileError(f"{gen}: the lexical index does not match the store; rebuild the index")
         # English words -> this corpus's Japanese tokens (empty for an index from before bridges).
         self.bridge = Bridge.read(gen / BRIDGE_FILE)
         self.unit_vectors = self.passage_vectors = None
         if self.dim:
-            self.unit_vectors = self._read_faiss(gen / "units.faiss", len(self.u_start))
-            self.passage_vectors = self._read_faiss(gen / "passages.faiss", len(self.p_start))
+            self.unit_vectors = self._read_faiss(gen / "units.faiss", len(self.units))
+            self.passage_vectors = self._read_faiss(gen / "passages.faiss", len(self.passages))
 
     def _read_faiss(self, path: Path, rows: int) -> np.ndarray:
         import faiss
@@ -95,40 +138,18 @@ class IndexReader:
                        title=document_title(text, tuple(json.loads(title)) if title else None))
                 for doc, text, meta, title in conn.execute(
                     "SELECT doc, text, meta, title FROM documents ORDER BY id")]
-            rows = conn.execute('SELECT doc_id, kind, start, "end", gaps, text, section, line_start,'
-                                " line_end, page_start, page_end, tokens, facts FROM units ORDER BY id").fetchall()
-            self.u_doc = np.array([r[0] for r in rows], dtype=np.int32)
-            self.u_kind = [r[1] for r in rows]
-            self.u_start = np.array([r[2] for r in rows], dtype=np.int64)
-            self.u_end = np.array([r[3] for r in rows], dtype=np.int64)
-            self.u_gaps = [tuple(map(tuple, json.loads(r[4]))) for r in rows]
-            self.u_text = [r[5] for r in rows]
-            self.u_section = [r[6] for r in rows]
-            self.u_lines = [(r[7], r[8]) for r in rows]
-            self.u_pages = [None if r[9] is None else (r[9], r[10]) for r in rows]
-            self.u_tokens = [set(r[11].split("\t")) if r[11] else set() for r in rows]
-            self.u_facts = [frozenset(r[12].split(",")) if r[12] else frozenset() for r in rows]
-            rows = conn.execute('SELECT doc_id, kind, start, "end", gaps, text, section, line_start,'
-                                " line_end, page_start, page_end, units FROM passages ORDER BY id").fetchall()
-            self.p_doc = np.array([r[0] for r in rows], dtype=np.int32)
-            self.p_kind = [r[1] for r in rows]
-            self.p_start = np.array([r[2] for r in rows], dtype=np.int64)
-            self.p_end = np.array([r[3] for r in rows], dtype=np.int64)
-            self.p_gaps = [tuple(map(tuple, json.loads(r[4]))) for r in rows]
-            self.p_text = [r[5] for r in rows]
-            self.p_section = [r[6] for r in rows]
-            self.p_lines = [(r[7], r[8]) for r in rows]
-            self.p_pages = [None if r[9] is None else (r[9], r[10]) for r in rows]
-            self.p_units = [np.array(json.loads(r[11]), dtype=np.int64) for r in rows]
+            self.units = SpanRows.read(conn, UNITS, ("tokens", "facts"))
+            self.passages = SpanRows.read(conn, PASSAGES, ("units",))
         finally:
             conn.close()
-        self.u_passages: list[list[int]] = [[] for _ in self.u_text]
-        for p, members in enumerate(self.p_units):
-            for u in members:
-                self.u_passages[u].append(p)
+        self.unit_passages: list[list[int]] = [[] for _ in self.units.text]
+        for p, units in enumerate(self.passages.members):
+            for u in units:
+                self.unit_passages[u].append(p)
         self.units_of_kind: dict[str, list[int]] = {}
-        for u, kind in enumerate(self.u_kind):
+        for u, kind in enumerate(self.units.kind):
             self.units_of_kind.setdefault(kind, []).append(u)
         # Flat member list for vectorised per-passage maxima (np.maximum.reduceat).
-        self.p_flat = np.concatenate(self.p_units) if self.p_units else np.zeros(0, np.int64)
-        self.p_offsets = np.cumsum([0] + [len(m) for m in self.p_units[:-1]]).astype(np.int64)
+        members = self.passages.members
+        self.member_flat = np.concatenate(members) if members else np.zeros(0, np.int64)
+        self.member_offsets = np.cumsum([0] + [len(m) for m in members[:-1]]).astype(np.int64)

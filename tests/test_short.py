@@ -196,7 +196,7 @@ def test_japanese_questions_use_the_learned_weights(report_retriever: Retriever,
     a = report_retriever.ask(question)
     assert a.short is not None and a.short.text == learned
     ix = report_retriever.index
-    sentence = next(t for t in ix.u_text if learned in t)
+    sentence = next(t for t in ix.units.text if learned in t)
     q = Question.of(question, tokenizer)
     morphs = analyse(tokenizer, sentence)
     assert best_span(q, sentence, morphs)[0].text == learned
