@@ -436,7 +436,7 @@ def best_span(q: Question, text: str, morphs: Sequence[Morpheme],
               ranker: np.ndarray | None = None) -> tuple[Candidate, float] | None:
     """The best short-answer candidate of a sentence, or None when nothing fits."""
     scored = scored_candidates(q, text, morphs)
-    return _best(scored, q.language, ranker) if scored else None
+    return _best(scored, ranker_language(q), ranker) if scored else None
 
 
 def _best(scored: list[tuple[Candidate, np.ndarray]], lang: str,
@@ -450,9 +450,9 @@ def _best(scored: list[tuple[Candidate, np.ndarray]], lang: str,
 def first_candidates(tokenizer: Tokenizer, q: Question,
                      sentences: Sequence[str]) -> tuple[int, list[tuple[Candidate, np.ndarray]]] | None:
     """The candidates of the first sentence that has any, with their features: (sentence index, candidates)."""
-    if q.asked.kind == DESCRIPTION or (q.asked.kind == TERM and q.language != "ja"):
-        # An English "what …" asks for a Japanese term the rules cannot align
-        # across languages: better no short answer than a guess.
+    if q.asked.kind == DESCRIPTION or (q.asked.kind == TERM and q.language != "ja" and q.bridged is None):
+        # An English "what …" asks for a Japanese term that only the bridge aligns
+        # across languages: without one, better no short answer than a guess.
         return None
     for i, text in enumerate(sentences):
         scored = scored_candidates(q, text, analyse(tokenizer, text))
@@ -467,4 +467,12 @@ def short_answer(tokenizer: Tokenizer, q: Question, sentences: Sequence[str]) ->
     if found is None:
         return None
     i, scored = found
-    return i, _best(scored, q.language)[0]
+    return i, _best(scored, ranker_language(q))[0]
+
+
+def ranker_language(q: Question) -> str:
+    """Whose weights rank a question's candidates. An English question through the bridge
+    has Japanese content words (president -> 大統領), so the features read the same kind of
+    evidence as for a Japanese one, and the weights learned on JSQuAD serve it better than
+    the hand-set ones (English JSQuAD dev set: short EM 0.233 against 0.195)."""
+    return "ja" if q.bridged is not None else q.language

@@ -225,3 +225,22 @@ def test_english_question_finds_its_sentence(lexical_retriever: Retriever, quest
     answer = lexical_retriever.ask(question)
     assert answer.language == "en" and answer.answer is not None
     assert word in answer.answer.text
+
+
+# The bundled report, asked in English (issue 14's cases).
+REPORT_SHORT = [  # question, the short answer it must get
+    ("Who became Iran's president?", "ペゼシュキアン"),  # 大統領 in the sentence, not アラグチ (外相)
+    ("Who became Iran's foreign minister?", "アラグチ"),
+]
+
+
+@pytest.mark.parametrize(("question", "short"), REPORT_SHORT)
+def test_report_english_short_answer(report_retriever: Retriever, question: str, short: str) -> None:
+    answer = report_retriever.ask(question)
+    assert answer.short is not None and answer.short.text == short
+
+
+@pytest.mark.parametrize("question", ["What is the capital of France?"])
+def test_report_english_off_topic_abstains(report_retriever: Retriever, question: str) -> None:
+    answer = report_retriever.ask(question)
+    assert answer.abstained and answer.why
