@@ -94,7 +94,7 @@ def tokenizer_check(tok: E5Tokenizer, report: list[str], jsquad: list[str]) -> d
     t0 = time.perf_counter()
     mine = [tok.content_ids(t) for t in texts]
     seconds = time.perf_counter() - t0
-    bad = [t for t, m in zip(texts, mine) if m != ref(t)]
+    bad = [t for t, m in zip(texts, mine, strict=True) if m != ref(t)]
     return {"texts": len(texts), "chars": sum(map(len, texts)), "different": len(bad),
             "examples": bad[:3], "kotae_chars_per_s": round(sum(map(len, texts)) / seconds)}
 

@@ -98,7 +98,7 @@ def pooled(n_texts: int, means: Sequence[tuple[Batch, np.ndarray]]) -> np.ndarra
     out = np.zeros((n_texts, dim), dtype=np.float64)
     weight = np.zeros(n_texts, dtype=np.float64)
     for batch, rows in means:
-        for w, v in zip(batch.windows, rows):
+        for w, v in zip(batch.windows, rows, strict=True):
             out[w.text] += w.weight * v
             weight[w.text] += w.weight
     out /= np.maximum(weight, 1)[:, None]

@@ -54,11 +54,12 @@ class _Graph:
         self.inits.append(numpy_helper.from_array(np.ascontiguousarray(arr), name))
         return name
 
-    def node(self, op: str, ins: list[str], out: str, **attrs: object) -> None:
+    def node(self, op: str, ins: list[str], out: str, **attrs: float | int) -> None:
         from onnx import helper
 
-        domain = "" if op == "MatMul" else MS
-        self.nodes.append(helper.make_node(op, ins, [out], domain=domain, **attrs))
+        node = helper.make_node(op, ins, [out], domain="" if op == "MatMul" else MS)
+        node.attribute.extend(helper.make_attribute(k, v) for k, v in attrs.items())
+        self.nodes.append(node)
 
     def linear(self, x: str, name: str, out: str) -> None:
         """``x @ W^T`` for the layer matrix ``name`` (``l0.fi``); its bias is added by the next node."""
