@@ -98,6 +98,9 @@ def render(answer, tty: bool) -> str:
             out.append(f"→ {answer.short.text}")
         out.append(answer.answer.text)
         out.append(f"  {_where(answer.answer)}")
+        if answer.gloss:
+            out.append("  Dictionary glosses (EDICT; word meanings, not a translation):")
+            out += [f"    {g.text} ({g.romaji}){': ' + g.gloss if g.gloss else ''}" for g in answer.gloss]
     for i, c in enumerate(answer.citations, 1):
         out.append("")
         out.append(f"[{i}] {_where(c)}  (score {c.score:.3f})")

@@ -23,13 +23,15 @@ import numpy as np
 
 from ingest.bridge import Bridge
 from ingest.lexical import LexicalIndex
-from ingest.lexicon import STOPWORDS, english_forms, name_key, soft_spelling
+from ingest.lexicon import STOPWORDS, english_forms, name_key, romaji, soft_spelling
+from ingest.tokens import Morpheme
 
 MAX_PHRASE = 3
 NAME_SIMILARITY = 0.75  # soft spellings this alike are one name: pezeshkian / pesesukian 0.84
 NAME_WEIGHT = 0.9  # a name heard in the corpus, against a dictionary entry's 1.0
 LATIN_WEIGHT = 1.0  # NPT, 2231: the corpus's own spelling
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’-][A-Za-z0-9]+)*")
+_KATAKANA = re.compile(r"[ァ-ヺー・]+")
 
 
 @dataclass(frozen=True)
@@ -185,3 +187,61 @@ def term_scores(index: LexicalIndex, terms: Sequence[BridgedTerm]) -> np.ndarray
         if best is not None:
             out += best
     return out
+
+
+MAX_GLOSSES = 6
+
+
+@dataclass(frozen=True)
+class SentenceGloss:
+    """A dictionary gloss of morphemes ``[first, last]`` of a sentence (see :func:`sentence_glosses`)."""
+
+    start: int  # offsets into the sentence text
+    end: int
+    gloss: str  # the dictionary's first sense ("" for a name known only by its sound)
+    romaji: str
+    source: str  # "EDICT", or "reading" for a name romanised from its reading
+
+
+def sentence_glosses(bridge: Bridge, terms: Sequence[BridgedTerm], morphs: Sequence[Morpheme],
+                     short: tuple[int, int] | None) -> list[SentenceGloss]:
+    """Glosses of the short answer (``short``: offsets in the sentence) and of the sentence's
+    words that the question's terms stand for, in sentence order.
+
+    # "Who became Iran's president?" on ペゼシュキアン氏がイランの大統領に就任し…
+    # -> ペゼシュキアン (pezeshukian), イラン (iran): names, by their reading;
+    #    大統領 (daitouryou): "president (of a nation)", EDICT's first sense
+    """
+    wanted = {alt for term in terms for alt, _ in term.alternatives}
+    tokens = [m.token() for m in morphs]
+    spans: list[tuple[int, int]] = []  # morpheme index ranges [i, j)
+    if short is not None:
+        inside = [k for k, m in enumerate(morphs) if m.start < short[1] and m.end > short[0]]
+        if inside:
+            spans.append((inside[0], inside[-1] + 1))
+    i = 0
+    while i < len(morphs):
+        for j in range(min(len(morphs), i + 6), i, -1):
+            key = tuple(t for t in tokens[i:j] if t)
+            if tokens[i] and tokens[j - 1] and key in wanted and not any(a < j and i < b for a, b in spans):
+                spans.append((i, j))
+                i = j - 1
+                break
+        i += 1
+    out = [_gloss(bridge, morphs[a:b], tokens[a:b]) for a, b in sorted(spans)]
+    return [g for g in out if g is not None][:MAX_GLOSSES]
+
+
+def _gloss(bridge: Bridge, morphs: Sequence[Morpheme], tokens: Sequence[str]) -> SentenceGloss | None:
+    """The gloss of a run of morphemes: the dictionary's, or for a name its reading alone."""
+    spoken = " ".join(r for r in (romaji(m.reading) for m in morphs) if r)
+    name = any(m.pos.startswith("名詞-固有名詞") for m in morphs)
+    # A name is given by its reading only: the dictionary's word of the same spelling is
+    # often another word (イラン, the country to UniDic, is 伊蘭, a plant, to EDICT).
+    entry = None if name else bridge.gloss(tuple(t for t in tokens if t))
+    if entry is not None:
+        return SentenceGloss(morphs[0].start, morphs[-1].end, entry.gloss.replace("/", "; "),
+                             romaji(entry.reading) or spoken, "EDICT")
+    if spoken and (name or all(_KATAKANA.fullmatch(m.surface) for m in morphs)):
+        return SentenceGloss(morphs[0].start, morphs[-1].end, "", spoken, "reading")
+    return None

@@ -51,6 +51,26 @@ class ShortAnswer:
 
 
 @dataclass(frozen=True)
+class GlossNote:
+    """A dictionary gloss of a word of the answer (raw offsets), for readers of English.
+
+    Never a translation: ``gloss`` is what the dictionary (``source``) says the word can
+    mean, ``romaji`` how it is read.
+    """
+
+    text: str
+    start: int
+    end: int
+    gloss: str
+    romaji: str
+    source: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "start": self.start, "end": self.end, "gloss": self.gloss,
+                "romaji": self.romaji, "source": self.source}
+
+
+@dataclass(frozen=True)
 class Answer:
     """The answer to one question: the sentence, its citations, or an abstention."""
 
@@ -62,6 +82,7 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     short: ShortAnswer | None = None
     why: str | None = None  # when abstained: why, in one short sentence
+    gloss: tuple[GlossNote, ...] = ()  # English questions: dictionary glosses of the answer's key words
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON object of DESIGN.md (``kotae ask --json``)."""
@@ -69,6 +90,8 @@ class Answer:
         if self.answer is not None:
             answer = self.answer.as_dict()
             answer["short"] = self.short.as_dict() if self.short else None
+            if self.language == "en":
+                answer["gloss"] = [g.as_dict() for g in self.gloss]
         return {"question": self.question, "language": self.language, "abstained": self.abstained,
                 "why": self.why, "answer": answer, "citations": [c.as_dict() for c in self.citations],
                 "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()}}

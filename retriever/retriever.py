@@ -21,11 +21,11 @@ from ingest.embed import Embedder, get_embedder
 from ingest.errors import IndexFileError, InputError, IntegrityError, KotaeError
 from ingest.lexical import LexicalIndex
 from ingest.manifest import check_tokenizer
-from ingest.tokens import Tokenizer
+from ingest.tokens import Tokenizer, analyse
 
-from .english import bridge_question, term_coverage, term_scores, token_weights
+from .english import bridge_question, sentence_glosses, term_coverage, term_scores, token_weights
 from .question import DATE, FACT_KINDS, ORG, PERSON, PLACE, QUANTITY, Question
-from .records import Answer, Citation, ShortAnswer
+from .records import Answer, Citation, GlossNote, ShortAnswer
 from .short import short_answer
 from .store import IndexReader, SpanRows
 
@@ -257,9 +257,11 @@ class Retriever:
         short = self.short(q, ranked[: self.settings.short_sentences])
         best_dense = float(du[best]) if du is not None else 1.0
         why = self.abstain(q, best, best_dense, short, lex_p if du is None else None)
+        gloss = self.glosses(q, best, short) if q.bridged is not None and why is None else ()
         return Answer(question, q.language, why is not None,
                       None if why else self._unit_citation(best, best_dense), citations,
-                      timings_ms={"search": (t1 - t0) * 1000}, short=None if why else short, why=why)
+                      timings_ms={"search": (t1 - t0) * 1000}, short=None if why else short, why=why,
+                      gloss=gloss)
 
     def analyse(self, question: str) -> Question:
         """The question analysed once; an English one also gets its words bridged to the
@@ -442,6 +444,24 @@ class Retriever:
         start, end = ot.pos[cand.start], ot.raw_end(cand.end)
         self._verified(doc, start, end, (), cand.text)
         return ShortAnswer(text=cand.text, start=start, end=end, type=cand.kind)
+
+    def glosses(self, q: Question, best: int, short: ShortAnswer | None) -> tuple[GlossNote, ...]:
+        """Dictionary glosses of the short answer and of the answer's words that the English
+        question's terms stand for, in raw offsets (only those that reproduce the source)."""
+        ix = self.index
+        text = ix.units.text[best]
+        at = text.find(short.text) if short is not None else -1
+        notes = sentence_glosses(ix.bridge, q.bridged or (), analyse(self.tokenizer, text),
+                                 (at, at + len(short.text)) if short is not None and at >= 0 else None)
+        doc = int(ix.units.doc[best])
+        raw = ix.sources[doc].text
+        ot = offset_map(raw, int(ix.units.start[best]), int(ix.units.end[best]), ix.units.gaps[best])
+        out = []
+        for g in notes:
+            start, end = ot.pos[g.start], ot.raw_end(g.end)
+            if clean(raw[start:end]) == text[g.start:g.end]:
+                out.append(GlossNote(text[g.start:g.end], start, end, g.gloss, g.romaji, g.source))
+        return tuple(out)
 
     def _idf(self, q: Question) -> dict[str, float]:
         """The idf of a Japanese question's content words; none for other languages, whose

@@ -244,3 +244,18 @@ def test_report_english_short_answer(report_retriever: Retriever, question: str,
 def test_report_english_off_topic_abstains(report_retriever: Retriever, question: str) -> None:
     answer = report_retriever.ask(question)
     assert answer.abstained and answer.why
+
+
+def test_report_english_glosses(report_retriever: Retriever) -> None:
+    from ingest.clean import clean
+
+    answer = report_retriever.ask("Who became Iran's president?")
+    notes = {g.text: g for g in answer.gloss}
+    assert notes["大統領"].gloss.startswith("president") and notes["大統領"].source == "EDICT"
+    assert notes["ペゼシュキアン"].romaji == "pezeshukian" and notes["ペゼシュキアン"].source == "reading"
+    raw = next(s.text for s in report_retriever.index.sources if s.doc == answer.answer.doc)
+    for g in answer.gloss:  # offsets reproduce the source, like a citation's
+        assert clean(raw[g.start:g.end]) == g.text
+    assert answer.as_dict()["answer"]["gloss"][0].keys() == {"text", "start", "end", "gloss", "romaji", "source"}
+    japanese = report_retriever.ask("イランの大統領に就任したのは誰か")
+    assert japanese.gloss == () and "gloss" not in japanese.as_dict()["answer"]

@@ -58,6 +58,14 @@ def test_ask_k(report_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "秋山信将" in out and "[1] " in out and "[2] " not in out
 
 
+def test_ask_english_shows_dictionary_glosses(report_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "Who became Iran's president?", "--index", str(report_index)]) == 0
+    out = capsys.readouterr().out
+    assert "→ ペゼシュキアン" in out
+    assert "Dictionary glosses (EDICT; word meanings, not a translation):" in out
+    assert "大統領 (daitouryou): president (of a nation)" in out
+
+
 def test_ask_json(report_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rc = main(["ask", "When does UN Security Council resolution 2231 expire?", "--index", str(report_index),
                "--json"])
