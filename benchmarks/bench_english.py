@@ -14,8 +14,9 @@ answer sentence does), short EM, false abstentions; the same without the bridge 
 words only meet the corpus's Latin text, the state before issue 14); baselines over the same
 index's passages: BM25 over MeCab lemmas and e5-small-q4 alone (passage vectors). Off-topic questions (en, ja) count
 abstentions; the natural set (report + four documents, 72 questions per language) counts
-answer sentences holding a gold span. Latency: warm ``ask`` of English questions with and
-without the bridge, in the same run.
+answer sentences holding a gold span; Tatoeba jpn-eng (CC BY 2.0 FR) counts English sentences
+whose aligned Japanese sentence is cited first. Latency: warm ``ask`` of English questions with
+and without the bridge, in the same run.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from cached_index import cached_index
 from common import ROOT, SHARED, contains, exact, write_result
 
 from ingest.bridge import Bridge
-from ingest.load import load
+from ingest.load import documents_from_texts, load
 from ingest.tokens import Tokenizer
 from retriever import Retriever
 from retriever.evaluate import read_questions
@@ -135,6 +136,21 @@ def natural() -> dict:
     return out
 
 
+def tatoeba() -> dict:
+    """Tatoeba jpn-eng (CC BY 2.0 FR): each English sentence against the 1,000 Japanese ones;
+    top-1 is the aligned sentence first, with and without the bridge."""
+    eng = (SHARED / "eval" / "tatoeba.jpn-eng.eng").read_text(encoding="utf-8").splitlines()
+    jpn = (SHARED / "eval" / "tatoeba.jpn-eng.jpn").read_text(encoding="utf-8").splitlines()
+    ids = [f"jpn/{i:04d}" for i in range(len(jpn))]
+    r = Retriever.load(cached_index(documents_from_texts(zip(ids, jpn, strict=True)), "tatoeba"))
+    out = {}
+    for name, system in (("kotae", r), ("kotae without bridge", without_bridge(r))):
+        answers = system.ask_many(eng, k=K)
+        first = [bool(a.citations) and a.citations[0].doc == i for a, i in zip(answers, ids, strict=True)]
+        out[name] = {"n": len(eng), "top1": round(sum(first) / len(eng), 4)}
+    return out
+
+
 def main() -> None:
     qset = read_questions(SHARED / "eval" / "jsquad-valid-v1.3.json")
     docs = qset.documents or []
@@ -150,6 +166,8 @@ def main() -> None:
     print("latency", result["latency"], flush=True)
     result["natural"] = natural()
     print("natural", result["natural"], flush=True)
+    result["tatoeba"] = tatoeba()
+    print("tatoeba", result["tatoeba"], flush=True)
     write_result("english", result)
 
 

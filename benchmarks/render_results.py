@@ -172,6 +172,10 @@ def english_section(e: dict | None) -> list[str]:
     for lang, f in e["natural"].items():
         out.append(f"- {lang}: {f3(f['answer_accuracy'])} (hit@1 {f3(f['hit@1'])}, "
                    f"false abstentions {f3(f['false_abstentions'])}, n={f['n']})")
+    if "tatoeba" in e:
+        t = e["tatoeba"]
+        out += ["", f"Tatoeba English → Japanese top-1 in the same run: {f3(t['kotae']['top1'])} with the bridge, "
+                f"{f3(t['kotae without bridge']['top1'])} without."]
     out.append("")
     return out
 
