@@ -36,6 +36,10 @@ MAX_API_QUESTION = 4 * MAX_QUESTION
 MAX_BATCH = 64  # questions in one POST: a batch is answered in one go and holds the queue
 MAX_K = 50
 MAX_PATTERNS, MAX_PATTERN = 32, 1000  # --doc patterns in one request, and characters in one
+# Characters of document text in one response. A report is a few thousand; a 50 MB text
+# file is 50 million, more than a browser tab should take at once: the page asks for the
+# window around a citation instead.
+MAX_SPAN = 2_000_000
 MAX_BODY = 1 << 20  # bytes: a full batch of the longest questions in UTF-8 is under half of it
 
 # Only this origin: the page works with no network at all, and a stray external
@@ -87,8 +91,9 @@ def error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": " ".join(message.split())}, status_code=status)
 
 
-def create_app(live: LiveIndex) -> FastAPI:
-    """The application answering from ``live``; questions are answered one at a time."""
+def create_app(live: LiveIndex, max_span: int = MAX_SPAN) -> FastAPI:
+    """The application answering from ``live``; questions are answered one at a time, and
+    at most ``max_span`` characters of a document are sent at once."""
     try:
         version = metadata.version("kotae")
     except metadata.PackageNotFoundError:  # run from a checkout that was never installed
@@ -102,7 +107,7 @@ def create_app(live: LiveIndex) -> FastAPI:
     add_error_handlers(app)
     app.add_middleware(BodyLimit, limit=MAX_BODY)
     app.add_middleware(SecurityHeaders)
-    add_api(app, live, asker)
+    add_api(app, live, asker, max_span)
     add_page(app)
     return app
 
@@ -190,7 +195,7 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
-def add_api(app: FastAPI, live: LiveIndex, asker: ThreadPoolExecutor) -> None:
+def add_api(app: FastAPI, live: LiveIndex, asker: ThreadPoolExecutor, max_span: int) -> None:
     @app.post("/api/ask", response_model=None, responses={200: {"model": AnswerObject}, **ERRORS},
               summary="Answer one question, or a list of them (a list of answers)")
     async def ask(body: Annotated[AskRequest | Annotated[list[AskRequest], Field(max_length=MAX_BATCH)],
@@ -208,7 +213,7 @@ def add_api(app: FastAPI, live: LiveIndex, asker: ThreadPoolExecutor) -> None:
              summary="The raw text of a document, or of its span [start:end] (Python str offsets)")
     def text(doc_id: str, start: Annotated[int | None, Query()] = None,
              end: Annotated[int | None, Query()] = None) -> dict[str, Any]:
-        return span_text(live.get(), doc_id, start, end)
+        return span_text(live.get(), doc_id, start, end, max_span)
 
     @app.get("/api/health", summary="The generation answering, its embedder and counts")
     def health() -> dict[str, Any]:
@@ -226,7 +231,7 @@ def answer_all(loaded: Loaded, requests: list[AskRequest]) -> list[dict[str, Any
     return [loaded.retriever.ask(r.question, k=r.k, docs=r.docs).as_dict() for r in requests]
 
 
-def span_text(loaded: Loaded, doc_id: str, start: int | None, end: int | None) -> dict[str, Any]:
+def span_text(loaded: Loaded, doc_id: str, start: int | None, end: int | None, max_span: int) -> dict[str, Any]:
     text = loaded.source_text(doc_id)
     if text is None:
         raise HTTPException(404, f"no document {doc_id!r} in this index; GET /api/documents lists them")
@@ -235,7 +240,10 @@ def span_text(loaded: Loaded, doc_id: str, start: int | None, end: int | None) -
     if not 0 <= a <= b <= len(text):
         raise HTTPException(400, f"span [{a}:{b}] is outside {doc_id!r}, which has {len(text)} characters; "
                                  f"give 0 <= start <= end <= {len(text)}")
-    return {"doc": doc_id, "start": a, "end": b, "characters": len(text), "text": text[a:b]}
+    if b - a > max_span:
+        raise HTTPException(413, f"span [{a}:{b}] of {doc_id!r} is {b - a} characters, over the {max_span} "
+                                 "sent at once; ask for a part with start= and end=")
+    return {"doc": doc_id, "start": a, "end": b, "characters": len(text), "max_span": max_span, "text": text[a:b]}
 
 
 def add_page(app: FastAPI) -> None:

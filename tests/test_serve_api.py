@@ -179,6 +179,13 @@ def test_spans_out_of_range_are_refused(client: TestClient, params: dict[str, An
     assert_one_line_error(r, status, "start" if status == 422 and "start" in params else "")
 
 
+def test_a_span_longer_than_is_sent_at_once_is_413(report_index: Path, report_text: str) -> None:
+    small = TestClient(create_app(LiveIndex(report_index), max_span=1000))
+    assert_one_line_error(small.get(f"/api/documents/{DOC}/text"), 413, "ask for a part")
+    r = small.get(f"/api/documents/{DOC}/text", params={"start": 100, "end": 1100})
+    assert r.status_code == 200 and r.json()["text"] == report_text[100:1100] and r.json()["max_span"] == 1000
+
+
 # ids that name files: none may be read, whether they exist or not
 PATH_LIKE_IDS = ["../../etc/passwd", "..%2F..%2Fetc%2Fpasswd", "%2Fetc%2Fpasswd", "corpus/../../../etc/passwd",
                  "corpus%2F..%2F..%2Fstore.sqlite", "nuclear-outlook-2025.txt", "corpus", "current/manifest.json"]

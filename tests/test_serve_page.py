@@ -15,11 +15,13 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from PIL import Image
 from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
@@ -42,21 +44,29 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-dev-shm-usage", "--window-size=1280,900", "--lang=en-US"]
 
 
-@pytest.fixture(scope="module")
-def server_url(report_index: Path) -> Iterator[str]:
+@contextmanager
+def running(app: FastAPI) -> Iterator[str]:
+    """``app`` served by uvicorn in a thread on a free port of 127.0.0.1; yields its URL."""
     sock = bind("127.0.0.1", 0)
-    server = uvicorn.Server(uvicorn.Config(create_app(LiveIndex(report_index)), log_level="warning",
-                                           lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert server.started, "the server did not start"
-    yield url_of(sock)
-    server.should_exit = True
-    thread.join(10)
-    sock.close()
+    try:
+        yield url_of(sock)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+@pytest.fixture(scope="module")
+def server_url(report_index: Path) -> Iterator[str]:
+    with running(create_app(LiveIndex(report_index))) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -229,3 +239,20 @@ def test_a_skipped_caption_is_shown_as_skipped(page: webdriver.Chrome, server_ur
     label = page.execute_script("return getComputedStyle(arguments[0], '::before').content", gap)
     assert "skipped" in label
     shot(page, tmp_path, "serve-gap")
+
+
+def test_a_long_document_is_shown_as_a_window_around_the_citation(page: webdriver.Chrome, report_index: Path,
+                                                                    report_text: str) -> None:
+    # The report is 4,369 characters; sent at most 1,500 at once, the page asks for the
+    # window around the citation and says what lies outside it.
+    with running(create_app(LiveIndex(report_index), max_span=1500)) as url:
+        page.get(f"{url}?q={quote(JA)}")
+        wait_for(page, "#doc-text .answer")
+        assert page.find_element(By.CSS_SELECTOR, ".answer-text mark.short").text == "2025年10月18日"
+        assert page.find_element(By.CSS_SELECTOR, "#doc-text .short").text.replace(" ", "") == "2025年10月18日"
+        notes = [e.text for e in page.find_elements(By.CSS_SELECTOR, "#doc-text .outside")]
+        assert notes and all("characters" in n for n in notes)
+        shown = page.execute_script("""return Array.from(document.getElementById('doc-text').childNodes)
+            .filter((n) => !(n.classList && n.classList.contains('outside'))).map((n) => n.textContent).join('')""")
+        assert 1000 < len(shown) <= 1500 and shown in report_text  # a window of the source, byte for byte
+        assert in_view(page, "#doc-text .answer")

@@ -6,7 +6,7 @@
 // character to Python and two to JavaScript, and slicing by UTF-16 would drift after it.
 "use strict";
 
-const state = { answer: null, texts: new Map(), documents: null, opened: 0 };
+const state = { answer: null, texts: new Map(), sizes: new Map(), opened: 0 };
 const $ = (id) => document.getElementById(id);
 
 function el(tag, attrs = {}, ...children) {
@@ -40,23 +40,33 @@ async function getJSON(url, options) {
   return body;
 }
 
-// The whole text of a document as code points (cached), or null if it cannot be had.
-async function documentText(name) {
-  if (!state.texts.has(name)) {
-    const body = await getJSON(docPath(name));
-    state.texts.set(name, Array.from(body.text));
+// The text of a document around [start, end), as code points: the whole document when the
+// server sends it at once (a report), else a window of that size centred on the span.
+// Returns {offset, cps, characters}; cached per window.
+async function textAround(name, start, end) {
+  if (!state.sizes.has(name)) state.sizes.set(name, await getJSON(docPath(name) + "?start=0&end=0"));
+  const { characters, max_span: cap } = state.sizes.get(name);
+  let [a, b] = [0, characters];
+  if (characters > cap) {
+    a = Math.max(0, start - Math.max(0, Math.floor((cap - (end - start)) / 2)));
+    b = Math.min(characters, a + cap);
   }
-  return state.texts.get(name);
+  const key = `${name}\u0000${a}\u0000${b}`;
+  if (!state.texts.has(key)) {
+    const body = await getJSON(`${docPath(name)}?start=${a}&end=${b}`);
+    state.texts.set(key, { offset: a, cps: Array.from(body.text), characters });
+  }
+  return state.texts.get(key);
 }
 
 // Position in a cleaned text (`answer.text`) of raw offset `to`, counted from raw `from`:
 // cleaning only removes or collapses whitespace and skips gaps, so the visible characters
 // before `to` are the same in both. (2024 年 11 月 -> 2024年11月: 7 visible characters each.)
-function cleanedIndex(cps, from, to, gaps, text) {
+function cleanedIndex(part, from, to, gaps, text) {
   let visible = 0;
   for (let i = from; i < to; i++) {
     if (gaps.some(([a, b]) => a <= i && i < b)) continue;
-    if (!/\s/u.test(cps[i])) visible++;
+    if (!/\s/u.test(part.cps[i - part.offset])) visible++;
   }
   const chars = Array.from(text);
   let seen = 0, units = 0;
@@ -76,8 +86,8 @@ async function answerWithShort(a) {
   let at = -1, len = 0;
   if (s) {
     try {
-      const cps = await documentText(a.answer.doc);
-      at = cleanedIndex(cps, a.answer.start, s.start, a.answer.gaps || [], a.answer.text);
+      const part = await textAround(a.answer.doc, a.answer.start, a.answer.end);
+      at = cleanedIndex(part, a.answer.start, s.start, a.answer.gaps || [], a.answer.text);
       len = s.text.length;
       if (a.answer.text.slice(at, at + len).replace(/\s/gu, "") !== s.text.replace(/\s/gu, "")) at = -1;
     } catch (e) { at = -1; }
@@ -134,11 +144,16 @@ function marksFor(c, a) {
   return marks;
 }
 
-function markedText(cps, marks) {
+// The window's text with the marks as spans; a window that is not the whole document says
+// how much lies outside it.
+function markedText(part, allMarks) {
+  const { offset, cps, characters } = part;
+  const marks = allMarks.map(([s, e, k]) => [s - offset, e - offset, k]);
   const cuts = new Set([0, cps.length]);
   for (const [s, e] of marks) { cuts.add(s); cuts.add(e); }
   const points = [...cuts].filter((x) => x >= 0 && x <= cps.length).sort((x, y) => x - y);
   const frag = document.createDocumentFragment();
+  if (offset > 0) frag.append(el("span", { class: "outside", lang: "en" }, `[${offset.toLocaleString()} characters before]\n`));
   for (let j = 0; j + 1 < points.length; j++) {
     const [s, e] = [points[j], points[j + 1]];
     const text = cps.slice(s, e).join("");
@@ -149,6 +164,8 @@ function markedText(cps, marks) {
     frag.append(el("span", { class: classes.join(" ") + (firstOfGap ? " gap-start" : ""),
                              title: classes.includes("gap") ? "skipped: a caption, not part of the cited text" : null }, text));
   }
+  const after = characters - offset - cps.length;
+  if (after > 0) frag.append(el("span", { class: "outside", lang: "en" }, `\n[${after.toLocaleString()} characters after]`));
   return frag;
 }
 
@@ -178,8 +195,7 @@ async function openCitation(i, focus) {
   $("doc-title").append(el("span", { lang: "ja" }, where(c)), ` · [${c.start}:${c.end}]`);
   const body = $("doc-text");
   try {
-    const cps = await documentText(c.doc);
-    body.replaceChildren(markedText(cps, marksFor(c, a)));
+    body.replaceChildren(markedText(await textAround(c.doc, c.start, c.end), marksFor(c, a)));
   } catch (e) {
     body.replaceChildren(el("p", { class: "error" }, `Could not load ${c.doc}: ${e.message}`));
     return;
