@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from ingest.errors import KotaeError
 
@@ -57,26 +57,59 @@ def run_eval(args: argparse.Namespace, index_arg: Callable[[argparse.Namespace],
         retriever = Retriever.load(index_arg(args), args.embedder)
     docs = retriever.documents(args.doc) if args.doc else None
     with contextlib.ExitStack() as stack:
-        out = None
-        if args.out:
-            try:
-                out = stack.enter_context(open(args.out, "w", encoding="utf-8"))
-            except OSError as e:
-                raise KotaeError(f"{args.out}: cannot write ({e.strerror})") from None
+        # Both files are opened before the run: an unwritable --report used to fail
+        # after it, losing the figures of a run that may have taken an hour.
+        out = _open_for_writing(stack, args.out, "--out")
+        if args.report:
+            _writable(args.report, "--report")
 
         def write(o: Outcome) -> None:
             if out is not None:
-                out.write(json.dumps(outcome_row(o), ensure_ascii=False) + "\n")
+                try:
+                    out.write(json.dumps(outcome_row(o), ensure_ascii=False) + "\n")
+                except OSError as e:
+                    raise KotaeError(f"--out {args.out}: cannot write ({e.strerror})") from None
 
         outcomes, seconds = evaluate(lambda qs: retriever.ask_many(qs, k=args.k, docs=docs), qset.questions,
                                      batch=args.batch, progress=True, on_outcome=write)
-    if len(outcomes) < len(qset.questions):
-        print(f"kotae: interrupted after {len(outcomes)} of {len(qset.questions)} questions; "
-              "figures are for those", file=sys.stderr)
-    summary = summarize(outcomes, seconds)
-    summary["source"] = str(args.questions)
-    if args.report:
-        Path(args.report).write_text(failures_markdown(outcomes, summary, str(args.questions)),
-                                     encoding="utf-8")
-    print(json.dumps(summary, ensure_ascii=False) if args.json else _table(summary))
+        if len(outcomes) < len(qset.questions):
+            print(f"kotae: interrupted after {len(outcomes)} of {len(qset.questions)} questions; "
+                  "figures are for those", file=sys.stderr)
+        summary = summarize(outcomes, seconds)
+        summary["source"] = str(args.questions)
+        print(json.dumps(summary, ensure_ascii=False) if args.json else _table(summary), flush=True)
+        if args.report:  # after the figures are out: a full disk here loses only the report
+            try:
+                Path(args.report).write_text(failures_markdown(outcomes, summary, str(args.questions)),
+                                             encoding="utf-8")
+            except OSError as e:
+                raise KotaeError(f"{args.report}: cannot write the report ({e.strerror}); "
+                                 "the figures above are complete") from None
     return 0
+
+
+def _open_for_writing(stack: contextlib.ExitStack, path: str | None, option: str) -> TextIO | None:
+    """``path`` opened for writing, a line at a time: a write that fails says so where it
+    fails (one line), and closing has nothing left to flush that could fail again."""
+    if not path:
+        return None
+    try:
+        f = open(path, "w", encoding="utf-8", buffering=1)  # noqa: SIM115 - closed by the stack
+    except OSError as e:
+        raise KotaeError(f"{option} {path}: cannot write ({e.strerror}); choose a writable file") from None
+    stack.callback(_close_quietly, f)
+    return f
+
+
+def _close_quietly(f: TextIO) -> None:
+    with contextlib.suppress(OSError):  # a failed write was reported when it failed
+        f.close()
+
+
+def _writable(path: str, option: str) -> None:
+    """Fail now, not after an hour's run, if ``path`` cannot be written."""
+    try:
+        with open(path, "a", encoding="utf-8"):
+            pass
+    except OSError as e:
+        raise KotaeError(f"{option} {path}: cannot write ({e.strerror}); choose a writable file") from None

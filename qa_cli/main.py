@@ -1,7 +1,8 @@
 """The `kotae` command: argument parsing and printing only; the work is in ingest and retriever.
 
 Exit codes: 0 success (an abstention is a success), 2 bad input, 3 missing or
-incompatible index, 70 a citation failed verification (a bug), 130 interrupted.
+incompatible index, 70 a citation failed verification (a bug), 74 standard output
+could not be written (closed or full), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ingest.errors import KotaeError
+from qa_cli.output import OutputError, discard_stdout, guard_stdout, terminal_safe
 
 DEFAULT_K = 3
 
@@ -62,8 +64,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     index = Path(args.index) if args.index else default_index()
     summary = build_index(paths, index, args.embedder, prune=args.prune, progress=not args.quiet)
     for doc, why in summary.skipped:
-        print(f"kotae: warning: skipped {doc}: {why}", file=sys.stderr)
-    print(summary.line())
+        print(f"kotae: warning: skipped {terminal_safe(doc)}: {why}", file=sys.stderr)
+    try:
+        print(summary.line())
+        sys.stdout.flush()
+    except OutputError as e:  # the work is done: say so, not just that printing failed
+        raise OutputError(f"the index at {index} was written ({summary.documents} documents), "
+                          f"but its summary was not printed: {e}") from None
     return 0
 
 
@@ -83,7 +90,7 @@ def _where(c) -> str:
     if c.pages:
         pages = f" · page {c.pages[0]}" if c.pages[0] == c.pages[1] else f" · pages {c.pages[0]}-{c.pages[1]}"
     section = f" · {c.section}" if c.section else ""
-    return f"{openable(c.doc, c.path)}{section} · {lines}{pages} · [{c.start}:{c.end}]"
+    return terminal_safe(f"{openable(c.doc, c.path)}{section} · {lines}{pages} · [{c.start}:{c.end}]")
 
 
 def render(answer, tty: bool) -> str:
@@ -95,8 +102,8 @@ def render(answer, tty: bool) -> str:
         out.append("Closest passages:")
     else:
         if answer.short is not None:
-            out.append(f"→ {answer.short.text}")
-        out.append(answer.answer.text)
+            out.append(f"→ {terminal_safe(answer.short.text)}")
+        out.append(terminal_safe(answer.answer.text))
         out.append(f"  {_where(answer.answer)}")
         if answer.gloss:
             out.append("  Dictionary glosses (EDICT; word meanings, not a translation):")
@@ -104,7 +111,9 @@ def render(answer, tty: bool) -> str:
     for i, c in enumerate(answer.citations, 1):
         out.append("")
         out.append(f"[{i}] {_where(c)}  (score {c.score:.3f})")
-        text = c.text if answer.answer is None else _highlight(c.text, answer.answer.text, tty)
+        text = terminal_safe(c.text)  # U+202E in a source must not turn the line around
+        if answer.answer is not None:
+            text = _highlight(text, terminal_safe(answer.answer.text), tty)
         out.append("    " + text)
     return "\n".join(out)
 
@@ -115,6 +124,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     retriever = Retriever.load(_index_arg(args), args.embedder)
     docs = retriever.documents(args.doc) if args.doc else None  # a bad --doc fails before any question
     tty = sys.stdout.isatty()
+    if args.question == "-" and sys.stdin is None:
+        raise KotaeError("standard input is closed; give the question as an argument, or pipe questions in")
     if args.question != "-":
         answer = retriever.ask(args.question, k=args.k, docs=docs)
         print(json.dumps(answer.as_dict(), ensure_ascii=False) if args.json else render(answer, tty))
@@ -228,20 +239,36 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _check_options(args: argparse.Namespace) -> None:
+    if getattr(args, "k", 1) < 1:
+        raise KotaeError(f"-k must be at least 1, got {args.k}")
+    if getattr(args, "batch", 1) < 1:  # 0 divided by zero; -5 evaluated nothing, exit 0
+        raise KotaeError(f"--batch must be at least 1, got {args.batch}")
+    if getattr(args, "index", None) == "":  # ingest wrote the default index, ask read "."
+        raise KotaeError("--index is empty; give a directory, or leave --index out for the default index")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    stdout = guard_stdout()
     try:
-        if getattr(args, "k", 1) < 1:
-            raise KotaeError(f"-k must be at least 1, got {args.k}")
-        return args.run(args)
+        _check_options(args)
+        code = args.run(args)
+        sys.stdout.flush()  # a full disk shows here, not in a traceback at exit
+        return code
     except KotaeError as e:
+        if isinstance(e, OutputError):
+            discard_stdout()
         print(f"kotae: error: {e}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("kotae: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
+        discard_stdout()
         return 0
+    finally:
+        sys.stdout = stdout
 
 
 if __name__ == "__main__":

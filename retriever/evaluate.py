@@ -99,32 +99,59 @@ def _squad(path: Path, data: dict) -> QuestionSet:
 
 
 def _squad_items(path: Path, data: dict) -> QuestionSet:
-    questions: list[Question] = []
     documents: list[Document] = []
-    context_of: dict[str, str] = {}
+    out = QuestionSet([], [], documents, "", {})
     digest = hashlib.sha256()
-    for article in data.get("data", []):
-        title = article.get("title", "")
+    ids: set[str] = set()
+    docs: set[str] = set()
+    for ai, article in enumerate(data.get("data", [])):
+        title = str(article.get("title", ""))
         for pi, para in enumerate(article.get("paragraphs", [])):
             context = para["context"]
+            if not isinstance(context, str) or not context.strip():
+                out.problems.append(f"{path}: article {ai} ({title!r}) paragraph {pi}: empty context; "
+                                    "its questions are skipped")
+                continue
             digest.update(context.encode("utf-8"))
             doc = f"{title}/{pi}"
-            # JSQuAD contexts are "title [SEP] paragraph": the title is a heading.
-            cut = context.find(SQUAD_SEP)
-            title_span = (0, cut) if cut > 0 else None
-            body = cut + len(SQUAD_SEP) if cut > 0 else 0
-            documents.append(Document(doc=doc, text=context, sha256=hashlib.sha256(
-                context.encode("utf-8")).hexdigest(), encoding="squad", title=title_span, body_start=body))
+            if doc in docs:  # two articles of one title (a sqlite IntegrityError before)
+                doc = f"{title} ({ai})/{pi}"
+            docs.add(doc)
+            documents.append(_squad_document(doc, context))
             for qa in para.get("qas", []):
-                answers = tuple(dict.fromkeys(a["text"] for a in qa.get("answers", [])))
-                if qa.get("is_impossible"):
-                    answers = ()
-                questions.append(Question(str(qa["id"]), qa["question"], answers,
-                                          detect_language(qa["question"])))
-                context_of[str(qa["id"])] = doc
-    if not questions:
+                _squad_question(path, qa, doc, out, ids)
+    if not out.questions:
         raise InputError(f"{path}: a SQuAD file with no questions")
-    return QuestionSet(questions, [], documents, digest.hexdigest(), context_of)
+    out.digest = digest.hexdigest()
+    return out
+
+
+def _squad_document(doc: str, context: str) -> Document:
+    # JSQuAD contexts are "title [SEP] paragraph": the title is a heading.
+    cut = context.find(SQUAD_SEP)
+    title_span = (0, cut) if cut > 0 else None
+    body = cut + len(SQUAD_SEP) if cut > 0 else 0
+    return Document(doc=doc, text=context, sha256=hashlib.sha256(context.encode("utf-8")).hexdigest(),
+                    encoding="squad", title=title_span, body_start=body)
+
+
+def _squad_question(path: Path, qa: dict, doc: str, out: QuestionSet, ids: set[str]) -> None:
+    """One SQuAD question into ``out``, or a problem saying why it was skipped."""
+    qid, text = str(qa["id"]), qa["question"]
+    # A number as an answer ({"text": 1962}) is the number as written; other non-strings
+    # (lists, objects, true) are no answer text at all.
+    texts = [a["text"] for a in qa.get("answers", [])]
+    texts = [str(t) if isinstance(t, int | float) and not isinstance(t, bool) else t for t in texts]
+    if not isinstance(text, str) or not text.strip() or not all(isinstance(t, str) for t in texts):
+        out.problems.append(f"{path}: question {qid!r}: question and answer texts must be text; skipped")
+        return
+    if qid in ids:
+        out.problems.append(f"{path}: duplicate question id {qid!r}; skipped")
+        return
+    ids.add(qid)
+    answers = () if qa.get("is_impossible") else tuple(dict.fromkeys(texts))
+    out.questions.append(Question(qid, text, answers, detect_language(text)))
+    out.context_of[qid] = doc
 
 
 def read_questions(path: str | Path) -> QuestionSet:
