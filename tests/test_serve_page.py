@@ -167,9 +167,21 @@ def test_japanese_deep_link_shows_the_answer_inside_its_source(page: webdriver.C
     assert [b.get_attribute("data-i") for b in pressed] == ["2"]
 
 
+def ask_api(server_url: str, body: object) -> object:
+    request = urllib.request.Request(f"{server_url}api/ask", data=json.dumps(body).encode(),
+                                     headers={"content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return json.load(response)
+
+
 def test_english_question(page: webdriver.Chrome, server_url: str, tmp_path: Path) -> None:
     page.get(f"{server_url}?q={quote(EN)}")
     wait_for(page, "#doc-text .answer")
+    notes = ask_api(server_url, {"question": EN, "k": 5})["answer"].get("gloss") or []  # type: ignore[index]
+    shown = [e.text for e in page.find_elements(By.CSS_SELECTOR, ".glosses li .gloss-word")]
+    once = list(dict.fromkeys((g["text"], g["romaji"], g["gloss"]) for g in notes))  # repeated words once
+    assert notes and shown == [text for text, _, _ in once]  # 安保理: UN Security Council (EDICT), ...
+    assert "not a translation" in page.find_element(By.CSS_SELECTOR, ".glosses").text
     assert page.find_element(By.CSS_SELECTOR, ".question span").get_attribute("lang") == "en"
     assert page.find_element(By.CSS_SELECTOR, ".answer-text").get_attribute("lang") == "ja"
     assert "2025年10月18日" in page.find_element(By.CSS_SELECTOR, ".short-line").text
@@ -216,10 +228,8 @@ def test_phone_width_has_no_sideways_scrolling(page: webdriver.Chrome, server_ur
 
 def first_question_citing_a_gap(server_url: str) -> tuple[str, int]:
     questions = [json.loads(line)["question"] for line in QUESTIONS.read_text(encoding="utf-8").splitlines()]
-    body = json.dumps([{"question": q, "k": 5} for q in questions]).encode()
-    request = urllib.request.Request(f"{server_url}api/ask", data=body, headers={"content-type": "application/json"})
-    with urllib.request.urlopen(request, timeout=120) as response:
-        answers = json.load(response)
+    answers = ask_api(server_url, [{"question": q, "k": 5} for q in questions])
+    assert isinstance(answers, list)
     for a in answers:
         for i, c in enumerate(a["citations"]):
             if c["gaps"]:

@@ -113,6 +113,22 @@ function citationItem(c, i, a) {
   return el("li", {}, button);
 }
 
+// English questions: what a dictionary says the answer's words can mean, labelled as
+// such; it is never offered as a translation of the sentence.
+function glosses(notes) {
+  // A word the sentence repeats (安保理 ... 安保理) is glossed once.
+  const seen = new Set();
+  const unique = notes.filter((g) => {
+    const key = [g.text, g.romaji, g.gloss].join("\u0000");
+    return !seen.has(key) && seen.add(key);
+  });
+  const items = unique.map((g) => el("li", {},
+    el("span", { lang: "ja", class: "gloss-word" }, g.text), " ",
+    g.romaji ? el("span", { class: "romaji" }, g.romaji) : "",
+    g.gloss ? ` — ${g.gloss}` : "", el("span", { class: "source" }, ` (${g.source})`)));
+  return el("div", { class: "glosses" }, el("p", {}, "Dictionary glosses (not a translation):"), el("ul", {}, ...items));
+}
+
 async function render(a) {
   const out = $("result");
   out.replaceChildren();
@@ -128,6 +144,7 @@ async function render(a) {
     if (a.answer.short) box.append(el("p", { class: "short-line" }, "→ ", el("mark", { class: "short", lang: "ja" }, a.answer.short.text)));
     box.append(await answerWithShort(a));
     box.append(el("p", { class: "where" }, el("span", { lang: "ja" }, where(a.answer)), ` · [${a.answer.start}:${a.answer.end}]`));
+    if (a.answer.gloss && a.answer.gloss.length) box.append(glosses(a.answer.gloss));
     out.append(box, el("h2", {}, "Citations"));
   }
   out.append(el("ol", { class: "citations" }, ...a.citations.map((c, i) => citationItem(c, i, a))));
