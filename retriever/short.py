@@ -126,23 +126,44 @@ class _Numbers:
         return any(b > end or (a, b) == (start, end) for a, b in self.spans[i:j])
 
 
-def candidates(text: str, morphs: Sequence[Morpheme]) -> list[Candidate]:
-    """Spans of a clean sentence that could be a short answer, with their kinds."""
+# Zero-width characters pasted inside a number (202\ufeff5年10月18日 from a web page) cut
+# it, and 5年10月18日 was offered as the date. Dates and quantities are found in the text
+# without them and their spans mapped back; a span keeps the character (it is the source's).
+_ZERO_WIDTH = re.compile("[\u200b-\u200d\u2060\ufeff]")
+
+
+def _numbers(text: str) -> list[Candidate]:
+    """Date and quantity candidates (a quantity inside a date is part of the date)."""
+    kept = [i for i, ch in enumerate(text) if not _ZERO_WIDTH.match(ch)] if _ZERO_WIDTH.search(text) else None
+    folded = text if kept is None else "".join(text[i] for i in kept)
+
+    def span(a: int, b: int) -> tuple[int, int]:
+        return (a, b) if kept is None else (kept[a], kept[b - 1] + 1)
+
     out: list[Candidate] = []
     dates: list[tuple[int, int]] = []
-    for m in _DATE.finditer(text):
-        out.append(Candidate(m.start(), m.end(), m[0], DATE))
-        dates.append(m.span())
+    for m in _DATE.finditer(folded):
+        s, e = span(*m.span())
+        out.append(Candidate(s, e, text[s:e], DATE))
+        dates.append((s, e))
         # 2010年9月4日 also offers 2010年 and 2010年9月, for 何年 / 何月 questions.
         for part in re.finditer(r"年|月", m[0]):
-            if m.start() + part.end() < m.end():
-                out.append(Candidate(m.start(), m.start() + part.end(), m[0][:part.end()], DATE, sub=True))
+            if part.end() < len(m[0]):
+                ps, pe = span(m.start(), m.start() + part.end())
+                out.append(Candidate(ps, pe, text[ps:pe], DATE, sub=True))
     date_starts = [a for a, _ in dates]  # in order, and no two overlap (one finditer)
-    for m in _QUANTITY.finditer(text):
-        i = bisect.bisect_right(date_starts, m.start()) - 1
-        if i >= 0 and m.end() <= dates[i][1]:  # inside the date that starts last before it
+    for m in _QUANTITY.finditer(folded):
+        s, e = span(*m.span())
+        i = bisect.bisect_right(date_starts, s) - 1
+        if i >= 0 and e <= dates[i][1]:  # inside the date that starts last before it
             continue
-        out.append(Candidate(m.start(), m.end(), m[0], QUANTITY, m["counter"]))
+        out.append(Candidate(s, e, text[s:e], QUANTITY, m["counter"]))
+    return out
+
+
+def candidates(text: str, morphs: Sequence[Morpheme]) -> list[Candidate]:
+    """Spans of a clean sentence that could be a short answer, with their kinds."""
+    out = _numbers(text)
     for m in _BRACKETS.finditer(text):
         g = next(i for i in range(1, 6) if m.group(i) is not None)
         inner = m.group(g).strip()

@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from reliability_support import GOOD, kotae_cmd, one_error, run_kotae, write_files
+from reliability_support import GOOD, answers, kotae_cmd, one_error, run_kotae, write_files
 
 from ingest import build_index
 from ingest.generations import generation
@@ -140,3 +140,14 @@ def test_text_that_drives_a_terminal_is_escaped_there(tmp_path: Path, env: dict[
     assert "\u202e" not in proc.stdout and "\\u202e" in proc.stdout and "運用検討会議" in proc.stdout
     proc = run_kotae(env, "ask", "運用検討会議", "--index", tmp_path / "index", "--json")
     assert "\u202e" in json.loads(proc.stdout)["answer"]["text"]
+
+
+@pytest.mark.parametrize("zw", ["\ufeff", "\u200b", "\u2060"], ids=["BOM", "ZWSP", "word-joiner"])
+def test_a_zero_width_character_inside_a_date(tmp_path: Path, zw: str) -> None:
+    # Before: 202<U+FEFF>5年10月18日 gave the short answer 5年10月18日, a wrong date.
+    text = f"安保理決議2231は202{zw}5年10月18日に終了する。\n"
+    build_index([write_files(tmp_path / "docs", {"a.txt": text})], tmp_path / "index", "none")
+    (answer,) = answers(tmp_path / "index", ["安保理決議2231はいつ終了するか"])
+    short = answer["answer"]["short"]
+    assert short["text"].replace(zw, "") == "2025年10月18日"
+    assert text[short["start"]:short["end"]] == short["text"]  # still the source's characters
