@@ -63,7 +63,7 @@ def without_bridge(r: Retriever) -> Retriever:
 
 
 class _IndexWithoutBridge:
-    """The same index, its bridge empty (an index built before bridges reads like this)."""
+    """The same index, its bridge empty and unnamed, as an index built before bridges reads."""
 
     def __init__(self, index: object) -> None:
         self._index = index

@@ -213,6 +213,7 @@ def sentence_glosses(bridge: Bridge, terms: Sequence[BridgedTerm], morphs: Seque
     #    大統領 (daitouryou): "president (of a nation)", EDICT's first sense
     """
     wanted = {alt for term in terms for alt, _ in term.alternatives}
+    starts = {alt[0] for alt in wanted}
     tokens = [m.token() for m in morphs]
     spans: list[tuple[int, int]] = []  # morpheme index ranges [i, j)
     if short is not None:
@@ -221,6 +222,9 @@ def sentence_glosses(bridge: Bridge, terms: Sequence[BridgedTerm], morphs: Seque
             spans.append((inside[0], inside[-1] + 1))
     i = 0
     while i < len(morphs):
+        if tokens[i] not in starts:  # no alternative begins here: 大統領 for "president" begins at 大統領
+            i += 1
+            continue
         for j in range(min(len(morphs), i + 6), i, -1):
             key = tuple(t for t in tokens[i:j] if t)
             if tokens[i] and tokens[j - 1] and key in wanted and not any(a < j and i < b for a, b in spans):

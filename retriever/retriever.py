@@ -267,8 +267,8 @@ class Retriever:
         """The question analysed once; an English one also gets its words bridged to the
         index's Japanese (president -> 大統領), the evidence BM25 and coverage read for it."""
         q = Question.of(question, self.tokenizer)
-        if q.language != "en":
-            return q
+        if q.language != "en" or not self.index.bridge.lexicon:
+            return q  # an index built before bridges: English words meet only Latin text
         terms = bridge_question(question, self.index.bridge, self.index.passage_lexical.vocab)
         weights = token_weights(terms)
         # The Japanese its words stand for are what an answer sentence shares with it, as a

@@ -259,3 +259,21 @@ def test_report_english_glosses(report_retriever: Retriever) -> None:
     assert answer.as_dict()["answer"]["gloss"][0].keys() == {"text", "start", "end", "gloss", "romaji", "source"}
     japanese = report_retriever.ask("イランの大統領に就任したのは誰か")
     assert japanese.gloss == () and "gloss" not in japanese.as_dict()["answer"]
+
+
+def test_index_from_before_bridges_answers_english(report_retriever: Retriever) -> None:
+    # No bridge.json: English is answered as before bridges (by the dense score), not refused
+    # for having no word the (empty) bridge knows.
+    r = report_retriever.with_settings()
+    r.index = _WithoutBridge(r.index)  # type: ignore[assignment]
+    answer = r.ask("Who became Iran's president?")
+    assert not answer.abstained and answer.answer is not None and "大統領" in answer.answer.text
+    assert answer.gloss == ()
+
+
+class _WithoutBridge:
+    def __init__(self, index: object) -> None:
+        self._index, self.bridge = index, Bridge()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._index, name)
