@@ -73,7 +73,9 @@ def test_as_dict_has_the_design_keys(report_retriever: Retriever, report_index: 
     assert d["answer"]["path"] == str(report) and all(c["path"] == str(report) for c in d["citations"])
     assert set(d) == DESIGN_KEYS
     assert (d["question"], d["language"], d["abstained"]) == (a.question, "en", False)
-    assert set(d["answer"]) >= SPAN_KEYS and set(d["answer"]) - SPAN_KEYS <= {"kind", "short"}
+    # an English question's answer also carries its dictionary glosses (DESIGN.md, issue 14)
+    assert set(d["answer"]) >= SPAN_KEYS and set(d["answer"]) - SPAN_KEYS <= {"kind", "short", "gloss"}
+    assert all(g["source"] in ("EDICT", "reading") for g in d["answer"]["gloss"])
     assert d["answer"]["gaps"] == []  # l.95-96 skips no caption
     assert d["answer"]["short"]["text"] == "2025年10月18日"
     assert d["answer"]["lines"] == [95, 96] and d["answer"]["pages"] is None
