@@ -166,7 +166,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     # FastAPI is imported inside serve(), not here: `kotae ask` must not pay for it, and
     # without the extra only this command fails, naming the package to install.
-    from server.run import missing_extra, serve
+    from qa_cli.server.run import missing_extra, serve
 
     index = _index_arg(args)
     try:

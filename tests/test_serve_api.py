@@ -26,9 +26,9 @@ from fastapi.testclient import TestClient
 from ingest import build_index
 from ingest.index import CURRENT, generation
 from qa_cli.main import main
+from qa_cli.server.app import MAX_API_QUESTION, MAX_BATCH, MAX_BODY, create_app
+from qa_cli.server.live import LiveIndex, Loaded, load_generation
 from retriever import Retriever
-from server.app import MAX_API_QUESTION, MAX_BATCH, MAX_BODY, create_app
-from server.live import LiveIndex, Loaded, load_generation
 
 DOC = "corpus/nuclear-outlook-2025.txt"
 JA = "安保理決議2231はいつ終了するか"
@@ -399,7 +399,7 @@ def test_kotae_serve_says_where_and_answers(report_index: Path) -> None:
 
 def test_ask_does_not_import_the_server() -> None:
     code = ("import sys, qa_cli.main, retriever, retriever.retriever; "
-            "print(sorted(m for m in ('fastapi', 'starlette', 'uvicorn', 'server.app') if m in sys.modules))")
+            "print(sorted(m for m in ('fastapi', 'starlette', 'uvicorn', 'qa_cli.server.app') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"

@@ -29,9 +29,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from server.app import create_app
-from server.live import LiveIndex
-from server.run import bind, url_of
+from qa_cli.server.app import create_app
+from qa_cli.server.live import LiveIndex
+from qa_cli.server.run import bind, url_of
 
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 JA = "安保理決議2231はいつ終了するか"

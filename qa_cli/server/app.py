@@ -1,7 +1,7 @@
 """The HTTP API and the page of `kotae serve`, as one FastAPI application.
 
-    from server.app import create_app
-    from server.live import LiveIndex
+    from qa_cli.server.app import create_app
+    from qa_cli.server.live import LiveIndex
     app = create_app(LiveIndex("my-index"))      # any ASGI server runs it
 
 Every answer is exactly the object of `kotae ask --json`; every error is
@@ -247,7 +247,7 @@ def span_text(loaded: Loaded, doc_id: str, start: int | None, end: int | None, m
 
 
 def add_page(app: FastAPI) -> None:
-    static = resources.files("server") / "static"
+    static = resources.files("qa_cli.server") / "static"
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
