@@ -54,7 +54,11 @@ class DocumentInfo:
     ingested: str | None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "path": self.path, "title": self.title, **self.meta.as_dict(),
+        # author, date and affiliation are always there (null when the document has no such line),
+        # so a client reads one shape
+        m = self.meta
+        return {"id": self.id, "path": self.path, "title": self.title,
+                "author": m.author, "date": m.date, "affiliation": m.affiliation,
                 "sections": [{"text": s.text, "level": s.level, "line": s.line} for s in self.sections],
                 "pages": self.pages, "chars": self.chars, "sha256": self.sha256, "ingested": self.ingested}
 

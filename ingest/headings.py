@@ -39,7 +39,7 @@ _BRACKETED = re.compile(rf"{_SP}*【{_SP}*(?P<text>[^【】]*?){_SP}*】{_SP}*$"
 # Only lines starting with one of these can carry a marker: a cheap test before the regexes,
 # which would otherwise run on every line of a long report.
 MARKER_FIRST = frozenset("0123456789０１２３４５６７８９第（(【" + _KANJI_NUM
-                   + "".join(chr(c) for c in range(0x2460, 0x2474)))
+                         + "".join(chr(c) for c in range(0x2460, 0x2474)))
 MarkerKey = tuple[str, int | str | None]
 _CHAPTER_LEVEL = {"編": 1, "部": 1, "章": 1, "節": 2, "款": 3, "項": 3}
 

@@ -113,9 +113,11 @@ def test_kotae_docs_json_and_terminal(corpus: Path, tmp_path: Path, capsys: pyte
     assert main(["docs", "--index", str(index), "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)["documents"]
     assert [d["id"] for d in listed] == ["reports/abstract.txt", "reports/notice.txt"]
-    notice = listed[1]
-    assert set(notice) == {"id", "path", "title", "author", "date", "affiliation", "sections", "pages",
-                           "chars", "sha256", "ingested"}
+    keys = {"id", "path", "title", "author", "date", "affiliation", "sections", "pages", "chars", "sha256",
+            "ingested"}
+    assert all(set(d) == keys for d in listed)  # one shape: no author line is null, not absent
+    abstract, notice = listed
+    assert (abstract["author"], notice["author"]) == (None, "大森早苗")
     assert notice["sections"][1] == {"text": "1.総合防災訓練の実施について", "level": 1, "line": 3}
     monkeypatch.chdir(tmp_path)
     assert main(["docs", "--index", str(index)]) == 0
