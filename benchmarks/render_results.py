@@ -142,6 +142,7 @@ def main() -> None:
     out += load_serve_section(load("load_serve"))
     out += english_section(load("english"))
     out += engine_section(load("engine"))
+    out += hostile_section(load("hostile"))
     (HERE / "RESULTS.md").write_text("\n".join(out), encoding="utf-8")
     print("wrote benchmarks/RESULTS.md")
 
@@ -207,6 +208,29 @@ def engine_section(e: dict | None) -> list[str]:
                  f"({tok['chars']:,} characters: corpus/, JSQuAD contexts, units and questions, Tatoeba both "
                  f"sides): **{tok['different']} differ**."), ""]
     return out
+
+
+def hostile_section(rows: list | None) -> list[str]:
+    """Issue 17's hostile inputs: what kotae now does with each (benchmarks/hostile_inputs.py)."""
+    if not rows:
+        return []
+    out = ["## Hostile inputs (`python benchmarks/hostile_inputs.py`)", "",
+           "Each input of issue 17 (\"Reliability II\"), run as a user would run it, lexical-only. *holds*: "
+           "the case's own check (nothing deleted or overwritten, the right span, the text escaped). "
+           "No case printed a traceback" + ("" if not any(r.get("traceback") for r in rows) else " — EXCEPT SOME")
+           + ". DIR is the scratch directory.", "",
+           "| item | input | what kotae now does (first line on stderr) | exit | holds | s |",
+           "| --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        if "skipped" in r:
+            out.append(f"| {r['item']} | {r['case']} | not run here ({r['skipped']}) | | | |")
+            continue
+        says = r["says"] or "(nothing on stderr: answered or indexed)"
+        says = says if len(says) <= 150 else says[:147] + "…"
+        says = says.replace("|", "\\|")
+        holds = ("yes" if r.get("holds") else "NO") + (f": {r['checked']}" if r.get("checked") else "")
+        out.append(f"| {r['item']} | {r['case']} | {says} | {r['exit']} | {holds} | {r.get('seconds', '')} |")
+    return [*out, ""]
 
 
 if __name__ == "__main__":
