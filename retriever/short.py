@@ -18,10 +18,11 @@
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,8 +37,8 @@ from ingest.tokens import Morpheme, Tokenizer, analyse
 from .question import DATE, DESCRIPTION, FACT_KINDS, ORG, PERSON, PLACE, QUANTITY, TERM, Asked, Question
 
 __all__ = ["DATE", "DESCRIPTION", "FACT_KINDS", "FEATURES", "HEURISTIC", "ORG", "PERSON", "PLACE", "QUANTITY",
-           "TERM", "Asked", "Candidate", "best_span", "candidates", "first_candidates", "scored_candidates",
-           "short_answer", "weights"]
+           "TERM", "Asked", "Candidate", "best_span", "candidates", "first_candidates", "rankers",
+           "scored_candidates", "short_answer", "weights"]
 
 _ORDINAL = re.compile(r"第[0-9０-９一二三四五六七八九十百]+[回期次代条章位番号]?[一-龥ァ-ヺー]{0,6}")
 # 略称は / abbreviation: the answer is a short form (UNTAG, RKB), in capitals or in brackets.
@@ -161,35 +162,61 @@ def _numbers(text: str) -> list[Candidate]:
     return out
 
 
-def candidates(text: str, morphs: Sequence[Morpheme]) -> list[Candidate]:
-    """Spans of a clean sentence that could be a short answer, with their kinds."""
-    out = _numbers(text)
-    for m in _BRACKETS.finditer(text):
+@dataclass(frozen=True)
+class _Sentence:
+    """A clean sentence as the extractors read it: its text, MeCab morphemes and noun runs."""
+
+    text: str
+    morphs: Sequence[Morpheme]
+    runs: list[tuple[int, int, list[Morpheme]]]
+
+
+def _dates_and_quantities(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
+    """Dates (2010年9月4日 also offers 2010年 and 2010年9月, for 何年 / 何月 questions) and
+    numbers with their counters (190か国, 約2,800人), except the digits of a date."""
+    return _numbers(s.text)
+
+
+def _bracketed(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
+    """What the source puts in 「」『』“”（）: a name it introduces, 「サルマート」."""
+    out = []
+    for m in _BRACKETS.finditer(s.text):
         g = next(i for i in range(1, 6) if m.group(i) is not None)
         inner = m.group(g).strip()
         if inner:
-            s = m.start(g) + (len(m.group(g)) - len(m.group(g).lstrip()))
-            out.append(Candidate(s, s + len(inner), inner, TERM))
-    runs = _compounds(morphs)
-    for start, end, run in runs:
+            start = m.start(g) + (len(m.group(g)) - len(m.group(g).lstrip()))
+            out.append(Candidate(start, start + len(inner), inner, TERM))
+    return out
+
+
+def _compound_kind(text: str, start: int, end: int, run: list[Morpheme]) -> str | None:
+    """What a noun compound names, by MeCab's parts of speech or its last characters;
+    None for a bare number (三, 2): the quantities say those better."""
+    span, kinds = text[start:end], [m.pos for m in run]
+    if any("人名" in p for p in kinds) or (_KATAKANA.fullmatch(span) and text[end:end + 4].startswith(_PERSON_SUFFIX)):
+        return PERSON
+    if any("地名" in p for p in kinds) or span.endswith(_PLACE_SUFFIX):
+        return PLACE
+    if any("組織" in p for p in kinds) or span.endswith(_ORG_SUFFIX):
+        return ORG
+    if all(p.startswith("名詞-数詞") for p in kinds):
+        return None
+    return TERM
+
+
+def _compound_nouns(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
+    """Noun compounds (攻撃型原子力潜水艦), and the proper noun inside a longer one."""
+    out = []
+    for _, _, whole in s.runs:
+        run = whole
         # Trim trailing honorifics: アラグチ氏 -> アラグチ (but keep 防衛隊, 司令官).
         while len(run) > 1 and run[-1].pos.startswith("接尾辞") and run[-1].surface in _HONORIFICS:
             run = run[:-1]
         start, end = run[0].start, run[-1].end
-        span = text[start:end]
-        kinds = [m.pos for m in run]
-        after = text[end:end + 4]
-        if any("人名" in p for p in kinds) or (_KATAKANA.fullmatch(span) and after.startswith(_PERSON_SUFFIX)):
-            kind = PERSON
-        elif any("地名" in p for p in kinds) or span.endswith(_PLACE_SUFFIX):
-            kind = PLACE
-        elif any("組織" in p for p in kinds) or span.endswith(_ORG_SUFFIX):
-            kind = ORG
-        elif all(p.startswith("名詞-数詞") for p in kinds):
+        kind = _compound_kind(s.text, start, end, run)
+        if kind is None:
             continue
-        else:
-            kind = TERM
-        out.append(Candidate(start, end, span, kind))
+        out.append(Candidate(start, end, s.text[start:end], kind))
         # The proper-noun core of a longer compound is a candidate of its own:
         # イスラム革命防衛隊のソレイマニ司令官 -> ソレイマニ.
         for core in run:
@@ -197,40 +224,80 @@ def candidates(text: str, morphs: Sequence[Morpheme]) -> list[Candidate]:
             if proper and (core.start, core.end) != (start, end):
                 kind = PERSON if "人名" in core.pos else PLACE if "地名" in core.pos else ORG
                 out.append(Candidate(core.start, core.end, core.surface, kind, sub=True))
-    persons = sorted((c.start, c.end) for c in out if c.kind == PERSON)
-    for m in _KATAKANA.finditer(text):  # MeCab splits unknown names: アラ+グチ
-        if text[m.end():m.end() + 4].startswith(_PERSON_SUFFIX):
+    return out
+
+
+def _katakana_names(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
+    """Katakana names MeCab splits (アラ+グチ) when a title follows them (アラグチ外相), and
+    names across a dot (ルチアーノ・ベリオ): a person if a person was found inside."""
+    persons = sorted((c.start, c.end) for c in found if c.kind == PERSON)
+    out = []
+    for m in _KATAKANA.finditer(s.text):
+        if s.text[m.end():m.end() + 4].startswith(_PERSON_SUFFIX):
             out.append(Candidate(m.start(), m.end(), m[0], PERSON))
-        elif "・" in m[0].strip("・"):  # ルチアーノ・ベリオ: a full name across the dot
+        elif "・" in m[0].strip("・"):
             named = _holds(persons, m.start(), m.end())
             span = m[0].strip("・")
-            s = m.start() + m[0].index(span)
-            out.append(Candidate(s, s + len(span), span, PERSON if named else TERM))
-    # Noun phrases joined by の: 日米同盟の信頼性の維持.
+            start = m.start() + m[0].index(span)
+            out.append(Candidate(start, start + len(span), span, PERSON if named else TERM))
+    return out
+
+
+def _no_phrases(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
+    """Noun phrases of up to three compounds joined by の: 日米同盟の信頼性の維持."""
+    runs, text, out = s.runs, s.text, []
     for i in range(len(runs) - 1):
         end = i
         while end + 1 < len(runs) and runs[end + 1][0] == runs[end][1] + 1 and text[runs[end][1]] == "の" \
                 and end - i < 2:
             end += 1
             out.append(Candidate(runs[i][0], runs[end][1], text[runs[i][0]:runs[end][1]], TERM))
-    for m in _ORDINAL.finditer(text):  # 第10回党大会
-        out.append(Candidate(m.start(), m.end(), m[0], TERM))
-    # A 「quoted」 term with the noun it names: 「軍備管理」アプローチ.
-    for m in re.finditer(r"「[^「」]{1,30}」[ァ-ヺー一-龥]{1,8}", text):
-        out.append(Candidate(m.start(), m.end(), m[0], TERM))
-    # Two names of a kind side by side answer "who and who": シェーンベルクとツェムリンスキー.
-    whole = {c.start: c for c in out if not c.sub and c.kind in (PERSON, PLACE, ORG)}
+    return out
+
+
+def _ordinals(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
+    """Ordinal names, for 第何回 questions: 第10回党大会."""
+    return [Candidate(m.start(), m.end(), m[0], TERM) for m in _ORDINAL.finditer(s.text)]
+
+
+def _quoted_with_noun(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
+    """A 「quoted」 term with the noun it names: 「軍備管理」アプローチ."""
+    return [Candidate(m.start(), m.end(), m[0], TERM) for m in _QUOTED_WITH_NOUN.finditer(s.text)]
+
+
+def _pairs(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
+    """Two names of a kind side by side, for 誰と誰: シェーンベルクとツェムリンスキー."""
+    whole = {c.start: c for c in found if not c.sub and c.kind in (PERSON, PLACE, ORG)}
+    out = []
     for c in list(whole.values()):
         other = whole.get(c.end + 1)
-        if other is not None and other.kind == c.kind and text[c.end] in "とや、・":
-            out.append(Candidate(c.start, other.end, text[c.start:other.end], c.kind, joined=True))
+        if other is not None and other.kind == c.kind and s.text[c.end] in "とや、・":
+            out.append(Candidate(c.start, other.end, s.text[c.start:other.end], c.kind, joined=True))
+    return out
+
+
+_QUOTED_WITH_NOUN = re.compile(r"「[^「」]{1,30}」[ァ-ヺー一-龥]{1,8}")
+# The extractors, in order: each sees what the ones before it found (katakana names look
+# for persons inside, pairs join whole names). The order is also the candidates' order,
+# which decides between equal scores.
+EXTRACTORS: tuple[Callable[[_Sentence, list[Candidate]], list[Candidate]], ...] = (
+    _dates_and_quantities, _bracketed, _compound_nouns, _katakana_names, _no_phrases, _ordinals,
+    _quoted_with_noun, _pairs)
+
+
+def candidates(text: str, morphs: Sequence[Morpheme]) -> list[Candidate]:
+    """Spans of a clean sentence that could be a short answer, with their kinds (EXTRACTORS)."""
+    sentence = _Sentence(text, morphs, _compounds(morphs))
+    found: list[Candidate] = []
+    for extract in EXTRACTORS:
+        found.extend(extract(sentence, found))
     # A term may hold a number (第8回党大会) but not cut one (約+2 of 約2,800人), nor be one
     # (1962年 is a date, not a term).
-    numbers = _Numbers(sorted((c.start, c.end) for c in out if c.kind in (DATE, QUANTITY)))
-    out = [c for c in out if c.kind != TERM or not numbers.cut_or_equal(c.start, c.end)]
+    numbers = _Numbers(sorted((c.start, c.end) for c in found if c.kind in (DATE, QUANTITY)))
+    found = [c for c in found if c.kind != TERM or not numbers.cut_or_equal(c.start, c.end)]
     seen: set[tuple[int, int, str]] = set()
     unique = []
-    for c in out:
+    for c in found:
         key = (c.start, c.end, c.kind)
         if key not in seen and c.text.strip():
             seen.add(key)
@@ -238,20 +305,30 @@ def candidates(text: str, morphs: Sequence[Morpheme]) -> list[Candidate]:
     return unique
 
 
+# How well a candidate's kind fits what is asked; a candidate that fits 0 is dropped.
+# The ranker weighs "fit" with the other features, so these set an order, not a score:
+FIT_SAME_KIND = 3.0  # いつ -> a date; 何発 -> a number of 発 (another counter fits 0)
+FIT_CLOSE_KIND = 2.0  # a place or organisation for 何 / どこ (either answers どこ in Japanese)
+FIT_PERSON_FOR_TERM = 1.5  # 何 may be answered by a name
+FIT_STANDS_IN = 1.0  # 誰 -> 国連事務総長 (a role); "who provided …" -> an organisation
+FIT_NUMBER_FOR_TERM = 0.5  # 何 answered by a date or number: possible, rarely right
+
+
 def _fit(c: Candidate, asked: Asked, lang: str = "ja") -> float:
     if c.kind == asked.kind:
         if asked.kind == QUANTITY and asked.counter and not (c.counter and _same_counter(c.counter, asked.counter)):
             return 0.0
-        return 3.0
+        return FIT_SAME_KIND
     if asked.kind == TERM:
-        return {PLACE: 2.0, ORG: 2.0, PERSON: 1.5, QUANTITY: 0.5, DATE: 0.5}.get(c.kind, 0.0)
+        return {PLACE: FIT_CLOSE_KIND, ORG: FIT_CLOSE_KIND, PERSON: FIT_PERSON_FOR_TERM,
+                QUANTITY: FIT_NUMBER_FOR_TERM, DATE: FIT_NUMBER_FOR_TERM}.get(c.kind, 0.0)
     if {asked.kind, c.kind} == {PLACE, ORG} and lang == "ja":
-        return 2.0  # どこ asks for either; English "where"/"which organisation" are specific
+        return FIT_CLOSE_KIND  # どこ asks for either; English "where"/"which organisation" are specific
     if asked.kind == PERSON and lang == "ja" and c.kind == TERM and c.text.endswith(_ROLES):
-        return 1.0  # 誰が指揮するか -> 国連事務総長: a role names a person too
+        return FIT_STANDS_IN  # 誰が指揮するか -> 国連事務総長: a role names a person too
     if asked.kind == PERSON and lang != "ja" and (c.kind == ORG or (
             c.kind == TERM and c.text[:1].isascii() and c.text[:1].isupper() and " " in c.text)):
-        return 1.0  # "who provided the photo?" may be answered by an organisation
+        return FIT_STANDS_IN  # "who provided the photo?" may be answered by an organisation
     return 0.0
 
 
@@ -334,9 +411,11 @@ def weights(table: dict[str, float]) -> np.ndarray:
     return np.array([table.get(name, 0.0) for name in FEATURES])
 
 
-def _rankers() -> dict[str, np.ndarray]:
-    """Weights by question language. The learned ranker saw only Japanese questions (JSQuAD):
-    English ones, whose words never occur in the Japanese sentence, keep the hand-set weights."""
+@functools.cache
+def rankers() -> dict[str, np.ndarray]:
+    """Weights by question language, read on first use. The learned ranker saw only Japanese
+    questions (JSQuAD): English ones, whose words never occur in the Japanese sentence, keep
+    the hand-set weights."""
     path = Path(__file__).with_name("short_ranker.json")
     out = {"other": weights(HEURISTIC)}
     if path.exists():
@@ -346,111 +425,171 @@ def _rankers() -> dict[str, np.ndarray]:
     return out
 
 
-RANKERS = _rankers()
+# Windows around a candidate, in characters of the sentence:
+WORDS_WINDOW = 25  # "after"/"before": the question's words this close; about a clause of a report
+TIGHT_WINDOW = 6  # "near_question_words": the two or three words touching the span
+# "gap", the distance to the nearest question word, counts up to GAP_CAP characters (further
+# is simply far), in tens, so that it ranges 0-4 like the word counts beside it.
+GAP_CAP = 40
+GAP_UNIT = 10
+END_WINDOW = 6  # "end_of_sentence": no more than a predicate (…である。) after the span
+FIT_NAMED_HEAD = 2.0  # 何国 -> 内陸国: the span ends with the noun the question puts after 何
+_PAIR = re.compile(r"誰と誰|どことどこ|何と何|二人|2人|両者|ふたり")
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What each candidate of one sentence is scored against, computed once per sentence."""
+
+    q: Question
+    text: str
+    pos: _Positions
+    # The question's words right before and after its wh-word point at the answer's
+    # neighbours: 安保理決議2231は[いつ]終了するか -> …2025年10月18日に[終了]する.
+    near_left: frozenset[str]
+    near_right: frozenset[str]
+    naming: bool
+    abbreviation: bool
+    pair: bool
+    # Where the question's words sit in the sentence: an answer is usually close to them.
+    anchor_starts: list[int]
+    anchor_ends: list[int]
+
+
+def _context(q: Question, text: str, morphs: Sequence[Morpheme]) -> _Context:
+    content, asked = q.content, q.asked
+    left = [m.token() for m in q.morphemes if m.end <= asked.wh_start and m.token() in content]
+    right = [m.token() for m in q.morphemes if m.start >= asked.wh_end and m.token() in content]
+    pos = _Positions(morphs)
+    anchors = [(a, b) for a, b, t in zip(pos.starts, pos.ends, pos.tokens, strict=True) if t and t in content]
+    return _Context(q, text, pos, frozenset(left[-2:]), frozenset(right[:2]), bool(_NAMING.search(q.nfkc)),
+                    bool(_ABBREVIATION.search(q.nfkc)), bool(_PAIR.search(q.nfkc)),
+                    [a for a, _ in anchors], [b for _, b in anchors])
+
+
+def _pool(ctx: _Context, morphs: Sequence[Morpheme]) -> list[Candidate]:
+    """The sentence's candidates, and for 何内閣 the compounds cut after their head
+    (吉田内閣 out of 吉田内閣打倒)."""
+    pool, head = candidates(ctx.text, morphs), ctx.q.asked.head
+    if head:
+        for c in list(pool):
+            at = c.text.find(head)
+            if at > 0 and at + len(head) < len(c.text):
+                end = c.start + at + len(head)
+                pool.append(Candidate(c.start, end, ctx.text[c.start:end], c.kind))
+    return pool
+
+
+def _admitted(c: Candidate, ctx: _Context) -> tuple[float, bool] | None:
+    """(fit, whether it ends with the asked head) of a candidate that could answer, else None."""
+    asked, text = ctx.q.asked, ctx.text
+    fit = _fit(c, asked, ctx.q.language)
+    heads = bool(asked.head and c.text.endswith(asked.head) and len(c.text) > len(asked.head))
+    if heads:
+        fit = max(fit, FIT_NAMED_HEAD)  # 何国 -> 内陸国, whatever MeCab calls it
+    if fit <= 0 or (c.kind == DATE and c.sub and not asked.granularity):
+        return None
+    if c.kind == DATE and asked.granularity and not c.text.endswith("年" if asked.granularity == "year" else "月"):
+        return None  # 何年 asks for 1931年, not 1931年9月 (its year part is a candidate too)
+    if asked.head and text.startswith(asked.head, c.end):
+        return None  # 小笠原 of 小笠原気団 for 何気団: the answer includes its head
+    cn = normalize(c.text)
+    if not cn or cn in ctx.q.normalized:
+        return None  # the question already says it
+    if c.kind == TERM and len(cn) < 2 and text[max(0, c.start - 1):c.start] not in ("「", "『"):
+        return None  # 中, 性: one character is a fragment, not a term (but 「山」 is quoted as one)
+    return fit, heads
+
+
+def _kind_features(c: Candidate, fit: float, heads: bool, ctx: _Context) -> dict[str, float]:
+    asked = ctx.q.asked
+    return {"fit": fit, c.kind: 1.0, "heads": heads,
+            "sub": c.sub,  # the part (a name in a compound, a year in a date) only when it fits better
+            "joined": c.joined, "asks_pair": c.joined and ctx.pair, "kind_match": c.kind == asked.kind,
+            "number_for_term": asked.kind == TERM and c.kind in (DATE, QUANTITY),
+            "proper_for_term": asked.kind == TERM and c.kind in (PERSON, PLACE, ORG)}
+
+
+def _surface_features(c: Candidate, ctx: _Context) -> dict[str, float]:
+    text = ctx.text
+    opener = text[max(0, c.start - 1):c.start]
+    f = {"naming": ctx.naming and (text[max(0, c.start - 4):c.start].endswith(("という", "いわゆる", "呼ばれる"))
+                                   or opener in ("「", "『", "“", "（")),
+         "abbreviation": ctx.abbreviation and (
+             re.fullmatch(r"[A-Z][A-Z0-9&.\-]{1,9}", c.text) is not None or opener in ("（", "(", "「")),
+         "length": len(c.text),  # between equal fits, the tighter span
+         "log_length": np.log1p(len(c.text)),
+         "bracketed": opener in ("「", "『", "“", "（", "("),
+         "relpos": c.start / max(len(text), 1),
+         "no_chain": "の" in c.text and c.kind == TERM,
+         "ascii": c.text.isascii(),
+         "katakana": _KATAKANA.fullmatch(c.text) is not None,
+         "after_no": opener == "の",
+         "end_of_sentence": len(text) - c.end <= END_WINDOW}
+    then = text[c.end:c.end + 1]  # the particle after it: 2025年10月18日[に]
+    if then in _THEN:
+        f[_THEN[then]] = 1.0
+    return f
+
+
+def _question_word_features(c: Candidate, ctx: _Context) -> dict[str, float]:
+    pos, words = ctx.pos, ctx.q.content
+    inside = pos.within(c.start, c.end)
+    nxt = pos.next_content(c.end)
+    # ロシアが…宣言したのはいつか: the question's words within a few characters of the span
+    near = pos.starting(c.start - TIGHT_WINDOW, c.start) + pos.starting(c.end, c.end + TIGHT_WINDOW)
+    gap = _gap(ctx.anchor_starts, ctx.anchor_ends, c.start, c.end, len(ctx.text))
+    # A span made only of the question's words is no answer; one that adds to
+    # them is (戦略は何と呼ばれるか -> 最小報復戦略).
+    return {"shared": sum(t in words for t in inside) / max(len(inside), 1),
+            # いわゆる「two-peer」問題 answers 米国の問題は何と呼ばれるか: the noun the
+            # question puts before its wh-word often follows the answer in the source.
+            "next_near": nxt in ctx.near_right or nxt in ctx.near_left,
+            "prev_near": pos.prev_content(c.start) in ctx.near_left,
+            "after": len(words & set(pos.within(c.end, c.end + WORDS_WINDOW))),
+            "before": len(words & set(pos.within(c.start - WORDS_WINDOW, c.start))),
+            "gap": min(gap, GAP_CAP) / GAP_UNIT,
+            "morphs": len(inside),
+            "near_question_words": bool(set(near) & words)}
+
+
+def _clause_features(c: Candidate, ctx: _Context) -> dict[str, float]:
+    # Japanese is head-final: a span belongs to the predicate after it, up to the next
+    # comma. 2023年2月に[新START条約の履行停止を宣言]し、2024年2月には… answers …宣言したのはいつか.
+    text, words = ctx.text, ctx.q.content
+    reach, back = c.end + CLAUSE_REACH, max(0, c.start - CLAUSE_REACH)
+    stop = min((i for i in (text.find("、", c.end, reach), text.find("。", c.end, reach)) if i >= 0),
+               default=min(len(text), reach))
+    begin = max(text.rfind("、", back, c.start), text.rfind("。", back, c.start), back - 1) + 1
+    return {"clause_after": len(words & set(ctx.pos.within(c.end, stop))),
+            "clause_before": len(words & set(ctx.pos.within(begin, c.start)))}
+
+
+def _vectors(features: list[dict[str, float]]) -> np.ndarray:
+    """Feature dicts as rows in FEATURES order, all at once; a name not in FEATURES is a bug."""
+    for f in features:
+        if not f.keys() <= _INDEX.keys():
+            raise KeyError(f"short-answer features {sorted(f.keys() - _INDEX.keys())} are not in FEATURES")
+    return np.array([[f.get(name, 0.0) for name in FEATURES] for f in features], dtype=np.float64)
 
 
 def scored_candidates(q: Question, text: str, morphs: Sequence[Morpheme]) -> list[tuple[Candidate, np.ndarray]]:
     """The candidates of a sentence that fit what is asked, each with its feature vector."""
-    asked, lang, question, q_morphs = q.asked, q.language, q.nfkc, q.morphemes
-    if asked.kind == DESCRIPTION:
+    if q.asked.kind == DESCRIPTION:
         return []
-    qnorm = q.normalized
-    q_tokens = q.content
-    # The question's words right before and after its wh-word point at the answer's
-    # neighbours: 安保理決議2231は[いつ]終了するか -> …2025年10月18日に[終了]する.
-    left = [m.token() for m in q_morphs if m.end <= asked.wh_start and m.token() in q_tokens]
-    right = [m.token() for m in q_morphs if m.start >= asked.wh_end and m.token() in q_tokens]
-    near_left, near_right = set(left[-2:]), set(right[:2])
-    naming = bool(_NAMING.search(question))
-    abbreviation = bool(_ABBREVIATION.search(question))
-    pair = bool(re.search(r"誰と誰|どことどこ|何と何|二人|2人|両者|ふたり", question))
-    # Where the question's words sit in the sentence: an answer is usually close to them.
-    pos = _Positions(morphs)
-    anchors = [(a, b) for a, b, t in zip(pos.starts, pos.ends, pos.tokens, strict=True) if t and t in q_tokens]
-    anchor_starts, anchor_ends = [a for a, _ in anchors], [b for _, b in anchors]
-    out: list[tuple[Candidate, np.ndarray]] = []
-    pool = candidates(text, morphs)
-    if asked.head:  # 何内閣 -> 吉田内閣 out of 吉田内閣打倒: cut a compound after the head
-        for c in list(pool):
-            at = c.text.find(asked.head)
-            if at > 0 and at + len(asked.head) < len(c.text):
-                end = c.start + at + len(asked.head)
-                pool.append(Candidate(c.start, end, text[c.start:end], c.kind))
-    for c in pool:
-        fit = _fit(c, asked, lang)
-        heads = bool(asked.head and c.text.endswith(asked.head) and len(c.text) > len(asked.head))
-        if heads:
-            fit = max(fit, 2.0)  # 何国 -> 内陸国, whatever MeCab calls it
-        if fit <= 0 or (c.kind == DATE and c.sub and not asked.granularity):
+    ctx = _context(q, text, morphs)
+    kept: list[Candidate] = []
+    features: list[dict[str, float]] = []
+    for c in _pool(ctx, morphs):
+        admitted = _admitted(c, ctx)
+        if admitted is None:
             continue
-        if c.kind == DATE and asked.granularity and not c.text.endswith("年" if asked.granularity == "year" else "月"):
-            continue  # 何年 asks for 1931年, not 1931年9月 (its year part is a candidate too)
-        if asked.head and text.startswith(asked.head, c.end):
-            continue  # 小笠原 of 小笠原気団 for 何気団: the answer includes its head
-        cn = normalize(c.text)
-        if not cn or cn in qnorm:
-            continue  # the question already says it
-        if c.kind == TERM and len(cn) < 2 and text[max(0, c.start - 1):c.start] not in ("「", "『"):
-            continue  # 中, 性: one character is a fragment, not a term (but 「山」 is quoted as one)
-        x = np.zeros(len(FEATURES))
-        x[_INDEX["fit"]] = fit
-        inside = pos.within(c.start, c.end)
-        # A span made only of the question's words is no answer; one that adds to
-        # them is (戦略は何と呼ばれるか -> 最小報復戦略).
-        x[_INDEX["shared"]] = sum(t in q_tokens for t in inside) / max(len(inside), 1)
-        nxt = pos.next_content(c.end)
-        prv = pos.prev_content(c.start)
-        # いわゆる「two-peer」問題 answers 米国の問題は何と呼ばれるか: the noun the
-        # question puts before its wh-word often follows the answer in the source.
-        x[_INDEX["next_near"]] = nxt in near_right or nxt in near_left
-        x[_INDEX["prev_near"]] = prv in near_left
-        after = set(pos.within(c.end, c.end + 25))
-        before = set(pos.within(c.start - 25, c.start))
-        x[_INDEX["after"]] = len(q_tokens & after)
-        x[_INDEX["before"]] = len(q_tokens & before)
-        opener = text[max(0, c.start - 1):c.start]
-        x[_INDEX["naming"]] = naming and (text[max(0, c.start - 4):c.start].endswith(("という", "いわゆる", "呼ばれる"))
-                                         or opener in ("「", "『", "“", "（"))
-        x[_INDEX["sub"]] = c.sub  # the part (a name in a compound, a year in a date) only when it fits better
-        x[_INDEX["heads"]] = heads
-        x[_INDEX["abbreviation"]] = abbreviation and (
-            re.fullmatch(r"[A-Z][A-Z0-9&.\-]{1,9}", c.text) is not None or opener in ("（", "(", "「"))
-        x[_INDEX["length"]] = len(c.text)  # between equal fits, the tighter span
-        x[_INDEX["log_length"]] = np.log1p(len(c.text))
-        x[_INDEX[c.kind]] = 1
-        x[_INDEX["bracketed"]] = opener in ("「", "『", "“", "（", "(")
-        x[_INDEX["relpos"]] = c.start / max(len(text), 1)
-        gap = _gap(anchor_starts, anchor_ends, c.start, c.end, len(text))
-        x[_INDEX["gap"]] = min(gap, 40) / 10
-        x[_INDEX["no_chain"]] = "の" in c.text and c.kind == TERM
-        x[_INDEX["ascii"]] = c.text.isascii()
-        x[_INDEX["katakana"]] = _KATAKANA.fullmatch(c.text) is not None
-        x[_INDEX["morphs"]] = len(inside)
-        then = text[c.end:c.end + 1]
-        if then in _THEN:
-            x[_INDEX[_THEN[then]]] = 1
-        x[_INDEX["after_no"]] = text[max(0, c.start - 1):c.start] == "の"
-        x[_INDEX["end_of_sentence"]] = len(text) - c.end <= 6
-        x[_INDEX["joined"]] = c.joined
-        x[_INDEX["asks_pair"]] = c.joined and pair
-        x[_INDEX["kind_match"]] = c.kind == asked.kind
-        x[_INDEX["number_for_term"]] = asked.kind == TERM and c.kind in (DATE, QUANTITY)
-        x[_INDEX["proper_for_term"]] = asked.kind == TERM and c.kind in (PERSON, PLACE, ORG)
-        # ロシアが…宣言したのはいつか: the question's words within 6 characters of the span
-        near = pos.starting(c.start - 6, c.start) + pos.starting(c.end, c.end + 6)
-        x[_INDEX["near_question_words"]] = bool(set(near) & q_tokens)
-        # Japanese is head-final: a span belongs to the predicate after it, up to the next
-        # comma. 2023年2月に[新START条約の履行停止を宣言]し、2024年2月には… answers …宣言したのはいつか.
-        reach, back = c.end + CLAUSE_REACH, max(0, c.start - CLAUSE_REACH)
-        stop = min((i for i in (text.find("、", c.end, reach), text.find("。", c.end, reach)) if i >= 0),
-                   default=min(len(text), reach))
-        begin = max(text.rfind("、", back, c.start), text.rfind("。", back, c.start), back - 1) + 1
-        after = set(pos.within(c.end, stop))
-        before = set(pos.within(begin, c.start))
-        x[_INDEX["clause_after"]] = len(q_tokens & after)
-        x[_INDEX["clause_before"]] = len(q_tokens & before)
-        out.append((c, x))
-    return out
+        kept.append(c)
+        features.append({**_kind_features(c, *admitted, ctx), **_surface_features(c, ctx),
+                         **_question_word_features(c, ctx), **_clause_features(c, ctx)})
+    if not kept:
+        return []
+    return list(zip(kept, _vectors(features), strict=True))
 
 
 def best_span(q: Question, text: str, morphs: Sequence[Morpheme],
@@ -462,7 +601,8 @@ def best_span(q: Question, text: str, morphs: Sequence[Morpheme],
 
 def _best(scored: list[tuple[Candidate, np.ndarray]], lang: str,
           ranker: np.ndarray | None = None) -> tuple[Candidate, float]:
-    w = RANKERS.get(lang, RANKERS["other"]) if ranker is None else ranker
+    table = rankers()
+    w = table.get(lang, table["other"]) if ranker is None else ranker
     scores = np.stack([x for _, x in scored]) @ w
     i = int(np.argmax(scores))  # the first of equals, as the candidates come
     return scored[i][0], float(scores[i])
