@@ -496,6 +496,9 @@ def _admitted(c: Candidate, ctx: _Context) -> tuple[float, bool] | None:
     cn = normalize(c.text)
     if not cn or cn in ctx.q.normalized:
         return None  # the question already says it
+    inside = ctx.pos.within(c.start, c.end)
+    if ctx.q.bridged is not None and inside and all(t in ctx.q.content for t in inside):
+        return None  # an English question says it too, through the bridge: Laos -> ラオス
     if c.kind == TERM and len(cn) < 2 and text[max(0, c.start - 1):c.start] not in ("「", "『"):
         return None  # 中, 性: one character is a fragment, not a term (but 「山」 is quoted as one)
     return fit, heads
