@@ -70,6 +70,7 @@ _EN = [
                      r"bod(?:y|ies)|groups?|compan(?:y|ies)|parties|party)\b", re.I)),
     (TERM, re.compile(r"\bwhat\b|\bwhich\b|\bname\b|\bcalled\b", re.I)),
 ]
+_SUBORDINATE = re.compile(r"(?:when|where|while|if|once|as|although|though)\b", re.I)
 _ORDINAL_Q = re.compile(r"第何[回期次代条章位番号]*([一-龥ァ-ヺー]{0,6})")
 # 何 followed by a noun names the answer's head: 何気団 -> 小笠原気団, 何国 -> 内陸国.
 _HEAD = re.compile(r"何(?![とかをがのにでもへや])([一-龥ァ-ヺー]{1,4}?)(?:[をがはにでとのか？?。、]|という|と呼|$)")
@@ -158,12 +159,19 @@ def asked_for(text: str, lang: str) -> Asked:
     return Asked(TERM if lang == "ja" else DESCRIPTION, None, len(text), len(text))
 
 
-def _first_cue(text: str, japanese: bool) -> tuple[str, re.Match[str]] | None:
+def _first_cue(text: str, japanese: bool, start: int = 0) -> tuple[str, re.Match[str]] | None:
     table = _JA if japanese else _EN
     hits = [(m.start(), order, kind, m) for order, (kind, pattern) in enumerate(table)
-            if (m := pattern.search(text))]
+            if (m := pattern.search(text, start))]
     if not hits:
         return None
+    if not japanese and start == 0 and _SUBORDINATE.match(text):
+        # "When X happens, how does Y move?": a leading when/where/if clause sets the scene;
+        # the question is the clause after it, if that clause asks anything.
+        cut = max(text.rfind(", "), text.rfind("; "))
+        later = _first_cue(text, japanese, cut + 1) if cut > 0 else None
+        if later is not None:
+            return later
     # In English the leading wh-phrase decides: "What contingencies … when coordinating …"
     # asks for a term, not a date. In Japanese the table's order does (なぜ … 何 is なぜ).
     _, _, kind, m = min(hits, key=(lambda h: h[1]) if japanese else (lambda h: (h[0], h[1])))

@@ -65,6 +65,12 @@ ASKED_CASES = [
     # en-22: the leading wh-word decides; the later "when coordinating" is no date question
     ("What contingencies should Japan and South Korea plan for when coordinating with the US on deterrence?",
      "en", TERM, None),
+    # issue 14: a leading when-clause sets the scene; the clause after it asks
+    ("When the two high-pressure systems are in balance, how does the rainy-season front move?",
+     "en", DESCRIPTION, None),
+    ("When a typhoon approaches the front, the front becomes active; what happens then?", "en", TERM, None),
+    ("When was the caricature drawn?", "en", DATE, None),
+    ("Where, in Japan, is the rainy season longest?", "en", PLACE, None),
 ]
 
 
