@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ingest.catalog import DocumentInfo, Section, documents
+from ingest.catalog import DocName, DocumentInfo, Section, documents, select_documents
 
 
 def openable(doc: str, path: str | None) -> str:
@@ -67,6 +67,8 @@ def outline(sections: Sequence[Section]) -> list[int]:
 
 def cmd_docs(args: argparse.Namespace, index_arg: Callable[[argparse.Namespace], Path]) -> int:
     found = documents(index_arg(args))
+    if args.doc:  # what --doc would pick on ask and eval, to check a pattern before asking
+        found = [found[i] for i in select_documents(args.doc, [DocName(d.id, d.path, d.title) for d in found])]
     if args.json:
         print(json.dumps({"documents": [d.as_dict() for d in found]}, ensure_ascii=False))
     else:

@@ -216,6 +216,7 @@ def parser() -> argparse.ArgumentParser:
                        "sections, size, sha256, when ingested")
     index_opt(s)
     s.add_argument("--json", action="store_true", help='print one JSON object {"documents": [...]}')
+    doc_opt(s)
     s.set_defaults(run=cmd_docs)
 
     s = sub.add_parser("eval", help="run a question set (JSONL or SQuAD JSON) and report the figures")

@@ -128,6 +128,17 @@ def test_kotae_docs_json_and_terminal(corpus: Path, tmp_path: Path, capsys: pyte
     assert "              （1）実施日時  (line 5)\n" in out  # under 1., one level deeper
 
 
+def test_kotae_docs_shows_what_a_pattern_picks(corpus: Path, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    index = tmp_path / "index"
+    build_index([corpus], index, "none")
+    capsys.readouterr()
+    assert main(["docs", "--index", str(index), "--json", "--doc", "*防災*"]) == 0
+    assert [d["id"] for d in json.loads(capsys.readouterr().out)["documents"]] == ["reports/notice.txt"]
+    assert main(["docs", "--index", str(index), "--doc", "notise.txt"]) == 2
+    assert "near: reports/notice.txt" in error_line(capsys.readouterr().err)
+
+
 def test_kotae_docs_without_an_index(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["docs", "--index", str(tmp_path / "nothing")]) == 3
     assert "no index at" in error_line(capsys.readouterr().err)
