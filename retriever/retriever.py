@@ -153,6 +153,7 @@ class Retriever:
         if unknown:
             raise InputError(f"unknown sentence features {sorted(unknown)}; known: {', '.join(SENTENCE_FEATURES)}")
         self._sentence_weights = np.array([table.get(name, 0.0) for name in SENTENCE_FEATURES])
+        self._scopes: dict[tuple[str, ...], Scope] = {}  # by the patterns given: `ask -` asks with one set
 
     @classmethod
     def load(cls, index_dir: str | Path, embedder: str | None = None,
@@ -224,10 +225,15 @@ class Retriever:
         """The passages and units of the documents ``docs`` picks (None: the whole index)."""
         if docs is None:
             return None
-        ix = self.index
-        picked = np.zeros(len(ix.sources), dtype=bool)
-        picked[select_documents(_patterns(docs), self._names())] = True
-        return Scope(passages=picked[ix.passages.doc], units=picked[ix.units.doc])
+        key = tuple(_patterns(docs))
+        if key not in self._scopes:
+            ix = self.index
+            picked = np.zeros(len(ix.sources), dtype=bool)
+            picked[select_documents(key, self._names())] = True
+            if len(self._scopes) >= 64:
+                self._scopes.clear()
+            self._scopes[key] = Scope(passages=picked[ix.passages.doc], units=picked[ix.units.doc])
+        return self._scopes[key]
 
     def _names(self) -> list[DocName]:
         return [DocName(s.doc, s.path, s.title) for s in self.index.sources]

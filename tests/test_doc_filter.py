@@ -51,6 +51,15 @@ def test_the_documents_a_pattern_picks(mixed: Retriever) -> None:
         mixed.ask("備蓄は何日分か", docs=["reports/shiomi-city.txt"])  # a misremembered id
 
 
+def test_scope_is_worked_out_once_per_pattern_set(mixed: Retriever) -> None:
+    # `kotae ask -` and eval ask every question with the same --doc: the masks are reused
+    scope = mixed.scope(["*shiomi*", REPORT])
+    assert scope is mixed.scope(["*shiomi*", REPORT]) and mixed.scope(None) is None
+    assert scope is not None
+    assert int(scope.passages.sum()) == sum(1 for d in mixed.index.passages.doc
+                                            if mixed.index.sources[d].doc in (SHIOMI, REPORT))
+
+
 def test_answer_comes_from_the_chosen_document(mixed: Retriever) -> None:
     q = "2027年度までに備蓄を何日分に引き上げるか"
     a = mixed.ask(q, k=3, docs=["*shiomi*"])
