@@ -24,11 +24,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
 from . import generations, lexical, store
 from .bridge import write_bridge
+from .cluster import ClusterStats, connect, file_refs, prepare_on_ray
 from .embed import DEFAULT_EMBEDDER, Embedder, get_embedder
 from .errors import IndexFileError, InputError, KotaeError
 from .facts import fact_kinds
@@ -46,7 +48,7 @@ from .generations import (
 )
 from .load import load
 from .manifest import FORMAT_VERSION, Manifest, ManifestError, read_manifest
-from .records import Document
+from .records import Document, FileRef
 from .segment import segment
 from .store import Prepared
 from .tokens import Tokenizer
@@ -70,6 +72,7 @@ class IngestSummary:
     kept: tuple[str, ...] = ()  # in the index, not in this ingest, kept (no --prune)
     skipped: tuple[tuple[str, str], ...] = ()
     rebuilt: str = ""  # why the previous generation could not be read, if it could not
+    cluster: ClusterStats | None = None  # how the Ray cluster was used (--ray), if it was
 
     def line(self) -> str:
         """The one-line summary the CLI prints."""
@@ -247,19 +250,28 @@ def _old_index(index_dir: Path) -> _OldIndex:
 
 def build_index(paths: Sequence[str | os.PathLike[str]] | None, index_dir: str | os.PathLike[str],
                 embedder: str | None = None, *, prune: bool = False, progress: bool = False,
-                documents: Sequence[Document] | None = None) -> IngestSummary:
+                documents: Sequence[Document] | None = None, ray: str | None = None) -> IngestSummary:
     """Build or update the index at ``index_dir`` from files (``paths``) or given ``documents``.
 
     Unchanged documents (same sha256, same embedder and tokenizer) are copied with their
     vectors; changed ones are re-processed; documents in the index but not in this ingest
     are kept unless ``prune``. The previous index stays live until the new one is
     complete.
+
+    ``ray`` (``auto``, ``local`` or a cluster's address; needs ``kotae[ray]``) prepares the
+    changed documents on a Ray cluster instead of in this process (see ingest.cluster):
+    the index written is the same.
     """
     t0 = time.perf_counter()
     index_dir = Path(index_dir)
-    loaded_docs: list[Document] = list(documents or [])
+    loaded_docs: list[Document | FileRef] = list(documents or [])
     skipped: list[tuple[str, str]] = []
-    if paths:
+    if ray:
+        connect(ray)  # before any work: a missing extra or a cluster not answering is one line
+    if paths and ray:
+        refs, skipped = file_refs(paths)  # loaded by the workers, not here
+        loaded_docs.extend(refs)
+    elif paths:
         loaded = load(paths)
         loaded_docs.extend(loaded.documents)
         skipped = loaded.skipped
@@ -273,7 +285,7 @@ def build_index(paths: Sequence[str | os.PathLike[str]] | None, index_dir: str |
     try:
         claim(index_dir)
         with locked(index_dir):
-            return _build_locked(index_dir, loaded_docs, skipped, embedder, prune, progress, t0)
+            return _build_locked(index_dir, loaded_docs, skipped, _Options(embedder, prune, progress, ray), t0)
     except OSError as e:
         if is_disk_full(e, index_dir):
             raise disk_full_error(index_dir) from None
@@ -281,6 +293,16 @@ def build_index(paths: Sequence[str | os.PathLike[str]] | None, index_dir: str |
             raise KotaeError(f"cannot write the index at {index_dir} ({e.strerror}); "
                              "choose a writable --index directory") from None
         raise
+
+
+@dataclass(frozen=True)
+class _Options:
+    """How build_index was asked to ingest."""
+
+    embedder: str | None
+    prune: bool
+    progress: bool
+    ray: str | None
 
 
 @dataclass
@@ -292,11 +314,11 @@ class _Plan:
     unchanged: list[str]
     removed: list[str]
     kept: list[str]
-    fresh: list[Document]  # to prepare
+    fresh: list[Document | FileRef]  # to prepare (a FileRef: on a Ray worker, which loads it)
     reused: dict[str, Prepared]  # read back from the old store, vectors and all
 
 
-def _plan(docs: list[Document], old: _OldIndex, reusable: bool, dim: int, prune: bool) -> _Plan:
+def _plan(docs: list[Document | FileRef], old: _OldIndex, reusable: bool, dim: int, prune: bool) -> _Plan:
     old_docs = dict(old.manifest.documents_sha256) if old.manifest else {}
     plan = _Plan([], [], [], [], [], [], {})
     for d in docs:
@@ -369,20 +391,69 @@ def _write_and_publish(index_dir: Path, prepared: list[Prepared], manifest: Mani
         raise
 
 
-def _build_locked(index_dir: Path, docs: list[Document], skipped: list[tuple[str, str]],
-                  embedder_spec: str | None, prune: bool, progress: bool, t0: float) -> IngestSummary:
+@dataclass(frozen=True)
+class _Fresh:
+    """The documents prepared by this ingest, and where the work was done."""
+
+    prepared: dict[str, Prepared]
+    docs: list[Document | FileRef]  # those given, less the files a Ray worker found empty
+    skipped: list[tuple[str, str]]
+    cluster: ClusterStats | None = None
+
+
+def _prepare_fresh(plan: _Plan, docs: list[Document | FileRef], skipped: list[tuple[str, str]],
+                   old: _OldIndex, reusable: bool, spec: str, opts: _Options) -> _Fresh:
+    """Prepare the plan's fresh documents here, or on Ray (``opts.ray``)."""
+    embedder, tokenizer = get_embedder(spec), Tokenizer()
+    if not opts.ray:
+        local = cast(list[Document], plan.fresh)  # FileRefs are made only for --ray
+        return _Fresh({p.document.doc: p for p in prepare(local, tokenizer, embedder, opts.progress)},
+                      docs, skipped)
+    run = prepare_on_ray(plan.fresh, spec, opts.ray, opts.progress)
+    prepared = dict(run.prepared)
+    empty = {doc for doc, _ in run.skipped}
+    if empty:
+        # A file a worker found empty was never a document of this ingest, as in load():
+        # the version in the index, if any, is kept (or pruned) like any file not given.
+        redo = _unplan(plan, empty, old, reusable, embedder.dim, opts.prune)
+        prepared.update((p.document.doc, p) for p in prepare(redo, tokenizer, embedder))
+    return _Fresh(prepared, [d for d in docs if d.doc not in empty], skipped + run.skipped, run.stats)
+
+
+def _unplan(plan: _Plan, empty: set[str], old: _OldIndex, reusable: bool, dim: int, prune: bool) -> list[Document]:
+    """Take the files found empty out of ``plan``; return the kept documents to prepare again."""
+    old_docs = dict(old.manifest.documents_sha256) if old.manifest else {}
+    plan.added[:] = [d for d in plan.added if d not in empty]
+    plan.updated[:] = [d for d in plan.updated if d not in empty]
+    redo = []
+    for doc in [d for d in old_docs if d in empty]:
+        if prune:
+            plan.removed.append(doc)
+            continue
+        plan.kept.append(doc)
+        p = store.read_prepared(old.conn, doc, dim if reusable else 0)  # type: ignore[arg-type]
+        if p is not None and reusable:
+            plan.reused[doc] = p
+        elif p is not None:
+            redo.append(p.document)
+    return redo
+
+
+def _build_locked(index_dir: Path, given: list[Document | FileRef], given_skipped: list[tuple[str, str]],
+                  opts: _Options, t0: float) -> IngestSummary:
     old = _old_index(index_dir)
     old_spec = old.manifest.embedder_spec if old.manifest else None
-    spec = embedder_spec or old_spec or DEFAULT_EMBEDDER
+    spec = opts.embedder or old_spec or DEFAULT_EMBEDDER
     embedder = get_embedder(spec)
     tokenizer = Tokenizer()
     reusable = (old.conn is not None and old_spec == spec and old.manifest is not None
                 and dict(old.manifest.tokenizer) == tokenizer.version)
     try:
-        plan = _plan(docs, old, reusable, embedder.dim, prune)
-        new_prepared = {p.document.doc: p for p in prepare(plan.fresh, tokenizer, embedder, progress)}
+        plan = _plan(given, old, reusable, embedder.dim, opts.prune)
+        fresh = _prepare_fresh(plan, given, given_skipped, old, reusable, spec, opts)
     finally:
         old.close()
+    new_prepared, docs, skipped = fresh.prepared, fresh.docs, fresh.skipped
     generations.checkpoint("prepared")
     order = [d.doc for d in docs] + plan.kept
     prepared = [new_prepared.get(doc) or plan.reused[doc] for doc in order
@@ -405,4 +476,5 @@ def _build_locked(index_dir: Path, docs: list[Document], skipped: list[tuple[str
                          seconds=time.perf_counter() - t0, embedded_units=embedded,
                          added=tuple(plan.added), updated=tuple(plan.updated),
                          unchanged=tuple(plan.unchanged), removed=tuple(plan.removed),
-                         kept=tuple(plan.kept), skipped=tuple(skipped), rebuilt=old.unreadable)
+                         kept=tuple(plan.kept), skipped=tuple(skipped), rebuilt=old.unreadable,
+                         cluster=fresh.cluster)

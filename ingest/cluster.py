@@ -1,0 +1,253 @@
+"""Preparing documents on a Ray cluster (``kotae ingest --ray``, the ``kotae[ray]`` extra).
+
+Only the work that an unchanged file is spared runs on the cluster: load, clean, segment,
+tokenise, embed (:func:`ingest.index.prepare`), a batch of documents per task. Planning
+(which files changed), the generation writer, the manifest and the atomic publish stay on
+the driver and are those of a local ingest, so an index built with ``--ray`` is the index
+built without it.
+
+The driver sends files by path (:class:`ingest.records.FileRef`: id, path, sha256), so it
+reads each file only to hash it and never holds every document's text at once; a worker
+loads the file itself. A worker process keeps its embedder and tokenizer between tasks
+(:func:`ingest.embed.get_embedder` caches per process; :func:`worker_tokenizer` here), so
+a model loads once per process, not once per task. A task whose worker dies is retried by
+Ray (``max_retries``); a file that cannot be used is reported exactly as locally.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from .errors import KotaeError
+from .load import Skipped, discover, load_file, read_regular, sha256
+from .records import Document, FileRef
+from .store import Prepared
+from .tokens import Tokenizer
+
+# A task's share of the work, in characters: big enough that a task's overhead (~10 ms,
+# and the pickled result's trip to the driver) is lost in its embedding time (~1k chars/s
+# per core with e5-small-q4), small enough that every worker stays busy to the end.
+BATCH_CHARS = 40_000
+TASK_RETRIES = 3  # a task whose worker process dies is run again, up to this many times
+CONNECT_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True)
+class Batch:
+    """What one task prepared: documents, and the files left out with the reason why."""
+
+    prepared: tuple[Prepared, ...]
+    skipped: tuple[tuple[str, str], ...]
+    chars: int  # the estimate the driver counted for these items (its progress bar's unit)
+
+
+def import_ray() -> Any:
+    """The ``ray`` module, or a one-line KotaeError saying which extra to install."""
+    try:
+        import ray
+    except ImportError:
+        raise KotaeError("--ray needs the ray extra (the ray package is missing): "
+                         "pip install 'kotae[ray]'") from None
+    return ray
+
+
+def _reachable(address: str) -> bool:
+    # ray.init on an address where nothing listens retries for a minute before it fails;
+    # a plain TCP connect tells the same in at most CONNECT_TIMEOUT_S.
+    host, _, port = address.rpartition(":")
+    if not port.isdigit():
+        return True  # not host:port (a name Ray resolves itself): let ray.init judge it
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=CONNECT_TIMEOUT_S):
+            return True
+    except OSError:
+        return False
+
+
+def connect(address: str) -> Any:
+    """Join the Ray cluster at ``address`` (``auto``: the one running on this machine,
+    ``local``: start one here) unless this process already has; return ``ray``."""
+    ray = import_ray()
+    if ray.is_initialized():
+        return ray
+    target = None if address == "local" else address
+    if target not in (None, "auto") and not target.startswith("ray://") and not _reachable(target):
+        raise KotaeError(f"no Ray cluster answers at {address}; start one (ray start --head) or give its "
+                         "address as --ray HOST:PORT")
+    try:
+        ray.init(address=target, logging_level="ERROR", log_to_driver=False, include_dashboard=False)
+    except (ConnectionError, RuntimeError, ValueError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise KotaeError(f"cannot join the Ray cluster at {address} ({first}); start one with "
+                         "ray start --head, or give its address as --ray HOST:PORT") from None
+    return ray
+
+
+def file_refs(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[FileRef], list[tuple[str, str]]]:
+    """The files under ``paths`` as the driver plans them: hashed, not kept.
+
+    What :func:`ingest.load.load` would skip before decoding (not a regular file, a
+    name that is not UTF-8) is skipped here; an empty file is found by its worker.
+    """
+    skipped: list[tuple[str, str]] = []
+    refs = []
+    for path, doc in discover(paths, skipped):
+        try:
+            data = read_regular(path, doc)
+        except Skipped as e:
+            skipped.append((doc, e.reason))
+            continue
+        refs.append(FileRef(doc=doc, path=path, sha256=sha256(data), chars=estimate_chars(data)))
+    return refs, skipped
+
+
+def estimate_chars(data: bytes) -> int:
+    """Characters in UTF-8 ``data``: the bytes that do not continue a character
+    (安 is E5 AE 89: one character, two continuation bytes). Other encodings come out
+    a little high, which only the progress bar's total sees."""
+    raw = np.frombuffer(data, dtype=np.uint8)
+    return int(len(raw) - np.count_nonzero((raw & 0xC0) == 0x80))
+
+
+def weight(item: Document | FileRef) -> int:
+    return item.chars if isinstance(item, FileRef) else len(item.text)
+
+
+def batches(items: Sequence[Document | FileRef], size: int | None = None) -> Iterator[list[Document | FileRef]]:
+    """Consecutive items, about ``size`` (BATCH_CHARS) characters a batch (a bigger document alone)."""
+    size = size or BATCH_CHARS
+    batch: list[Document | FileRef] = []
+    chars = 0
+    for item in items:
+        if batch and chars + weight(item) > size:
+            yield batch
+            batch, chars = [], 0
+        batch.append(item)
+        chars += weight(item)
+    if batch:
+        yield batch
+
+
+@lru_cache(maxsize=1)
+def worker_tokenizer() -> Tokenizer:
+    """One tokenizer (one MeCab) per worker process, kept between tasks."""
+    return Tokenizer()
+
+
+def prepare_batch(items: list[Document | FileRef], embedder_spec: str) -> Batch:
+    """The task: load the files of a batch and prepare its documents, as a local ingest does."""
+    from .embed import get_embedder
+    from .index import prepare
+
+    docs: list[Document] = []
+    skipped: list[tuple[str, str]] = []
+    for item in items:
+        if isinstance(item, FileRef):
+            try:
+                docs.append(load_file(item.path, item.doc))
+            except Skipped as e:
+                skipped.append((item.doc, e.reason))
+        else:
+            docs.append(item)
+    prepared = prepare(docs, worker_tokenizer(), get_embedder(embedder_spec))
+    return Batch(prepared=tuple(prepared), skipped=tuple(skipped), chars=sum(map(weight, items)))
+
+
+@dataclass(frozen=True)
+class ClusterStats:
+    """How one ingest used the cluster (IngestSummary.cluster)."""
+
+    tasks: int
+    sent: int  # documents sent out (the changed ones)
+    workers: int  # CPUs the cluster offered
+    seconds: float  # from the first task sent to the last result received
+    waiting: float  # of which the driver waited for results (the rest is its own work)
+
+
+@dataclass(frozen=True)
+class ClusterRun:
+    """What the cluster prepared for one ingest."""
+
+    prepared: dict[str, Prepared]
+    skipped: list[tuple[str, str]]  # in the order the files were given
+    stats: ClusterStats
+
+
+class _ClusterProgress:
+    """One tqdm bar for the whole cluster: characters done / total, chars/s, workers."""
+
+    def __init__(self, total: int, workers: int, enabled: bool) -> None:
+        self.bar = None
+        if enabled and total:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="char", unit_scale=True, desc="embedding on Ray",
+                            file=sys.stderr, dynamic_ncols=True, leave=False)
+            self.bar.set_postfix(workers=workers)
+
+    def __call__(self, n: int) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _result(ray: Any, ref: Any) -> Batch:
+    """A finished task's batch; a project error raised in the task is raised here as itself."""
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayTaskError as e:
+        if isinstance(e.cause, KotaeError):
+            raise e.cause from None  # an unreadable file: the one line a local ingest prints
+        raise
+    except ray.exceptions.WorkerCrashedError:
+        raise KotaeError(f"a Ray worker died {TASK_RETRIES + 1} times on one batch of documents; "
+                         "see the cluster's logs (ray logs), then ingest again") from None
+
+
+def prepare_on_ray(items: Sequence[Document | FileRef], embedder_spec: str, address: str,
+                   progress: bool = False) -> ClusterRun:
+    """Prepare ``items`` on the cluster at ``address``, a batch per task, receiving each
+    result as it arrives; at most two tasks per CPU are out at once, so the object store
+    holds a bounded share of the corpus."""
+    ray = connect(address)
+    task = ray.remote(max_retries=TASK_RETRIES)(prepare_batch)
+    workers = max(int(ray.cluster_resources().get("CPU", 1)), 1)
+    pending = iter(list(batches(items)))
+    out: dict[str, Prepared] = {}
+    skipped: dict[str, str] = {}
+    bar = _ClusterProgress(sum(map(weight, items)), workers, progress)
+    t0, waiting, tasks = time.perf_counter(), 0.0, 0
+    running = [task.remote(b, embedder_spec) for b in _take(pending, 2 * workers)]
+    try:
+        while running:
+            t = time.perf_counter()
+            done, running = ray.wait(running, num_returns=1)
+            waiting += time.perf_counter() - t
+            batch = _result(ray, done[0])
+            tasks += 1
+            out.update((p.document.doc, p) for p in batch.prepared)
+            skipped.update(batch.skipped)
+            bar(batch.chars)
+            running += [task.remote(b, embedder_spec) for b in _take(pending, 1)]
+    finally:
+        bar.close()
+    order = [(item.doc, skipped[item.doc]) for item in items if item.doc in skipped]
+    stats = ClusterStats(tasks=tasks, sent=len(items), workers=workers, seconds=time.perf_counter() - t0,
+                         waiting=waiting)
+    return ClusterRun(prepared=out, skipped=order, stats=stats)
+
+
+def _take(it: Iterator[list[Document | FileRef]], n: int) -> list[list[Document | FileRef]]:
+    return [b for _, b in zip(range(n), it, strict=False)]
