@@ -44,6 +44,44 @@ def load_serve_section(r: dict | None) -> list[str]:
                .format(*r["load_average_1min_before_after"]) if "load_average_1min_before_after" in r else "."), ""]
 
 
+def confidence_section(c: dict | None) -> list[str]:
+    """Calibrated confidence, held out by article (train_confidence.py), with its plot."""
+    if not c:
+        return []
+    h = c["held_out"]
+    out = ["## Calibrated confidence on JSQuAD, held out (`python benchmarks/train_confidence.py`)", "",
+           f"{h['questions']:,} questions, {h['folds']} folds by article: every confidence below comes from "
+           "calibrators (and a short-answer ranker) that did not see the question's article. Data: JSQuAD v1.3 "
+           "validation — JGLUE by Yahoo Japan, CC BY-SA 4.0.", "",
+           "![risk-coverage curves](results/confidence.png)", "",
+           "| | right (picks) | ECE (10 bins) | default threshold | precision shown | share of questions shown "
+           "| area under the curve |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    for key, name in (("short", "short answer (→)"), ("sentence", "answer sentence (confident)")):
+        f = h[key]
+        out.append(f"| {name} | {f3(f['accuracy'])} ({f['picks']:,}) | {f3(f['ece_10_bins'])} | {f['threshold']} | "
+                   f"{f3(f['precision_at_threshold'])} | {f3(f['coverage_at_threshold'])} | "
+                   f"{f3(f['area_under_risk_coverage'])} |")
+    out += ["", "Risk–coverage of the short answers (threshold: share of questions shown / precision):", "",
+            "| threshold | " + " | ".join(f"{p['threshold']:.1f}" for p in h["short"]["risk_coverage"]) + " |",
+            "| --- |" + " --- |" * len(h["short"]["risk_coverage"]),
+            "| shown | " + " | ".join(f3(p["coverage"] * h["short"]["picks"] / h["questions"])
+                                     for p in h["short"]["risk_coverage"]) + " |",
+            "| precision | " + " | ".join(f3(p["precision"]) for p in h["short"]["risk_coverage"]) + " |", "",
+            f"Short EM over all questions with the held-out ranker: {f3(h['short_em_all_questions'])}.", ""]
+    en = h.get("english")
+    if en:
+        out += [f"English questions ({en['questions']} JSQuAD questions rendered in English, "
+                f"{' + '.join(en['sets'])}): the Japanese calibrators alone have ECE "
+                f"{f3(en['japanese_calibrators_alone']['sentence_ece'])} (sentence) and "
+                f"{f3(en['japanese_calibrators_alone']['short_ece'])} (short); after Platt scaling, held out by "
+                f"article, {f3(en['sentence']['ece_10_bins'])} and {f3(en['short']['ece_10_bins'])}. At the default "
+                f"thresholds {f3(en['sentence']['coverage_at_threshold'])} of English questions are marked confident "
+                f"(precision {f3(en['sentence']['precision_at_threshold'])}) and "
+                f"{f3(en['short']['coverage_at_threshold'])} get a shown short answer (precision "
+                f"{f3(en['short']['precision_at_threshold'])}).", ""]
+    return out
+
+
 def main() -> None:
     out = ["# Benchmark results", "",
            "Every figure below was measured on this project's machine (2 cores, 24 GiB, no GPU) by the",
@@ -104,6 +142,7 @@ def main() -> None:
                     f"EM {f3(cv['heuristic_em'])}, F1 {f3(cv['heuristic_f1'])} on the same inputs. "
                     "Only the weights are held "
                     "out: the candidate rules and the features were written while reading JSQuAD questions.", ""]
+    out += confidence_section(load("confidence"))
     t = load("tatoeba")
     if t:
         out += ["## Tatoeba jpn–eng, English → Japanese (`python benchmarks/bench_tatoeba.py`)", "",

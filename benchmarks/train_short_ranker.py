@@ -40,9 +40,10 @@ from scipy.optimize import minimize
 
 import retriever
 from ingest.tokens import Tokenizer
-from retriever import Answer, Retriever, ShortAnswer
+from retriever import Answer, Retriever
 from retriever.evaluate import QuestionSet, corpus_index, evaluate, read_questions
 from retriever.question import Question
+from retriever.retriever import ShortCandidates
 from retriever.short import FEATURES, HEURISTIC, first_candidates, weights
 
 Candidates = list[tuple[str, np.ndarray]]  # one question's candidate texts and feature vectors
@@ -58,10 +59,10 @@ class Recorder(Retriever):
 
     seen: list[dict]
 
-    def short(self, q: Question, units: list[int]) -> ShortAnswer | None:
+    def short_candidates(self, q: Question, units: list[int]) -> ShortCandidates | None:
         self.seen.append({"question": q.text, "lang": q.language,
                           "sentences": [self.index.units.text[u] for u in units]})
-        return super().short(q, units)
+        return super().short_candidates(q, units)
 
 
 def collect(index: Path, qset: QuestionSet) -> list[dict]:
@@ -160,11 +161,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--index", help="a JSQuAD index built before (default: built once and cached)")
     ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--inputs", help="inputs collected by train_confidence.py (a confidence-inputs-*.json of the "
+                    "cache), which hold these: only right if nothing that picks answers changed since")
     args = ap.parse_args()
     t0 = time.perf_counter()
     qset = read_questions(JSQUAD)
     index = Path(args.index) if args.index else corpus_index(qset, CACHE / "eval", progress=True)
-    rows = collect(index, qset)
+    rows = json.loads(Path(args.inputs).read_text(encoding="utf-8")) if args.inputs else collect(index, qset)
     tokenizer = Retriever.load(index).tokenizer
     cands = featurise(rows, tokenizer)
     golds = [row["answers"] for row in rows]

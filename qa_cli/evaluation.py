@@ -43,7 +43,22 @@ def _table(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def _curve(summary: dict) -> list[str]:
+    """The short answers' risk-coverage curve (threshold: share of questions shown, precision)
+    and what was marked at the thresholds in use."""
+    sc, ac = summary["short_confidence"], summary["answer_confidence"]
+    points = sc["risk_coverage"]
+    return ["short answers by confidence (share of questions shown, share of those right):",
+            "confidence ≥ " + " ".join(f"{p['threshold']:>5.1f}" for p in points),
+            "shown        " + " ".join(f"{p['coverage']:>5.2f}" for p in points),
+            "right        " + " ".join(f"{p['precision']:>5.2f}" for p in points),
+            f"area under the curve {sc['area']:.3f} · ECE {sc['ece']:.3f} · shown at the threshold in use "
+            f"{sc['shown']} ({sc['shown_right']} right) · answer sentences marked confident {ac['confident']} "
+            f"({ac['confident_right']} right), ECE {ac['ece']:.3f}"]
+
+
 def run_eval(args: argparse.Namespace, index_arg: Callable[[argparse.Namespace], Path]) -> int:
+    from qa_cli.main import settings_of
     from retriever import Retriever
     from retriever.evaluate import corpus_index, evaluate, failures_markdown, outcome_row, read_questions, summarize
 
@@ -52,9 +67,9 @@ def run_eval(args: argparse.Namespace, index_arg: Callable[[argparse.Namespace],
         print(f"kotae: warning: {problem}", file=sys.stderr)
     if qset.documents is not None and args.index is None:
         index = corpus_index(qset, _cache_dir(), args.embedder, progress=True)
-        retriever = Retriever.load(index)
+        retriever = Retriever.load(index, settings=settings_of(args))
     else:
-        retriever = Retriever.load(index_arg(args), args.embedder)
+        retriever = Retriever.load(index_arg(args), args.embedder, settings_of(args))
     docs = retriever.documents(args.doc) if args.doc else None
     with contextlib.ExitStack() as stack:
         # Both files are opened before the run: an unwritable --report used to fail
@@ -77,7 +92,8 @@ def run_eval(args: argparse.Namespace, index_arg: Callable[[argparse.Namespace],
                   "figures are for those", file=sys.stderr)
         summary = summarize(outcomes, seconds)
         summary["source"] = str(args.questions)
-        print(json.dumps(summary, ensure_ascii=False) if args.json else _table(summary), flush=True)
+        print(json.dumps(summary, ensure_ascii=False) if args.json else "\n".join([_table(summary), *_curve(summary)]),
+              flush=True)
         if args.report:  # after the figures are out: a full disk here loses only the report
             try:
                 Path(args.report).write_text(failures_markdown(outcomes, summary, str(args.questions)),

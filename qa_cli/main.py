@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ingest.errors import KotaeError
+from ingest.errors import InputError, KotaeError
 from qa_cli.output import OutputError, discard_stdout, guard_stdout, terminal_safe
 
 DEFAULT_K = 3
@@ -93,18 +93,30 @@ def _where(c) -> str:
     return terminal_safe(f"{openable(c.doc, c.path)}{section} · {lines}{pages} · [{c.start}:{c.end}]")
 
 
+def _confidence(p: float | None) -> str:
+    return "" if p is None else f" · confidence {p:.2f}"
+
+
 def render(answer, tty: bool) -> str:
+    """The terminal's view. A confident answer leads with its short answer (when that reaches its
+    threshold) and its sentence; a low-confidence one leads with the passages, best first, and
+    names its sentence only as a guess after them."""
     out = []
+    guess: list[str] = []
     if answer.abstained or answer.answer is None:
         out.append("No answer: nothing in the index answers this closely enough.")
         if answer.why:
             out.append(f"  (why: {answer.why})")
         out.append("Closest passages:")
+    elif not answer.confident:
+        out.append(f"Low confidence{_confidence(answer.confidence)}: no sentence clearly answers this. "
+                   "The passages most likely to, best first:")
+        guess = ["", "Best guess (low confidence):", answer.answer.text, f"  {_where(answer.answer)}"]
     else:
-        if answer.short is not None:
-            out.append(f"→ {terminal_safe(answer.short.text)}")
+        if answer.shown_short is not None:
+            out.append(f"→ {terminal_safe(answer.shown_short.text)}")
         out.append(terminal_safe(answer.answer.text))
-        out.append(f"  {_where(answer.answer)}")
+        out.append(f"  {_where(answer.answer)}{_confidence(answer.confidence)}")
         if answer.gloss:
             out.append("  Dictionary glosses (EDICT; word meanings, not a translation):")
             out += [f"    {g.text} ({g.romaji}){': ' + g.gloss if g.gloss else ''}" for g in answer.gloss]
@@ -115,13 +127,25 @@ def render(answer, tty: bool) -> str:
         if answer.answer is not None:
             text = _highlight(text, terminal_safe(answer.answer.text), tty)
         out.append("    " + text)
-    return "\n".join(out)
+    return "\n".join(out + guess)
+
+
+def settings_of(args: argparse.Namespace):
+    """The retriever settings the command line changes (None: the defaults)."""
+    from retriever import Settings
+
+    if getattr(args, "min_confidence", None) is None:
+        return None
+    if not 0.0 <= args.min_confidence <= 1.0:
+        raise InputError(f"--min-confidence must be between 0 and 1, got {args.min_confidence}; "
+                         "e.g. --min-confidence 0.5")
+    return Settings(min_confidence=args.min_confidence)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from retriever import Retriever
 
-    retriever = Retriever.load(_index_arg(args), args.embedder)
+    retriever = Retriever.load(_index_arg(args), args.embedder, settings_of(args))
     docs = retriever.documents(args.doc) if args.doc else None  # a bad --doc fails before any question
     tty = sys.stdout.isatty()
     if args.question == "-" and sys.stdin is None:
@@ -179,6 +203,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
                          "pip install 'kotae[serve]'") from None
 
 
+def _confidence_opt(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--min-confidence", type=float, metavar="P", help="show a short answer (→) only at "
+                   "this calibrated confidence or above (default: the one chosen on JSQuAD, where "
+                   "the short answers shown were right 90%% of the time)")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kotae", description="Answer questions about Japanese reports, "
                                 "in Japanese or English, citing the exact source spans.")
@@ -212,6 +242,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print the JSON object (JSON Lines with -)")
     s.add_argument("--embedder", metavar="SPEC", help="fail unless the index uses this embedder")
     doc_opt(s)
+    _confidence_opt(s)
     s.set_defaults(run=cmd_ask)
 
     s = sub.add_parser("docs", help="list the documents of an index: id, path, title, author and date, "
@@ -232,6 +263,7 @@ def parser() -> argparse.ArgumentParser:
                    "(default e5-small-q4); for --index, fail unless the index uses it")
     s.add_argument("--batch", type=int, default=32, help="questions per batch (default 32)")
     doc_opt(s)
+    _confidence_opt(s)
     s.set_defaults(run=cmd_eval)
 
     s = sub.add_parser("serve", help="answer over HTTP: a JSON API and a page at / (needs kotae[serve])")

@@ -28,6 +28,7 @@ from ingest.clean import normalize
 from ingest.errors import InputError
 from ingest.records import Document
 
+from .confidence import area_under_risk_coverage, expected_calibration_error, risk_coverage
 from .language import detect_language
 from .records import Answer
 
@@ -324,6 +325,8 @@ def summarize(outcomes: Sequence[Outcome], seconds: float | None = None,
                                   for o in answerable),
         "short_char_f1": round(sum(max((char_f1(o.answer.short.text, g) for g in o.question.answers),
                                        default=0.0) for o in answerable if o.answer.short) / n, 4) if n else 0.0,
+        "short_confidence": short_confidence(answerable),
+        "answer_confidence": answer_confidence(answerable),
         "latency_ms": {"p50": round(float(np.percentile(lat, 50)), 2) if lat else 0.0,
                        "p95": round(float(np.percentile(lat, 95)), 2) if lat else 0.0},
     }
@@ -335,6 +338,35 @@ def summarize(outcomes: Sequence[Outcome], seconds: float | None = None,
         out["by_lang"] = {lang: summarize([o for o in outcomes if o.question.lang == lang], None, False)
                           for lang in langs}
     return out
+
+
+def short_confidence(answerable: Sequence[Outcome]) -> dict[str, Any]:
+    """How far the short answers' confidence can be trusted: the risk-coverage curve (at each
+    threshold, the share of questions whose short answer would be shown and the share of those
+    that are right), its area, and the calibration error (10 bins) of the confidence."""
+    rated = [(s.confidence, any(exact(s.text, g) for g in o.question.answers), s.shown)
+             for o in answerable if (s := o.answer.short) is not None and s.confidence is not None]
+    p = [c for c, _, _ in rated]
+    y = [float(right) for _, right, _ in rated]
+    # A question with no short answer is never shown: it counts in the coverage's denominator.
+    missing = len(answerable) - len(rated)
+    curve = risk_coverage(p + [-1.0] * missing, y + [0.0] * missing)
+    return {"risk_coverage": [{k: round(v, 4) for k, v in point.items()} for point in curve],
+            "area": round(area_under_risk_coverage(p, y), 4), "ece": round(expected_calibration_error(p, y), 4),
+            "shown": sum(shown for _, _, shown in rated),
+            "shown_right": sum(shown and right for _, right, shown in rated)}
+
+
+def answer_confidence(answerable: Sequence[Outcome]) -> dict[str, Any]:
+    """The answer sentences marked confident, how many of them hold a gold answer, and the
+    calibration error (10 bins) of ``answer.confidence``."""
+    rated = [(o.answer.confidence, o.answer_correct, o.answer.confident)
+             for o in answerable if o.answer.confidence is not None]
+    p = [c for c, _, _ in rated]
+    y = [float(right) for _, right, _ in rated]
+    return {"confident": sum(marked for _, _, marked in rated),
+            "confident_right": sum(marked and right for _, right, marked in rated),
+            "ece": round(expected_calibration_error(p, y), 4)}
 
 
 def evaluate(ask_many: Callable[[list[str]], list[Answer]], questions: Sequence[Question],

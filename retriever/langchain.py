@@ -40,7 +40,9 @@ def citation_metadata(c: Citation, answer: Answer | None = None) -> dict[str, An
     if answer is not None and answer.answer is not None and c.start <= answer.answer.start \
             and answer.answer.end <= c.end and c.doc == answer.answer.doc:
         meta["answer"] = answer.answer.as_dict()
-        meta["short"] = answer.short.as_dict() if answer.short else None
+        meta["confidence"], meta["confident"] = answer.confidence, answer.confident
+        # Under the threshold a short answer is left out, as the terminal leaves out its →.
+        meta["short"] = answer.shown_short.as_dict() if answer.shown_short else None
     return meta
 
 

@@ -39,15 +39,23 @@ class Citation:
 
 @dataclass(frozen=True)
 class ShortAnswer:
-    """The exact fact a question asks for, inside the answer sentence (raw offsets)."""
+    """The exact fact a question asks for, inside the answer sentence (raw offsets).
+
+    ``confidence`` is the calibrated probability that it is the answer (None without a
+    calibration); ``shown`` says whether it reaches the threshold in use, under which the
+    terminal, the page and the LangChain metadata leave it out.
+    """
 
     text: str
     start: int
     end: int
     type: str
+    confidence: float | None = None
+    shown: bool = True
 
     def as_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "start": self.start, "end": self.end, "type": self.type}
+        return {"text": self.text, "start": self.start, "end": self.end, "type": self.type,
+                "confidence": None if self.confidence is None else round(self.confidence, 4), "shown": self.shown}
 
 
 @dataclass(frozen=True)
@@ -72,7 +80,12 @@ class GlossNote:
 
 @dataclass(frozen=True)
 class Answer:
-    """The answer to one question: the sentence, its citations, or an abstention."""
+    """The answer to one question: the sentence, its citations, or an abstention.
+
+    ``confidence`` is the calibrated probability that the answer sentence holds the answer
+    and ``confident`` whether it reaches the threshold in use; ``short_candidates`` are the
+    best few short answers, ``short`` the first of them.
+    """
 
     question: str
     language: str
@@ -83,6 +96,14 @@ class Answer:
     short: ShortAnswer | None = None
     why: str | None = None  # when abstained: why, in one short sentence
     gloss: tuple[GlossNote, ...] = ()  # English questions: dictionary glosses of the answer's key words
+    confidence: float | None = None
+    confident: bool = True
+    short_candidates: tuple[ShortAnswer, ...] = ()
+
+    @property
+    def shown_short(self) -> ShortAnswer | None:
+        """The short answer to show a reader: None when there is none or it is under the threshold."""
+        return self.short if self.short is not None and self.short.shown else None
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON object of DESIGN.md (``kotae ask --json``)."""
@@ -92,6 +113,9 @@ class Answer:
             answer["short"] = self.short.as_dict() if self.short else None
             if self.language == "en":
                 answer["gloss"] = [g.as_dict() for g in self.gloss]
+            answer["short_candidates"] = [c.as_dict() for c in self.short_candidates]
+            answer["confidence"] = None if self.confidence is None else round(self.confidence, 4)
+            answer["confident"] = self.confident
         return {"question": self.question, "language": self.language, "abstained": self.abstained,
                 "why": self.why, "answer": answer, "citations": [c.as_dict() for c in self.citations],
                 "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()}}

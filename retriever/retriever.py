@@ -23,10 +23,11 @@ from ingest.lexical import LexicalIndex
 from ingest.manifest import check_tokenizer
 from ingest.tokens import Tokenizer, analyse
 
+from .confidence import Calibration, sentence_evidence, shipped_calibration, short_evidence, short_summary
 from .english import bridge_question, sentence_glosses, term_coverage, term_scores, token_weights
 from .question import DATE, FACT_KINDS, ORG, PERSON, PLACE, QUANTITY, Question
 from .records import Answer, Citation, GlossNote, ShortAnswer
-from .short import short_answer
+from .short import FEATURES, Candidate, first_candidates, ranked, ranker_language
 from .store import IndexReader, SpanRows
 
 # Characters of a question that are used. e5 reads at most 512 tokens, and embedding
@@ -34,6 +35,7 @@ from .store import IndexReader, SpanRows
 MAX_QUESTION = 512
 
 ANSWER_KINDS = frozenset({"sentence", "caption", "byline"})
+SHORT_CANDIDATES = 3  # short answers listed in answer.short_candidates
 
 
 @dataclass(frozen=True)
@@ -72,11 +74,16 @@ class Settings:
     # The answer sentence is the candidate with the best weighted sum of SENTENCE_FEATURES;
     # None weighs passage, lexical, dense, intent and type by the fields above.
     sentence_weights: dict[str, float] | None = None
+    # Calibrated confidence (retriever/confidence.json): a short answer under min_confidence
+    # is not shown, an answer sentence under min_sentence_confidence is marked low confidence.
+    # None takes the thresholds chosen on held-out JSQuAD articles by train_confidence.py.
+    min_confidence: float | None = None
+    min_sentence_confidence: float | None = None
 
 
 # What is known about a candidate answer sentence (Retriever._sentence_features).
 SENTENCE_FEATURES = ("passage", "top_passage", "lexical", "dense", "dense_gap", "intent", "type", "coverage",
-                     "log_length")
+                     "log_length", "dense_raw", "passage_margin")
 _SENTENCE_COLUMN = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
 
 
@@ -131,6 +138,24 @@ class Scope:
     units: np.ndarray  # bool, one per unit
 
 
+@dataclass(frozen=True)
+class Ranking:
+    """Candidate sentences (units) with their SENTENCE_FEATURES and scores, and the units best first."""
+
+    cand: list[int]
+    x: np.ndarray
+    score: np.ndarray
+    order: list[int]
+
+
+@dataclass(frozen=True)
+class ShortCandidates:
+    """The short-answer candidates of one sentence (unit), best first, with score and features."""
+
+    unit: int
+    ranked: list[tuple[Candidate, float, np.ndarray]]
+
+
 def _patterns(docs: Sequence[str]) -> list[str]:
     # docs="x.pdf" is one pattern, not the five one-character patterns x . p d f
     return [docs] if isinstance(docs, str) else list(docs)
@@ -140,8 +165,9 @@ class Retriever:
     """Load an index once, then ask it many questions."""
 
     def __init__(self, reader: IndexReader, embedder: Embedder | None, settings: Settings | None = None,
-                 tokenizer: Tokenizer | None = None) -> None:
+                 tokenizer: Tokenizer | None = None, calibration: Calibration | None = None) -> None:
         self.index = reader
+        self._calibration = calibration  # None: the one shipped with kotae, read on first use
         self.embedder = embedder
         self.settings = settings or Settings()
         self.tokenizer = tokenizer or Tokenizer()
@@ -152,12 +178,16 @@ class Retriever:
         unknown = set(table) - set(SENTENCE_FEATURES)
         if unknown:
             raise InputError(f"unknown sentence features {sorted(unknown)}; known: {', '.join(SENTENCE_FEATURES)}")
-        self._sentence_weights = np.array([table.get(name, 0.0) for name in SENTENCE_FEATURES])
+        self.sentence_weights = np.array([table.get(name, 0.0) for name in SENTENCE_FEATURES])
         self._scopes: dict[tuple[str, ...], Scope] = {}  # by the patterns given: `ask -` asks with one set
+
+    @property
+    def calibration(self) -> Calibration:
+        return self._calibration or shipped_calibration()
 
     @classmethod
     def load(cls, index_dir: str | Path, embedder: str | None = None,
-             settings: Settings | None = None) -> Retriever:
+             settings: Settings | None = None, calibration: Calibration | None = None) -> Retriever:
         """Open an index. ``embedder``, if given, must be the one the index was built with."""
         reader = IndexReader(index_dir)
         if embedder is not None and embedder != reader.embedder_spec:
@@ -169,10 +199,11 @@ class Retriever:
         if model is not None and model.dim != reader.dim:
             raise IndexFileError(f"{index_dir}: embedder {reader.embedder_spec!r} gives {model.dim} "
                                  f"dimensions, the index has {reader.dim}; rebuild the index")
-        return cls(reader, model, settings, tokenizer)
+        return cls(reader, model, settings, tokenizer, calibration)
 
     def with_settings(self, **changes: Any) -> Retriever:
-        return type(self)(self.index, self.embedder, replace(self.settings, **changes), self.tokenizer)
+        return type(self)(self.index, self.embedder, replace(self.settings, **changes), self.tokenizer,
+                          self._calibration)
 
     # -- public API ---------------------------------------------------------
 
@@ -257,17 +288,23 @@ class Retriever:
         cand = self.candidates(q, top[: self.settings.passages_considered], scope)
         if not cand:
             return Answer(question, q.language, True, None, (), why="no passage holds a sentence to answer with")
-        ranked = self.rank_sentences(q, cand, fused, du)
-        best = ranked[0]
-        citations = self.cite(best, top[:k], fused)
-        short = self.short(q, ranked[: self.settings.short_sentences])
+        ranking = self.rank_sentences(q, cand, fused, du)
+        best = ranking.order[0]
+        found = self.short_candidates(q, ranking.order[: self.settings.short_sentences])
+        sure = self.confidences(q, ranking, [best], found)[0]
+        shorts = self.short(found, sure, q)
+        short = shorts[0] if shorts else None
+        citations = self.cite(q, best, top[:k], fused, du, ranking, sure)
         best_dense = float(du[best]) if du is not None else 1.0
         why = self.abstain(q, best, best_dense, short, lex_p if du is None else None)
         gloss = self.glosses(q, best, short) if q.bridged is not None and why is None else ()
+        threshold = self.settings.min_sentence_confidence
+        threshold = self.calibration.min_sentence_confidence if threshold is None else threshold
         return Answer(question, q.language, why is not None,
                       None if why else self._unit_citation(best, best_dense), citations,
                       timings_ms={"search": (t1 - t0) * 1000}, short=None if why else short, why=why,
-                      gloss=gloss)
+                      gloss=gloss, confidence=None if why else sure, confident=why is None and sure >= threshold,
+                      short_candidates=() if why else shorts)
 
     def analyse(self, question: str) -> Question:
         """The question analysed once; an English one also gets its words bridged to the
@@ -337,16 +374,46 @@ class Retriever:
                     cand.append(u)
         return cand
 
-    def rank_sentences(self, q: Question, cand: list[int], fused: np.ndarray, du: np.ndarray | None) -> list[int]:
+    def rank_sentences(self, q: Question, cand: list[int], fused: np.ndarray, du: np.ndarray | None) -> Ranking:
         """The candidate units, best first, by the weighted sum of their SENTENCE_FEATURES."""
-        score = self._sentence_features(q, cand, fused, du) @ self._sentence_weights
-        return [int(cand[i]) for i in np.argsort(-score, kind="stable")]
+        x = self._sentence_features(q, cand, fused, du)
+        score = x @ self.sentence_weights
+        return Ranking(cand, x, score, [int(cand[i]) for i in np.argsort(-score, kind="stable")])
 
-    def cite(self, best: int, top: Sequence[int], fused: np.ndarray) -> tuple[Citation, ...]:
-        """The top passages as citations, the first one the passage that holds the answer."""
-        holder = int(max(self.index.unit_passages[best], key=lambda p: fused[p]))
-        chosen = [holder, *[p for p in top if p != holder][: len(top) - 1]]
-        return tuple(self._passage_citation(p, float(fused[p])) for p in chosen)
+    def confidences(self, q: Question, ranking: Ranking, units: Sequence[int],
+                    found: ShortCandidates | None = None) -> list[float]:
+        """The calibrated probability that each of ``units`` (candidates) holds the answer; ``found``,
+        the short-answer candidates of one of them, is evidence for that one."""
+        idf = self._idf(q)
+        out = []
+        for u in units:
+            i = ranking.cand.index(u)
+            named = dict(zip(SENTENCE_FEATURES, ranking.x[i].tolist(), strict=True))
+            short = short_summary(found.ranked) if found is not None and found.unit == u else None
+            evidence = sentence_evidence(ranking.score, i, named, self._coverage(q, u, idf), q.asked.kind, short)
+            out.append(self.calibration.sentence_probability(evidence, q.language))
+        return out
+
+    def cite(self, q: Question, best: int, top: Sequence[int], fused: np.ndarray, du: np.ndarray | None,
+             ranking: Ranking, sure: float) -> tuple[Citation, ...]:
+        """The top passages as citations: first the one that holds the answer, scored by the answer's
+        confidence, then the others by the probability that their best sentence holds the answer,
+        so that every score shown is on the one scale of answer.confidence."""
+        ix = self.index
+        holder = int(max(ix.unit_passages[best], key=lambda p: fused[p]))
+        others = [p for p in top if p != holder][: len(top) - 1]
+        extra = [u for p in others for u in ix.passages.members[p]
+                 if u not in ranking.cand and ix.units.kind[u] in ANSWER_KINDS]
+        if extra:  # passages cited beyond those whose sentences competed (k > passages_considered)
+            ranking = self.rank_sentences(q, ranking.cand + list(dict.fromkeys(extra)), fused, du)
+        at = {u: i for i, u in enumerate(ranking.cand)}
+        tops = [max((u for u in ix.passages.members[p] if u in at), key=lambda u: ranking.score[at[u]], default=None)
+                for p in others]
+        known = [u for u in tops if u is not None]
+        sure_of = dict(zip(known, self.confidences(q, ranking, known), strict=True))
+        scored = sorted(((sure_of.get(u, 0.0) if u is not None else 0.0, p) for u, p in zip(tops, others, strict=True)),
+                        key=lambda t: -t[0])
+        return tuple(self._passage_citation(p, score) for score, p in [(sure, holder), *scored])
 
     def abstain(self, q: Question, best: int, best_dense: float, short: ShortAnswer | None,
                 lex_p: np.ndarray | None) -> str | None:
@@ -423,12 +490,16 @@ class Retriever:
             dn = du[c]
             x[:, col["dense"]] = (dn - dn.min()) / (float(dn.max() - dn.min()) or 1.0)
             x[:, col["dense_gap"]] = dn - dn.max()
+            x[:, col["dense_raw"]] = dn  # the cosine itself: 0.9 is close whatever the others score
+        ranking = np.sort(fused[np.isfinite(fused)])[::-1]
+        # How far the best passage leads the next: a clear lead means the search was sure.
+        x[:, col["passage_margin"]] = ranking[0] - ranking[1] if len(ranking) > 1 else 1.0
         if q.intents:
             x[:, col["intent"]] = [ix.units.kind[u] in q.intents for u in cand]
         if q.asked.kind in FACT_KINDS:
             need = f"quantity:{q.asked.counter}" if q.asked.counter else q.asked.kind
             x[:, col["type"]] = [need in ix.units.facts[u] for u in cand]
-        weighed = self._sentence_weights != 0  # what no weight looks at is not worth computing
+        weighed = self.sentence_weights != 0  # what no weight looks at is not worth computing
         if weighed[col["coverage"]]:
             idf = self._idf(q)
             x[:, col["coverage"]] = [self._coverage(q, u, idf) for u in cand]
@@ -436,20 +507,33 @@ class Retriever:
             x[:, col["log_length"]] = np.log1p([len(ix.units.text[u]) for u in cand])
         return x
 
-    def short(self, q: Question, units: list[int]) -> ShortAnswer | None:
-        """The short answer in the best sentences, in raw offsets, verified like a citation."""
+    def short_candidates(self, q: Question, units: list[int]) -> ShortCandidates | None:
+        """The short-answer candidates of the first of ``units`` that has any, best first."""
         ix = self.index
-        found = short_answer(self.tokenizer, q, [ix.units.text[u] for u in units])
+        found = first_candidates(self.tokenizer, q, [ix.units.text[u] for u in units])
         if found is None:
             return None
-        i, cand = found
-        u = units[i]
+        return ShortCandidates(units[found[0]], ranked(found[1], ranker_language(q)))
+
+    def short(self, found: ShortCandidates | None, sure: float, q: Question) -> tuple[ShortAnswer, ...]:
+        """The best short answers with calibrated confidences (``sure``: that of the answer
+        sentence), best first, in raw offsets, verified like citations."""
+        if found is None:
+            return ()
+        ix, u = self.index, found.unit
         doc = int(ix.units.doc[u])
-        raw = ix.sources[doc].text
-        ot = offset_map(raw, int(ix.units.start[u]), int(ix.units.end[u]), ix.units.gaps[u])
-        start, end = ot.pos[cand.start], ot.raw_end(cand.end)
-        self._verified(doc, start, end, (), cand.text)
-        return ShortAnswer(text=cand.text, start=start, end=end, type=cand.kind)
+        ot = offset_map(ix.sources[doc].text, int(ix.units.start[u]), int(ix.units.end[u]), ix.units.gaps[u])
+        scores = np.array([s for _, s, _ in found.ranked])
+        threshold = self.settings.min_confidence
+        threshold = self.calibration.min_confidence if threshold is None else threshold
+        out = []
+        for rank, (cand, _, x) in enumerate(found.ranked[:SHORT_CANDIDATES]):
+            evidence = short_evidence(scores, rank, dict(zip(FEATURES, x.tolist(), strict=True)), sure, q.asked.kind)
+            p = self.calibration.short_probability(evidence, q.language)
+            start, end = ot.pos[cand.start], ot.raw_end(cand.end)
+            self._verified(doc, start, end, (), cand.text)
+            out.append(ShortAnswer(cand.text, start, end, cand.kind, p, shown=rank == 0 and p >= threshold))
+        return tuple(out)
 
     def glosses(self, q: Question, best: int, short: ShortAnswer | None) -> tuple[GlossNote, ...]:
         """Dictionary glosses of the short answer and of the answer's words that the English

@@ -37,7 +37,7 @@ from ingest.tokens import Morpheme, Tokenizer, analyse
 from .question import DATE, DESCRIPTION, FACT_KINDS, ORG, PERSON, PLACE, QUANTITY, TERM, Asked, Question
 
 __all__ = ["DATE", "DESCRIPTION", "FACT_KINDS", "FEATURES", "HEURISTIC", "ORG", "PERSON", "PLACE", "QUANTITY",
-           "TERM", "Asked", "Candidate", "best_span", "candidates", "first_candidates", "rankers",
+           "TERM", "Asked", "Candidate", "best_span", "candidates", "echo", "first_candidates", "ranked", "rankers",
            "scored_candidates", "short_answer", "weights"]
 
 _ORDINAL = re.compile(r"第[0-9０-９一二三四五六七八九十百]+[回期次代条章位番号]?[一-龥ァ-ヺー]{0,6}")
@@ -393,7 +393,7 @@ FEATURES = (
     "then_wa", "then_ga", "then_wo", "then_ni", "then_de", "then_to", "then_no", "then_mo",
     "then_punct", "then_copula", "after_no", "end_of_sentence",
     "kind_match", "number_for_term", "proper_for_term", "near_question_words", "clause_after", "clause_before",
-    "joined", "asks_pair",
+    "joined", "asks_pair", "echo_before", "echo_after",
 )
 _INDEX = {name: i for i, name in enumerate(FEATURES)}
 HEURISTIC = {"fit": 1.0, "shared": -1.0, "next_near": 1.5, "prev_near": 1.0, "after": 0.5, "before": 0.3,
@@ -565,7 +565,22 @@ def _clause_features(c: Candidate, ctx: _Context) -> dict[str, float]:
                default=min(len(text), reach))
     begin = max(text.rfind("、", back, c.start), text.rfind("。", back, c.start), back - 1) + 1
     return {"clause_after": len(words & set(ctx.pos.within(c.end, stop))),
-            "clause_before": len(words & set(ctx.pos.within(begin, c.start)))}
+            "clause_before": len(words & set(ctx.pos.within(begin, c.start))),
+            "echo_before": echo(ctx.q.nfkc, text, c.start, before=True),
+            "echo_after": echo(ctx.q.nfkc, text, c.end, before=False)}
+
+
+def echo(question: str, text: str, at: int, before: bool, slack: int = 2, most: int = 12) -> int:
+    """The longest run of the question's characters that the sentence has just before (or after)
+    ``at``, up to ``slack`` characters away. A question is often its sentence with the answer
+    swapped for a wh-word: 日本で最も高い山は[何]か echoes 日本で最も高い山は[富士山]である,
+    9 characters before the span; 富士山[は]日本で最も高い山 echoes 8 after it, one particle away."""
+    for n in range(most, 1, -1):
+        for d in range(slack + 1):
+            a = at - d - n if before else at + d
+            if a >= 0 and a + n <= len(text) and text[a:a + n] in question:
+                return n
+    return 0
 
 
 def _vectors(features: list[dict[str, float]]) -> np.ndarray:
@@ -609,6 +624,28 @@ def _best(scored: list[tuple[Candidate, np.ndarray]], lang: str,
     scores = np.stack([x for _, x in scored]) @ w
     i = int(np.argmax(scores))  # the first of equals, as the candidates come
     return scored[i][0], float(scores[i])
+
+
+def ranked(scored: Sequence[tuple[Candidate, np.ndarray]], lang: str,
+           ranker: np.ndarray | None = None) -> list[tuple[Candidate, float, np.ndarray]]:
+    """Candidates best first, each text once (its best-scored span), with score and features.
+
+    The same text can come as two candidates (「核共有」 as a term and as a quoted term); as
+    rivals they would make the best one look contested when it is not.
+    """
+    if not scored:
+        return []
+    table = rankers()
+    w = table.get(lang, table["other"]) if ranker is None else ranker
+    scores = np.stack([x for _, x in scored]) @ w
+    out, seen = [], set()
+    for i in np.argsort(-scores, kind="stable"):  # the first of equals, as the candidates come
+        c, x = scored[int(i)]
+        key = normalize(c.text)
+        if key not in seen:
+            seen.add(key)
+            out.append((c, float(scores[i]), x))
+    return out
 
 
 def first_candidates(tokenizer: Tokenizer, q: Question,

@@ -31,7 +31,7 @@ def test_ask_prints_answer_location_and_passages(report_index: Path, capsys: pyt
     assert lines[1].endswith("安保理決議2231は、2025年10月18日に終了する。")  # l.95-96
     # the location: doc · section · lines · [start:end]
     assert re.fullmatch(r"  corpus/nuclear-outlook-2025\.txt · 不透明感が増す北朝鮮・イラン問題 · lines 95-96 · "
-                        r"\[\d+:\d+\]", lines[2]), lines[2]
+                        r"\[\d+:\d+\] · confidence \d\.\d\d", lines[2]), lines[2]
     numbered = [line for line in lines if re.match(r"\[\d\] ", line)]
     assert [line[:4] for line in numbered] == ["[1] ", "[2] ", "[3] "]  # -k defaults to 3
     assert all(re.search(r"lines \d+(-\d+)? · \[\d+:\d+\]  \(score -?\d\.\d{3}\)$", line) for line in numbered)

@@ -74,7 +74,8 @@ def test_as_dict_has_the_design_keys(report_retriever: Retriever, report_index: 
     assert set(d) == DESIGN_KEYS
     assert (d["question"], d["language"], d["abstained"]) == (a.question, "en", False)
     # an English question's answer also carries its dictionary glosses (DESIGN.md, issue 14)
-    assert set(d["answer"]) >= SPAN_KEYS and set(d["answer"]) - SPAN_KEYS <= {"kind", "short", "gloss"}
+    assert set(d["answer"]) >= SPAN_KEYS
+    assert set(d["answer"]) - SPAN_KEYS <= {"kind", "short", "short_candidates", "confidence", "confident", "gloss"}
     assert all(g["source"] in ("EDICT", "reading") for g in d["answer"]["gloss"])
     assert d["answer"]["gaps"] == []  # l.95-96 skips no caption
     assert d["answer"]["short"]["text"] == "2025年10月18日"
@@ -440,7 +441,8 @@ def test_ask_many_equals_ask(report_retriever: Retriever) -> None:
 
     def spans(a: Answer) -> tuple:
         return (a.question, a.language, a.abstained, a.answer and (a.answer.start, a.answer.end),
-                tuple((c.doc, c.start, c.end) for c in a.citations), a.short)
+                tuple((c.doc, c.start, c.end) for c in a.citations),
+                a.short and (a.short.text, a.short.start, a.short.end, round(a.short.confidence or 0.0, 3)))
 
     batch = report_retriever.ask_many(questions)
     assert [spans(a) for a in batch] == [spans(report_retriever.ask(q)) for q in questions]

@@ -151,8 +151,9 @@ def test_short_answer_end_to_end(report_retriever: Retriever, report_text: str, 
     # the short answer is a span of the source, inside the answer sentence
     assert a.answer.start <= a.short.start < a.short.end <= a.answer.end
     assert normalize(report_text[a.short.start:a.short.end]) == normalize(a.short.text)
-    assert a.as_dict()["answer"]["short"] == {"text": a.short.text, "start": a.short.start,
-                                              "end": a.short.end, "type": a.short.type}
+    assert a.as_dict()["answer"]["short"] == {"text": a.short.text, "start": a.short.start, "end": a.short.end,
+                                              "type": a.short.type, "confidence": round(a.short.confidence, 4),
+                                              "shown": a.short.shown}
 
 
 @pytest.mark.parametrize("question", [

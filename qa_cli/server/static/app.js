@@ -80,9 +80,15 @@ function cleanedIndex(part, from, to, gaps, text) {
   return text.length;
 }
 
+// The short answer to show: none under the confidence threshold ("shown": false), as in the terminal.
+function shownShort(a) {
+  const s = a.answer && a.answer.short;
+  return s && s.shown !== false ? s : null;
+}
+
 async function answerWithShort(a) {
   const box = el("p", { class: "answer-text", lang: "ja" });
-  const s = a.answer.short;
+  const s = shownShort(a);
   let at = -1, len = 0;
   if (s) {
     try {
@@ -138,10 +144,22 @@ async function render(a) {
       "No answer: nothing in the index answers this closely enough.",
       a.why ? el("span", { class: "why" }, " " + a.why) : ""));
     out.append(el("h2", {}, "Nearest passages"));
+  } else if (a.answer.confident === false) {
+    // Low confidence: the passages lead, and the sentence comes after them as a guess.
+    out.append(el("p", { class: "abstain", role: "status" },
+      `Low confidence (${a.answer.confidence.toFixed(2)}): no sentence clearly answers this. ` +
+      "The passages most likely to, best first:"));
+    out.append(el("ol", { class: "citations" }, ...a.citations.map((c, i) => citationItem(c, i, a))));
+    const guess = el("div", { class: "answer-box" });
+    guess.append(el("h2", {}, "Best guess (low confidence)"), await answerWithShort(a),
+                 el("p", { class: "where" }, el("span", { lang: "ja" }, where(a.answer)), ` · [${a.answer.start}:${a.answer.end}]`));
+    out.append(guess);
+    return;
   } else {
     const box = el("div", { class: "answer-box" });
     box.append(el("h2", {}, "Answer"));
-    if (a.answer.short) box.append(el("p", { class: "short-line" }, "→ ", el("mark", { class: "short", lang: "ja" }, a.answer.short.text)));
+    const s = shownShort(a);
+    if (s) box.append(el("p", { class: "short-line" }, "→ ", el("mark", { class: "short", lang: "ja" }, s.text)));
     box.append(await answerWithShort(a));
     box.append(el("p", { class: "where" }, el("span", { lang: "ja" }, where(a.answer)), ` · [${a.answer.start}:${a.answer.end}]`));
     if (a.answer.gloss && a.answer.gloss.length) box.append(glosses(a.answer.gloss));
@@ -155,7 +173,8 @@ function marksFor(c, a) {
   const marks = [[c.start, c.end, "cited"]];
   if (a.answer && a.answer.doc === c.doc) {
     marks.push([a.answer.start, a.answer.end, "answer"]);
-    if (a.answer.short) marks.push([a.answer.short.start, a.answer.short.end, "short"]);
+    const s = shownShort(a);
+    if (s) marks.push([s.start, s.end, "short"]);
   }
   for (const [s, e] of c.gaps || []) marks.push([s, e, "gap"]);
   return marks;

@@ -1,0 +1,422 @@
+"""Fit kotae's confidence calibrators on JSQuAD v1.3 validation (JGLUE, CC BY-SA 4.0), with
+cross-validation by article, and ship them as retriever/confidence.json.
+
+Needs: the project installed with the bench extra, ../shared/eval/jsquad-valid-v1.3.json.
+Run: python benchmarks/train_confidence.py [--index DIR] [--folds 5]
+
+What it does:
+1. Runs kotae (defaults, open retrieval over all 1,145 contexts) on every question and keeps,
+   per question, every candidate answer sentence with its named features and coverage, and
+   the sentences its short-answer step reads. Cached by the index, the questions and the code
+   of ingest/ and retriever/ (a rerun with none of them changed only fits, in seconds).
+2. Sentences: the evidence of the top candidates (retriever.confidence.sentence_evidence, the
+   function kotae runs) is labelled by whether the sentence holds a gold answer; a logistic
+   model then an isotonic step are fitted on four folds of articles and judged on the fifth.
+3. Short answers: the candidates are ranked by a short-answer ranker trained without the
+   question's fold (train_short_ranker.fit), as kotae's ranker will rank questions it never
+   saw; their evidence (short_evidence, with the held-out sentence confidence) is labelled
+   by exact match with a gold answer, and calibrated the same way.
+4. Thresholds: the smallest confidence (in steps of 0.05) at which the held-out precision of
+   shown short answers is at least 0.90, and of answer sentences marked confident at least 0.95.
+5. Fits on everything (held-out sentence confidences and ranker scores as inputs) and writes
+   retriever/confidence.json and benchmarks/results/confidence.json (held-out ECE, precision
+   and coverage at the thresholds, the risk-coverage curve).
+
+Honest about leaks: the short ranker's features and the list of evidence were written while
+looking at JSQuAD; the calibrator of one fold reads ranker scores of other folds' questions
+that were produced by rankers which saw the held-out fold. Both make the figures, if
+anything, a little optimistic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from common import CACHE, RESULTS, ROOT, SHARED, exact, write_result
+from scipy.optimize import minimize
+from train_short_ranker import HEURISTIC_W
+from train_short_ranker import fit as fit_ranker
+
+import retriever
+from retriever import Answer, Retriever
+from retriever.confidence import (
+    Calibration,
+    Calibrator,
+    area_under_risk_coverage,
+    expected_calibration_error,
+    logit,
+    risk_coverage,
+    sentence_evidence,
+    short_evidence,
+    short_summary,
+)
+from retriever.evaluate import QuestionSet, corpus_index, evaluate, found, read_questions
+from retriever.question import Question
+from retriever.retriever import SENTENCE_FEATURES, Scope, ShortCandidates
+from retriever.short import FEATURES, Candidate, first_candidates, ranked
+
+JSQUAD = SHARED / "eval" / "jsquad-valid-v1.3.json"
+ENGLISH = [ROOT / "benchmarks" / "data" / f"jsquad_en.{part}.jsonl" for part in ("a1", "a2")]
+SHIPPED = Path(__file__).resolve().parents[1] / "retriever" / "confidence.json"
+DATA = "JSQuAD v1.3 validation (JGLUE by Yahoo Japan, CC BY-SA 4.0)"
+SENTENCES_KEPT = 5  # candidate sentences per question the sentence calibrator learns from
+SHORTS_KEPT = 3  # short-answer candidates per question (answer.short_candidates)
+L2 = 1.0
+Scored = list[tuple[Candidate, np.ndarray]]  # one question's short-answer candidates and features
+
+
+# Collecting needs no calibration (none may exist yet): every probability is 0.5 meanwhile.
+UNINFORMED = Calibrator((), (), 0.0, (), ())
+COLLECTING = Calibration(UNINFORMED, UNINFORMED, 0.5, 0.5)
+
+
+class Recorder(Retriever):
+    """kotae as it is, keeping what its sentence ranking and short-answer step are given."""
+
+    seen: list[dict]
+
+    def _answer(self, question: str, du: np.ndarray | None, dp: np.ndarray | None, k: int,
+                scope: Scope | None = None) -> Answer:
+        self.seen.append({})
+        return super()._answer(question, du, dp, k, scope)
+
+    def _sentence_features(self, q: Question, cand: list[int], fused: np.ndarray,
+                           du: np.ndarray | None) -> np.ndarray:
+        x = super()._sentence_features(q, cand, fused, du)
+        if "x" not in self.seen[-1]:  # the ranking that picks the answer, not a citation's scoring
+            idf = self._idf(q)
+            self.seen[-1].update({"lang": q.language, "kind": q.asked.kind, "x": x.round(5).tolist(),
+                                  "coverage": [round(self._coverage(q, u, idf), 5) for u in cand],
+                                  "texts": [self.index.units.text[u] for u in cand]})
+        return x
+
+    def short_candidates(self, q: Question, units: list[int]) -> ShortCandidates | None:
+        self.seen[-1].update(question=q.text, sentences=[self.index.units.text[u] for u in units])
+        return super().short_candidates(q, units)
+
+
+def collect(index: Path, qset: QuestionSet) -> list[dict]:
+    """Per question: gold answers, article, abstention, candidate sentences, short-step input."""
+    root = Path(retriever.__file__).parents[1]
+    code = b"".join(p.read_bytes() for d in ("ingest", "retriever") for p in sorted((root / d).glob("*.py")))
+    asked = json.dumps([(q.id, q.question, list(q.answers)) for q in qset.questions], ensure_ascii=False)
+    manifest = (index / "current" / "manifest.json").read_bytes()
+    key = hashlib.sha256(manifest + asked.encode() + code).hexdigest()[:16]
+    cache = CACHE / f"confidence-inputs-{key}.json"
+    if cache.exists():
+        return json.loads(cache.read_text(encoding="utf-8"))
+    r = Recorder.load(index, calibration=COLLECTING)
+    rows: list[dict] = []
+
+    def ask(batch: list[str]) -> list[Answer]:
+        r.seen = []
+        answers = r.ask_many(batch, k=3)
+        assert len(r.seen) == len(batch), "every question is answered once"
+        for a, seen in zip(answers, r.seen, strict=True):
+            seen["abstained"] = a.abstained
+            rows.append(seen)
+        return answers
+
+    outcomes, _ = evaluate(ask, qset.questions, batch=64, progress=True)
+    if len(outcomes) < len(qset.questions):
+        raise SystemExit(f"stopped after {len(outcomes)} of {len(qset.questions)} questions; nothing cached")
+    for row, o in zip(rows, outcomes, strict=True):
+        row.update(id=o.question.id, answers=list(o.question.answers),
+                   article=qset.context_of[o.question.id].rsplit("/", 1)[0])
+    CACHE.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    return rows
+
+
+@dataclass(frozen=True)
+class Items:
+    """Candidates of many questions as evidence rows: ``q`` the question, ``top`` the pick."""
+
+    x: np.ndarray
+    y: np.ndarray
+    q: np.ndarray
+    top: np.ndarray
+
+
+def stack(rows: list[dict], names: tuple[str, ...]) -> Items:
+    """Evidence dicts (key "e") with labels (key "y") into arrays, in ``names`` order."""
+    return Items(np.array([[r["e"].get(n, 0.0) for n in names] for r in rows]).reshape(len(rows), len(names)),
+                 np.array([r["y"] for r in rows], dtype=float), np.array([r["q"] for r in rows]),
+                 np.array([r["rank"] == 0 for r in rows]))
+
+
+def sentence_items(rows: list[dict], weights: np.ndarray, cands: list[Scored],
+                   w_by_q: list[np.ndarray]) -> list[dict]:
+    """The top candidate sentences of each question with their evidence and label; the answer
+    sentence's evidence includes its short-answer candidates, ranked by ``w_by_q[q]``."""
+    out = []
+    for q, row in enumerate(rows):
+        if row["abstained"] or not row.get("x"):
+            continue
+        x = np.array(row["x"])
+        scores = x @ weights
+        short = short_summary(ranked(cands[q], row["lang"], w_by_q[q])) if cands[q] else None
+        for rank, i in enumerate(np.argsort(-scores, kind="stable")[:SENTENCES_KEPT]):
+            named = dict(zip(SENTENCE_FEATURES, x[i], strict=True))
+            e = sentence_evidence(scores, int(i), named, row["coverage"][i], row["kind"], short if rank == 0 else None)
+            out.append({"q": q, "rank": rank, "y": found(row["answers"], row["texts"][i]), "e": e})
+    return out
+
+
+def short_items(rows: list[dict], cands: list[Scored], w_by_q: list[np.ndarray],
+                sentence_p: dict[int, float]) -> list[dict]:
+    """The top short-answer candidates of each question, ranked by ``w_by_q[q]``."""
+    out = []
+    for q, (row, scored) in enumerate(zip(rows, cands, strict=True)):
+        if not scored or q not in sentence_p:
+            continue
+        best = ranked(scored, row["lang"], w_by_q[q])
+        scores = np.array([s for _, s, _ in best])
+        for rank, (c, _, x) in enumerate(best[:SHORTS_KEPT]):
+            e = short_evidence(scores, rank, dict(zip(FEATURES, x, strict=True)), sentence_p[q], row["kind"])
+            out.append({"q": q, "rank": rank, "y": any(exact(c.text, g) for g in row["answers"]), "e": e})
+    return out
+
+
+def isotonic(p: np.ndarray, y: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Pool-adjacent-violators: a non-decreasing map from ``p`` to the rate of ``y``, as knots
+    (mean ``p`` of each pooled block) and values (its rate, with one right and one wrong added
+    so that no block claims a certainty of 0 or 1), interpolated between."""
+    order = np.argsort(p, kind="stable")
+    blocks: list[list[float]] = []  # [sum p, sum y, count]
+    for pi, yi in zip(p[order], y[order], strict=True):
+        blocks.append([pi, yi, 1.0])
+        while len(blocks) > 1 and blocks[-2][1] / blocks[-2][2] >= blocks[-1][1] / blocks[-1][2]:
+            a, b = blocks.pop(), blocks.pop()
+            blocks.append([a[0] + b[0], a[1] + b[1], a[2] + b[2]])
+    return (tuple(float(b[0] / b[2]) for b in blocks), tuple(float((b[1] + 1) / (b[2] + 2)) for b in blocks))
+
+
+def fit_calibrator(items: Items, names: tuple[str, ...], isotonic_step: bool = True) -> Calibrator:
+    """Logistic regression (L2, L-BFGS) on standardised evidence, then PAV on its output."""
+    mu, sd = items.x.mean(0), items.x.std(0)
+    sd[sd == 0] = 1.0
+    z = (items.x - mu) / sd
+    y = items.y
+
+    def loss(wb: np.ndarray) -> tuple[float, np.ndarray]:
+        s = z @ wb[:-1] + wb[-1]
+        p = 1 / (1 + np.exp(-np.clip(s, -30, 30)))
+        value = -(y * np.log(p + 1e-12) + (1 - y) * np.log(1 - p + 1e-12)).sum() + L2 * (wb[:-1] @ wb[:-1])
+        g = p - y
+        return value, np.r_[z.T @ g + 2 * L2 * wb[:-1], g.sum()]
+
+    wb = minimize(loss, np.zeros(z.shape[1] + 1), jac=True, method="L-BFGS-B").x
+    cal = Calibrator(names, tuple(wb[:-1]), float(wb[-1]), tuple(mu), tuple(sd))
+    if not isotonic_step:
+        return cal
+    # The isotonic step sees every kept candidate, not only the picks: the runners-up are
+    # shown with confidences too (answer.short_candidates, citations).
+    knots, values = isotonic(cal.logistic(items.x), items.y)
+    return Calibrator(names, cal.weights, cal.bias, cal.mean, cal.scale, knots, values)
+
+
+def subset(items: Items, mask: np.ndarray) -> Items:
+    return Items(items.x[mask], items.y[mask], items.q[mask], items.top[mask])
+
+
+def cross_validate(items: Items, names: tuple[str, ...], fold: np.ndarray, folds: int,
+                   isotonic_step: bool = True) -> np.ndarray:
+    """Held-out probabilities of every item, each from a calibrator that did not see its fold."""
+    p = np.zeros(len(items.y))
+    for k in range(folds):
+        test = fold[items.q] == k
+        p[test] = fit_calibrator(subset(items, ~test), names, isotonic_step).probabilities(items.x[test])
+    return p
+
+
+def threshold(p: np.ndarray, y: np.ndarray, precision: float) -> float:
+    """The smallest step of 0.05 whose shown items are right at least ``precision`` of the time."""
+    for t in np.arange(0.05, 1.0, 0.05):
+        shown = p >= t
+        if shown.any() and y[shown].mean() >= precision:
+            return round(float(t), 2)
+    return 0.95
+
+
+def figures(p: np.ndarray, y: np.ndarray, t: float, n_questions: int) -> dict:
+    shown = p >= t
+    return {"picks": len(p), "accuracy": round(float(y.mean()), 4),
+            "ece_10_bins": round(expected_calibration_error(p, y), 4), "threshold": t,
+            "precision_at_threshold": round(float(y[shown].mean()), 4) if shown.any() else None,
+            "coverage_at_threshold": round(float(shown.sum()) / n_questions, 4),
+            "area_under_risk_coverage": round(area_under_risk_coverage(p, y), 4),
+            "risk_coverage": [{k: round(v, 4) for k, v in r.items()} for r in risk_coverage(p, y)]}
+
+
+def plot(curves: dict[str, tuple[np.ndarray, np.ndarray, float]], n_questions: int, path: Path) -> None:
+    """The held-out risk-coverage curves (precision of what is shown against the share of
+    questions shown, as the threshold falls), the default thresholds marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # a file, no display
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=110)
+    for label, (p, y, t) in curves.items():
+        points = risk_coverage(p, y, thresholds=np.round(np.arange(0.0, 1.0001, 0.01), 2))
+        ax.plot([q["coverage"] * len(p) / n_questions for q in points], [q["precision"] for q in points], label=label)
+        at = risk_coverage(p, y, thresholds=[t])[0]
+        ax.scatter([at["coverage"] * len(p) / n_questions], [at["precision"]], zorder=3)
+        ax.annotate(f"default {t:.2f}", (at["coverage"] * len(p) / n_questions, at["precision"]),
+                    textcoords="offset points", xytext=(6, -12), fontsize=8)
+    ax.set_xlabel("share of questions shown")
+    ax.set_ylabel("precision of what is shown")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0.4, 1.01)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower left", fontsize=8)
+    ax.set_title("kotae on JSQuAD v1.3 validation, held out by article\n(JGLUE, Yahoo Japan, CC BY-SA 4.0)",
+                 fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    print(f"wrote {path}")
+
+
+def oof_ranker_weights(rows: list[dict], cands: list[Scored], fold: np.ndarray,
+                       folds: int) -> list[np.ndarray]:
+    """Per question, the short-answer ranker kotae would use had it not seen the question's
+    fold: learned for Japanese questions, hand-set for the others."""
+    golds = [row["answers"] for row in rows]
+    ja = np.array([row["lang"] == "ja" for row in rows])
+    out: list[np.ndarray] = [HEURISTIC_W] * len(rows)
+    for k in range(folds):
+        train = np.flatnonzero((fold != k) & ja)
+        w = fit_ranker([[(c.text, x) for c, x in cands[i]] for i in train], [golds[i] for i in train])
+        for i in np.flatnonzero((fold == k) & ja):
+            out[i] = w
+    return out
+
+
+def japanese(rows: list[dict], r: Retriever, folds: int) -> tuple[dict, dict, dict]:
+    """Steps 2-4 on the Japanese questions: held-out figures, the calibration to ship, the curves."""
+    n = len(rows)
+    articles = sorted({row["article"] for row in rows})
+    fold_of = {a: i % folds for i, a in enumerate(np.random.default_rng(0).permutation(articles))}
+    fold = np.array([fold_of[row["article"]] for row in rows])
+    cands = featurise(rows, r)
+    w_by_q = oof_ranker_weights(rows, cands, fold, folds)
+    s_rows = sentence_items(rows, r.sentence_weights, cands, w_by_q)
+    s_names = tuple(sorted({k for it in s_rows for k in it["e"]}))
+    s_items = stack(s_rows, s_names)
+    s_p = cross_validate(s_items, s_names, fold, folds)
+    s_top = s_items.top
+    sentence_p = {int(q): float(p) for q, p in zip(s_items.q[s_top], s_p[s_top], strict=True)}
+    s_t = threshold(s_p[s_top], s_items.y[s_top], 0.95)
+    h_items = stack(h_rows := short_items(rows, cands, w_by_q, sentence_p),
+                    h_names := tuple(sorted({k for it in h_rows for k in it["e"]})))
+    h_p = cross_validate(h_items, h_names, fold, folds)
+    h_top = h_items.top
+    h_t = threshold(h_p[h_top], h_items.y[h_top], 0.90)
+    held_out = {"folds": folds, "by": "article", "questions": n,
+                "sentence": figures(s_p[s_top], s_items.y[s_top], s_t, n),
+                "short": figures(h_p[h_top], h_items.y[h_top], h_t, n),
+                "short_em_all_questions": round(float(h_items.y[h_top].sum()) / n, 4)}
+    shipped = {"min_confidence": h_t, "min_sentence_confidence": s_t,
+               "sentence": fit_calibrator(s_items, s_names).as_dict(),
+               "short": fit_calibrator(h_items, h_names).as_dict()}
+    curves = {"short answer (→)": (h_p[h_top], h_items.y[h_top], h_t),
+              "answer sentence": (s_p[s_top], s_items.y[s_top], s_t)}
+    return held_out, shipped, curves
+
+
+def english(index: Path, ja: QuestionSet, cal: Calibration, r: Retriever, folds: int) -> tuple[dict, dict]:
+    """Platt scaling of the Japanese calibrators for English questions (benchmarks/data/jsquad_en.*:
+    JSQuAD questions rendered in English, answered against the same contexts), fitted and judged
+    with folds by article. Returns the held-out figures and the two scalings to ship."""
+    qset = QuestionSet([q for path in ENGLISH for q in read_questions(path).questions], context_of=ja.context_of)
+    rows = [row for row in collect(index, qset) if not row["abstained"] and row.get("x")]
+    articles = sorted({row["article"] for row in rows})
+    fold_of = {a: i % folds for i, a in enumerate(np.random.default_rng(0).permutation(articles))}
+    fold = np.array([fold_of[row["article"]] for row in rows])
+    cands = featurise(rows, r)
+    s_logit, s_y = np.zeros(len(rows)), np.zeros(len(rows))
+    for q, row in enumerate(rows):
+        x = np.array(row["x"])
+        scores = x @ r.sentence_weights
+        i = int(np.argsort(-scores, kind="stable")[0])
+        short = short_summary(ranked(cands[q], "ja")) if cands[q] else None  # bridged: Japanese weights
+        e = sentence_evidence(scores, i, dict(zip(SENTENCE_FEATURES, x[i], strict=True)), row["coverage"][i],
+                              row["kind"], short)
+        s_logit[q], s_y[q] = logit(cal.sentence.probability(e)), found(row["answers"], row["texts"][i])
+    s_p = cross_validate(platt_items(s_logit, s_y), ("logit",), fold, folds, isotonic_step=False)
+    with_short = [q for q in range(len(rows)) if cands[q]]
+    h_logit, h_y = np.zeros(len(with_short)), np.zeros(len(with_short))
+    for j, q in enumerate(with_short):
+        best = ranked(cands[q], "ja")
+        e = short_evidence(np.array([s for _, s, _ in best]), 0, dict(zip(FEATURES, best[0][2], strict=True)),
+                           float(s_p[q]), rows[q]["kind"])
+        h_logit[j] = logit(cal.short.probability(e))
+        h_y[j] = any(exact(best[0][0].text, g) for g in rows[q]["answers"])
+    h_p = cross_validate(platt_items(h_logit, h_y), ("logit",), fold[with_short], folds, isotonic_step=False)
+    n = len(qset.questions)
+    held_out = {"questions": n, "sets": [p.name for p in ENGLISH],
+                "sentence": figures(s_p, s_y, cal.min_sentence_confidence, n),
+                "short": figures(h_p, h_y, cal.min_confidence, n),
+                "japanese_calibrators_alone": {
+                    "sentence_ece": round(expected_calibration_error(1 / (1 + np.exp(-s_logit)), s_y), 4),
+                    "short_ece": round(expected_calibration_error(1 / (1 + np.exp(-h_logit)), h_y), 4)}}
+    shipped = {"sentence": fit_calibrator(platt_items(s_logit, s_y), ("logit",), False).as_dict(),
+               "short": fit_calibrator(platt_items(h_logit, h_y), ("logit",), False).as_dict()}
+    return held_out, shipped
+
+
+def platt_items(logits: np.ndarray, y: np.ndarray) -> Items:
+    """One question per row, one feature (the Japanese calibrator's logit)."""
+    return Items(logits[:, None], y, np.arange(len(y)), np.ones(len(y), dtype=bool))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--index", help="a JSQuAD index built before (default: built once and cached)")
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--inputs", help="the collected inputs of an earlier run (a confidence-inputs-*.json of the "
+                    "cache) to fit on without collecting again: only right if nothing that picks answers changed")
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+    qset = read_questions(JSQUAD)
+    index = Path(args.index) if args.index else corpus_index(qset, CACHE / "eval", progress=True)
+    rows = json.loads(Path(args.inputs).read_text(encoding="utf-8")) if args.inputs else collect(index, qset)
+    r = Retriever.load(index, calibration=COLLECTING)
+    held_out, shipped, curves = japanese(rows, r, args.folds)
+    held_out["english"], shipped["english"] = english(index, qset, Calibration.from_dict(shipped), r, args.folds)
+    plot(curves, len(rows), RESULTS / "confidence.png")
+    summary = {k: {m: held_out[k][m] for m in ("ece_10_bins", "precision_at_threshold", "coverage_at_threshold")}
+               for k in ("sentence", "short")}
+    SHIPPED.write_text(json.dumps({"trained_on": DATA, "by": "benchmarks/train_confidence.py", "languages": ["ja"],
+                                   "held_out": summary, **shipped}, ensure_ascii=False, indent=1) + "\n",
+                       encoding="utf-8")
+    write_result("confidence", {"data": DATA, "held_out": held_out, "seconds": round(time.perf_counter() - t0, 1)})
+    for name, f in [(k, held_out[k]) for k in ("sentence", "short")] + [
+            (f"english {k}", held_out["english"][k]) for k in ("sentence", "short")]:
+        print(f"{name}: ECE {f['ece_10_bins']:.3f} · threshold {f['threshold']} · precision "
+              f"{f['precision_at_threshold']} · coverage {f['coverage_at_threshold']} · AURC "
+              f"{f['area_under_risk_coverage']:.3f} (accuracy of picks {f['accuracy']:.3f})")
+    print(f"short EM over all questions, held out: {held_out['short_em_all_questions']:.3f}; wrote {SHIPPED}")
+
+
+def featurise(rows: list[dict], r: Retriever) -> list[Scored]:
+    """Per question, the short-answer candidates kotae ranks (none when it abstained)."""
+    out = []
+    for row in rows:
+        # The question is analysed again, as kotae did (an English one bridged through the index).
+        got = None if row["abstained"] or "sentences" not in row else first_candidates(
+            r.tokenizer, r.analyse(row["question"]), row["sentences"])
+        out.append(got[1] if got else [])
+    return out
+
+
+if __name__ == "__main__":
+    main()

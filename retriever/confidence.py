@@ -1,0 +1,260 @@
+"""Calibrated confidence: the probability that an answer sentence, or a short answer, is right.
+
+The rankers that pick the answer sentence and the short answer give scores whose size
+means nothing on its own: a short-answer score of 3.1 is a sure date for one question
+and a coin toss between two names for another. So kotae describes each pick by its
+*evidence* — its score, its margin over the runner-up, its share of the candidates'
+softmax, what kind of fact was asked, how well its sentence did — and maps that to a
+probability with a logistic model followed by an isotonic step, both fitted on JSQuAD
+validation with cross-validation by article (benchmarks/train_confidence.py, which writes
+``confidence.json`` beside this module with the held-out figures and the threshold).
+
+    evidence = short_evidence(scores, 0, row, sentence_confidence, asked_kind)
+    shipped_calibration().short.probability(evidence)   # -> 0.93
+
+The same evidence functions serve kotae and the training script, so what was fitted is
+what runs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ingest.errors import IndexFileError
+
+from .short import FEATURES
+
+CALIBRATION_FILE = Path(__file__).with_name("confidence.json")
+
+# The asked kinds of retriever.short, as evidence: a date question is answered right more
+# often than a term question with the same ranker margin.
+ASKED_KINDS = ("date", "person", "place", "organisation", "quantity", "term", "description")
+
+# The short-answer ranker's own features that a calibrator may read (retriever.short.FEATURES).
+SHORT_RANKER_FEATURES = ("fit", "kind_match", "shared", "next_near", "prev_near", "clause_after",
+                         "clause_before", "near_question_words", "gap", "sub", "heads", "naming", "log_length",
+                         "date", "quantity", "person", "place", "organisation", "term", "echo_before",
+                         "echo_after")
+
+
+def _relative(scores: np.ndarray, i: int) -> dict[str, float]:
+    """Where candidate ``i`` stands among ``scores``: its gap to the best, its margin over
+    the best of the others, its softmax share, and how many competed."""
+    s = np.asarray(scores, dtype=float)
+    others = np.delete(s, i)
+    top = float(s.max())
+    e = np.exp(s - top)
+    return {"score": float(s[i]), "gap": float(s[i]) - top,
+            "margin": min(float(s[i] - others.max()), MARGIN_CAP) if others.size else MARGIN_CAP,
+            "share": float(e[i] / e.sum()), "top": float(s[i] >= top),
+            "log_candidates": math.log(len(s))}
+
+
+MARGIN_CAP = 10.0  # a lone candidate's margin: beyond any seen between two
+
+
+def _asked(kind: str) -> dict[str, float]:
+    return {f"asks_{k}": float(kind == k) for k in ASKED_KINDS}
+
+
+def short_summary(ranked: Sequence[tuple[object, float, np.ndarray]]) -> dict[str, float]:
+    """What a sentence's short-answer candidates (best first: candidate, score, features) say
+    about the sentence. A sentence that answers the question usually offers a span that fits
+    it and sits where the question's own words put it (its echo, retriever.short.echo)."""
+    if not ranked:
+        return {}
+    scores = np.array([s for _, s, _ in ranked])
+    first = dict(zip(FEATURES, ranked[0][2].tolist(), strict=True))
+    top = _relative(scores, 0)
+    return {"found": 1.0, "share": top["share"], "margin": top["margin"], "score": top["score"],
+            "echo": max(first.get("echo_before", 0.0), first.get("echo_after", 0.0)), "fit": first.get("fit", 0.0)}
+
+
+def sentence_evidence(scores: np.ndarray, i: int, row: Mapping[str, float], coverage: float,
+                      asked_kind: str, short: Mapping[str, float] | None = None) -> dict[str, float]:
+    """Evidence that candidate sentence ``i`` holds the answer.
+
+    ``scores`` are all candidate sentences' ranker scores, ``row`` sentence ``i``'s named
+    features (retriever.retriever.SENTENCE_FEATURES), ``coverage`` the share of the
+    question's content words it holds (1.0 for questions other than Japanese), ``short``
+    what its short-answer candidates say (short_summary), when they were looked for.
+    """
+    out = _relative(scores, i)
+    out.update({f"sentence_{k}": float(v) for k, v in row.items()})
+    out["coverage"] = coverage
+    out.update(_asked(asked_kind))
+    out.update({f"short_{k}": v for k, v in (short or {}).items()})
+    return out
+
+
+def short_evidence(scores: np.ndarray, i: int, row: Mapping[str, float], sentence_confidence: float,
+                   asked_kind: str) -> dict[str, float]:
+    """Evidence that short-answer candidate ``i`` is the answer: where it stands among the
+    sentence's candidates, some of its ranker features, and how sure kotae is of the sentence
+    (a right span in a wrong sentence is rare: the retrieval and the span must agree)."""
+    out = _relative(scores, i)
+    out.update({f"short_{k}": float(row.get(k, 0.0)) for k in SHORT_RANKER_FEATURES})
+    out["sentence_logit"] = logit(sentence_confidence)
+    out.update(_asked(asked_kind))
+    # The same lead means more for some kinds than others: a sentence rarely holds two dates
+    # that fit いつ, while a term question has many nouns that fit 何.
+    for kind in ASKED_KINDS[:-1]:
+        asks = out[f"asks_{kind}"]
+        out.update({f"asks_{kind}_margin": asks * out["margin"], f"asks_{kind}_share": asks * out["share"],
+                    f"asks_{kind}_sentence_logit": asks * out["sentence_logit"]})
+    out["share_sentence_logit"] = out["share"] * out["sentence_logit"]
+    return out
+
+
+@dataclass(frozen=True)
+class Calibrator:
+    """A logistic model over named evidence, then an isotonic map of its output.
+
+    ``mean``/``scale`` standardise each feature; ``knots``/``values`` are the isotonic step
+    (the logistic output at the knots and the probability there, interpolated between);
+    empty knots leave the logistic output as it is.
+    """
+
+    features: tuple[str, ...]
+    weights: tuple[float, ...]
+    bias: float
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    knots: tuple[float, ...] = ()
+    values: tuple[float, ...] = ()
+
+    def logistic(self, x: np.ndarray) -> np.ndarray:
+        """The logistic model's output for rows of evidence in ``features`` order."""
+        z = ((x - np.array(self.mean)) / np.array(self.scale)) @ np.array(self.weights) + self.bias
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        p = self.logistic(x)
+        return np.interp(p, self.knots, self.values) if self.knots else p
+
+    def probability(self, evidence: Mapping[str, float]) -> float:
+        return float(self.probabilities(self.row(evidence)[None, :])[0])
+
+    def row(self, evidence: Mapping[str, float]) -> np.ndarray:
+        """Evidence in ``features`` order; a feature the evidence lacks counts as 0."""
+        return np.array([evidence.get(name, 0.0) for name in self.features])
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"features": list(self.features), "weights": [round(w, 6) for w in self.weights],
+                "bias": round(self.bias, 6), "mean": [round(m, 6) for m in self.mean],
+                "scale": [round(s, 6) for s in self.scale], "knots": [round(k, 6) for k in self.knots],
+                "values": [round(v, 6) for v in self.values]}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Calibrator:
+        n = len(d["features"])
+        if not (len(d["weights"]) == len(d["mean"]) == len(d["scale"]) == n) or len(d["knots"]) != len(d["values"]):
+            raise ValueError("features, weights, mean and scale must have one entry each, knots one value each")
+        return cls(tuple(d["features"]), tuple(d["weights"]), float(d["bias"]), tuple(d["mean"]),
+                   tuple(d["scale"]), tuple(d["knots"]), tuple(d["values"]))
+
+
+def logit(p: float) -> float:
+    p = min(max(p, 1e-4), 1 - 1e-4)
+    return math.log(p / (1 - p))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The two calibrators and the thresholds chosen with them on held-out articles.
+
+    The calibrators learned from Japanese questions. An English question's evidence is the
+    same kind but not the same size (its words reach the text through a dictionary, and its
+    short answers are ranked by hand-set weights), so its probabilities are mapped once more
+    by ``english_sentence`` / ``english_short``: a logistic curve over the Japanese
+    calibrator's logit (Platt scaling), fitted on the English renderings of JSQuAD questions.
+    """
+
+    sentence: Calibrator
+    short: Calibrator
+    min_confidence: float  # a short answer under this is not shown (no → line)
+    min_sentence_confidence: float  # an answer sentence under this is marked low confidence
+    english_sentence: Calibrator | None = None
+    english_short: Calibrator | None = None
+
+    def sentence_probability(self, evidence: Mapping[str, float], language: str) -> float:
+        return self._language(self.sentence.probability(evidence), language, self.english_sentence)
+
+    def short_probability(self, evidence: Mapping[str, float], language: str) -> float:
+        return self._language(self.short.probability(evidence), language, self.english_short)
+
+    @staticmethod
+    def _language(p: float, language: str, english: Calibrator | None) -> float:
+        return english.probability({"logit": logit(p)}) if language == "en" and english is not None else p
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Calibration:
+        english = d.get("english") or {}
+        return cls(Calibrator.from_dict(d["sentence"]), Calibrator.from_dict(d["short"]),
+                   float(d["min_confidence"]), float(d["min_sentence_confidence"]),
+                   Calibrator.from_dict(english["sentence"]) if "sentence" in english else None,
+                   Calibrator.from_dict(english["short"]) if "short" in english else None)
+
+
+@cache
+def shipped_calibration(path: Path = CALIBRATION_FILE) -> Calibration:
+    """The calibration shipped with kotae, read once on first use."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Calibration.from_dict(data)
+    except FileNotFoundError:
+        raise IndexFileError(f"{path} is missing: reinstall kotae, or write it with "
+                             "benchmarks/train_confidence.py") from None
+    except (ValueError, KeyError, TypeError) as e:
+        raise IndexFileError(f"{path} is damaged ({type(e).__name__}: {e}); reinstall kotae, or "
+                             "rewrite it with benchmarks/train_confidence.py") from None
+
+
+def expected_calibration_error(p: Sequence[float], y: Sequence[float], bins: int = 10) -> float:
+    """ECE over equal-width bins: the mean |accuracy - confidence|, weighted by bin size."""
+    pa, ya = np.asarray(p, dtype=float), np.asarray(y, dtype=float)
+    if pa.size == 0:
+        return 0.0
+    which = np.minimum((pa * bins).astype(int), bins - 1)
+    total = 0.0
+    for b in range(bins):
+        m = which == b
+        if m.any():
+            total += m.sum() * abs(float(ya[m].mean()) - float(pa[m].mean()))
+    return total / pa.size
+
+
+THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)  # where kotae eval reads the risk-coverage curve
+
+
+def risk_coverage(p: Sequence[float], y: Sequence[float],
+                  thresholds: Sequence[float] = THRESHOLDS) -> list[dict[str, float]]:
+    """Per threshold, the share of items at or above it (coverage) and how many of those are
+    right (precision; 1.0 when none is shown, since nothing shown is wrong)."""
+    pa, ya = np.asarray(p, dtype=float), np.asarray(y, dtype=float)
+    out = []
+    for t in thresholds:
+        shown = pa >= t
+        n = int(shown.sum())
+        out.append({"threshold": float(t), "coverage": n / pa.size if pa.size else 0.0,
+                    "precision": float(ya[shown].mean()) if n else 1.0, "shown": n})
+    return out
+
+
+def area_under_risk_coverage(p: Sequence[float], y: Sequence[float]) -> float:
+    """Mean precision over all coverages: sort by confidence, average the precision of each
+    prefix (1.0 is a ranker that shows every right answer before any wrong one)."""
+    pa, ya = np.asarray(p, dtype=float), np.asarray(y, dtype=float)
+    if pa.size == 0:
+        return 0.0
+    order = np.argsort(-pa, kind="stable")
+    hits = np.cumsum(ya[order])
+    return float(np.mean(hits / np.arange(1, pa.size + 1)))

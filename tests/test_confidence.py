@@ -1,0 +1,194 @@
+"""Calibrated confidence (retriever.confidence) and how kotae uses it (issue 15)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ingest.errors import IndexFileError
+from qa_cli.main import main, render
+from retriever import Answer, Citation, Retriever, ShortAnswer
+from retriever.confidence import (
+    CALIBRATION_FILE,
+    Calibration,
+    Calibrator,
+    area_under_risk_coverage,
+    expected_calibration_error,
+    risk_coverage,
+    sentence_evidence,
+    shipped_calibration,
+    short_evidence,
+)
+from retriever.evaluate import Question, judge, summarize
+
+# (confidences, right or not, ECE over 10 bins)
+ECE_CASES = [
+    ([0.95, 0.95, 0.95, 0.95], [1, 1, 1, 1], 0.05),  # sure and right: off by the missing 0.05
+    ([0.25, 0.25, 0.25, 0.25], [1, 0, 0, 0], 0.0),  # a quarter said, a quarter right
+    ([0.9, 0.1], [0, 1], 0.9),  # sure of the wrong one, unsure of the right one
+    ([0.55, 0.65, 0.95], [1, 0, 1], (0.45 + 0.65 + 0.05) / 3),  # three bins of one
+]
+
+
+@pytest.mark.parametrize(("p", "y", "ece"), ECE_CASES)
+def test_expected_calibration_error(p: list[float], y: list[int], ece: float) -> None:
+    assert expected_calibration_error(p, y) == pytest.approx(ece)
+
+
+def test_risk_coverage_counts_what_each_threshold_shows() -> None:
+    p = [0.95, 0.85, 0.55, 0.15, -1.0]  # the last has no short answer: never shown
+    y = [1, 1, 0, 0, 0]
+    curve = {round(point["threshold"], 1): point for point in risk_coverage(p, y)}
+    assert [round(t, 1) for t in curve] == [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+    assert (curve[0.1]["coverage"], curve[0.1]["precision"]) == (0.8, 0.5)
+    assert (curve[0.5]["coverage"], curve[0.5]["precision"]) == (0.6, pytest.approx(2 / 3))
+    assert (curve[0.9]["coverage"], curve[0.9]["precision"]) == (0.2, 1.0)
+    assert curve[0.9]["shown"] == 1
+
+
+# (confidences, right or not, area under the risk-coverage curve)
+AREA_CASES = [
+    ([0.9, 0.8, 0.2], [1, 1, 0], (1 + 1 + 2 / 3) / 3),  # the right ones first
+    ([0.9, 0.8, 0.2], [0, 1, 1], (0 + 1 / 2 + 2 / 3) / 3),  # the wrong one first
+]
+
+
+@pytest.mark.parametrize(("p", "y", "area"), AREA_CASES)
+def test_area_under_risk_coverage(p: list[float], y: list[int], area: float) -> None:
+    assert area_under_risk_coverage(p, y) == pytest.approx(area)
+
+
+def test_calibrator_is_logistic_then_isotonic() -> None:
+    plain = Calibrator(("margin", "share"), (2.0, 0.0), -1.0, (1.0, 0.5), (0.5, 1.0))
+    # z = (3 - 1) / 0.5 * 2 - 1 = 7
+    assert plain.probability({"margin": 3.0, "share": 0.9}) == pytest.approx(1 / (1 + math.exp(-7)))
+    assert plain.probability({}) == pytest.approx(1 / (1 + math.exp(-(-2 * 2 - 1))))  # missing counts as 0
+    stepped = Calibrator(plain.features, plain.weights, plain.bias, plain.mean, plain.scale,
+                         (0.0, 0.5, 1.0), (0.1, 0.3, 0.9))
+    # z = -1, logistic 0.2689, between the knots 0 -> 0.1 and 0.5 -> 0.3: 0.1 + 0.2689 / 0.5 * 0.2
+    assert stepped.probability({"margin": 1.0, "share": 0.5}) == pytest.approx(0.2076, abs=1e-4)
+    assert Calibrator.from_dict(json.loads(json.dumps(stepped.as_dict()))) == stepped
+
+
+def test_evidence_is_relative_to_the_rivals() -> None:
+    e = short_evidence(np.array([3.0, 1.0, 0.5]), 0, {"fit": 3.0, "echo_before": 9.0}, 0.8, "date")
+    assert (e["margin"], e["gap"], e["top"], e["short_fit"], e["short_echo_before"]) == (2.0, 0.0, 1.0, 3.0, 9.0)
+    assert e["sentence_logit"] == pytest.approx(math.log(0.8 / 0.2))
+    assert e["asks_date"] == 1.0 and e["asks_person"] == 0.0
+    runner_up = short_evidence(np.array([3.0, 1.0, 0.5]), 1, {}, 0.8, "date")
+    assert (runner_up["margin"], runner_up["gap"], runner_up["top"]) == (-2.0, -2.0, 0.0)
+    s = sentence_evidence(np.array([1.0, 2.0]), 1, {"dense_raw": 0.9}, 0.5, "person")
+    assert (s["margin"], s["sentence_dense_raw"], s["coverage"], s["asks_person"]) == (1.0, 0.9, 0.5, 1.0)
+
+
+def test_shipped_calibration_reads_and_says_what_was_measured() -> None:
+    cal = shipped_calibration()
+    assert 0.0 < cal.min_confidence < 1.0 and 0.0 < cal.min_sentence_confidence < 1.0
+    data = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
+    assert "JSQuAD" in data["trained_on"] and data["held_out"]["short"]["precision_at_threshold"] >= 0.9
+    assert cal == Calibration.from_dict(data)
+
+
+def test_a_damaged_calibration_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "confidence.json"
+    bad.write_text('{"sentence": {}}', encoding="utf-8")
+    with pytest.raises(IndexFileError, match=r"damaged.*train_confidence\.py"):
+        shipped_calibration(bad)
+    with pytest.raises(IndexFileError, match="missing"):
+        shipped_calibration(tmp_path / "none.json")
+
+
+# -- on the report ------------------------------------------------------------------------
+
+QUESTIONS = ["安保理決議2231はいつ終了するか", "誰が外相になったか", "北朝鮮は何を進めているか",
+             "Who became Iran's president?", "What does the author expect for US-China arms control?",
+             "新START条約の期限はいつか", "この論考の筆者は誰か"]
+
+
+@pytest.fixture(scope="module")
+def answers(report_retriever: Retriever) -> list[Answer]:
+    return report_retriever.ask_many(QUESTIONS, k=5)
+
+
+def test_confidences_are_probabilities_and_decide_what_is_shown(report_retriever: Retriever,
+                                                                answers: list[Answer]) -> None:
+    cal = report_retriever.calibration
+    for a in answers:
+        if a.abstained:
+            assert a.confidence is None and a.short is None and not a.confident
+            continue
+        assert a.confidence is not None and 0.0 <= a.confidence <= 1.0
+        assert a.confident == (a.confidence >= cal.min_sentence_confidence)
+        assert len(a.short_candidates) <= 3 and a.short == (a.short_candidates[0] if a.short_candidates else None)
+        for rank, s in enumerate(a.short_candidates):
+            assert s.confidence is not None and 0.0 <= s.confidence <= 1.0
+            assert s.shown == (rank == 0 and s.confidence >= cal.min_confidence)
+        assert len({s.text for s in a.short_candidates}) == len(a.short_candidates)  # each text once
+
+
+def test_citations_lead_with_the_answer_then_go_by_score(answers: list[Answer]) -> None:
+    for a in answers:
+        if a.answer is None:
+            continue
+        first = a.citations[0]
+        assert first.start <= a.answer.start and a.answer.end <= first.end  # the answer's own passage
+        assert first.score == pytest.approx(a.confidence)  # the one scale: answer.confidence
+        rest = [c.score for c in a.citations[1:]]
+        assert rest == sorted(rest, reverse=True) and all(0.0 <= s <= 1.0 for s in rest)
+
+
+def test_the_threshold_is_a_setting(report_retriever: Retriever) -> None:
+    q = "安保理決議2231はいつ終了するか"
+    assert report_retriever.with_settings(min_confidence=0.0).ask(q).short.shown
+    never = report_retriever.with_settings(min_confidence=1.01, min_sentence_confidence=1.01).ask(q)
+    assert never.short is not None and not never.short.shown and never.shown_short is None and not never.confident
+    d = never.as_dict()["answer"]
+    assert d["short"]["shown"] is False and d["short"]["confidence"] == round(never.short.confidence, 4)
+    assert d["confident"] is False and len(d["short_candidates"]) == len(never.short_candidates)
+
+
+def test_cli_min_confidence(report_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    q = "安保理決議2231はいつ終了するか"
+    assert main(["ask", q, "--index", str(report_index), "--min-confidence", "0"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "→ 2025年10月18日"
+    assert main(["ask", q, "--index", str(report_index), "--min-confidence", "1"]) == 0
+    assert "→" not in capsys.readouterr().out
+    assert main(["ask", q, "--index", str(report_index), "--min-confidence", "7"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and "--min-confidence must be between 0 and 1" in err
+
+
+def cite(text: str, score: float) -> Citation:
+    return Citation(text=text, doc="corpus/x.txt", start=0, end=len(text), section=None, lines=(1, 1),
+                    pages=None, score=score)
+
+
+def test_a_low_confidence_answer_leads_with_the_passages() -> None:
+    sentence = "（脱稿日2024年12月11日　秋山信将）"
+    low = Answer("What does the author expect?", "en", False, cite(sentence, 0.3),
+                 (cite(sentence, 0.3), cite("米中間の軍備管理については、当面は進展しないだろう。", 0.2)),
+                 short=ShortAnswer("秋山信将", 12, 16, "person", 0.2, False), confidence=0.3, confident=False)
+    lines = render(low, tty=False).splitlines()
+    assert lines[0].startswith("Low confidence · confidence 0.30")
+    assert lines[2].startswith("[1] ") and "→" not in "\n".join(lines)
+    assert lines[-3:-1] == ["Best guess (low confidence):", sentence]
+
+
+def test_eval_reports_the_risk_coverage_curve() -> None:
+    def given(text: str, p: float, shown: bool) -> Answer:
+        short = ShortAnswer(text, 0, len(text), "date", p, shown)
+        return Answer("q", "ja", False, cite("…" + text, p), (cite("…" + text, p),), short=short,
+                      confidence=p, confident=shown, short_candidates=(short,))
+
+    outcomes = [judge(Question("a", "q", ("2025年",), "ja"), given("2025年", 0.95, True)),
+                judge(Question("b", "q", ("2026年",), "ja"), given("2024年", 0.35, False)),
+                judge(Question("c", "q", ("2024年",), "ja"), given("2024年", 0.65, False))]
+    s = summarize(outcomes)["short_confidence"]
+    curve = {round(p["threshold"], 1): p for p in s["risk_coverage"]}
+    assert curve[0.3]["coverage"] == 1.0 and curve[0.3]["precision"] == pytest.approx(2 / 3, abs=1e-4)
+    assert curve[0.9]["coverage"] == pytest.approx(1 / 3, abs=1e-4) and curve[0.9]["precision"] == 1.0
+    assert (s["shown"], s["shown_right"]) == (1, 1) and s["area"] == pytest.approx((1 + 1 + 2 / 3) / 3, abs=1e-4)
