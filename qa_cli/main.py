@@ -97,6 +97,17 @@ def _confidence(p: float | None) -> str:
     return "" if p is None else f" · confidence {p:.2f}"
 
 
+def _answer_block(answer) -> list[str]:
+    """The short answer (when it reaches its threshold), the sentence, where it is, and for an
+    English question the dictionary glosses of its words."""
+    out = [f"→ {terminal_safe(answer.shown_short.text)}"] if answer.shown_short is not None else []
+    out += [terminal_safe(answer.answer.text), f"  {_where(answer.answer)}{_confidence(answer.confidence)}"]
+    if answer.gloss:
+        out.append("  Dictionary glosses (EDICT; word meanings, not a translation):")
+        out += [f"    {g.text} ({g.romaji}){': ' + g.gloss if g.gloss else ''}" for g in answer.gloss]
+    return out
+
+
 def render(answer, tty: bool) -> str:
     """The terminal's view. A confident answer leads with its short answer (when that reaches its
     threshold) and its sentence; a low-confidence one leads with the passages, best first, and
@@ -111,15 +122,9 @@ def render(answer, tty: bool) -> str:
     elif not answer.confident:
         out.append(f"Low confidence{_confidence(answer.confidence)}: no sentence clearly answers this. "
                    "The passages most likely to, best first:")
-        guess = ["", "Best guess (low confidence):", answer.answer.text, f"  {_where(answer.answer)}"]
+        guess = ["", "Best guess (low confidence):", *_answer_block(answer)]
     else:
-        if answer.shown_short is not None:
-            out.append(f"→ {terminal_safe(answer.shown_short.text)}")
-        out.append(terminal_safe(answer.answer.text))
-        out.append(f"  {_where(answer.answer)}{_confidence(answer.confidence)}")
-        if answer.gloss:
-            out.append("  Dictionary glosses (EDICT; word meanings, not a translation):")
-            out += [f"    {g.text} ({g.romaji}){': ' + g.gloss if g.gloss else ''}" for g in answer.gloss]
+        out += _answer_block(answer)
     for i, c in enumerate(answer.citations, 1):
         out.append("")
         out.append(f"[{i}] {_where(c)}  (score {c.score:.3f})")

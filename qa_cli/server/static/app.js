@@ -153,6 +153,7 @@ async function render(a) {
     const guess = el("div", { class: "answer-box" });
     guess.append(el("h2", {}, "Best guess (low confidence)"), await answerWithShort(a),
                  el("p", { class: "where" }, el("span", { lang: "ja" }, where(a.answer)), ` · [${a.answer.start}:${a.answer.end}]`));
+    if (a.answer.gloss && a.answer.gloss.length) guess.append(glosses(a.answer.gloss));
     out.append(guess);
     return;
   } else {
