@@ -6,10 +6,14 @@ One Ray instance for the module (~8 s to start); lexical-only except the test of
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -177,3 +181,50 @@ def test_missing_extra_is_one_line(tmp_path: Path, corpus: Path, monkeypatch: py
     assert main(["ingest", str(corpus), "--index", str(tmp_path / "i"), "--embedder", "none", "--ray"]) == 2
     assert "pip install 'kotae[ray]'" in error_line(capsys.readouterr().err)
     assert not (tmp_path / "i").exists()
+
+
+def _parent(pid: int) -> int:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    return int(stat.rsplit(")", 1)[1].split()[1])  # the field after the (name), which may hold spaces
+
+
+def _running_task(title: bytes) -> int | None:
+    """A process of this test's Ray instance (a descendant of this process) running the task
+    ``title``: Ray names a worker process ``ray::<task>`` while it runs one."""
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if not cmdline.read_bytes().startswith(title):
+                continue
+        except OSError:
+            continue
+        pid = ancestor = int(cmdline.parent.name)
+        while ancestor > 1:
+            ancestor = _parent(ancestor)
+            if ancestor == os.getpid():
+                return pid
+    return None
+
+
+def test_worker_killed_mid_run_still_gives_the_same_index(cluster: None, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i in range(4):
+        (docs / f"{i}.txt").write_text("".join(SMALL.values()) * 3 + f"第{i}の文書である。\n", encoding="utf-8")
+    monkeypatch.setattr(ingest.cluster, "BATCH_CHARS", 100)  # one file a task
+    build_index([docs], tmp_path / "local")
+    result: list = []
+    run = threading.Thread(target=lambda: result.append(build_index([docs], tmp_path / "ray", ray="auto")))
+    run.start()
+    victim = None
+    while victim is None and run.is_alive():
+        victim = _running_task(b"ray::prepare_batch")
+        time.sleep(0.05)
+    assert victim is not None, "no task was seen running"
+    os.kill(victim, signal.SIGKILL)
+    run.join(timeout=120)
+    assert result and result[0].cluster.tasks == 4
+    assert_same_index(tmp_path / "local", tmp_path / "ray")
