@@ -113,13 +113,6 @@ def gloss_keys(gloss: str) -> str | None:
     return " ".join(words)
 
 
-def english_words(text: str) -> list[str]:
-    """Lower-cased words of English text, hyphens split: "Iran's" -> ["iran"], "post-war" -> ["post", "war"]."""
-    text = text.lower().replace("’", "'")
-    text = re.sub(r"'s\b", "", text)
-    return _WORDS.findall(text.replace("-", " "))
-
-
 def english_forms(word: str) -> list[str]:
     """The forms a question word is looked up under, the word itself first.
 
