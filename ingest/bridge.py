@@ -102,8 +102,13 @@ class Bridge:
         """The bridge stored in an index; an empty one for an index written before bridges."""
         if not path.is_file():
             return cls()
+        return cls.parse(path.read_text(encoding="utf-8"), path)
+
+    @classmethod
+    def parse(cls, text: str, path: Path) -> Bridge:
+        """The bridge of ``bridge.json``'s text (``path`` names it in errors)."""
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(text)
             if data.get("format") != BRIDGE_FORMAT:
                 raise ValueError(data.get("format"))
             terms, names, glosses, lexicon = (data[k] for k in ("terms", "names", "glosses", "lexicon"))

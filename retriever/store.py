@@ -6,6 +6,7 @@ import json
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,12 @@ class IndexReader:
         with reading(self.dir) as gen:
             self._load(gen)
 
+    @cached_property
+    def bridge(self) -> Bridge:
+        """The English bridge, parsed on first use: Japanese questions never need it, and
+        parsing a large corpus's takes longer than the rest of a cold ``kotae ask``."""
+        return Bridge() if self._bridge_json is None else Bridge.parse(self._bridge_json[1], self._bridge_json[0])
+
     def _load(self, gen: Path) -> None:
         self.generation = gen
         self.manifest = read_manifest(gen)
@@ -104,8 +111,10 @@ class IndexReader:
                                  f"({type(e).__name__}); rebuild the index") from None
         if self.passage_lexical.size != len(self.passages) or self.unit_lexical.size != len(self.units):
             raise IndexFileError(f"{gen}: the lexical index does not match the store; rebuild the index")
-        # English words -> this corpus's Japanese tokens (empty for an index from before bridges).
-        self.bridge = Bridge.read(gen / BRIDGE_FILE)
+        # English words -> this corpus's Japanese tokens (empty for an index from before bridges),
+        # read now, while the generation is locked, and parsed on first use (:attr:`bridge`).
+        path = gen / BRIDGE_FILE
+        self._bridge_json = (path, path.read_text(encoding="utf-8")) if path.is_file() else None
         self.unit_vectors = self.passage_vectors = None
         if self.dim:
             self.unit_vectors = self._read_faiss(gen / "units.faiss", len(self.units))

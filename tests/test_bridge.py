@@ -277,3 +277,16 @@ class _WithoutBridge:
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._index, name)
+
+
+def test_damaged_bridge_in_an_index_is_reported_when_used(tmp_path: Path) -> None:
+    from ingest import build_index
+    from retriever.store import IndexReader
+
+    (tmp_path / "news.txt").write_text(CORPUS[0] + "\n", encoding="utf-8")
+    build_index([tmp_path / "news.txt"], tmp_path / "index", embedder="none")
+    reader = IndexReader(tmp_path / "index")
+    (reader.generation / "bridge.json").write_text("{", encoding="utf-8")
+    reader = IndexReader(tmp_path / "index")  # loading reads the file; parsing waits for English
+    with pytest.raises(IndexFileError, match="English bridge is damaged"):
+        reader.bridge  # noqa: B018 - the property parses it
