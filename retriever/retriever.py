@@ -123,6 +123,11 @@ _FACT_NAMES = {DATE: "a date", PERSON: "a person", PLACE: "a place", ORG: "an or
 def _index_embedder(index_dir: str | Path, spec: str) -> Embedder:
     """The embedder an index names. One that cannot be loaded here (a model path on
     another machine) is a problem of the index, exit 3, like any other mismatch."""
+    path = Path(spec).expanduser()
+    if (spec.startswith(("/", "./", "../", "~")) or path.is_absolute()) and not path.exists():
+        # Said before sentence-transformers and PyTorch are imported (tens of seconds) to find out.
+        raise IndexFileError(f"{index_dir} was built with embedder {spec!r}, a model path that is not on this "
+                             "machine; copy the model there, or rebuild with kotae ingest")
     try:
         return get_embedder(spec)
     except KotaeError as e:

@@ -167,11 +167,13 @@ def test_a_caption_left_open_ends_before_a_long_line() -> None:
     assert {u.kind for u in seg.units[1:]} == {"sentence"}
 
 
-def test_a_megabyte_heading_ingests(tmp_path: Path, env: dict[str, str]) -> None:
-    # The reproduction of item 2: exit 139 and no message before.
+def test_a_long_heading_line_ingests(tmp_path: Path, env: dict[str, str]) -> None:
+    # Item 2 through the command line. At 1.2 M characters it was exit 139 and no message
+    # (MeCab's SIGSEGV; test_the_tokenizer_takes_a_megabyte_string below is that string);
+    # 300 k show the same path and keep the suite fast.
     docs = tmp_path / "docs"
     docs.mkdir()
-    (docs / "h.txt").write_text("◆◆" + "核" * 1_200_000 + "\n日本は重視する。\n", encoding="utf-8")
+    (docs / "h.txt").write_text("◆◆" + "核" * 300_000 + "\n日本は重視する。\n", encoding="utf-8")
     proc = run_kotae(env, "ingest", docs, "--index", tmp_path / "index", "--embedder", "none", "-q")
     assert proc.returncode == 0, (proc.returncode, proc.stderr[-500:])
 
