@@ -143,10 +143,20 @@ class Question:
                    intents=intents(text))
 
 
+# The author as the holder of a view asks about the content, not the byline: 筆者は何を主張
+# しているか, "What does the author expect for US-China arms control?" (issue 15).
+_OPINION = re.compile(r"考え|主張|述べ|指摘|期待|予想|予測|見通|提言|懸念|論じ|\b(?:expects?|thinks?|argues?|says?|"
+                      r"believes?|proposes?|recommends?|suggests?|predicts?|warns?|considers?|fears?|calls? for)\b",
+                      re.I)
+
+
 def intents(text: str) -> frozenset[str]:
     """The kinds of unit a question is about when it asks about the document itself."""
     q = text.lower()
-    return frozenset(kind for kind, words in _INTENTS.items() if any(w in q for w in words))
+    found = {kind for kind, words in _INTENTS.items() if any(w in q for w in words)}
+    if _OPINION.search(text):
+        found.discard("byline")
+    return frozenset(found)
 
 
 def asked_for(text: str, lang: str) -> Asked:

@@ -13,6 +13,10 @@ from retriever.question import DATE, DESCRIPTION, PERSON, QUANTITY, QUESTION_WOR
 CASES = [
     ("安保理決議2231はいつ終了するか", "ja", DATE, frozenset()),  # ja-20
     ("この論考の筆者は誰か", "ja", PERSON, frozenset({"byline"})),
+    ("What position does the author hold?", "en", TERM, frozenset({"byline"})),  # en-25
+    # the author's view is the content, not the byline (issue 15)
+    ("What does the author expect for US-China arms control?", "en", TERM, frozenset()),
+    ("筆者は米中間の軍備管理について何を主張しているか", "ja", TERM, frozenset()),
     ("英国が保有する核弾頭数は何発か", "ja", QUANTITY, frozenset()),  # ja-u1
     ("米国はNDS2022で中国をどのように位置付けたか", "ja", DESCRIPTION, frozenset()),  # ja-04
     ("What does the photo show?", "en", TERM, frozenset({"caption"})),
