@@ -75,7 +75,10 @@ class AnswerObject(BaseModel):
     language: str
     abstained: bool
     why: str | None = Field(None, description="why it abstained, in one sentence")
-    answer: dict[str, Any] | None
+    answer: dict[str, Any] | None = Field(description=(
+        "the answer sentence as a citation, with `confidence` (calibrated probability that it holds the answer), "
+        "`confident` (at or above the threshold), `short` (text, offsets, type, `confidence`, `shown`: under "
+        "the threshold the page shows no short answer) and `short_candidates` (the best three, with confidences)"))
     citations: list[dict[str, Any]]
     timings_ms: dict[str, float]
 
