@@ -49,7 +49,7 @@ def main() -> None:
         r = Retriever.load(index)
         outcomes, ask_s = evaluate(lambda b: r.ask_many(b, k=K), qs, batch=64, progress=True)
     whole = time.perf_counter() - t_start
-    s = summarize(outcomes, ask_s, with_langs=False)
+    s = summarize(outcomes, ask_s, with_langs=False).as_dict()
     ctx1 = sum(bool(o.answer.citations) and o.answer.citations[0].doc == qset.context_of[o.question.id]
                for o in outcomes) / len(outcomes)
     shorts = [o.answer.short.text if o.answer.short else "" for o in outcomes]

@@ -44,7 +44,7 @@ def main() -> None:
         build_index([ROOT / "corpus"], Path(tmp) / "index")
         r = Retriever.load(Path(tmp) / "index")
         outcomes, seconds = evaluate(lambda batch: r.ask_many(batch, k=K), qs)
-    s = summarize(outcomes, seconds)
+    s = summarize(outcomes, seconds).as_dict()
     kotae = {lang: {k: v[k] for k in ("n", "answerable", "hit@1", "hit@5", "mrr", "answer_accuracy", "abstention")}
              for lang, v in [("all", s), *s["by_lang"].items()]}
     # Short answers: the short span equals or contains a gold answer (issue: narrow answers).

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .cache import cache_dir
 from .e5_engine import Encoder, layer_weights
 from .e5_file import ModelFile
 from .errors import KotaeError
@@ -160,11 +161,6 @@ def session_encoder(path: Path, threads: int = 1) -> Encoder:
         return session.run(["last"], {"hidden": hidden, "mask": mask})[0]
 
     return run
-
-
-def cache_dir() -> Path:
-    """kotae's cache: $XDG_CACHE_HOME/kotae, else ~/.cache/kotae."""
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kotae"
 
 
 def cached_graph(model: ModelFile, variant: str, announce: bool = True) -> Path:

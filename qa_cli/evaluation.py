@@ -5,68 +5,31 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from ingest.cache import cache_dir
 from ingest.errors import KotaeError
 
 if TYPE_CHECKING:
     from retriever.evaluate import Outcome
 
 
-def _cache_dir() -> Path:
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache) / "kotae"
-
-
-def _table(summary: dict) -> str:
-    rows = [("", "n", "hit@1", "hit@5", "MRR", "answer acc", "short EM", "short F1", "abstained", "false abst.")]
-
-    def row(name: str, s: dict) -> tuple:
-        ab = s["abstention"]
-        return (name, str(s["n"]), f"{s['hit@1']:.3f}", f"{s['hit@5']:.3f}", f"{s['mrr']:.3f}",
-                f"{s['answer_accuracy']:.3f}", f"{s['short_exact_match']:.3f}", f"{s['short_char_f1']:.3f}",
-                f"{ab['abstained']}/{ab['unanswerable']}",
-                str(ab["false_abstentions"]))
-
-    rows.append(row("all", summary))
-    for lang, s in summary.get("by_lang", {}).items():
-        rows.append(row(lang, s))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
-    lat = summary["latency_ms"]
-    lines.append(f"latency p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms · "
-                 f"{summary.get('seconds', 0):.1f} s ({summary.get('questions_per_s')} questions/s)")
-    return "\n".join(lines)
-
-
-def _curve(summary: dict) -> list[str]:
-    """The short answers' risk-coverage curve (threshold: share of questions shown, precision)
-    and what was marked at the thresholds in use."""
-    sc, ac = summary["short_confidence"], summary["answer_confidence"]
-    points = sc["risk_coverage"]
-    return ["short answers by confidence (share of questions shown, share of those right):",
-            "confidence ≥ " + " ".join(f"{p['threshold']:>5.1f}" for p in points),
-            "shown        " + " ".join(f"{p['coverage']:>5.2f}" for p in points),
-            "right        " + " ".join(f"{p['precision']:>5.2f}" for p in points),
-            f"area under the curve {sc['area']:.3f} · ECE {sc['ece']:.3f} · shown at the threshold in use "
-            f"{sc['shown']} ({sc['shown_right']} right) · answer sentences marked confident {ac['confident']} "
-            f"({ac['confident_right']} right), ECE {ac['ece']:.3f}"]
-
-
 def run_eval(args: argparse.Namespace, index_arg: Callable[[argparse.Namespace], Path]) -> int:
     from qa_cli.main import settings_of
     from retriever import Retriever
-    from retriever.evaluate import corpus_index, evaluate, failures_markdown, outcome_row, read_questions, summarize
+    from retriever.evaluate import corpus_index, evaluate, outcome_row, read_questions, summarize
+
+    from .report import confidence_lines, failures_markdown, summary_table
 
     qset = read_questions(args.questions)
     for problem in qset.problems:
         print(f"kotae: warning: {problem}", file=sys.stderr)
     if qset.documents is not None and args.index is None:
-        index = corpus_index(qset, _cache_dir(), args.embedder, progress=True)
+        index = corpus_index(qset, cache_dir(), args.embedder, progress=True)
         retriever = Retriever.load(index, settings=settings_of(args))
     else:
         retriever = Retriever.load(index_arg(args), args.embedder, settings_of(args))
@@ -90,10 +53,9 @@ def run_eval(args: argparse.Namespace, index_arg: Callable[[argparse.Namespace],
         if len(outcomes) < len(qset.questions):
             print(f"kotae: interrupted after {len(outcomes)} of {len(qset.questions)} questions; "
                   "figures are for those", file=sys.stderr)
-        summary = summarize(outcomes, seconds)
-        summary["source"] = str(args.questions)
-        print(json.dumps(summary, ensure_ascii=False) if args.json else "\n".join([_table(summary), *_curve(summary)]),
-              flush=True)
+        summary = replace(summarize(outcomes, seconds), source=str(args.questions))
+        print(json.dumps(summary.as_dict(), ensure_ascii=False) if args.json
+              else "\n".join([summary_table(summary), *confidence_lines(summary)]), flush=True)
         if args.report:  # after the figures are out: a full disk here loses only the report
             try:
                 Path(args.report).write_text(failures_markdown(outcomes, summary, str(args.questions)),

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ingest.cache import cache_dir
 from ingest.errors import InputError, KotaeError
 from qa_cli.output import OutputError, discard_stdout, guard_stdout, terminal_safe
 
@@ -31,8 +32,7 @@ def default_index() -> Path:
     env = os.environ.get("KOTAE_INDEX")
     if env:
         return Path(env)
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache) / "kotae" / "index"
+    return cache_dir() / "index"
 
 
 def _ensure_default_index(index: Path) -> None:

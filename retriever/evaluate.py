@@ -18,7 +18,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -297,47 +297,92 @@ def judge(question: Question, answer: Answer) -> Outcome:
     return Outcome(question, answer, rank, in_answer)
 
 
-def summarize(outcomes: Sequence[Outcome], seconds: float | None = None,
-              with_langs: bool = True) -> dict[str, Any]:
-    """The figures of ``kotae eval --json``."""
+@dataclass(frozen=True)
+class Abstention:
+    """How a question set's abstentions went."""
+
+    unanswerable: int  # questions with no gold answer: the right result is to abstain
+    abstained: int  # of those, how many kotae abstained on
+    false_abstentions: int  # answerable questions kotae abstained on
+
+
+@dataclass(frozen=True)
+class Latency:
+    p50: float  # milliseconds per question
+    p95: float
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The figures of a run (``kotae eval``); :meth:`as_dict` is its ``--json`` object."""
+
+    n: int
+    answerable: int
+    hit_at_1: float
+    hit_at_5: float
+    mrr: float
+    answer_accuracy: float  # the answer sentence contains a gold answer
+    abstention: Abstention
+    short_exact_match: float  # short answers against the gold list (best over it); none scores 0
+    short_char_f1: float
+    short_confidence: dict[str, Any]  # the short answers' risk-coverage curve, its area, calibration error
+    answer_confidence: dict[str, Any]  # answer sentences marked confident, right, calibration error
+    latency_ms: Latency
+    seconds: float | None = None  # of the whole run, when it was timed
+    questions_per_s: float | None = None
+    by_lang: dict[str, Summary] | None = None  # the same figures per question language
+    source: str | None = None  # the question set's file
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "n": self.n, "answerable": self.answerable, "hit@1": self.hit_at_1, "hit@5": self.hit_at_5,
+            "mrr": self.mrr, "answer_accuracy": self.answer_accuracy, "abstention": asdict(self.abstention),
+            "short_exact_match": self.short_exact_match, "short_char_f1": self.short_char_f1,
+            "short_confidence": self.short_confidence, "answer_confidence": self.answer_confidence,
+            "latency_ms": asdict(self.latency_ms)}
+        if self.seconds is not None:
+            out["seconds"], out["questions_per_s"] = self.seconds, self.questions_per_s
+        if self.by_lang is not None:
+            out["by_lang"] = {lang: s.as_dict() for lang, s in self.by_lang.items()}
+        if self.source is not None:
+            out["source"] = self.source
+        return out
+
+
+def _rate(xs: Iterable[bool]) -> float:
+    xs = list(xs)
+    return round(sum(xs) / len(xs), 4) if xs else 0.0
+
+
+def summarize(outcomes: Sequence[Outcome], seconds: float | None = None, with_langs: bool = True) -> Summary:
+    """The figures of ``kotae eval``, and per language with ``with_langs``."""
     answerable = [o for o in outcomes if o.answerable]
     unanswerable = [o for o in outcomes if not o.answerable]
     n = len(answerable)
-
-    def rate(xs: Iterable[bool]) -> float:
-        xs = list(xs)
-        return round(sum(xs) / len(xs), 4) if xs else 0.0
-
     lat = [o.answer.timings_ms.get("total", 0.0) for o in outcomes]
-    out: dict[str, Any] = {
-        "n": len(outcomes),
-        "answerable": n,
-        "hit@1": rate(o.rank == 1 for o in answerable),
-        "hit@5": rate(o.rank is not None and o.rank <= 5 for o in answerable),
-        "mrr": round(sum(1 / o.rank for o in answerable if o.rank) / n, 4) if n else 0.0,
-        "answer_accuracy": rate(o.answer_correct for o in answerable),
-        "abstention": {"unanswerable": len(unanswerable),
-                       "abstained": sum(o.answer.abstained for o in unanswerable),
-                       "false_abstentions": sum(o.answer.abstained for o in answerable)},
-        # Short answers against the gold list (best over it); no short answer scores 0.
-        "short_exact_match": rate(o.answer.short is not None and any(exact(o.answer.short.text, g)
-                                                               for g in o.question.answers)
-                                  for o in answerable),
-        "short_char_f1": round(sum(max((char_f1(o.answer.short.text, g) for g in o.question.answers),
-                                       default=0.0) for o in answerable if o.answer.short) / n, 4) if n else 0.0,
-        "short_confidence": short_confidence(answerable),
-        "answer_confidence": answer_confidence(answerable),
-        "latency_ms": {"p50": round(float(np.percentile(lat, 50)), 2) if lat else 0.0,
-                       "p95": round(float(np.percentile(lat, 95)), 2) if lat else 0.0},
-    }
-    if seconds is not None:
-        out["seconds"] = round(seconds, 2)
-        out["questions_per_s"] = round(len(outcomes) / seconds, 1) if seconds > 0 else None
+    by_lang = None
     if with_langs:
-        langs = sorted({o.question.lang for o in outcomes})
-        out["by_lang"] = {lang: summarize([o for o in outcomes if o.question.lang == lang], None, False)
-                          for lang in langs}
-    return out
+        by_lang = {lang: summarize([o for o in outcomes if o.question.lang == lang], None, False)
+                   for lang in sorted({o.question.lang for o in outcomes})}
+    return Summary(
+        n=len(outcomes), answerable=n,
+        hit_at_1=_rate(o.rank == 1 for o in answerable),
+        hit_at_5=_rate(o.rank is not None and o.rank <= 5 for o in answerable),
+        mrr=round(sum(1 / o.rank for o in answerable if o.rank) / n, 4) if n else 0.0,
+        answer_accuracy=_rate(o.answer_correct for o in answerable),
+        abstention=Abstention(len(unanswerable), sum(o.answer.abstained for o in unanswerable),
+                              sum(o.answer.abstained for o in answerable)),
+        short_exact_match=_rate(o.answer.short is not None and any(exact(o.answer.short.text, g)
+                                                                   for g in o.question.answers)
+                                for o in answerable),
+        short_char_f1=round(sum(max((char_f1(o.answer.short.text, g) for g in o.question.answers), default=0.0)
+                                for o in answerable if o.answer.short) / n, 4) if n else 0.0,
+        short_confidence=short_confidence(answerable), answer_confidence=answer_confidence(answerable),
+        latency_ms=Latency(round(float(np.percentile(lat, 50)), 2) if lat else 0.0,
+                           round(float(np.percentile(lat, 95)), 2) if lat else 0.0),
+        seconds=None if seconds is None else round(seconds, 2),
+        questions_per_s=None if seconds is None else (round(len(outcomes) / seconds, 1) if seconds > 0 else None),
+        by_lang=by_lang)
 
 
 def short_confidence(answerable: Sequence[Outcome]) -> dict[str, Any]:
@@ -415,51 +460,3 @@ def corpus_index(qset: QuestionSet, cache_dir: Path, embedder: str | None = None
     if not (index / CURRENT).exists():
         build_index(None, index, spec, documents=qset.documents, progress=progress)
     return index
-
-
-def failures_markdown(outcomes: Sequence[Outcome], summary: dict[str, Any], source: str) -> str:
-    """A Markdown report: the figures, then every failed question grouped by kind of failure,
-    each with the question, the gold and what kotae said. A question is listed exactly when one
-    of its verdicts (:func:`verdicts`) is false."""
-    ab = summary["abstention"]
-    lines = [f"# kotae eval: {source}", "",
-             f"n={summary['n']} · hit@1 {summary['hit@1']} · hit@5 {summary['hit@5']} · "
-             f"MRR {summary['mrr']} · answer accuracy {summary['answer_accuracy']} · "
-             f"abstained {ab['abstained']}/{ab['unanswerable']} unanswerable, "
-             f"{ab['false_abstentions']} false abstentions", ""]
-    by_kind: dict[str, list[Outcome]] = {kind: [] for kind in FAILURE_KINDS}
-    for o in outcomes:
-        kind = verdicts(o).failure(o.answerable)
-        if kind is not None:
-            by_kind[kind].append(o)
-    total = sum(map(len, by_kind.values()))
-    counts = " · ".join(f"{kind} {len(group)}" for kind, group in by_kind.items() if group)
-    lines.append(f"Failures: {total} of {len(outcomes)} questions" + (f" ({counts})" if counts else ""))
-    for kind, failed in by_kind.items():
-        if failed:
-            lines += ["", f"## {kind} ({len(failed)})"]
-            for o in failed:
-                lines += ["", *_failure_lines(o)]
-    return "\n".join(lines) + "\n"
-
-
-def _failure_lines(o: Outcome) -> list[str]:
-    a, v = o.answer, verdicts(o)
-    false = ", ".join(k for k, x in v.as_dict().items() if x is False)
-    lines = [f"### {o.question.id} ({o.question.lang})", "", f"- question: {o.question.question}",
-             f"- gold: {' | '.join(o.question.answers) or '(none: kotae should abstain)'}",
-             f"- false verdicts: {false}"]
-    if a.abstained or a.answer is None:
-        lines.append("- kotae: abstained")
-    else:
-        lines.append(f"- kotae: {a.answer.text} ({a.answer.doc} lines {a.answer.lines[0]}-{a.answer.lines[1]}, "
-                     f"[{a.answer.start}:{a.answer.end}])")
-        short = "(none given)" if a.short is None else a.short.text
-        if v.short_f1 is not None and v.short_exact is False:
-            # A gold copied with its context (最短28分で沿岸部に到達) holds a right short answer
-            # (最短28分) that is not exact; the character F1 lets a reader tell it from a miss.
-            short += f" (character F1 {v.short_f1:.2f} against the best gold)"
-        lines.append(f"- short answer: {short}")
-    for i, c in enumerate(a.citations[:3], 1):
-        lines.append(f"- cited [{i}]: {c.text[:200]} ({c.doc} lines {c.lines[0]}-{c.lines[1]})")
-    return lines

@@ -54,10 +54,6 @@ class Settings:
     unit_max: float = 0.5  # passage dense score: mix of its mean vector and its best sentence
     fusion: str = "scale"  # how dense and BM25 scores are put on one scale: scale, z or rrf
     passages_considered: int = 3  # passages whose sentences compete for the answer
-    sentence_dense: float = 1.0
-    sentence_lexical: float = 0.5
-    sentence_passage: float = 1.0
-    sentence_type: float = 0.5  # a sentence that states the kind of fact asked for (date for いつ)
     # Abstention, calibrated on the report's unanswerable questions and checked on JSQuAD
     # (all answerable) for false abstentions; see README "Abstention".
     abstain_dense: float = 0.0  # answer sentence similarity under this abstains
@@ -69,11 +65,13 @@ class Settings:
     # questions, as often as for questions the corpus cannot answer.)
     abstain_bridged_coverage: float = 0.0
     abstain_bridged_fact_coverage: float = 0.2  # ... or this share, when it also lacks the kind of fact asked
-    intent_bonus: float = 0.6
     short_sentences: int = 1  # sentences searched for a short answer: the answer sentence only
     # The answer sentence is the candidate with the best weighted sum of SENTENCE_FEATURES;
-    # None weighs passage, lexical, dense, intent and type by the fields above.
-    sentence_weights: dict[str, float] | None = None
+    # a feature not named weighs nothing (and is not computed).
+    sentence_weights: dict[str, float] = field(default_factory=lambda: {
+        "passage": 1.0, "lexical": 0.5, "dense": 1.0,
+        "intent": 0.6,  # a byline or caption for a question about the document itself (筆者は誰か)
+        "type": 0.5})  # a sentence that states the kind of fact asked for (a date for いつ)
     # Calibrated confidence (retriever/confidence.json): a short answer under min_confidence
     # is not shown, an answer sentence under min_sentence_confidence is marked low confidence.
     # None takes the thresholds chosen on held-out JSQuAD articles by train_confidence.py.
@@ -177,9 +175,7 @@ class Retriever:
         self.settings = settings or Settings()
         self.tokenizer = tokenizer or Tokenizer()
         st = self.settings
-        table = st.sentence_weights if st.sentence_weights is not None else {
-            "passage": st.sentence_passage, "lexical": st.sentence_lexical, "dense": st.sentence_dense,
-            "intent": st.intent_bonus, "type": st.sentence_type}
+        table = st.sentence_weights
         unknown = set(table) - set(SENTENCE_FEATURES)
         if unknown:
             raise InputError(f"unknown sentence features {sorted(unknown)}; known: {', '.join(SENTENCE_FEATURES)}")

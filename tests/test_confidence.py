@@ -187,7 +187,7 @@ def test_eval_reports_the_risk_coverage_curve() -> None:
     outcomes = [judge(Question("a", "q", ("2025年",), "ja"), given("2025年", 0.95, True)),
                 judge(Question("b", "q", ("2026年",), "ja"), given("2024年", 0.35, False)),
                 judge(Question("c", "q", ("2024年",), "ja"), given("2024年", 0.65, False))]
-    s = summarize(outcomes)["short_confidence"]
+    s = summarize(outcomes).short_confidence
     curve = {round(p["threshold"], 1): p for p in s["risk_coverage"]}
     assert curve[0.3]["coverage"] == 1.0 and curve[0.3]["precision"] == pytest.approx(2 / 3, abs=1e-4)
     assert curve[0.9]["coverage"] == pytest.approx(1 / 3, abs=1e-4) and curve[0.9]["precision"] == 1.0

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from ingest.errors import InputError
+from qa_cli.report import failures_markdown
 from retriever import Answer, Citation, Retriever, ShortAnswer
 from retriever.evaluate import (
     CITATION_NOT_FOUND,
@@ -22,7 +23,6 @@ from retriever.evaluate import (
     Question,
     Verdicts,
     corpus_index,
-    failures_markdown,
     found,
     judge,
     outcome_row,
@@ -308,7 +308,9 @@ def test_report_lists_every_failure_under_its_kind() -> None:
 
 
 def test_summarize_by_hand() -> None:
-    s = summarize([judge(q, a) for q, a, _, _ in JUDGED], seconds=2.0)
+    summary = summarize([judge(q, a) for q, a, _, _ in JUDGED], seconds=2.0)
+    s = summary.as_dict()  # the object of `kotae eval --json`
+    assert (summary.hit_at_1, summary.abstention.false_abstentions) == (s["hit@1"], 1)
     # 9 questions, 7 answerable (j1 e1 j2 e2 j4 e4 j5):
     # ranks 1, 2, -, -, 1, 6, 1 ; answer correct j1, j4
     assert s["n"] == 9 and s["answerable"] == 7
@@ -335,7 +337,7 @@ def test_summarize_by_hand() -> None:
 
 
 def test_summarize_nothing() -> None:
-    s = summarize([])
+    s = summarize([]).as_dict()
     assert (s["n"], s["hit@1"], s["hit@5"], s["mrr"], s["answer_accuracy"]) == (0, 0.0, 0.0, 0.0, 0.0)
     assert s["latency_ms"] == {"p50": 0.0, "p95": 0.0} and s["by_lang"] == {}
 

@@ -452,13 +452,12 @@ def test_ask_many_equals_ask(report_retriever: Retriever) -> None:
 
 
 def test_sentence_weights_name_the_features(report_retriever: Retriever) -> None:
-    # the named fields and the same weights given as a table choose the same sentences
-    fields = report_retriever.with_settings(sentence_passage=1.0, sentence_lexical=0.5, sentence_dense=1.0,
-                                            intent_bonus=0.6, sentence_type=0.5, sentence_weights=None)
+    # the default weights, given again as a table, choose the same sentences
     table = report_retriever.with_settings(sentence_weights={
         "passage": 1.0, "lexical": 0.5, "dense": 1.0, "intent": 0.6, "type": 0.5})
     questions = ["安保理決議2231はいつ終了するか", "Who became Iran's foreign minister?", "この章の脱稿日はいつか"]
-    assert [a.answer.text for a in fields.ask_many(questions)] == [a.answer.text for a in table.ask_many(questions)]
+    assert [a.answer.text for a in report_retriever.ask_many(questions)] == \
+        [a.answer.text for a in table.ask_many(questions)]
     # weighing only the sentence's length picks a longer sentence than the defaults: the weights decide
     default = report_retriever.ask(questions[0])
     longest = report_retriever.with_settings(sentence_weights={"log_length": 1.0}, abstain_coverage=0.0,
