@@ -122,6 +122,12 @@ def weight(item: Document | FileRef) -> int:
     return item.chars if isinstance(item, FileRef) else len(item.text)
 
 
+def batch_size(total: int, workers: int) -> int:
+    """Characters a task: BATCH_CHARS, or less when the corpus is small, so that every worker
+    gets about four tasks (30k characters on 2 workers: 3,750 a task, not one task of all)."""
+    return max(min(BATCH_CHARS, total // (4 * workers)), 1)
+
+
 def batches(items: Sequence[Document | FileRef], size: int | None = None) -> Iterator[list[Document | FileRef]]:
     """Consecutive items, about ``size`` (BATCH_CHARS) characters a batch (a bigger document alone)."""
     size = size or BATCH_CHARS
@@ -224,7 +230,7 @@ def prepare_on_ray(items: Sequence[Document | FileRef], embedder_spec: str, addr
     ray = connect(address)
     task = ray.remote(max_retries=TASK_RETRIES)(prepare_batch)
     workers = max(int(ray.cluster_resources().get("CPU", 1)), 1)
-    pending = iter(list(batches(items)))
+    pending = iter(list(batches(items, batch_size(sum(map(weight, items)), workers))))
     out: dict[str, Prepared] = {}
     skipped: dict[str, str] = {}
     bar = _ClusterProgress(sum(map(weight, items)), workers, progress)

@@ -114,7 +114,7 @@ class E5Engine:
             tokenizer = E5Tokenizer(model.tokenizer, model.config.max_positions)
             embeddings = Embeddings(model)
             encoder = session_encoder(cached_graph(model, self.variant))
-            workers = os.cpu_count() or 1
+            workers = cpu_budget()
             self._onnx = lambda texts, prefix, progress: embed(texts, prefix, tokenizer, embeddings,
                                                                encoder, progress, workers)
         return self._onnx
@@ -192,6 +192,16 @@ class NoEmbedder:
 
     def queries(self, texts: Sequence[str]) -> np.ndarray:
         return np.empty((len(texts), 0), dtype=np.float32)
+
+
+def cpu_budget() -> int:
+    """Cores this process may keep busy: OMP_NUM_THREADS when it is set, else all of them.
+
+    Ray sets OMP_NUM_THREADS in a worker process to its task's CPUs (1): a 32-core node runs
+    32 workers, and each must not start 32 threads of its own (1,024 on 32 cores).
+    """
+    given = os.environ.get("OMP_NUM_THREADS", "")
+    return int(given) if given.isdigit() and int(given) > 0 else os.cpu_count() or 1
 
 
 _CACHE: dict[str, Embedder] = {}

@@ -228,3 +228,19 @@ def test_worker_killed_mid_run_still_gives_the_same_index(cluster: None, tmp_pat
     run.join(timeout=120)
     assert result and result[0].cluster.tasks == 4
     assert_same_index(tmp_path / "local", tmp_path / "ray")
+
+
+@pytest.mark.parametrize(("total", "workers", "size"), [
+    (30_000, 2, 3_750),  # a small corpus: about four tasks a worker, not one task of all
+    (10**9, 2, ingest.cluster.BATCH_CHARS),  # a large one: tasks of BATCH_CHARS
+    (3, 2, 1),  # fewer characters than tasks wanted: one document a task
+])
+def test_batch_size(total: int, workers: int, size: int) -> None:
+    assert ingest.cluster.batch_size(total, workers) == size
+
+
+def test_batches_keep_order_and_put_a_big_document_alone() -> None:
+    from ingest.load import documents_from_texts
+
+    docs = documents_from_texts([("a", "あ" * 5), ("b", "い" * 5), ("c", "う" * 20), ("d", "え")])
+    assert [[d.doc for d in b] for b in ingest.cluster.batches(docs, 10)] == [["a", "b"], ["c"], ["d"]]
