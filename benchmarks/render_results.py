@@ -182,8 +182,25 @@ def main() -> None:
     out += english_section(load("english"))
     out += engine_section(load("engine"))
     out += hostile_section(load("hostile"))
+    out += ray_section(load("ray"))
     (HERE / "RESULTS.md").write_text("\n".join(out), encoding="utf-8")
     print("wrote benchmarks/RESULTS.md")
+
+
+def ray_section(r: dict | None) -> list[str]:
+    if not r:
+        return []
+    local, ray = r["local"], r["ray"]
+    return ["## Ingest on Ray (`python benchmarks/bench_ray.py`)", "",
+            f"{r['contexts']:,} JSQuAD contexts ({r['chars']:,} characters), one file each, default embedder; "
+            f"{r['cluster']} (started in {r['cluster_start_s']} s, not counted below). Each ingest ran in a "
+            f"process of its own; 1-minute load average {r['machine']['load_average_at_end']} at the end "
+            "(the 2 cores were shared).", "",
+            "| ingest | wall | tasks | driver time outside waiting | peak driver memory |",
+            "| --- | --- | --- | --- | --- |",
+            f"| local | {local['wall_s']} s | – | – | {local['peak_rss_mb']} MB |",
+            f"| `--ray` | {ray['wall_s']} s ({r['ray_vs_local_wall']:.2f}× local) | {ray['tasks']} on "
+            f"{ray['workers']} CPUs | {100 * ray['driver_outside_waiting']:.1f}% | {ray['peak_rss_mb']} MB |", ""]
 
 
 def english_section(e: dict | None) -> list[str]:
