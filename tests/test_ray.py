@@ -21,6 +21,8 @@ import numpy as np
 import pytest
 
 import ingest.cluster
+import ingest.index
+import ingest.load
 from ingest import build_index
 from ingest.generations import generation
 from ingest.manifest import read_manifest
@@ -244,3 +246,17 @@ def test_batches_keep_order_and_put_a_big_document_alone() -> None:
 
     docs = documents_from_texts([("a", "あ" * 5), ("b", "い" * 5), ("c", "う" * 20), ("d", "え")])
     assert [[d.doc for d in b] for b in ingest.cluster.batches(docs, 10)] == [["a", "b"], ["c"], ["d"]]
+
+
+def test_the_driver_decodes_no_file(cluster: None, corpus: Path, tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The driver only hashes the files; decoding them (their text) happens on the workers,
+    whose processes do not see this test's patches."""
+    def refuse(*args: object) -> None:
+        raise AssertionError("the driver decoded a file")
+
+    monkeypatch.setattr(ingest.cluster, "load_file", refuse)
+    monkeypatch.setattr(ingest.index, "load", refuse)
+    monkeypatch.setattr(ingest.load, "decode", refuse)
+    summary = build_index([corpus], tmp_path / "ray", "none", ray="auto")
+    assert summary.documents == 5 and summary.skipped == (("corpus/empty.txt", "empty"),)
