@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import socket
-import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -188,27 +187,6 @@ class ClusterRun:
     stats: ClusterStats
 
 
-class _ClusterProgress:
-    """One tqdm bar for the whole cluster: characters done / total, chars/s, workers."""
-
-    def __init__(self, total: int, workers: int, enabled: bool) -> None:
-        self.bar = None
-        if enabled and total:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, unit="char", unit_scale=True, desc="embedding on Ray",
-                            file=sys.stderr, dynamic_ncols=True, leave=False)
-            self.bar.set_postfix(workers=workers)
-
-    def __call__(self, n: int) -> None:
-        if self.bar is not None:
-            self.bar.update(n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 def _result(ray: Any, ref: Any) -> Batch:
     """A finished task's batch; a project error raised in the task is raised here as itself."""
     try:
@@ -227,13 +205,15 @@ def prepare_on_ray(items: Sequence[Document | FileRef], embedder_spec: str, addr
     """Prepare ``items`` on the cluster at ``address``, a batch per task, receiving each
     result as it arrives; at most two tasks per CPU are out at once, so the object store
     holds a bounded share of the corpus."""
+    from .index import Progress
+
     ray = connect(address)
     task = ray.remote(max_retries=TASK_RETRIES)(prepare_batch)
     workers = max(int(ray.cluster_resources().get("CPU", 1)), 1)
     pending = iter(list(batches(items, batch_size(sum(map(weight, items)), workers))))
     out: dict[str, Prepared] = {}
     skipped: dict[str, str] = {}
-    bar = _ClusterProgress(sum(map(weight, items)), workers, progress)
+    bar = Progress(sum(map(weight, items)), progress, desc="embedding on Ray", workers=workers)
     t0, waiting, tasks = time.perf_counter(), 0.0, 0
     running = [task.remote(b, embedder_spec) for b in _take(pending, 2 * workers)]
     try:

@@ -117,16 +117,19 @@ def lexical_text(unit_text: str, kind: str) -> str:
     return f"{label} {unit_text}" if label else unit_text
 
 
-class _Progress:
-    """A tqdm bar over characters embedded, on stderr, when asked for."""
+class Progress:
+    """A tqdm bar over characters embedded, on stderr, when asked for (``workers``, when
+    given, is shown beside it: a Ray ingest's bar covers the whole cluster)."""
 
-    def __init__(self, total: int, enabled: bool) -> None:
+    def __init__(self, total: int, enabled: bool, desc: str = "embedding", workers: int | None = None) -> None:
         self.bar = None
         if enabled and total:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, unit="char", unit_scale=True, desc="embedding",
+            self.bar = tqdm(total=total, unit="char", unit_scale=True, desc=desc,
                             file=sys.stderr, dynamic_ncols=True, leave=False)
+            if workers is not None:
+                self.bar.set_postfix(workers=workers)
 
     def __call__(self, n: int) -> None:
         if self.bar is not None:
@@ -147,7 +150,7 @@ def prepare(documents: Sequence[Document], tokenizer: Tokenizer, embedder: Embed
     # on JSQuAD saves 1,145 of 5,654 embedder calls.
     todo = [i for i, u in enumerate(units) if u.kind != "heading"]
     texts = [embed_text(units[i].section, units[i].text, units[i].kind) for i in todo]
-    bar = _Progress(sum(map(len, texts)), progress)
+    bar = Progress(sum(map(len, texts)), progress)
     try:
         embedded = embedder.passages(texts, progress=bar)
     finally:
