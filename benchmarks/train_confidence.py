@@ -31,7 +31,6 @@ anything, a little optimistic.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -40,10 +39,9 @@ from pathlib import Path
 import numpy as np
 from common import CACHE, RESULTS, ROOT, SHARED, exact, write_result
 from scipy.optimize import minimize
-from train_short_ranker import HEURISTIC_W
+from train_short_ranker import HEURISTIC_W, recorded
 from train_short_ranker import fit as fit_ranker
 
-import retriever
 from retriever import Answer, Retriever
 from retriever.confidence import (
     Calibration,
@@ -56,7 +54,7 @@ from retriever.confidence import (
     short_evidence,
     short_summary,
 )
-from retriever.evaluate import QuestionSet, corpus_index, evaluate, found, read_questions
+from retriever.evaluate import QuestionSet, corpus_index, found, read_questions
 from retriever.question import Question
 from retriever.retriever import SENTENCE_FEATURES, Scope, ShortCandidates
 from retriever.short import FEATURES, Candidate, first_candidates, ranked
@@ -103,35 +101,7 @@ class Recorder(Retriever):
 
 def collect(index: Path, qset: QuestionSet) -> list[dict]:
     """Per question: gold answers, article, abstention, candidate sentences, short-step input."""
-    root = Path(retriever.__file__).parents[1]
-    code = b"".join(p.read_bytes() for d in ("ingest", "retriever") for p in sorted((root / d).glob("*.py")))
-    asked = json.dumps([(q.id, q.question, list(q.answers)) for q in qset.questions], ensure_ascii=False)
-    manifest = (index / "current" / "manifest.json").read_bytes()
-    key = hashlib.sha256(manifest + asked.encode() + code).hexdigest()[:16]
-    cache = CACHE / f"confidence-inputs-{key}.json"
-    if cache.exists():
-        return json.loads(cache.read_text(encoding="utf-8"))
-    r = Recorder.load(index, calibration=COLLECTING)
-    rows: list[dict] = []
-
-    def ask(batch: list[str]) -> list[Answer]:
-        r.seen = []
-        answers = r.ask_many(batch, k=3)
-        assert len(r.seen) == len(batch), "every question is answered once"
-        for a, seen in zip(answers, r.seen, strict=True):
-            seen["abstained"] = a.abstained
-            rows.append(seen)
-        return answers
-
-    outcomes, _ = evaluate(ask, qset.questions, batch=64, progress=True)
-    if len(outcomes) < len(qset.questions):
-        raise SystemExit(f"stopped after {len(outcomes)} of {len(qset.questions)} questions; nothing cached")
-    for row, o in zip(rows, outcomes, strict=True):
-        row.update(id=o.question.id, answers=list(o.question.answers),
-                   article=qset.context_of[o.question.id].rsplit("/", 1)[0])
-    CACHE.mkdir(parents=True, exist_ok=True)
-    cache.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
-    return rows
+    return recorded(index, qset, "confidence-inputs", lambda: Recorder.load(index, calibration=COLLECTING), k=3)
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,9 @@ import argparse
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from common import CACHE, SHARED, char_f1, exact, write_result
@@ -67,6 +69,13 @@ class Recorder(Retriever):
 
 def collect(index: Path, qset: QuestionSet) -> list[dict]:
     """Per question: its gold answers, its article, whether kotae abstained, and the sentences."""
+    return recorded(index, qset, "short-inputs", lambda: Recorder.load(index), k=5)
+
+
+def recorded(index: Path, qset: QuestionSet, name: str, load: Callable[[], Any], k: int) -> list[dict]:
+    """Per question, the row ``load()``'s recorder kept (its ``seen``, one dict per question),
+    with the gold answers, the article and whether kotae abstained; cached under CACHE as
+    ``{name}-{key}.json``. Shared by this script and train_confidence.py."""
     # Keyed by everything that decides them: the index, the questions and their answers, and
     # the code that picks sentences and analyses questions (ingest/ and retriever/).
     root = Path(retriever.__file__).parents[1]
@@ -74,17 +83,17 @@ def collect(index: Path, qset: QuestionSet) -> list[dict]:
     asked = json.dumps([(q.id, q.question, list(q.answers)) for q in qset.questions], ensure_ascii=False)
     manifest = (index / "current" / "manifest.json").read_bytes()
     key = hashlib.sha256(manifest + asked.encode() + code).hexdigest()[:16]
-    cache = CACHE / f"short-inputs-{key}.json"
+    cache = CACHE / f"{name}-{key}.json"
     if cache.exists():
         return json.loads(cache.read_text(encoding="utf-8"))
-    r = Recorder.load(index)
-    rows = []
+    r = load()
+    rows: list[dict] = []
 
     def ask(batch: list[str]) -> list[Answer]:
         r.seen = []
-        answers = r.ask_many(batch, k=5)
-        assert len(r.seen) == len(batch), "every question reaches the short-answer step once"
-        for a, seen in zip(answers, r.seen, strict=False):
+        answers = r.ask_many(batch, k=k)
+        assert len(r.seen) == len(batch), "every question is recorded once"
+        for a, seen in zip(answers, r.seen, strict=True):
             seen["abstained"] = a.abstained
             rows.append(seen)
         return answers
@@ -92,7 +101,7 @@ def collect(index: Path, qset: QuestionSet) -> list[dict]:
     outcomes, _ = evaluate(ask, qset.questions, batch=64, progress=True)
     if len(outcomes) < len(qset.questions):
         raise SystemExit(f"stopped after {len(outcomes)} of {len(qset.questions)} questions; nothing cached")
-    for row, o in zip(rows, outcomes, strict=False):
+    for row, o in zip(rows, outcomes, strict=True):
         row.update(id=o.question.id, answers=list(o.question.answers),
                    article=qset.context_of[o.question.id].rsplit("/", 1)[0])
     CACHE.mkdir(parents=True, exist_ok=True)
