@@ -1,0 +1,190 @@
+"""Fit retriever/abstain.json: when the corpus does not answer a question, by evidence.
+
+Needs: the project installed with the bench extra and ../shared/eval/jsquad-valid-v1.3.json
+(KOTAE_SHARED); benchmarks/data/jsquad_en.a1/.a2.jsonl for English.
+Run: python benchmarks/train_abstain.py [--refresh]
+
+Unanswerable questions are made, not written: only the JSQuAD articles of even index are
+indexed, so the questions of the odd articles (Japanese originals, and the English renderings
+of those in the a1/a2 sets) cannot be answered from it, while those of the even articles can.
+For each question the abstain step's Evidence is recorded (cached in CACHE), then per
+language a logistic model over EVIDENCE is fitted with 5-fold cross-validation by article; the
+threshold is the highest whose out-of-fold false abstentions on answerable questions stay
+(the rules' and the model's) stay within the language's budget. The off-topic sets are not used
+here: they are the test (bench_english.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+from cached_index import cached_index
+from common import CACHE, ROOT, SHARED
+
+from retriever import Retriever
+from retriever.abstain import EVIDENCE, WEIGHTS, Evidence
+from retriever.evaluate import read_questions
+
+DATA = ROOT / "benchmarks" / "data"
+FOLDS = 5
+# Share of answerable questions abstained on by the rules and the model together (out of
+# fold). English: issue 14's target, 3% (151 answerable questions: a margin of 0.5 point is
+# less than one question, and at 2.5% the model added almost nothing);
+# Japanese: the rules alone abstain on 1.49% of the same data, so the model may add little.
+# (The model alone, replacing the rules, did better here but let the report's unanswerable
+# questions through: one document of one topic is not a corpus it was fitted on.)
+BUDGET = {"en": 0.03, "ja": 0.018}
+L2 = 1.0
+
+
+class Recorder(Retriever):
+    """A Retriever that records each question's Evidence and its rules' verdict."""
+
+    records: list[dict]
+
+    def abstain(self, q, best, best_dense, short, lex_p, du=None):  # type: ignore[no-untyped-def]
+        why = self.abstain_rules(q, best, best_dense, short, lex_p)
+        byline = bool(q.intents) and self.index.units.kind[best] in q.intents
+        if du is not None:
+            self.records.append({"rules": why is not None, "byline": byline,
+                                 **asdict(self.evidence(q, best, du, short))})
+        return why
+
+
+def articles() -> tuple[list, dict[str, int], list[tuple[str, str, int]]]:
+    """(documents of even articles, article of each document id, (language, question, article))."""
+    data = json.loads((SHARED / "eval" / "jsquad-valid-v1.3.json").read_text(encoding="utf-8"))
+    article_of_context = {p["context"]: ai for ai, a in enumerate(data["data"]) for p in a["paragraphs"]}
+    qset = read_questions(SHARED / "eval" / "jsquad-valid-v1.3.json")
+    article = {d.doc: article_of_context[d.text] for d in qset.documents or []}
+    even = [d for d in qset.documents or [] if article[d.doc] % 2 == 0]
+    asked = [("ja", q.question, article[qset.context_of[q.id]]) for q in qset.questions]
+    for split in ("a1", "a2"):
+        for line in (DATA / f"jsquad_en.{split}.jsonl").read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                asked.append(("en", row["question"], article[qset.context_of[row["id"]]]))
+    return even, article, asked
+
+
+def collect(refresh: bool) -> list[dict]:
+    path = CACHE / "abstain-evidence.json"
+    if path.exists() and not refresh:
+        return json.loads(path.read_text(encoding="utf-8"))
+    even, _, asked = articles()
+    r = Recorder.load(cached_index(even, "jsquad-even"))
+    r.records = []
+    rows = []
+    for lang in ("ja", "en"):
+        mine = [a for a in asked if a[0] == lang]
+        for start in range(0, len(mine), 200):
+            chunk = mine[start:start + 200]
+            r.records = []
+            answers = r.ask_many([q for _, q, _ in chunk])
+            assert len(r.records) == len(answers), "a question was answered without the abstain step"
+            for (lg, q, ai), rec in zip(chunk, r.records, strict=True):
+                rows.append({"lang": lg, "question": q, "article": ai, "answerable": ai % 2 == 0, **rec})
+            print(lang, start + len(chunk), "of", len(mine), flush=True)
+    path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    return rows
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+    """L2-regularised logistic regression by Newton's method (a few features, a few thousand rows)."""
+    a = np.hstack([x, np.ones((len(x), 1))])
+    w = np.zeros(a.shape[1])
+    reg = np.full(a.shape[1], L2)
+    reg[-1] = 0.0
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-np.clip(a @ w, -50, 50)))
+        grad = a.T @ (p - y) + reg * w
+        hess = (a * (p * (1 - p))[:, None]).T @ a + np.diag(reg) + 1e-9 * np.eye(len(w))
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w[:-1], float(w[-1])
+
+
+def matrix(rows: list[dict]) -> np.ndarray:
+    return np.array([Evidence(**{n: r[n] for n in EVIDENCE}).vector(EVIDENCE) for r in rows])
+
+
+def out_of_fold(rows: list[dict]) -> np.ndarray:
+    """P(answerable) of each row from a model fitted without its article's fold."""
+    x, y = matrix(rows), np.array([r["answerable"] for r in rows], float)
+    fold = np.array([hash_fold(r["article"]) for r in rows])
+    p = np.zeros(len(rows))
+    for f in range(FOLDS):
+        train = fold != f
+        mean, scale = x[train].mean(0), x[train].std(0) + 1e-9
+        coef, b = fit_logistic((x[train] - mean) / scale, y[train])
+        p[~train] = 1 / (1 + np.exp(-((x[~train] - mean) / scale @ coef + b)))
+    return p
+
+
+def hash_fold(article: int) -> int:
+    # Articles alternate between indexed and not, so folds take every 5th pair of them.
+    return (article // 2) % FOLDS
+
+
+def threshold(rows: list[dict], p: np.ndarray, budget: float) -> float:
+    """The highest threshold whose out-of-fold false abstentions stay within ``budget``."""
+    pos = np.array([r["answerable"] for r in rows])
+    rules = np.array([r["rules"] for r in rows])
+    free = np.array([r["byline"] for r in rows])
+    best = 0.0
+    for t in np.round(np.arange(0.005, 0.9, 0.005), 3):
+        false = (rules | ((p < t) & ~free))[pos].mean()
+        if false <= budget:
+            best = float(t)
+    return best
+
+
+def report(lang: str, rows: list[dict], p: np.ndarray, t: float) -> dict:
+    pos = np.array([r["answerable"] for r in rows])
+    rules = np.array([r["rules"] for r in rows])
+    model = (p < t) & ~np.array([r["byline"] for r in rows])
+    out = {"answerable": int(pos.sum()), "unanswerable": int((~pos).sum()), "threshold": t,
+           "false_abstentions_rules": round(float(rules[pos].mean()), 4),
+           "false_abstentions_with_model": round(float((rules | model)[pos].mean()), 4),
+           "unanswerable_abstained_rules": round(float(rules[~pos].mean()), 4),
+           "unanswerable_abstained_with_model": round(float((rules | model)[~pos].mean()), 4)}
+    print(lang, out, flush=True)
+    return out
+
+
+def fit(lang: str, rows: list[dict]) -> tuple[dict, dict]:
+    """The model for one language on all its rows, with out-of-fold figures and threshold."""
+    p = out_of_fold(rows)
+    t = threshold(rows, p, BUDGET[lang])
+    x, y = matrix(rows), np.array([r["answerable"] for r in rows], float)
+    mean, scale = x.mean(0), x.std(0) + 1e-9
+    coef, b = fit_logistic((x - mean) / scale, y)
+    model = {"features": list(EVIDENCE), "mean": mean.round(5).tolist(), "scale": scale.round(5).tolist(),
+             "coef": coef.round(4).tolist(), "intercept": round(b, 4), "threshold": t}
+    return model, report(lang, rows, p, t)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--refresh", action="store_true", help="recollect the evidence (after a change to it)")
+    rows = collect(ap.parse_args().refresh)
+    models, figures = {}, {}
+    for lang in ("ja", "en"):
+        mine = [r for r in rows if r["lang"] == lang]
+        models[lang], figures[lang] = fit(lang, mine)
+    WEIGHTS.write_text(json.dumps({
+        "about": "abstain models by question language, written by benchmarks/train_abstain.py: JSQuAD "
+                 "validation, even articles indexed, odd articles' questions unanswerable; figures are "
+                 "out of fold (5 folds by article)",
+        "models": models, "cross_validation": figures}, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {Path(WEIGHTS).relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
