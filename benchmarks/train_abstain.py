@@ -32,12 +32,14 @@ from retriever.evaluate import read_questions
 DATA = ROOT / "benchmarks" / "data"
 FOLDS = 5
 # Share of answerable questions abstained on by the rules and the model together (out of
-# fold). English: issue 14's target, 3% (151 answerable questions: a margin of 0.5 point is
-# less than one question, and at 2.5% the model added almost nothing);
+# fold). English: issue 14's target is 3%, kept with a margin (at a 3% budget, threshold
+# 0.075, the model abstained on 9.7% of the natural English set and 3.8% of a1 over the whole
+# index: English evidence through the bridge is too weak yet, so the margin stays and the
+# English model adds almost nothing);
 # Japanese: the rules alone abstain on 1.49% of the same data, so the model may add little.
 # (The model alone, replacing the rules, did better here but let the report's unanswerable
 # questions through: one document of one topic is not a corpus it was fitted on.)
-BUDGET = {"en": 0.03, "ja": 0.018}
+BUDGET = {"en": 0.025, "ja": 0.018}
 L2 = 1.0
 
 

@@ -429,10 +429,10 @@ class Retriever:
         model weighs them together with how the answer stands against the corpus (``du``:
         every sentence's similarity to the question), and catches questions the rules let
         through: on JSQuAD with half its articles indexed, 84% of the other half's Japanese
-        questions abstained where the rules caught 61% (English: 53%, from 13%), for 0.2
-        (English 1.3) points more false abstentions (benchmarks/train_abstain.py, out of
-        fold). ``lex_p`` (the BM25 passage scores) is given on a lexical-only index, where no
-        lexical match at all means no evidence."""
+        questions abstained where the rules caught 61%, for 0.2 points more false
+        abstentions (English, weaker through the bridge: 15% from 13%, for 0.7 points;
+        benchmarks/train_abstain.py, out of fold). ``lex_p`` (the BM25 passage scores) is
+        given on a lexical-only index, where no lexical match at all means no evidence."""
         why = self.abstain_rules(q, best, best_dense, short, lex_p)
         model = models().get(q.language) if self.settings.abstain_model else None
         if why is not None or du is None or model is None:
