@@ -180,6 +180,7 @@ def main() -> None:
         out.append("")
     out += load_serve_section(load("load_serve"))
     out += english_section(load("english"))
+    out += abstain_section(load("abstain"))
     out += engine_section(load("engine"))
     out += hostile_section(load("hostile"))
     out += ray_section(load("ray"))
@@ -233,6 +234,22 @@ def english_section(e: dict | None) -> list[str]:
         t = e["tatoeba"]
         out += ["", f"Tatoeba English → Japanese top-1 in the same run: {f3(t['kotae']['top1'])} with the bridge, "
                 f"{f3(t['kotae without bridge']['top1'])} without."]
+    out.append("")
+    return out
+
+
+def abstain_section(a: dict | None) -> list[str]:
+    """Abstention by the rules alone and with the model (benchmarks/bench_abstain.py)."""
+    if not a:
+        return []
+    out = ["## Abstention, rules and model (`python benchmarks/bench_abstain.py`)", "",
+           "Questions abstained on, by the hand-set rules alone and with the fitted model of "
+           "`retriever/abstain.py` after them (one run: an abstention whose reason is the model's is one the "
+           "rules let through). Off-topic sets are unanswerable (more is better); all others are answerable "
+           "(false abstentions, fewer is better).", "",
+           "| set | n | rules | rules + model |", "| --- | --- | --- | --- |"]
+    for name, c in a["sets"].items():
+        out.append(f"| {name} | {c['n']} | {c['abstained_rules']} | {c['abstained_with_model']} |")
     out.append("")
     return out
 
