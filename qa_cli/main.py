@@ -104,7 +104,10 @@ def _answer_block(answer) -> list[str]:
     out += [terminal_safe(answer.answer.text), f"  {_where(answer.answer)}{_confidence(answer.confidence)}"]
     if answer.gloss:
         out.append("  Dictionary glosses (EDICT; word meanings, not a translation):")
-        out += [f"    {g.text} ({g.romaji}){': ' + g.gloss if g.gloss else ''}" for g in answer.gloss]
+        # Each word once: the JSON keeps every occurrence with its own offsets, the reader
+        # needs 安保理 glossed once however often the sentence repeats it.
+        seen = dict.fromkeys((g.text, g.romaji, g.gloss) for g in answer.gloss)
+        out += [f"    {text} ({romaji}){': ' + gloss if gloss else ''}" for text, romaji, gloss in seen]
     return out
 
 
@@ -120,8 +123,8 @@ def render(answer, tty: bool) -> str:
             out.append(f"  (why: {answer.why})")
         out.append("Closest passages:")
     elif not answer.confident:
-        out.append(f"Low confidence{_confidence(answer.confidence)}: no sentence clearly answers this. "
-                   "The passages most likely to, best first:")
+        out.append(f"Low confidence{_confidence(answer.confidence)}: kotae is not sure which sentence answers "
+                   "this. The passages most likely to, best first:")
         guess = ["", "Best guess (low confidence):", *_answer_block(answer)]
     else:
         out += _answer_block(answer)

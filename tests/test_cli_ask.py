@@ -67,6 +67,17 @@ def test_ask_english_shows_dictionary_glosses(report_index: Path, capsys: pytest
     assert "大統領 (daitouryou): president (of a nation)" in out
 
 
+def test_ask_glosses_each_word_once(report_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # the answer sentence names 安保理決議 twice: the JSON keeps both spans, the terminal one line
+    question = "When does UN Security Council resolution 2231 expire?"
+    assert main(["ask", question, "--index", str(report_index), "--json"]) == 0
+    glossed = [g["text"] for g in json.loads(capsys.readouterr().out)["answer"]["gloss"]]
+    assert glossed.count("安保理") == 2
+    assert main(["ask", question, "--index", str(report_index)]) == 0
+    lines = [ln.strip() for ln in capsys.readouterr().out.splitlines() if ln.startswith("    安保理 (")]
+    assert lines == ["安保理 (anpori): UN Security Council"]
+
+
 def test_ask_json(report_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rc = main(["ask", "When does UN Security Council resolution 2231 expire?", "--index", str(report_index),
                "--json"])

@@ -147,7 +147,7 @@ async function render(a) {
   } else if (a.answer.confident === false) {
     // Low confidence: the passages lead, and the sentence comes after them as a guess.
     out.append(el("p", { class: "abstain", role: "status" },
-      `Low confidence (${a.answer.confidence.toFixed(2)}): no sentence clearly answers this. ` +
+      `Low confidence (${a.answer.confidence.toFixed(2)}): kotae is not sure which sentence answers this. ` +
       "The passages most likely to, best first:"));
     out.append(el("ol", { class: "citations" }, ...a.citations.map((c, i) => citationItem(c, i, a))));
     const guess = el("div", { class: "answer-box" });
