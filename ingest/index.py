@@ -362,12 +362,13 @@ def _provenance(doc: str, paths: dict[str, Path], fresh: dict[str, Prepared],
     return out
 
 
-def _manifest(prepared: list[Prepared], spec: str, dim: int, tokenizer: Tokenizer, plan: _Plan,
+def _manifest(prepared: list[Prepared], spec: str, embedder: Embedder, tokenizer: Tokenizer, plan: _Plan,
               skipped: list[tuple[str, str]], provenance: dict[str, dict[str, str]],
               embedded_units: int) -> Manifest:
     return Manifest(
         format=FORMAT_VERSION, created=datetime.now(UTC).isoformat(timespec="seconds"),
-        embedder_spec=spec, embedder_dim=dim, tokenizer=tokenizer.version,
+        embedder_spec=spec, embedder_dim=embedder.dim, embedder_engine=str(getattr(embedder, "engine", "")),
+        tokenizer=tokenizer.version,
         counts={"documents": len(prepared), "units": sum(len(p.units) for p in prepared),
                 "passages": sum(len(p.passages) for p in prepared),
                 "chars": sum(len(p.document.text) for p in prepared)},
@@ -469,7 +470,7 @@ def _build_locked(index_dir: Path, given: list[Document | FileRef], given_skippe
     paths = {d.doc: Path(d.path) for d in docs if d.path is not None}
     provenance = {p.document.doc: _provenance(p.document.doc, paths, new_prepared, old.manifest)
                   for p in prepared}
-    manifest = _manifest(prepared, spec, embedder.dim, tokenizer, plan, skipped, provenance, embedded)
+    manifest = _manifest(prepared, spec, embedder, tokenizer, plan, skipped, provenance, embedded)
     live = _write_and_publish(index_dir, prepared, manifest)
     generations.checkpoint("published")
     clean_old(index_dir, live)

