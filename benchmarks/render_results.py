@@ -220,22 +220,41 @@ def english_section(e: dict | None) -> list[str]:
                 out.append(f"| {name} | {system} | {f3(f.get('hit@1'))} | {f3(f.get('answer_accuracy'))} | "
                            f"{f3(f.get('short_em'))} | {f3(f.get('false_abstentions'))} |")
     off = e["offtopic"]
-    lat = e["latency"]
     out += ["", f"Off-topic questions abstained: English {off['en']['abstained']} of {off['en']['n']}, "
-            f"Japanese {off['ja']['abstained']} of {off['ja']['n']}. Warm `ask` p50 for English questions: "
-            f"{lat['p50_ms_with_bridge']} ms with the bridge, {lat['p50_ms_without']} ms without "
-            f"({lat['added_p50_ms']:+} ms, {lat['n']} questions, same run).", "",
-            "Natural questions (the report and four documents, `benchmarks/data/natural/`): answer sentence "
-            "holds a gold span"]
-    for lang, f in e["natural"].items():
-        out.append(f"- {lang}: {f3(f['answer_accuracy'])} (hit@1 {f3(f['hit@1'])}, "
-                   f"false abstentions {f3(f['false_abstentions'])}, n={f['n']})")
+            f"Japanese {off['ja']['abstained']} of {off['ja']['n']}. " + english_latency(e), ""]
+    for key, title in (("natural", "Natural questions (the report and four documents, `benchmarks/data/natural/`; "
+                                   "rules and weights are chosen on these)"),
+                       ("natural_heldout", "Natural questions held out (two more documents, `benchmarks/data/"
+                                           "natural_heldout/`, asked against all seven; never tuned on)")):
+        if key in e:
+            out.append(f"{title}: answer sentence holds a gold span")
+            for lang, f in e[key].items():
+                out.append(f"- {lang}: {f3(f['answer_accuracy'])} (hit@1 {f3(f['hit@1'])}, "
+                           f"false abstentions {f3(f['false_abstentions'])}, n={f['n']})")
+            out.append("")
     if "tatoeba" in e:
         t = e["tatoeba"]
-        out += ["", f"Tatoeba English → Japanese top-1 in the same run: {f3(t['kotae']['top1'])} with the bridge, "
-                f"{f3(t['kotae without bridge']['top1'])} without."]
+        out += ["Tatoeba English → Japanese top-1 in the same run: "
+                + ", ".join(f"{name} {f3(f['top1'])}" for name, f in t.items()) + "."]
     out.append("")
     return out
+
+
+def english_latency(e: dict) -> str:
+    """The latency sentence of the English section (older results named two systems only)."""
+    lat = e["latency"]
+    if "p50_ms" not in lat:
+        return (f"Warm `ask` p50 for English questions: {lat['p50_ms_with_bridge']} ms with the bridge, "
+                f"{lat['p50_ms_without']} ms without ({lat['added_p50_ms']:+} ms, {lat['n']} questions, same run).")
+    p50 = ", ".join(f"{name} {ms} ms" for name, ms in lat["p50_ms"].items())
+    text = (f"Warm `ask` p50 for English questions ({lat['n']} questions, interleaved, same run, load average "
+            f"{lat['load_average_1min']}): {p50}; USE adds {lat['added_by_use_p50_ms']:+} ms, the bridge and "
+            f"USE together {lat['added_by_bridge_and_use_p50_ms']:+} ms.")
+    cold = e.get("use_cold_start")
+    if cold:
+        text += (f" Cold start of the USE encoder in a new process (first English question of a `kotae ask`): "
+                 f"{cold['median_s']} s (median of {cold['runs']}, load average {cold['load_average_1min']}).")
+    return text
 
 
 def abstain_section(a: dict | None) -> list[str]:

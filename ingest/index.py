@@ -8,6 +8,8 @@ A generation holds::
     gen-…/units.faiss, passages.faiss   inner-product indexes of unit/passage vectors
     gen-…/lexical/{passages,units}/     BM25 (bm25s format)
     gen-…/bridge.json                   English words and names -> this corpus's Japanese tokens
+    gen-…/use-units.npz                 multilingual USE unit vectors, for English questions
+                                        (ingest.use_vectors; only when that package is installed)
 
 How generations are published, locked, read and cleaned up is ingest.generations.
 """
@@ -52,6 +54,8 @@ from .records import Document, FileRef
 from .segment import segment
 from .store import Prepared
 from .tokens import Tokenizer
+from .use_vectors import installed as use_installed
+from .use_vectors import write_use_vectors
 
 
 @dataclass(frozen=True)
@@ -198,8 +202,9 @@ def passage_vectors(prepared: Prepared) -> np.ndarray:
     return out
 
 
-def write_generation(gen: Path, prepared: list[Prepared], manifest: Manifest) -> None:
-    """Write a complete generation into ``gen`` (which must not exist yet)."""
+def write_generation(gen: Path, prepared: list[Prepared], manifest: Manifest, previous: Path | None = None) -> None:
+    """Write a complete generation into ``gen`` (which must not exist yet); ``previous``, the
+    live generation if any, lends its USE vectors to unchanged units."""
     gen.mkdir(parents=True)
     (gen / READERS).touch()
     store.write(gen / "store.sqlite", prepared)
@@ -213,6 +218,9 @@ def write_generation(gen: Path, prepared: list[Prepared], manifest: Manifest) ->
     lexical.build([t for p in prepared for t in p.passage_tokens], gen / "lexical" / "passages")
     lexical.build([t for p in prepared for t in p.unit_tokens], gen / "lexical" / "units")
     write_bridge(gen, [u.text for p in prepared for u in p.units])
+    if dim and use_installed():  # the second vector English questions use (ingest.use_vectors)
+        write_use_vectors(gen, [None if u.kind == "heading" else embed_text(u.section, u.text, u.kind)
+                                for p in prepared for u in p.units], previous)
     generations.checkpoint("lexical-written")
     manifest.write(gen)  # last: a generation with a manifest is whole
 
@@ -383,9 +391,13 @@ def _manifest(prepared: list[Prepared], spec: str, embedder: Embedder, tokenizer
 
 
 def _write_and_publish(index_dir: Path, prepared: list[Prepared], manifest: Manifest) -> Path:
+    try:
+        previous: Path | None = generation(index_dir)
+    except IndexFileError:
+        previous = None
     tmp = new_temporary(index_dir)
     try:
-        write_generation(tmp, prepared, manifest)
+        write_generation(tmp, prepared, manifest, previous)
         return publish(index_dir, tmp)
     except BaseException as e:
         full = is_disk_full(e, index_dir)  # judged before removing the partial generation frees space

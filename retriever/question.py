@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from ingest.clean import normalize
 from ingest.facts import COUNTERS
@@ -130,6 +132,9 @@ class Question:
     # (president -> 大統領), and the BM25 weight of each Japanese token. None otherwise.
     bridged: tuple[BridgedTerm, ...] | None = None
     bridged_weights: dict[str, float] | None = None
+    # The question's similarity to every unit and every passage by the index's second vector
+    # (multilingual USE, for English questions on an index that has it), filled the same way.
+    second_dense: tuple[np.ndarray, np.ndarray] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def of(cls, text: str, tokenizer: Tokenizer, language: str | None = None) -> Question:

@@ -23,6 +23,7 @@ from ingest.errors import IndexFileError, InputError, IntegrityError, KotaeError
 from ingest.lexical import LexicalIndex
 from ingest.manifest import check_tokenizer
 from ingest.tokens import Tokenizer, analyse
+from ingest.use_vectors import shared_use_encoder
 
 from .abstain import Evidence, models, standing
 from .confidence import Calibration, sentence_evidence, shipped_calibration, short_evidence, short_summary
@@ -53,6 +54,13 @@ class Settings:
 
     lexical: dict[str, float] = field(default_factory=lambda: {
         "ja": 0.7, "en": 0.4, "mixed": 0.3, "other": 0.2})
+    # Weight of the index's second vector (multilingual USE, ingest.use_vectors) within the
+    # dense score, per question language; a language not named, or an index without those
+    # vectors, uses e5 alone. e5 and USE miss different English questions (issue 14): on
+    # the English JSQuAD dev set (a1) hit@1 rose from 0.749 with e5 alone to 0.763 at 0.2,
+    # 0.777 at 0.6 and 0.784 at 0.8; 0.6 with the sentence feature below (0.3) was the best
+    # pair on a1 and the natural dev set together (benchmarks/bench_english.py).
+    second_dense: dict[str, float] = field(default_factory=lambda: {"en": 0.6})
     unit_max: float = 0.5  # passage dense score: mix of its mean vector and its best sentence
     fusion: str = "scale"  # how dense and BM25 scores are put on one scale: scale, z or rrf
     passages_considered: int = 3  # passages whose sentences compete for the answer
@@ -76,7 +84,8 @@ class Settings:
     sentence_weights: dict[str, float] = field(default_factory=lambda: {
         "passage": 1.0, "lexical": 0.5, "dense": 1.0,
         "intent": 0.6,  # a byline or caption for a question about the document itself (筆者は誰か)
-        "type": 0.5})  # a sentence that states the kind of fact asked for (a date for いつ)
+        "type": 0.5,  # a sentence that states the kind of fact asked for (a date for いつ)
+        "second_dense": 0.3})  # its USE similarity, for an English question (0 for others)
     # Calibrated confidence (retriever/confidence.json): a short answer under min_confidence
     # is not shown, an answer sentence under min_sentence_confidence is marked low confidence.
     # None takes the thresholds chosen on held-out JSQuAD articles by train_confidence.py.
@@ -86,7 +95,7 @@ class Settings:
 
 # What is known about a candidate answer sentence (Retriever._sentence_features).
 SENTENCE_FEATURES = ("passage", "top_passage", "lexical", "dense", "dense_gap", "intent", "type", "coverage",
-                     "log_length", "dense_raw", "passage_margin")
+                     "log_length", "dense_raw", "passage_margin", "second_dense")
 _SENTENCE_COLUMN = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
 
 
@@ -324,13 +333,25 @@ class Retriever:
         """The question analysed once; an English one also gets its words bridged to the
         index's Japanese (president -> 大統領), the evidence BM25 and coverage read for it."""
         q = Question.of(question, self.tokenizer)
-        if q.language != "en" or not self.index.bridge.lexicon:
-            return q  # an index built before bridges: English words meet only Latin text
+        if q.language != "en":
+            return q
+        if not self.index.bridge.lexicon:  # an index built before bridges: English words meet only Latin text
+            return replace(q, second_dense=self.second_dense(q))
         terms = bridge_question(question, self.index.bridge, self.index.passage_lexical.vocab)
         weights = token_weights(terms)
         # The Japanese its words stand for are what an answer sentence shares with it, as a
         # Japanese question's own words are (the short answer's features read them).
-        return replace(q, bridged=terms, bridged_weights=weights, content=q.content | frozenset(weights))
+        return replace(q, bridged=terms, bridged_weights=weights, content=q.content | frozenset(weights),
+                       second_dense=self.second_dense(q))
+
+    def second_dense(self, q: Question) -> tuple[np.ndarray, np.ndarray] | None:
+        """The question's USE similarity to every unit and passage, when its language weighs
+        USE and the index has USE vectors (the encoder loads on the first such question)."""
+        ix = self.index
+        if not self.settings.second_dense.get(q.language) or ix.use_unit_vectors is None:
+            return None
+        v = shared_use_encoder().encode([q.nfkc])[0]
+        return ix.use_unit_vectors @ v, ix.use_passage_vectors @ v
 
     def _lexical(self, lexical: LexicalIndex, q: Question) -> np.ndarray:
         """BM25 of every row of ``lexical``: the question's tokens, or its bridged terms (each
@@ -350,24 +371,35 @@ class Retriever:
         against the thousands of passages of a large corpus beside it."""
         ix = self.index
         lex_p = self._lexical(ix.passage_lexical, q)
-        dense = None
-        if dp is not None and du is not None:
-            # A passage's dense score mixes its mean vector with its best sentence's.
-            best_unit = np.maximum.reduceat(du[ix.member_flat], ix.member_offsets) if len(ix.member_flat) else dp
-            dense = (1 - self.settings.unit_max) * dp + self.settings.unit_max * best_unit
+        dense = self._passage_dense(du, dp)
+        second = self._passage_dense(*q.second_dense) if q.second_dense is not None else None
         if scope is None:
-            return self._fused(q, lex_p, dense), lex_p
+            return self._fused(q, lex_p, dense, second), lex_p
         keep = scope.passages
         fused = np.full(len(lex_p), -np.inf)
-        fused[keep] = self._fused(q, lex_p[keep], None if dense is None else dense[keep])
+        fused[keep] = self._fused(q, lex_p[keep], None if dense is None else dense[keep],
+                                  None if second is None else second[keep])
         return fused, np.where(keep, lex_p, 0.0)
 
-    def _fused(self, q: Question, lex: np.ndarray, dense: np.ndarray | None) -> np.ndarray:
+    def _passage_dense(self, du: np.ndarray | None, dp: np.ndarray | None) -> np.ndarray | None:
+        """A passage's dense score: its mean vector's similarity mixed with its best sentence's."""
+        if dp is None or du is None:
+            return None
+        ix = self.index
+        best_unit = np.maximum.reduceat(du[ix.member_flat], ix.member_offsets) if len(ix.member_flat) else dp
+        return (1 - self.settings.unit_max) * dp + self.settings.unit_max * best_unit
+
+    def _fused(self, q: Question, lex: np.ndarray, dense: np.ndarray | None,
+               second: np.ndarray | None = None) -> np.ndarray:
         if dense is None:
             return _scale(lex)
         w = self.settings.lexical.get(q.language, self.settings.lexical["other"])
         norm = _NORMS[self.settings.fusion]
-        return (1 - w) * norm(dense) + w * norm(lex)
+        semantic = norm(dense)
+        if second is not None:  # e5 and USE, each on the one scale, then weighed
+            a = self.settings.second_dense.get(q.language, 0.0)
+            semantic = (1 - a) * semantic + a * norm(second)
+        return (1 - w) * semantic + w * norm(lex)
 
     def candidates(self, q: Question, passages: Sequence[int], scope: Scope | None = None) -> list[int]:
         """The units that compete for the answer: the answerable units of the top passages,
@@ -545,6 +577,9 @@ class Retriever:
             x[:, col["dense"]] = (dn - dn.min()) / (float(dn.max() - dn.min()) or 1.0)
             x[:, col["dense_gap"]] = dn - dn.max()
             x[:, col["dense_raw"]] = dn  # the cosine itself: 0.9 is close whatever the others score
+        if q.second_dense is not None:
+            sn = q.second_dense[0][c]
+            x[:, col["second_dense"]] = (sn - sn.min()) / (float(sn.max() - sn.min()) or 1.0)
         ranking = np.sort(fused[np.isfinite(fused)])[::-1]
         # How far the best passage leads the next: a clear lead means the search was sure.
         x[:, col["passage_margin"]] = ranking[0] - ranking[1] if len(ranking) > 1 else 1.0

@@ -20,6 +20,7 @@ from ingest.lexical import LexicalIndex
 from ingest.manifest import read_manifest
 from ingest.records import Span
 from ingest.store import PASSAGES, SPAN_FIELDS, UNITS, Table
+from ingest.use_vectors import read_use_vectors
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,12 @@ class IndexReader:
         if self.dim:
             self.unit_vectors = self._read_faiss(gen / "units.faiss", len(self.units))
             self.passage_vectors = self._read_faiss(gen / "passages.faiss", len(self.passages))
+        # The second, cross-lingual vector English questions use beside e5 (ingest.use_vectors);
+        # None for an index built without it. A passage's is the normalised mean of its units'.
+        self.use_unit_vectors = read_use_vectors(gen, len(self.units))
+        self.use_passage_vectors = None
+        if self.use_unit_vectors is not None:
+            self.use_passage_vectors = mean_rows(self.use_unit_vectors, self.passages.members)
 
     def _read_faiss(self, path: Path, rows: int) -> np.ndarray:
         import faiss
@@ -162,3 +169,13 @@ class IndexReader:
         members = self.passages.members
         self.member_flat = np.concatenate(members) if members else np.zeros(0, np.int64)
         self.member_offsets = np.cumsum([0] + [len(m) for m in members[:-1]]).astype(np.int64)
+
+
+def mean_rows(rows: np.ndarray, members: Sequence[np.ndarray]) -> np.ndarray:
+    """For each group of row numbers, the L2-normalised mean of those rows (zeros for an empty group)."""
+    out = np.zeros((len(members), rows.shape[1]), np.float32)
+    for i, m in enumerate(members):
+        if len(m):
+            v = rows[m].mean(axis=0)
+            out[i] = v / max(float(np.linalg.norm(v)), 1e-12)
+    return out

