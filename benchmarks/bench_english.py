@@ -65,8 +65,10 @@ def kotae_figures(r: Retriever, questions: Sequence[str], golds: Sequence[Sequen
 
 
 def without_bridge(r: Retriever) -> Retriever:
-    """kotae as it was before the bridge: English lexical weight 0.15, no bridged words, e5 alone."""
-    plain = r.with_settings(lexical={**r.settings.lexical, "en": 0.15}, second_dense={})
+    """kotae as it was before issue 14: English lexical weight 0.15, no bridged words, e5 alone,
+    no view cues."""
+    plain = r.with_settings(lexical={**r.settings.lexical, "en": 0.15}, second_dense={},
+                            sentence_weights={**r.settings.sentence_weights, "view": 0.0})
     plain.index = _IndexWithoutBridge(r.index)  # type: ignore[assignment]
     return plain
 

@@ -16,6 +16,7 @@ rows of the last one for every unit whose text did not change.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib.util
@@ -60,6 +61,32 @@ class UseEncoder:
             self._backend = _load_backend()
         rows = np.asarray(self._backend.encode(list(texts)), dtype=np.float32)
         return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+
+
+def question_similarities(text: str, *matrices: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``text``'s USE vector's dot product with the rows of each matrix, on one BLAS thread.
+
+    A question's products are one matrix-vector product each: with OpenBLAS's threads on a
+    busy 2-core machine such a product of 4,509 x 512 took 120 ms, on one thread under 1 ms.
+    """
+    with one_blas_thread():
+        v = shared_use_encoder().encode([text])[0]
+        return tuple(m @ v for m in matrices)
+
+
+@functools.cache
+def _blas_controller() -> Any:
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return None
+    return ThreadpoolController()
+
+
+def one_blas_thread() -> contextlib.AbstractContextManager[Any]:
+    """A context in which NumPy's BLAS runs on one thread (no limit without threadpoolctl)."""
+    controller = _blas_controller()
+    return controller.limit(limits=1, user_api="blas") if controller is not None else contextlib.nullcontext()
 
 
 def _load_backend() -> Any:

@@ -16,6 +16,9 @@ The analysis, in order:
    (with its counter: 何発 -> 発), a term, or a description (なぜ, how) with no short answer.
 5. Its intents: questions about the document itself (筆者は誰か, the photo) point to
    bylines and captions.
+6. For an English question about a view rather than a fact, the kind of statement that
+   answers it (``view``): a reason, a recommendation, a plan or an expectation, each said
+   by cue words in Japanese prose (ため, べき, 進める, 見通し; :data:`VIEW_CUES`).
 
 A later step that needs more evidence about the question adds a field here and fills it
 once, rather than analysing the text again: an English question's words bridged to the
@@ -135,6 +138,7 @@ class Question:
     # The question's similarity to every unit and every passage by the index's second vector
     # (multilingual USE, for English questions on an index that has it), filled the same way.
     second_dense: tuple[np.ndarray, np.ndarray] | None = field(default=None, compare=False, repr=False)
+    view: str | None = None  # reason, recommendation, plan or expectation (English questions; see VIEW_CUES)
 
     @classmethod
     def of(cls, text: str, tokenizer: Tokenizer, language: str | None = None) -> Question:
@@ -145,7 +149,7 @@ class Question:
         tokens = tuple(t for t in (m.token() for m in morphemes) if t)
         return cls(text=text, nfkc=nfkc, normalized=normalize(text), language=lang, morphemes=morphemes,
                    tokens=tokens, content=frozenset(tokens) - QUESTION_WORDS, asked=asked_for(nfkc, lang),
-                   intents=intents(text))
+                   intents=intents(text), view=view_asked(nfkc) if lang == "en" else None)
 
 
 # The author as the holder of a view asks about the content, not the byline: 筆者は何を主張
@@ -155,10 +159,51 @@ _OPINION = re.compile(r"考え|主張|述べ|指摘|期待|予想|予測|見通|
                       re.I)
 
 
+# The statement a question about a view asks for, by its English wording; the first kind in
+# this order that matches decides ("Why should Japan…" asks for a reason).
+_EN_VIEWS = [
+    ("reason", re.compile(r"\bwhy\b|\bfor what reason\b|\breasons?\b|\bcaus(?:e|es|ed|ing)\b|\bexplains?\b|"
+                          r"\b(?:meant|intended|designed|supposed) to\b|\bholding (?:\w+ ){0,3}back\b|"
+                          r"\bslowing (?:\w+ ){0,3}down\b|\bbehind\b|\bmotivat", re.I)),
+    ("recommendation", re.compile(r"\bshould\b|\brecommend|\bpropos|\badvi[sc]e|\bcalls? for\b|\bought to\b|"
+                                  r"\bneeds? to\b|\bmust\b", re.I)),
+    ("plan", re.compile(r"\bplans?\b|\bplanning\b|\bintends?\b|\bdoing\b|\bsteps?\b|\bmeasures?\b|"
+                        r"\bapproach|\bhow (?:will|does|do|is|are|did|can) (?:[\w’'-]+ ){0,5}?(?:get|make|deal|"
+                        r"handle|respond|tackle|address|start|bring|use|reach|keep|cope|fill|support)\b", re.I)),
+    ("expectation", re.compile(r"\bexpect|\bpredict|\bforecast|\boutlook\b|\bprospects?\b|\blikely\b|"
+                               r"\bhow realistic\b|\bwill\b|\bfuture\b|\bin the (?:near|coming|next)\b", re.I)),
+]
+# How Japanese prose says each kind of statement: a reason (ため, ので, 理由), a recommendation
+# (べき, 必要がある, and a proposal list's 〜こと。), a plan (進める, 目指す, 支援する), an
+# expectation (見込み, 見通し, だろう, おそれ). "Why is the city moving to a seven-day
+# stockpile?" is answered by 〜時間がかかることが…明らかになっています (the reason), not by
+# 市の備蓄はこれまで3日分を基本としてきました, the sentence that shares its words.
+VIEW_CUES = {
+    "reason": re.compile(r"ため|ので|から(?:だ|です|である)|理由|原因|要因|背景|によって|により|ことから|せいで"),
+    "recommendation": re.compile(r"べき|必要(?:がある|があろう|だ|です|である)|求められ|望まれ|提言|"
+                                 r"重要(?:だ|です|である)|こと[。]?$"),
+    "plan": re.compile(r"進め|目指|取り組|導入|支援|計画|予定|設け|拡充|始め|開始|方針|図る|強化|整備"),
+    "expectation": re.compile(r"見込|見通|予想|予測|見られ|見てい|だろう|でしょう|可能性|おそれ|恐れ|推計|考えられ|"
+                              r"と見る|ではないか"),
+}
+
+
+def view_asked(text: str) -> str | None:
+    """The kind of statement an English question about a view asks for (see VIEW_CUES), or None."""
+    return next((kind for kind, pattern in _EN_VIEWS if pattern.search(text)), None)
+
+
+# "Who issued this notice?", "When was this chapter finalised?": who or when of the text itself.
+_ABOUT_THIS_TEXT = re.compile(r"\b(?:who|when|whom) (?:\w+ ){0,3}this (?:report|chapter|notice|paper|document|article|"
+                              r"study|piece|analysis|commentary|memo|section|letter)\b", re.I)
+
+
 def intents(text: str) -> frozenset[str]:
     """The kinds of unit a question is about when it asks about the document itself."""
     q = text.lower()
     found = {kind for kind, words in _INTENTS.items() if any(w in q for w in words)}
+    if _ABOUT_THIS_TEXT.search(text):
+        found.add("byline")
     if _OPINION.search(text):
         found.discard("byline")
     return frozenset(found)

@@ -23,12 +23,12 @@ from ingest.errors import IndexFileError, InputError, IntegrityError, KotaeError
 from ingest.lexical import LexicalIndex
 from ingest.manifest import check_tokenizer
 from ingest.tokens import Tokenizer, analyse
-from ingest.use_vectors import shared_use_encoder
+from ingest.use_vectors import question_similarities
 
 from .abstain import Evidence, models, standing
 from .confidence import Calibration, sentence_evidence, shipped_calibration, short_evidence, short_summary
 from .english import bridge_question, sentence_glosses, term_coverage, term_scores, token_weights
-from .question import DATE, FACT_KINDS, ORG, PERSON, PLACE, QUANTITY, Question
+from .question import DATE, FACT_KINDS, ORG, PERSON, PLACE, QUANTITY, VIEW_CUES, Question
 from .records import Answer, Citation, GlossNote, ShortAnswer
 from .short import FEATURES, Candidate, first_candidates, ranked, ranker_language
 from .store import IndexReader, SpanRows
@@ -85,7 +85,8 @@ class Settings:
         "passage": 1.0, "lexical": 0.5, "dense": 1.0,
         "intent": 0.6,  # a byline or caption for a question about the document itself (筆者は誰か)
         "type": 0.5,  # a sentence that states the kind of fact asked for (a date for いつ)
-        "second_dense": 0.3})  # its USE similarity, for an English question (0 for others)
+        "second_dense": 0.3,  # its USE similarity, for an English question (0 for others)
+        "view": 0.5})  # a reason for "why…", a proposal for "what should…" (English; question.VIEW_CUES)
     # Calibrated confidence (retriever/confidence.json): a short answer under min_confidence
     # is not shown, an answer sentence under min_sentence_confidence is marked low confidence.
     # None takes the thresholds chosen on held-out JSQuAD articles by train_confidence.py.
@@ -95,7 +96,7 @@ class Settings:
 
 # What is known about a candidate answer sentence (Retriever._sentence_features).
 SENTENCE_FEATURES = ("passage", "top_passage", "lexical", "dense", "dense_gap", "intent", "type", "coverage",
-                     "log_length", "dense_raw", "passage_margin", "second_dense")
+                     "log_length", "dense_raw", "passage_margin", "second_dense", "view")
 _SENTENCE_COLUMN = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
 
 
@@ -348,10 +349,11 @@ class Retriever:
         """The question's USE similarity to every unit and passage, when its language weighs
         USE and the index has USE vectors (the encoder loads on the first such question)."""
         ix = self.index
-        if not self.settings.second_dense.get(q.language) or ix.use_unit_vectors is None:
+        if not self.settings.second_dense.get(q.language) or ix.use_unit_vectors is None \
+                or ix.use_passage_vectors is None:
             return None
-        v = shared_use_encoder().encode([q.nfkc])[0]
-        return ix.use_unit_vectors @ v, ix.use_passage_vectors @ v
+        units, passages = question_similarities(q.nfkc, ix.use_unit_vectors, ix.use_passage_vectors)
+        return units, passages
 
     def _lexical(self, lexical: LexicalIndex, q: Question) -> np.ndarray:
         """BM25 of every row of ``lexical``: the question's tokens, or its bridged terms (each
@@ -567,6 +569,14 @@ class Retriever:
         x = np.zeros((len(cand), len(SENTENCE_FEATURES)))
         col = _SENTENCE_COLUMN
         p_best = np.array([max(fused[p] for p in ix.unit_passages[u]) for u in cand])
+        if "byline" in q.intents:
+            # A byline speaks for its whole document: "Who issued this notice?" is answered by
+            # the byline of the document whose passages match the question, not by the byline
+            # whose own line does (each is a passage of its own).
+            doc_best = np.full(len(ix.sources), -np.inf)
+            np.maximum.at(doc_best, ix.passages.doc, fused)
+            bylines = np.array([ix.units.kind[u] == "byline" for u in cand])
+            p_best = np.where(bylines, doc_best[ix.units.doc[c]], p_best)
         top = float(fused.max()) or 1.0
         x[:, col["passage"]] = p_best / top
         x[:, col["top_passage"]] = p_best >= top
@@ -588,6 +598,9 @@ class Retriever:
         if q.asked.kind in FACT_KINDS:
             need = f"quantity:{q.asked.counter}" if q.asked.counter else q.asked.kind
             x[:, col["type"]] = [need in ix.units.facts[u] for u in cand]
+        if q.view is not None:  # a sentence that gives a reason for "why…", a proposal for "what should…"
+            cue = VIEW_CUES[q.view]
+            x[:, col["view"]] = [bool(cue.search(ix.units.text[u])) for u in cand]
         weighed = self.sentence_weights != 0  # what no weight looks at is not worth computing
         if weighed[col["coverage"]]:
             idf = self._idf(q)

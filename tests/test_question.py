@@ -7,7 +7,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.tokens import Tokenizer
-from retriever.question import DATE, DESCRIPTION, PERSON, QUANTITY, QUESTION_WORDS, TERM, Question
+from retriever.question import (
+    DATE,
+    DESCRIPTION,
+    PERSON,
+    QUANTITY,
+    QUESTION_WORDS,
+    TERM,
+    VIEW_CUES,
+    Question,
+    view_asked,
+)
 
 # (question, language, kind asked, intents)
 CASES = [
@@ -21,6 +31,10 @@ CASES = [
     ("米国はNDS2022で中国をどのように位置付けたか", "ja", DESCRIPTION, frozenset()),  # ja-04
     ("What does the photo show?", "en", TERM, frozenset({"caption"})),
     ("Who became Iran's foreign minister?", "en", PERSON, frozenset()),  # en-15
+    # who or when of "this report" is the byline's, without the word "author"
+    ("When was this report finished?", "en", DATE, frozenset({"byline"})),
+    ("Who put out this notice?", "en", PERSON, frozenset({"byline"})),
+    ("When does the treaty described in this report expire?", "en", DATE, frozenset()),  # about the treaty
 ]
 
 
@@ -56,3 +70,37 @@ def test_a_question_gets_the_tokens_a_passage_would(text: str) -> None:
     # tokens of the same text, so BM25 compares like with like.
     tokenizer = Tokenizer()
     assert Question.of(text, tokenizer).tokens == tuple(tokenizer(text))
+
+
+@pytest.mark.parametrize(("text", "view"), [
+    ("Why did the ministry delay the reform?", "reason"),
+    ("What is the new levy intended to discourage?", "reason"),
+    ("What should the prefecture do about empty houses?", "recommendation"),
+    ("Why should Japan join the initiative?", "reason"),  # the reason is asked, not the proposal
+    ("How does the ministry plan to fund the reform?", "plan"),
+    ("What is the bank doing to cut its emissions?", "plan"),
+    ("What does the author expect from the next summit?", "expectation"),
+    ("Is the deal likely to survive the election?", "expectation"),
+    ("When was the treaty signed?", None),
+    ("Who chairs the committee?", None),
+])
+def test_view_asked(text: str, view: str | None) -> None:
+    assert view_asked(text) == view
+
+
+@pytest.mark.parametrize(("view", "sentence", "holds"), [
+    ("reason", "人手が足りないため、計画は遅れている。", True),
+    ("reason", "計画は2026年度に始まる。", False),
+    ("recommendation", "政府は支援を拡充すべきである。", True),
+    ("recommendation", "・地域の担い手を育てること。", True),
+    ("expectation", "交渉は難航する見通しである。", True),
+    ("expectation", "会議は東京で開かれた。", False),
+    ("plan", "市は2027年度までに備蓄を増やすことを目指す。", True),
+])
+def test_view_cues(view: str, sentence: str, holds: bool) -> None:
+    assert bool(VIEW_CUES[view].search(sentence)) == holds
+
+
+def test_only_english_questions_get_a_view(tokenizer: Tokenizer) -> None:
+    assert Question.of("Why did the ministry delay the reform?", tokenizer).view == "reason"
+    assert Question.of("なぜ省は改革を遅らせたのか", tokenizer).view is None
