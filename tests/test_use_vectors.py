@@ -63,7 +63,7 @@ def test_damaged_or_mismatched_files_are_index_errors(tmp_path: Path) -> None:
     with pytest.raises(IndexFileError, match="holds 2 USE vectors, the store 3 units"):
         read_use_vectors(tmp_path, 3)
     (tmp_path / USE_FILE).write_bytes(b"not an archive")
-    with pytest.raises(IndexFileError, match="unreadable.*rebuild"):
+    with pytest.raises(IndexFileError, match=r"unreadable.*rebuild"):
         read_use_vectors(tmp_path, 2)
 
 
