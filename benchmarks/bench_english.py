@@ -44,6 +44,7 @@ from ingest.tokens import Tokenizer
 from ingest.use_vectors import shared_use_encoder
 from retriever import Retriever
 from retriever.evaluate import read_questions
+from retriever.retriever import HAND_SET
 
 DATA = ROOT / "benchmarks" / "data"
 K = 5
@@ -68,7 +69,7 @@ def without_bridge(r: Retriever) -> Retriever:
     """kotae as it was before issue 14: English lexical weight 0.15, no bridged words, e5 alone,
     no view cues."""
     plain = r.with_settings(lexical={**r.settings.lexical, "en": 0.15}, second_dense={},
-                            sentence_weights={**r.settings.sentence_weights, "view": 0.0})
+                            sentence_weights={**HAND_SET, "view": 0.0})  # English questions' weights
     plain.index = _IndexWithoutBridge(r.index)  # type: ignore[assignment]
     return plain
 

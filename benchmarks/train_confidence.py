@@ -39,6 +39,8 @@ from pathlib import Path
 import numpy as np
 from common import CACHE, RESULTS, ROOT, SHARED, exact, write_result
 from scipy.optimize import minimize
+from train_sentence_ranker import fit as fit_sentence_ranker
+from train_sentence_ranker import folds_by_article
 from train_short_ranker import HEURISTIC_W, recorded
 from train_short_ranker import fit as fit_ranker
 
@@ -56,7 +58,7 @@ from retriever.confidence import (
 )
 from retriever.evaluate import QuestionSet, corpus_index, found, read_questions
 from retriever.question import Question
-from retriever.retriever import SENTENCE_FEATURES, Scope, ShortCandidates
+from retriever.retriever import SENTENCE_FEATURES, Ranking, Scope, ShortCandidates
 from retriever.short import FEATURES, Candidate, first_candidates, ranked
 
 JSQUAD = SHARED / "eval" / "jsquad-valid-v1.3.json"
@@ -84,9 +86,15 @@ class Recorder(Retriever):
         self.seen.append({})
         return super()._answer(question, du, dp, k, scope)
 
+    def sentence_weights(self, language: str) -> np.ndarray:
+        # Every feature is computed (kotae skips those no weight looks at), for the sentence
+        # ranker to learn from; a weight of 1e-9 changes no ranking.
+        w = super().sentence_weights(language)
+        return np.where(w == 0, 1e-9, w)
+
     def _sentence_features(self, q: Question, cand: list[int], fused: np.ndarray,
-                           du: np.ndarray | None) -> np.ndarray:
-        x = super()._sentence_features(q, cand, fused, du)
+                           du: np.ndarray | None, known: Ranking | None = None) -> np.ndarray:
+        x = super()._sentence_features(q, cand, fused, du, known)
         if "x" not in self.seen[-1]:  # the ranking that picks the answer, not a citation's scoring
             idf = self._idf(q)
             self.seen[-1].update({"lang": q.language, "kind": q.asked.kind, "x": x.round(5).tolist(),
@@ -121,16 +129,17 @@ def stack(rows: list[dict], names: tuple[str, ...]) -> Items:
                  np.array([r["rank"] == 0 for r in rows]))
 
 
-def sentence_items(rows: list[dict], weights: np.ndarray, cands: list[Scored],
+def sentence_items(rows: list[dict], s_by_q: list[np.ndarray], cands: list[Scored],
                    w_by_q: list[np.ndarray]) -> list[dict]:
-    """The top candidate sentences of each question with their evidence and label; the answer
-    sentence's evidence includes its short-answer candidates, ranked by ``w_by_q[q]``."""
+    """The top candidate sentences of each question (ranked by ``s_by_q[q]``) with their evidence
+    and label; the answer sentence's evidence includes its short-answer candidates, ranked by
+    ``w_by_q[q]``."""
     out = []
     for q, row in enumerate(rows):
         if row["abstained"] or not row.get("x"):
             continue
         x = np.array(row["x"])
-        scores = x @ weights
+        scores = x @ s_by_q[q]
         short = short_summary(ranked(cands[q], row["lang"], w_by_q[q])) if cands[q] else None
         for rank, i in enumerate(np.argsort(-scores, kind="stable")[:SENTENCES_KEPT]):
             named = dict(zip(SENTENCE_FEATURES, x[i], strict=True))
@@ -255,6 +264,27 @@ def plot(curves: dict[str, tuple[np.ndarray, np.ndarray, float]], n_questions: i
     print(f"wrote {path}")
 
 
+def oof_sentence_weights(rows: list[dict], r: Retriever, fold: np.ndarray, folds: int) -> list[np.ndarray]:
+    """Per question, the sentence ranker kotae would use had it not seen the question's fold:
+    learned for Japanese questions (train_sentence_ranker.fit), hand-set for the others."""
+    items = [(np.array(row["x"], dtype=float), np.array([found(row["answers"], t) for t in row["texts"]]))
+             if not row["abstained"] and row.get("x") else None for row in rows]
+    ja = np.array([row["lang"] == "ja" for row in rows])
+    out = [r.sentence_weights(row["lang"]) for row in rows]
+    for k in range(folds):
+        w = fit_sentence_ranker([items[i] for i in np.flatnonzero((fold != k) & ja) if items[i] is not None])
+        for i in np.flatnonzero((fold == k) & ja):
+            out[i] = w
+    return out
+
+
+def picks(rows: list[dict], s_by_q: list[np.ndarray]) -> list[list[str] | None]:
+    """Per question, the answer sentence ``s_by_q`` picks (as the list of sentences kotae
+    searches for a short answer), or None when kotae abstained before ranking."""
+    return [[row["texts"][int(np.argmax(np.array(row["x"]) @ w))]] if not row["abstained"] and row.get("x")
+            else None for row, w in zip(rows, s_by_q, strict=True)]
+
+
 def oof_ranker_weights(rows: list[dict], cands: list[Scored], fold: np.ndarray,
                        folds: int) -> list[np.ndarray]:
     """Per question, the short-answer ranker kotae would use had it not seen the question's
@@ -273,12 +303,11 @@ def oof_ranker_weights(rows: list[dict], cands: list[Scored], fold: np.ndarray,
 def japanese(rows: list[dict], r: Retriever, folds: int) -> tuple[dict, dict, dict]:
     """Steps 2-4 on the Japanese questions: held-out figures, the calibration to ship, the curves."""
     n = len(rows)
-    articles = sorted({row["article"] for row in rows})
-    fold_of = {a: i % folds for i, a in enumerate(np.random.default_rng(0).permutation(articles))}
-    fold = np.array([fold_of[row["article"]] for row in rows])
-    cands = featurise(rows, r)
+    fold = folds_by_article(rows, folds)
+    s_by_q = oof_sentence_weights(rows, r, fold, folds)
+    cands = featurise(rows, r, picks(rows, s_by_q))
     w_by_q = oof_ranker_weights(rows, cands, fold, folds)
-    s_rows = sentence_items(rows, r.sentence_weights, cands, w_by_q)
+    s_rows = sentence_items(rows, s_by_q, cands, w_by_q)
     s_names = tuple(sorted({k for it in s_rows for k in it["e"]}))
     s_items = stack(s_rows, s_names)
     s_p = cross_validate(s_items, s_names, fold, folds)
@@ -308,14 +337,12 @@ def english(index: Path, ja: QuestionSet, cal: Calibration, r: Retriever, folds:
     with folds by article. Returns the held-out figures and the two scalings to ship."""
     qset = QuestionSet([q for path in ENGLISH for q in read_questions(path).questions], context_of=ja.context_of)
     rows = [row for row in collect(index, qset) if not row["abstained"] and row.get("x")]
-    articles = sorted({row["article"] for row in rows})
-    fold_of = {a: i % folds for i, a in enumerate(np.random.default_rng(0).permutation(articles))}
-    fold = np.array([fold_of[row["article"]] for row in rows])
+    fold = folds_by_article(rows, folds)
     cands = featurise(rows, r)
     s_logit, s_y = np.zeros(len(rows)), np.zeros(len(rows))
     for q, row in enumerate(rows):
         x = np.array(row["x"])
-        scores = x @ r.sentence_weights
+        scores = x @ r.sentence_weights(row["lang"])
         i = int(np.argsort(-scores, kind="stable")[0])
         short = short_summary(ranked(cands[q], "ja")) if cands[q] else None  # bridged: Japanese weights
         e = sentence_evidence(scores, i, dict(zip(SENTENCE_FEATURES, x[i], strict=True)), row["coverage"][i],
@@ -377,13 +404,15 @@ def main() -> None:
     print(f"short EM over all questions, held out: {held_out['short_em_all_questions']:.3f}; wrote {SHIPPED}")
 
 
-def featurise(rows: list[dict], r: Retriever) -> list[Scored]:
-    """Per question, the short-answer candidates kotae ranks (none when it abstained)."""
+def featurise(rows: list[dict], r: Retriever, sentences: list[list[str] | None] | None = None) -> list[Scored]:
+    """Per question, the short-answer candidates kotae ranks (none when it abstained) in the
+    sentences it searched, or in ``sentences[q]`` (the pick of a held-out sentence ranker)."""
     out = []
-    for row in rows:
+    for q, row in enumerate(rows):
+        searched = row.get("sentences") if sentences is None else sentences[q]
         # The question is analysed again, as kotae did (an English one bridged through the index).
-        got = None if row["abstained"] or "sentences" not in row else first_candidates(
-            r.tokenizer, r.analyse(row["question"]), row["sentences"])
+        got = None if row["abstained"] or searched is None else first_candidates(
+            r.tokenizer, r.analyse(row["question"]), searched)
         out.append(got[1] if got else [])
     return out
 

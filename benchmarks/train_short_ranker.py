@@ -80,6 +80,9 @@ def recorded(index: Path, qset: QuestionSet, name: str, load: Callable[[], Any],
     # the code that picks sentences and analyses questions (ingest/ and retriever/).
     root = Path(retriever.__file__).parents[1]
     code = b"".join(p.read_bytes() for d in ("ingest", "retriever") for p in sorted((root / d).glob("*.py")))
+    # ... and the models that pick the answer sentence, its short answer and abstention (not
+    # confidence.json: the recorders collect without it).
+    code += b"".join(p.read_bytes() for p in sorted((root / "retriever").glob("*.json")) if p.name != "confidence.json")
     asked = json.dumps([(q.id, q.question, list(q.answers)) for q in qset.questions], ensure_ascii=False)
     manifest = (index / "current" / "manifest.json").read_bytes()
     key = hashlib.sha256(manifest + asked.encode() + code).hexdigest()[:16]

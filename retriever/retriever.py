@@ -7,16 +7,18 @@
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ingest.catalog import DocName, select_documents
-from ingest.clean import clean, offset_map
+from ingest.clean import clean, normalize, offset_map
 from ingest.embed import Embedder, get_embedder
 from ingest.embed import warm as start_warming
 from ingest.errors import IndexFileError, InputError, IntegrityError, KotaeError
@@ -26,6 +28,7 @@ from ingest.tokens import Tokenizer, analyse
 from ingest.use_vectors import question_similarities
 
 from .abstain import Evidence, models, standing
+from .alignment import ECHO_FEATURES, Echo, Paired
 from .confidence import Calibration, sentence_evidence, shipped_calibration, short_evidence, short_summary
 from .english import bridge_question, sentence_glosses, term_coverage, term_scores, token_weights
 from .question import DATE, FACT_KINDS, ORG, PERSON, PLACE, QUANTITY, VIEW_CUES, Question
@@ -80,13 +83,9 @@ class Settings:
     abstain_model: bool = True
     short_sentences: int = 1  # sentences searched for a short answer: the answer sentence only
     # The answer sentence is the candidate with the best weighted sum of SENTENCE_FEATURES;
-    # a feature not named weighs nothing (and is not computed).
-    sentence_weights: dict[str, float] = field(default_factory=lambda: {
-        "passage": 1.0, "lexical": 0.5, "dense": 1.0,
-        "intent": 0.6,  # a byline or caption for a question about the document itself (筆者は誰か)
-        "type": 0.5,  # a sentence that states the kind of fact asked for (a date for いつ)
-        "second_dense": 0.3,  # its USE similarity, for an English question (0 for others)
-        "view": 0.5})  # a reason for "why…", a proposal for "what should…" (English; question.VIEW_CUES)
+    # a feature not named weighs nothing (and is not computed). None: the ranker learned on
+    # JSQuAD for Japanese questions (sentence_ranker.json), HAND_SET for the others.
+    sentence_weights: dict[str, float] | None = None
     # Calibrated confidence (retriever/confidence.json): a short answer under min_confidence
     # is not shown, an answer sentence under min_sentence_confidence is marked low confidence.
     # None takes the thresholds chosen on held-out JSQuAD articles by train_confidence.py.
@@ -94,10 +93,48 @@ class Settings:
     min_sentence_confidence: float | None = None
 
 
-# What is known about a candidate answer sentence (Retriever._sentence_features).
+# What is known about a candidate answer sentence (Retriever._sentence_features): how its
+# passage, its words and its vector match the question, how its characters echo it
+# (retriever.alignment), and how the sentence before it does (a question that rewords
+# 拍の周期の長短によって、音楽の速度を感じる。 is answered by the next one, これをテンポという。).
 SENTENCE_FEATURES = ("passage", "top_passage", "lexical", "dense", "dense_gap", "intent", "type", "coverage",
-                     "log_length", "dense_raw", "passage_margin", "second_dense", "view")
+                     "log_length", "dense_raw", "passage_margin", "second_dense", "view", *ECHO_FEATURES,
+                     "prev_coverage", "prev_echo", "prev_echo_cover")
 _SENTENCE_COLUMN = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
+# Weights set by hand on the report's questions and JSQuAD (and English ones on the English
+# dev sets); English questions keep them (their words are not in the Japanese sentence for
+# the echo to see).
+HAND_SET = {"passage": 1.0, "lexical": 0.5, "dense": 1.0,
+            "intent": 0.6,  # a byline or caption for a question about the document itself (筆者は誰か)
+            "type": 0.5,  # a sentence that states the kind of fact asked for (a date for いつ)
+            "second_dense": 0.3,  # its USE similarity, for an English question (0 for others)
+            "view": 0.5}  # a reason for "why…", a proposal for "what should…" (English; question.VIEW_CUES)
+SENTENCE_RANKER_FILE = Path(__file__).with_name("sentence_ranker.json")
+
+
+def sentence_weights(table: Mapping[str, float]) -> np.ndarray:
+    """A sentence ranker's weights in SENTENCE_FEATURES order; features it does not name weigh nothing."""
+    unknown = set(table) - set(SENTENCE_FEATURES)
+    if unknown:
+        raise InputError(f"unknown sentence features {sorted(unknown)}; known: {', '.join(SENTENCE_FEATURES)}")
+    return np.array([table.get(name, 0.0) for name in SENTENCE_FEATURES])
+
+
+@cache
+def sentence_rankers(path: Path = SENTENCE_RANKER_FILE) -> dict[str, np.ndarray]:
+    """Weights by question language, read on first use: learned for the languages the file
+    names (benchmarks/train_sentence_ranker.py), hand-set for the others ("other")."""
+    out = {"other": sentence_weights(HAND_SET)}
+    try:
+        learned = json.loads(path.read_text(encoding="utf-8"))
+        for lang in learned["languages"]:
+            out[lang] = sentence_weights(learned["weights"])
+    except FileNotFoundError:
+        pass  # a checkout without the learned ranker ranks every language by hand
+    except (ValueError, KeyError, TypeError) as e:
+        raise IndexFileError(f"{path} is damaged ({type(e).__name__}: {e}); reinstall kotae, or "
+                             "rewrite it with benchmarks/train_sentence_ranker.py") from None
+    return out
 
 
 def _rel(gaps: Sequence[tuple[int, int]], start: int) -> list[tuple[int, int]]:
@@ -189,13 +226,17 @@ class Retriever:
         self.embedder = embedder
         self.settings = settings or Settings()
         self.tokenizer = tokenizer or Tokenizer()
-        st = self.settings
-        table = st.sentence_weights
-        unknown = set(table) - set(SENTENCE_FEATURES)
-        if unknown:
-            raise InputError(f"unknown sentence features {sorted(unknown)}; known: {', '.join(SENTENCE_FEATURES)}")
-        self.sentence_weights = np.array([table.get(name, 0.0) for name in SENTENCE_FEATURES])
+        table = self.settings.sentence_weights
+        self._sentence_weights = None if table is None else sentence_weights(table)
         self._scopes: dict[tuple[str, ...], Scope] = {}  # by the patterns given: `ask -` asks with one set
+        self._matching_forms: dict[int, Paired] = {}  # by unit (Retriever._matching)
+
+    def sentence_weights(self, language: str) -> np.ndarray:
+        """The sentence ranker's weights for a question in ``language`` (SENTENCE_FEATURES order)."""
+        if self._sentence_weights is not None:
+            return self._sentence_weights
+        rankers = sentence_rankers()
+        return rankers.get(language, rankers["other"])
 
     @property
     def calibration(self) -> Calibration:
@@ -422,10 +463,12 @@ class Retriever:
                     cand.append(u)
         return cand
 
-    def rank_sentences(self, q: Question, cand: list[int], fused: np.ndarray, du: np.ndarray | None) -> Ranking:
-        """The candidate units, best first, by the weighted sum of their SENTENCE_FEATURES."""
-        x = self._sentence_features(q, cand, fused, du)
-        score = x @ self.sentence_weights
+    def rank_sentences(self, q: Question, cand: list[int], fused: np.ndarray, du: np.ndarray | None,
+                       known: Ranking | None = None) -> Ranking:
+        """The candidate units, best first, by the weighted sum of their SENTENCE_FEATURES
+        (``known``: an earlier ranking of some of them for the same question, whose echo is reused)."""
+        x = self._sentence_features(q, cand, fused, du, known)
+        score = x @ self.sentence_weights(q.language)
         return Ranking(cand, x, score, [int(cand[i]) for i in np.argsort(-score, kind="stable")])
 
     def confidences(self, q: Question, ranking: Ranking, units: Sequence[int],
@@ -453,7 +496,7 @@ class Retriever:
         extra = [u for p in others for u in ix.passages.members[p]
                  if u not in ranking.cand and ix.units.kind[u] in ANSWER_KINDS]
         if extra:  # passages cited beyond those whose sentences competed (k > passages_considered)
-            ranking = self.rank_sentences(q, ranking.cand + list(dict.fromkeys(extra)), fused, du)
+            ranking = self.rank_sentences(q, ranking.cand + list(dict.fromkeys(extra)), fused, du, ranking)
         at = {u: i for i, u in enumerate(ranking.cand)}
         tops = [max((u for u in ix.passages.members[p] if u in at), key=lambda u: ranking.score[at[u]], default=None)
                 for p in others]
@@ -562,7 +605,7 @@ class Retriever:
         return None
 
     def _sentence_features(self, q: Question, cand: list[int], fused: np.ndarray,
-                           du: np.ndarray | None) -> np.ndarray:
+                           du: np.ndarray | None, known: Ranking | None = None) -> np.ndarray:
         """What is known about each candidate sentence, in SENTENCE_FEATURES order."""
         ix = self.index
         c = np.array(cand)
@@ -601,13 +644,53 @@ class Retriever:
         if q.view is not None:  # a sentence that gives a reason for "why…", a proposal for "what should…"
             cue = VIEW_CUES[q.view]
             x[:, col["view"]] = [bool(cue.search(ix.units.text[u])) for u in cand]
-        weighed = self.sentence_weights != 0  # what no weight looks at is not worth computing
-        if weighed[col["coverage"]]:
+        weighed = self.sentence_weights(q.language) != 0  # what no weight looks at is not worth computing
+        if weighed[col["coverage"]] or weighed[col["prev_coverage"]]:
             idf = self._idf(q)
             x[:, col["coverage"]] = [self._coverage(q, u, idf) for u in cand]
+            x[:, col["prev_coverage"]] = [self._coverage(q, p, idf) if p >= 0 else 0.0 for p in self._previous(cand)]
         if weighed[col["log_length"]]:
             x[:, col["log_length"]] = np.log1p([len(ix.units.text[u]) for u in cand])
+        if weighed[[col[name] for name in (*ECHO_FEATURES, "prev_echo", "prev_echo_cover")]].any():
+            self._echo_features(q, cand, x, known)
         return x
+
+    def _previous(self, cand: list[int]) -> list[int]:
+        """The unit before each candidate in its document, or -1 for a document's first."""
+        doc = self.index.units.doc
+        return [u - 1 if u > 0 and doc[u - 1] == doc[u] else -1 for u in cand]
+
+    def _echo_features(self, q: Question, cand: list[int], x: np.ndarray, known: Ranking | None) -> None:
+        """Fill the ECHO_FEATURES of the candidates, and the echo of the sentence before each;
+        those of ``known`` (an earlier ranking for the same question) are copied, not redone."""
+        col = _SENTENCE_COLUMN
+        names = [col[name] for name in (*ECHO_FEATURES, "prev_echo", "prev_echo_cover")]
+        done = {u: known.x[i, names] for i, u in enumerate(known.cand)} if known is not None else {}
+        todo = [i for i, u in enumerate(cand) if u not in done]
+        if not todo:
+            x[:, names] = [done[u] for u in cand]
+            return
+        echo = Echo.of(q)
+        previous = self._previous([cand[i] for i in todo])
+        found = {u: echo.features(self._matching(u)) for u in {*(cand[i] for i in todo), *previous} if u >= 0}
+        for row, p in zip(todo, previous, strict=True):
+            for name, v in found[cand[row]].items():
+                x[row, col[name]] = v
+            if p >= 0:
+                x[row, col["prev_echo"]], x[row, col["prev_echo_cover"]] = found[p]["echo"], found[p]["echo_cover"]
+        for row, u in enumerate(cand):
+            if u in done:
+                x[row, names] = done[u]
+
+    def _matching(self, u: int) -> Paired:
+        """A unit's text in matching form with its character pairs, kept once made: the same
+        sentences compete again and again for questions on one report."""
+        known = self._matching_forms.get(u)
+        if known is None:
+            if len(self._matching_forms) >= 100_000:
+                self._matching_forms.clear()
+            known = self._matching_forms[u] = Paired.of(normalize(self.index.units.text[u]))
+        return known
 
     def short_candidates(self, q: Question, units: list[int]) -> ShortCandidates | None:
         """The short-answer candidates of the first of ``units`` that has any, best first."""
