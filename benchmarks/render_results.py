@@ -264,10 +264,12 @@ def english_latency(e: dict) -> str:
     if "p50_ms" not in lat:
         return (f"Warm `ask` p50 for English questions: {lat['p50_ms_with_bridge']} ms with the bridge, "
                 f"{lat['p50_ms_without']} ms without ({lat['added_p50_ms']:+} ms, {lat['n']} questions, same run).")
-    p50 = ", ".join(f"{name} {ms} ms" for name, ms in lat["p50_ms"].items())
+    p50 = ", ".join(f"{name} {ms} ms" for name, ms in lat["p50_ms"].items() if not name.endswith("vector"))
+    parts = [f"{name} {ms} ms" for name, ms in lat["p50_ms"].items() if name.endswith("vector")]
     text = (f"Warm `ask` p50 for English questions ({lat['n']} questions, interleaved, same run, load average "
             f"{lat['load_average_1min']}): {p50}; USE adds {lat['added_by_use_p50_ms']:+} ms, the bridge and "
-            f"USE together {lat['added_by_bridge_and_use_p50_ms']:+} ms.")
+            f"USE together {lat['added_by_bridge_and_use_p50_ms']:+} ms."
+            + (f" Interleaved with them, p50 of the {' and the '.join(parts)}." if parts else ""))
     cold = e.get("use_cold_start")
     if cold:
         text += (f" Cold start of the USE encoder in a new process (first English question of a `kotae ask`): "

@@ -179,13 +179,34 @@ _EN_VIEWS = [
 # stockpile?" is answered by 〜時間がかかることが…明らかになっています (the reason), not by
 # 市の備蓄はこれまで3日分を基本としてきました, the sentence that shares its words.
 VIEW_CUES = {
-    "reason": re.compile(r"ため|ので|から(?:だ|です|である)|理由|原因|要因|背景|によって|により|ことから|せいで"),
+    "reason": re.compile(r"ため|ので|から(?:だ|です|である)|理由|原因|要因|背景|によって|により|ことから|せいで|妨げ"),
     "recommendation": re.compile(r"べき|必要(?:がある|があろう|だ|です|である)|求められ|望まれ|提言|"
                                  r"重要(?:だ|です|である)|こと[。]?$"),
     "plan": re.compile(r"進め|目指|取り組|導入|支援|計画|予定|設け|拡充|始め|開始|方針|図る|強化|整備"),
     "expectation": re.compile(r"見込|見通|予想|予測|見られ|見てい|だろう|でしょう|可能性|おそれ|恐れ|推計|考えられ|"
                               r"と見る|ではないか"),
 }
+
+
+# A sentence that opens with a consequence (このため、そこで、これに応えるため) is the
+# response to the sentence before it, and that sentence is its reason:
+#   市の備蓄はこれまで3日分を基本としてきました。しかし、…物資が届くまでに時間がかかる…。
+#   このため、2027年度までに備蓄を7日分へ引き上げます。
+_CONSEQUENCE = re.compile(r"^(?:(?:この|その|これに応える|これを受けた|これらの)ため(?:に)?|そこで|したがって|"
+                          r"このことから|これを踏まえ(?:て)?|こうした(?:ことから|状況を受けて))[、,]?")
+
+
+def states_view(view: str, text: str, next_text: str | None) -> bool:
+    """Whether a sentence ``text`` (followed by ``next_text`` in its document, if any) makes
+    the kind of statement ``view`` asks for: its cue words, or for a reason the sentence a
+    consequence follows, for a plan or recommendation a sentence that opens with one."""
+    opening = _CONSEQUENCE.match(text)
+    body = text[opening.end():] if opening else text  # このため is no reason of its own sentence
+    if VIEW_CUES[view].search(body):
+        return True
+    if view == "reason":
+        return next_text is not None and _CONSEQUENCE.match(next_text) is not None
+    return view in ("plan", "recommendation") and opening is not None
 
 
 def view_asked(text: str) -> str | None:

@@ -31,7 +31,7 @@ from .abstain import Evidence, models, standing
 from .alignment import ECHO_FEATURES, Echo, Paired
 from .confidence import Calibration, sentence_evidence, shipped_calibration, short_evidence, short_summary
 from .english import bridge_question, sentence_glosses, term_coverage, term_scores, token_weights
-from .question import DATE, FACT_KINDS, ORG, PERSON, PLACE, QUANTITY, VIEW_CUES, Question
+from .question import DATE, FACT_KINDS, ORG, PERSON, PLACE, QUANTITY, Question, states_view
 from .records import Answer, Citation, GlossNote, ShortAnswer
 from .short import FEATURES, Candidate, first_candidates, ranked, ranker_language
 from .store import IndexReader, SpanRows
@@ -642,8 +642,7 @@ class Retriever:
             need = f"quantity:{q.asked.counter}" if q.asked.counter else q.asked.kind
             x[:, col["type"]] = [need in ix.units.facts[u] for u in cand]
         if q.view is not None:  # a sentence that gives a reason for "why…", a proposal for "what should…"
-            cue = VIEW_CUES[q.view]
-            x[:, col["view"]] = [bool(cue.search(ix.units.text[u])) for u in cand]
+            x[:, col["view"]] = [states_view(q.view, ix.units.text[u], self._next_sentence(u)) for u in cand]
         weighed = self.sentence_weights(q.language) != 0  # what no weight looks at is not worth computing
         if weighed[col["coverage"]] or weighed[col["prev_coverage"]]:
             idf = self._idf(q)
@@ -691,6 +690,13 @@ class Retriever:
                 self._matching_forms.clear()
             known = self._matching_forms[u] = Paired.of(normalize(self.index.units.text[u]))
         return known
+
+    def _next_sentence(self, u: int) -> str | None:
+        """The text of the sentence after unit ``u`` in its document, or None."""
+        units = self.index.units
+        if u + 1 < len(units) and units.doc[u + 1] == units.doc[u] and units.kind[u + 1] == "sentence":
+            return units.text[u + 1]
+        return None
 
     def short_candidates(self, q: Question, units: list[int]) -> ShortCandidates | None:
         """The short-answer candidates of the first of ``units`` that has any, best first."""

@@ -16,6 +16,7 @@ from retriever.question import (
     TERM,
     VIEW_CUES,
     Question,
+    states_view,
     view_asked,
 )
 
@@ -104,3 +105,11 @@ def test_view_cues(view: str, sentence: str, holds: bool) -> None:
 def test_only_english_questions_get_a_view(tokenizer: Tokenizer) -> None:
     assert Question.of("Why did the ministry delay the reform?", tokenizer).view == "reason"
     assert Question.of("なぜ省は改革を遅らせたのか", tokenizer).view is None
+
+
+def test_a_consequence_marks_its_reason_and_its_response() -> None:
+    reason, response = "道路が寸断されると物資の到着が遅れる。", "このため、備蓄を7日分に増やす。"
+    assert states_view("reason", reason, response)  # the sentence このため follows gives the reason
+    assert not states_view("reason", response, None)  # このため's ため is no reason of its own sentence
+    assert states_view("plan", "そこで、市は補助金を増やす。", None)
+    assert not states_view("reason", reason, "市は補助金を増やす。")
