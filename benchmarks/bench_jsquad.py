@@ -3,6 +3,7 @@ all 1,145 contexts. kotae against BM25 alone, the dense model alone, and LangCha
 
 Needs: the project installed with the bench extra, ../shared/eval/jsquad-valid-v1.3.json.
 Writes benchmarks/results/jsquad.json. Run: python benchmarks/bench_jsquad.py [--limit N]
+(``--embedder e5-small-int8``: kotae alone with that spec, to results/jsquad-e5-small-int8.json)
 
 Figures for kotae (defaults, k=5): hit@1/hit@5/MRR (a citation holds a gold answer),
 context@1 (the first citation comes from the question's own paragraph), answer accuracy
@@ -34,6 +35,7 @@ def main() -> None:
     ap.add_argument("--limit", type=int, help="first N questions only (quick look)")
     ap.add_argument("--index", help="reuse a JSQuAD index built before (skips the timed build)")
     ap.add_argument("--no-baselines", action="store_true")
+    ap.add_argument("--embedder", help="another spec (e5-small-int8): kotae only, to results/jsquad-SPEC.json")
     args = ap.parse_args()
     t_start = time.perf_counter()
     qset = read_questions(JSQUAD)
@@ -44,7 +46,7 @@ def main() -> None:
         index = Path(args.index) if args.index else Path(tmp) / "index"
         t0 = time.perf_counter()
         if not args.index:
-            build_index(None, index, documents=qset.documents, progress=True)
+            build_index(None, index, args.embedder, documents=qset.documents, progress=True)
         build_s = time.perf_counter() - t0
         r = Retriever.load(index)
         outcomes, ask_s = evaluate(lambda b: r.ask_many(b, k=K), qs, batch=64, progress=True)
@@ -64,6 +66,10 @@ def main() -> None:
                             "questions_s": round(ask_s, 1),
                             "whole_run_s": round(whole, 1) if not args.index else None})
     print("kotae:", result["kotae"])
+    if args.embedder:
+        result["embedder"] = args.embedder
+        write_result(f"jsquad-{args.embedder}", result)
+        return
     if not args.no_baselines:
         docs = qset.documents or []
         texts = [d.text for d in docs]

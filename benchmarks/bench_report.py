@@ -1,7 +1,8 @@
 """The report's question set: kotae against BM25 alone, the dense model alone, and LangChain.
 
 Needs: the project installed (pip install -e '.[bench]'). Writes
-benchmarks/results/report.json. Run: python benchmarks/bench_report.py
+benchmarks/results/report.json. Run: python benchmarks/bench_report.py [SPEC]
+(with an embedder SPEC such as e5-small-int8: kotae alone, to results/report-SPEC.json)
 
 kotae is measured as a user runs it (defaults, k=5 for hit@5). The baselines retrieve
 the report's sentences (BM25, dense; units as kotae's cleaner cuts them, their top
@@ -10,6 +11,7 @@ sentence is their answer) or LangChain chunks of the raw text; none of them abst
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from pathlib import Path
 
@@ -38,10 +40,12 @@ def baseline_figures(questions, ranked_texts) -> dict:
 
 
 def main() -> None:
+    # python benchmarks/bench_report.py e5-small-int8: kotae alone with that embedder spec
+    spec = sys.argv[1] if len(sys.argv) > 1 else None
     qs = read_questions(QUESTIONS).questions
     docs = load([ROOT / "corpus"]).documents
     with tempfile.TemporaryDirectory() as tmp:
-        build_index([ROOT / "corpus"], Path(tmp) / "index")
+        build_index([ROOT / "corpus"], Path(tmp) / "index", spec)
         r = Retriever.load(Path(tmp) / "index")
         outcomes, seconds = evaluate(lambda batch: r.ask_many(batch, k=K), qs)
     s = summarize(outcomes, seconds).as_dict()
@@ -55,6 +59,10 @@ def main() -> None:
             sum(bool(o.answer.short) and contains(o.question.answers, o.answer.short.text) for o in sel) / len(sel), 4)
         una = [o for o in outcomes if not o.answerable and (lang == "all" or o.question.lang == lang)]
         kotae[lang]["short_null_on_unanswerable"] = sum(o.answer.short is None for o in una)
+    if spec:
+        write_result(f"report-{spec}", {"data": "corpus/questions/report.jsonl", "k": K, "questions": len(qs),
+                                        "embedder": spec, "systems": {"kotae": kotae}})
+        return
 
     units = [u for d in docs for u in segment(d).units if u.kind in ("sentence", "caption", "byline")]
     texts = [u.text for u in units]

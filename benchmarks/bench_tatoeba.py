@@ -2,13 +2,15 @@
 asked against the 1,000 Japanese sentences; the gold is the aligned translation.
 
 Needs: the project installed with the bench extra, ../shared/eval/tatoeba.jpn-eng.{eng,jpn}.
-Writes benchmarks/results/tatoeba.json. Run: python benchmarks/bench_tatoeba.py
+Writes benchmarks/results/tatoeba.json. Run: python benchmarks/bench_tatoeba.py [SPEC]
+(with an embedder SPEC such as e5-small-int8: kotae alone, to results/tatoeba-SPEC.json)
 
 top-1: the first citation (kotae) or the first hit (baselines) is the aligned sentence.
 """
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from pathlib import Path
 
@@ -30,6 +32,8 @@ def top(ranked: list[list[str]], gold: list[str]) -> dict:
 
 
 def main() -> None:
+    # python benchmarks/bench_tatoeba.py e5-small-int8: kotae alone with that embedder spec
+    spec = sys.argv[1] if len(sys.argv) > 1 else None
     eng = (SHARED / "eval" / "tatoeba.jpn-eng.eng").read_text(encoding="utf-8").splitlines()
     jpn = (SHARED / "eval" / "tatoeba.jpn-eng.jpn").read_text(encoding="utf-8").splitlines()
     ids = [f"jpn/{i:04d}" for i in range(len(jpn))]
@@ -37,7 +41,7 @@ def main() -> None:
                     "questions": len(eng)}
     with tempfile.TemporaryDirectory() as tmp:
         documents = documents_from_texts(zip(ids, jpn, strict=True))
-        build_index(None, Path(tmp) / "index", documents=documents, progress=True)
+        build_index(None, Path(tmp) / "index", spec, documents=documents, progress=True)
         r = Retriever.load(Path(tmp) / "index")
         ranked = []
         for i in range(0, len(eng), 64):
@@ -45,6 +49,9 @@ def main() -> None:
                 ranked.append(list(dict.fromkeys(c.doc for c in a.citations)))
     result["kotae"] = top(ranked, ids)
     print("kotae", result["kotae"])
+    if spec:
+        write_result(f"tatoeba-{spec}", {**result, "embedder": spec})
+        return
     e5 = CachedE5("tatoeba")
     for name, system in (("bm25", Bm25(jpn, Tokenizer())), ("dense", Dense(jpn, e5))):
         result[name] = top([[ids[i] for i in row] for row in system.search(eng, K)], ids)
