@@ -22,6 +22,10 @@ from .records import Document, DocumentMeta, Passage, Segmented, Span, Unit
 _HEADING = re.compile(r"^[ \t\u3000]*(?:[◆◇■□▼▽★☆◎]+|#{1,6}(?=[ \t]))[ \t\u3000]*(?P<text>\S.*?)[ \t\u3000]*$")
 # •\t日本は…  ・ 次に…  - item   (・ only with a space after it: 北朝鮮・イラン is a word)
 _BULLET = re.compile(r"^[ \t\u3000]*(?:[•●○◦▪‣]|[・\-*](?=[ \t\u3000]))[ \t\u3000]*")
+# ・ right before the text (・広域の人材バンクを設けること) starts an item too where nothing
+# is running or the line before ended a sentence or was an item itself; a name wrapped at its
+# ・ (北朝鮮 / ・イラン) follows a line that ends mid-word, and stays one word.
+_TIGHT_BULLET = re.compile(r"^[ \t\u3000]*・(?=\S)")
 # （脱稿日2024 年 12 月11日　秋山信将／軍縮・科学技術センター所長）
 _BYLINE = re.compile(r"^[ \t\u3000]*[（(][ \t\u3000]*(?:脱稿日?|執筆|筆者|著者)")
 # 露、陸海空で戦略核演習を実施（2024 年 10 月 写真提供：…）
@@ -184,6 +188,7 @@ class _Builder:
         self.section: str | None = None
         self.block = OffsetText()
         self.block_id = 0
+        self.item_block = -1  # the block a list item opened, while it runs
         self.meta = DocumentMeta()
 
     def unit(self, kind: str, start: int, end: int, text: str, gaps: tuple[Span, ...] = ()) -> None:
@@ -299,13 +304,24 @@ class _Builder:
         if after_blank and next_blank and _looks_like_title(line):
             self.heading(ls, le)
             return
-        if m := _BULLET.match(line):
+        if (m := _BULLET.match(line)) or (m := self.tight_bullet(line, spans[n - 1] if n else None)):
             self.flush()
             ls += m.end()
-        elif after_blank and self.block.chars and self.block.chars[-1] in _ENDS + _CLOSE:
-            self.flush()  # a blank line after a sentence end: a paragraph break
+            self.item_block = self.block_id
+        elif after_blank and self.block.chars and (self.block.chars[-1] in _ENDS + _CLOSE
+                                                   or self.item_block == self.block_id):
+            self.flush()  # a blank line after a sentence end or a list item: a paragraph break
         self.add(ls, le)
         self.block.brk(le)
+
+    def tight_bullet(self, line: str, before: Span | None) -> re.Match[str] | None:
+        """A ・ item with no space after its ・ (see _TIGHT_BULLET), given the line ``before`` it."""
+        m = _TIGHT_BULLET.match(line)
+        if m is None or not self.block.chars or before is None:
+            return m
+        previous = self.raw[before[0]:before[1]].rstrip()
+        ended = not previous or previous[-1] in _ENDS + "：:"
+        return m if ended or _TIGHT_BULLET.match(previous) or _BULLET.match(previous) else None
 
     def numbered(self, n: int, spans: Sequence[Span], after_blank: bool) -> bool:
         """Line ``n`` as a numbered or bracketed heading (True: consumed), or as a list item.

@@ -200,6 +200,17 @@ def test_byline(segmented_report: Segmented) -> None:
     assert [p.kind for p in segmented_report.passages if b.start <= p.start < b.end] == ["byline"]
 
 
+def test_items_with_no_space_after_their_dot() -> None:
+    text = ("本稿は次の2点を提言する。\n"
+            "・市町村の枠を越えて人材を共同で確保すること\n"
+            "・補助率を2分の1から4分の3へ引き上げること\n\n"
+            "会議には北朝鮮\n・イランの代表も出席した。\n")
+    (doc,) = documents_from_texts([("items.txt", text)])
+    got = [u.text for u in sentences(segment(doc))]
+    assert got == ["本稿は次の2点を提言する。", "市町村の枠を越えて人材を共同で確保すること",
+                   "補助率を2分の1から4分の3へ引き上げること", "会議には北朝鮮・イランの代表も出席した。"]
+
+
 def test_spaced_date_matches_after_normalize(segmented_report: Segmented, report_text: str) -> None:
     # l.14: 2024 年 11 月の現時点 — found as 2024年11月 by the one normalisation
     found = [u for u in sentences(segmented_report) if "2024 年 11 月" in report_text[u.start:u.end]]
