@@ -135,33 +135,41 @@ class Vocabulary:
         if len(spoken) >= 3:
             self.spoken[tokens].add(spoken)
 
+    def read(self, text: str, tokenizer: Tokenizer) -> None:
+        """Count one unit's words: its tokens, and what its names and loanwords sound like.
 
-def corpus_vocabulary(texts: Iterable[str], tokenizer: Tokenizer) -> Vocabulary:
-    """One MeCab pass over the corpus: each unit's tokens, and what names and loanwords sound like."""
-    vocab = Vocabulary()
-    for text in texts:
-        vocab.units += 1
+        An ingest reads each unit as its document is written, so the corpus's text is never
+        needed at once: the vocabulary grows with the words, not with the text.
+        """
+        self.units += 1
         seen: set[str] = set()
         run: list[tuple[str, str]] = []  # (token, kana) of adjacent name-like morphemes
         for m in [*analyse(tokenizer, text), None]:
             token = m.token() if m is not None else ""
             origin = _LOANWORD.match(m.lemma) if token and m is not None else None
             if origin:
-                vocab.origins[token] = origin[1]
+                self.origins[token] = origin[1]
             if m is not None and token and (m.pos.startswith("名詞-固有名詞") or _KATAKANA.match(m.surface)):
                 # Both the spelling and the pronunciation: プレヴェザ is read プレベザ.
                 for kana in {m.surface if _KATAKANA.match(m.surface) else "", m.reading} - {""}:
-                    vocab.hear((token,), kana)
+                    self.hear((token,), kana)
                 run.append((token, m.surface if _KATAKANA.match(m.surface) else m.reading))
                 seen.add(token)
                 continue
             if len(run) > 1:  # MeCab splits unknown names: アラグチ -> アラ + グチ
-                vocab.hear(tuple(t for t, _ in run), "".join(k for _, k in run))
+                self.hear(tuple(t for t, _ in run), "".join(k for _, k in run))
             run = []
             if m is None or not token:
                 continue
             seen.add(token)
-        vocab.df.update(seen)
+        self.df.update(seen)
+
+
+def corpus_vocabulary(texts: Iterable[str], tokenizer: Tokenizer) -> Vocabulary:
+    """One MeCab pass over the corpus (its units' texts): see :meth:`Vocabulary.read`."""
+    vocab = Vocabulary()
+    for text in texts:
+        vocab.read(text, tokenizer)
     return vocab
 
 
@@ -198,8 +206,11 @@ def best_entries(found: dict[tuple[str, ...], float]) -> Alternatives:
 def build_bridge(texts: Iterable[str], tokenizer: Tokenizer | None = None,
                  path: Path = LEXICON_PATH) -> Bridge:
     """The bridge of a corpus given as the texts of its units."""
-    tokenizer = tokenizer or Tokenizer()
-    vocab = corpus_vocabulary(texts, tokenizer)
+    return bridge_of(corpus_vocabulary(texts, tokenizer or Tokenizer()), path)
+
+
+def bridge_of(vocab: Vocabulary, path: Path = LEXICON_PATH) -> Bridge:
+    """The bridge of a corpus, from what :class:`Vocabulary` counted of its units."""
     limit = max(FREQUENT * vocab.units, 5)
     frequent = {t for t, n in vocab.df.items() if n > limit}
     terms, glosses = dictionary_terms(vocab, frequent, path)
@@ -216,10 +227,3 @@ def build_bridge(texts: Iterable[str], tokenizer: Tokenizer | None = None,
         names={k: "|".join(f"{t}\t{sp}" for t, sp in sorted(v)) for k, v in names.items()},
         glosses={" ".join(t): f"{g.headword}\t{g.reading}\t{g.gloss}" for t, g in glosses.items()},
         lexicon=lexicon_lines(path)[0])
-
-
-def write_bridge(directory: Path, texts: Sequence[str]) -> None:
-    """Build the bridge of ``texts`` (all units of an index) into ``directory``."""
-    build_bridge(texts).write(directory / BRIDGE_FILE)
-
-

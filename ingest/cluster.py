@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -36,6 +36,9 @@ from .tokens import Tokenizer
 # and the pickled result's trip to the driver) is lost in its embedding time (~1k chars/s
 # per core with e5-small-q4), small enough that every worker stays busy to the end.
 BATCH_CHARS = 40_000
+# Batches a CPU may have sent or finished ahead of the first one not yet written (results
+# are written in the order given, so one slow task makes the later ones wait on the driver).
+AHEAD_PER_CPU = 4
 TASK_RETRIES = 3  # a task whose worker process dies is run again, up to this many times
 CONNECT_TIMEOUT_S = 5.0
 
@@ -178,15 +181,6 @@ class ClusterStats:
     waiting: float  # of which the driver waited for results (the rest is its own work)
 
 
-@dataclass(frozen=True)
-class ClusterRun:
-    """What the cluster prepared for one ingest."""
-
-    prepared: dict[str, Prepared]
-    skipped: list[tuple[str, str]]  # in the order the files were given
-    stats: ClusterStats
-
-
 def _result(ray: Any, ref: Any) -> Batch:
     """A finished task's batch; a project error raised in the task is raised here as itself."""
     try:
@@ -200,40 +194,66 @@ def _result(ray: Any, ref: Any) -> Batch:
                          "see the cluster's logs (ray logs), then ingest again") from None
 
 
-def prepare_on_ray(items: Sequence[Document | FileRef], embedder_spec: str, address: str,
-                   progress: bool = False) -> ClusterRun:
-    """Prepare ``items`` on the cluster at ``address``, a batch per task, receiving each
-    result as it arrives; at most two tasks per CPU are out at once, so the object store
-    holds a bounded share of the corpus."""
-    from .index import Progress
-
-    ray = connect(address)
-    task = ray.remote(max_retries=TASK_RETRIES)(prepare_batch)
-    workers = max(int(ray.cluster_resources().get("CPU", 1)), 1)
-    pending = iter(list(batches(items, batch_size(sum(map(weight, items)), workers))))
-    out: dict[str, Prepared] = {}
-    skipped: dict[str, str] = {}
-    bar = Progress(sum(map(weight, items)), progress, desc="embedding on Ray", workers=workers)
-    t0, waiting, tasks = time.perf_counter(), 0.0, 0
-    running = [task.remote(b, embedder_spec) for b in _take(pending, 2 * workers)]
-    try:
-        while running:
-            t = time.perf_counter()
-            done, running = ray.wait(running, num_returns=1)
-            waiting += time.perf_counter() - t
-            batch = _result(ray, done[0])
-            tasks += 1
-            out.update((p.document.doc, p) for p in batch.prepared)
-            skipped.update(batch.skipped)
-            bar(batch.chars)
-            running += [task.remote(b, embedder_spec) for b in _take(pending, 1)]
-    finally:
-        bar.close()
-    order = [(item.doc, skipped[item.doc]) for item in items if item.doc in skipped]
-    stats = ClusterStats(tasks=tasks, sent=len(items), workers=workers, seconds=time.perf_counter() - t0,
-                         waiting=waiting)
-    return ClusterRun(prepared=out, skipped=order, stats=stats)
+def in_order(items: Sequence[Document | FileRef], batch: Batch) -> Iterator[tuple[str, Prepared | str]]:
+    """A finished batch's documents in the order they were sent: (doc, Prepared), or (doc, why
+    it was skipped) for a file the worker found empty."""
+    skipped = dict(batch.skipped)
+    prepared = list(batch.prepared)[::-1]
+    del batch  # (its tuple would keep every document of it alive until the last is written)
+    for item in items:
+        yield (item.doc, skipped[item.doc]) if item.doc in skipped else (item.doc, prepared.pop())
 
 
-def _take(it: Iterator[list[Document | FileRef]], n: int) -> list[list[Document | FileRef]]:
-    return [b for _, b in zip(range(n), it, strict=False)]
+class RayPreparation:
+    """``items`` prepared on the cluster at ``address``, a batch per task. :meth:`documents`
+    yields them in the order given (the order the index is written in), each as soon as it
+    and every one before it have come back; :attr:`stats` is set once it ends.
+
+    Two tasks per CPU are out at once, and no task is sent more than AHEAD_PER_CPU
+    batches per CPU past the first one not yet written: what the driver holds waiting
+    for a slow task is bounded by the cluster's size, not the corpus's.
+    """
+
+    def __init__(self, items: Sequence[Document | FileRef], embedder_spec: str, address: str,
+                 progress: bool = False) -> None:
+        self.items, self.spec, self.progress = list(items), embedder_spec, progress
+        self.ray = connect(address)
+        self.stats: ClusterStats | None = None
+
+    def cpus(self) -> int:
+        return max(int(self.ray.cluster_resources().get("CPU", 1)), 1)
+
+    def documents(self) -> Generator[tuple[str, Prepared | str]]:
+        from .index import Progress
+
+        ray, workers = self.ray, self.cpus()
+        task = ray.remote(max_retries=TASK_RETRIES)(prepare_batch)
+        total = sum(map(weight, self.items))
+        planned = list(batches(self.items, batch_size(total, workers)))
+        running: dict[Any, int] = {}  # task -> its batch's number
+        done: dict[int, Batch] = {}
+        sent = written = received = 0
+        bar = Progress(total, self.progress, desc="embedding on Ray", workers=workers)
+        t0, waiting = time.perf_counter(), 0.0
+        try:
+            while written < len(planned):
+                while (sent < len(planned) and len(running) < 2 * workers
+                       and sent < written + AHEAD_PER_CPU * workers):
+                    running[task.remote(planned[sent], self.spec)] = sent
+                    sent += 1
+                t = time.perf_counter()
+                ready, _ = ray.wait(list(running), num_returns=1)
+                waiting += time.perf_counter() - t
+                done[running.pop(ready[0])] = batch = _result(ray, ready[0])
+                received += 1
+                bar(batch.chars)
+                bar.workers(self.cpus())
+                while written in done:
+                    yield from in_order(planned[written], done.pop(written))
+                    written += 1
+        finally:
+            for ref in running:
+                ray.cancel(ref)  # a stopped ingest leaves no work behind on the cluster
+            bar.close()
+            self.stats = ClusterStats(tasks=received, sent=len(self.items), workers=workers,
+                                      seconds=time.perf_counter() - t0, waiting=waiting)

@@ -22,7 +22,8 @@ import shutil
 import sqlite3
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,15 +31,13 @@ from typing import cast
 
 import numpy as np
 
-from . import generations, lexical, store
-from .bridge import write_bridge
-from .cluster import ClusterStats, connect, file_refs, prepare_on_ray
+from . import generations, store
+from .cluster import ClusterStats, RayPreparation, batches, connect, file_refs
 from .embed import DEFAULT_EMBEDDER, Embedder, get_embedder
 from .errors import IndexFileError, InputError, KotaeError
 from .facts import fact_kinds
 from .generations import (
     CURRENT,
-    READERS,
     claim,
     clean_old,
     disk_full_error,
@@ -54,8 +53,10 @@ from .records import Document, FileRef
 from .segment import segment
 from .store import Prepared
 from .tokens import Tokenizer
+from .unit_text import embed_text, lexical_text
+from .use_vectors import UseRows
 from .use_vectors import installed as use_installed
-from .use_vectors import write_use_vectors
+from .writer import GenerationWriter, Written
 
 
 @dataclass(frozen=True)
@@ -97,30 +98,6 @@ class IngestSummary:
         return text
 
 
-# Captions and bylines say what they are only by their place on the page; the
-# label gives them the words a reader's question uses (筆者, 写真, author, photo).
-KIND_LABELS = {
-    "byline": "筆者・執筆者・脱稿日 (author, written by, date)",
-    "caption": "写真のキャプション (photo caption)",
-}
-
-
-def embed_text(section: str | None, text: str, kind: str = "sentence") -> str:
-    """What the embedder sees for a unit: its section title (its topic) and kind label.
-
-    # 提言 / 日本は、まず、… -> "提言: 日本は、まず、…"
-    """
-    label = KIND_LABELS.get(kind)
-    head = " / ".join(x for x in (section, label) if x)
-    return f"{head}: {text}" if head else text
-
-
-def lexical_text(unit_text: str, kind: str) -> str:
-    """What the lexical index reads for a unit: its text and its kind label."""
-    label = KIND_LABELS.get(kind)
-    return f"{label} {unit_text}" if label else unit_text
-
-
 class Progress:
     """A tqdm bar over characters embedded, on stderr, when asked for (``workers``, when
     given, is shown beside it: a Ray ingest's bar covers the whole cluster)."""
@@ -135,9 +112,20 @@ class Progress:
             if workers is not None:
                 self.bar.set_postfix(workers=workers)
 
-    def __call__(self, n: int) -> None:
+    def __call__(self, n: float) -> None:
         if self.bar is not None:
             self.bar.update(n)
+
+    def scaled(self, chars: int, embedded: int) -> Callable[[int], None]:
+        """A callback that moves the bar by ``chars`` in all as ``embedded`` characters of
+        embedder input are done (the input adds section titles and leaves headings out)."""
+        ratio = chars / embedded if embedded else 0.0
+        return lambda n: self(n * ratio)
+
+    def workers(self, n: int) -> None:
+        """Show the CPUs the cluster has now (nodes may join or leave during an ingest)."""
+        if self.bar is not None:
+            self.bar.set_postfix(workers=n, refresh=False)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -145,8 +133,12 @@ class Progress:
 
 
 def prepare(documents: Sequence[Document], tokenizer: Tokenizer, embedder: Embedder,
-            progress: bool = False) -> list[Prepared]:
-    """Segment, tokenise and embed documents (the work an unchanged file is spared)."""
+            progress: bool = False, bar: Progress | None = None) -> list[Prepared]:
+    """Segment, tokenise and embed documents (the work an unchanged file is spared).
+
+    ``bar``, when given, is moved by these documents' characters as their units are
+    embedded (one bar over many calls); else ``progress`` shows a bar of this call's own.
+    """
     segmented = [segment(d) for d in documents]
     units = [u for s in segmented for u in s.units]
     # Headings are never answers and never inside passages (each unit embeds with its
@@ -154,11 +146,15 @@ def prepare(documents: Sequence[Document], tokenizer: Tokenizer, embedder: Embed
     # on JSQuAD saves 1,145 of 5,654 embedder calls.
     todo = [i for i, u in enumerate(units) if u.kind != "heading"]
     texts = [embed_text(units[i].section, units[i].text, units[i].kind) for i in todo]
-    bar = Progress(sum(map(len, texts)), progress)
-    try:
-        embedded = embedder.passages(texts, progress=bar)
-    finally:
-        bar.close()
+    if bar is not None:
+        embedded = embedder.passages(texts, progress=bar.scaled(sum(len(d.text) for d in documents),
+                                                                 sum(map(len, texts))))
+    else:
+        own = Progress(sum(map(len, texts)), progress)
+        try:
+            embedded = embedder.passages(texts, progress=own)
+        finally:
+            own.close()
     vectors = np.zeros((len(units), embedder.dim), dtype=np.float32)
     if embedder.dim and todo:
         vectors[todo] = embedded
@@ -180,49 +176,6 @@ def prepare(documents: Sequence[Document], tokenizer: Tokenizer, embedder: Embed
                             unit_facts=facts))
         row += n
     return out
-
-
-def _faiss_write(vectors: np.ndarray, path: Path) -> None:
-    import faiss
-
-    index = faiss.IndexFlatIP(vectors.shape[1])
-    if len(vectors):
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    faiss.write_index(index, str(path))
-
-
-def passage_vectors(prepared: Prepared) -> np.ndarray:
-    """A passage's vector: the normalised mean of its units' vectors."""
-    dim = prepared.vectors.shape[1]
-    out = np.zeros((len(prepared.passages), dim), dtype=np.float32)
-    for i, p in enumerate(prepared.passages):
-        if dim:
-            v = prepared.vectors[list(p.units)].mean(axis=0)
-            out[i] = v / max(float(np.linalg.norm(v)), 1e-12)
-    return out
-
-
-def write_generation(gen: Path, prepared: list[Prepared], manifest: Manifest, previous: Path | None = None) -> None:
-    """Write a complete generation into ``gen`` (which must not exist yet); ``previous``, the
-    live generation if any, lends its USE vectors to unchanged units."""
-    gen.mkdir(parents=True)
-    (gen / READERS).touch()
-    store.write(gen / "store.sqlite", prepared)
-    generations.checkpoint("store-written")
-    dim = manifest.embedder_dim
-    if dim:
-        units = np.vstack([p.vectors for p in prepared]) if prepared else np.empty((0, dim), np.float32)
-        _faiss_write(units, gen / "units.faiss")
-        passages = np.vstack([passage_vectors(p) for p in prepared]) if prepared else units
-        _faiss_write(passages, gen / "passages.faiss")
-    lexical.build([t for p in prepared for t in p.passage_tokens], gen / "lexical" / "passages")
-    lexical.build([t for p in prepared for t in p.unit_tokens], gen / "lexical" / "units")
-    write_bridge(gen, [u.text for p in prepared for u in p.units])
-    if dim and use_installed():  # the second vector English questions use (ingest.use_vectors)
-        write_use_vectors(gen, [None if u.kind == "heading" else embed_text(u.section, u.text, u.kind)
-                                for p in prepared for u in p.units], previous)
-    generations.checkpoint("lexical-written")
-    manifest.write(gen)  # last: a generation with a manifest is whole
 
 
 @dataclass(frozen=True)
@@ -326,35 +279,42 @@ class _Plan:
     removed: list[str]
     kept: list[str]
     fresh: list[Document | FileRef]  # to prepare (a FileRef: on a Ray worker, which loads it)
-    reused: dict[str, Prepared]  # read back from the old store, vectors and all
+    reused: set[str]  # read back from the old store, vectors and all, when their turn to be written comes
 
 
-def _plan(docs: list[Document | FileRef], old: _OldIndex, reusable: bool, dim: int, prune: bool) -> _Plan:
+def _plan(docs: list[Document | FileRef], old: _OldIndex, reusable: bool, prune: bool) -> _Plan:
     old_docs = dict(old.manifest.documents_sha256) if old.manifest else {}
-    plan = _Plan([], [], [], [], [], [], {})
+    plan = _Plan([], [], [], [], [], [], set())
     for d in docs:
-        if reusable and old_docs.get(d.doc) == d.sha256:
-            p = store.read_prepared(old.conn, d.doc, dim)  # type: ignore[arg-type]
-            if p is not None:
-                plan.reused[d.doc] = p
-                plan.unchanged.append(d.doc)
-                continue
+        if reusable and old_docs.get(d.doc) == d.sha256 and store.has_document(old.conn, d.doc):  # type: ignore[arg-type]
+            plan.reused.add(d.doc)
+            plan.unchanged.append(d.doc)
+            continue
         (plan.updated if d.doc in old_docs else plan.added).append(d.doc)
         plan.fresh.append(d)
     named = {d.doc for d in docs}
     missing = [doc for doc in old_docs if doc not in named]
     (plan.removed if prune else plan.kept).extend(missing)
-    for doc in plan.kept:
-        # kept as they are, or re-prepared (text read back) for a new embedder or tokenizer
-        p = store.read_prepared(old.conn, doc, dim if reusable else 0)  # type: ignore[arg-type]
-        if p is not None and reusable:
-            plan.reused[doc] = p
-        elif p is not None:
-            plan.fresh.append(p.document)
+    plan.fresh.extend(_keep(plan, plan.kept, old, reusable))
     return plan
 
 
-def _provenance(doc: str, paths: dict[str, Path], fresh: dict[str, Prepared],
+def _keep(plan: _Plan, docs: list[str], old: _OldIndex, reusable: bool) -> list[Document]:
+    """Keep ``docs`` of the old index as they are (reused), or return their text to be
+    prepared again (for a new embedder or tokenizer)."""
+    redo = []
+    for doc in docs:
+        if reusable:
+            if store.has_document(old.conn, doc):  # type: ignore[arg-type]
+                plan.reused.add(doc)
+            continue
+        p = store.read_prepared(old.conn, doc, 0)  # type: ignore[arg-type]
+        if p is not None:
+            redo.append(p.document)
+    return redo
+
+
+def _provenance(doc: str, paths: dict[str, Path], fresh: set[str],
                 old_manifest: Manifest | None) -> dict[str, str]:
     """Where a document's file was (absolute, at this ingest) and when its text was ingested.
 
@@ -370,89 +330,179 @@ def _provenance(doc: str, paths: dict[str, Path], fresh: dict[str, Prepared],
     return out
 
 
-def _manifest(prepared: list[Prepared], spec: str, embedder: Embedder, tokenizer: Tokenizer, plan: _Plan,
-              skipped: list[tuple[str, str]], provenance: dict[str, dict[str, str]],
-              embedded_units: int) -> Manifest:
-    return Manifest(
-        format=FORMAT_VERSION, created=datetime.now(UTC).isoformat(timespec="seconds"),
-        embedder_spec=spec, embedder_dim=embedder.dim, embedder_engine=str(getattr(embedder, "engine", "")),
-        tokenizer=tokenizer.version,
-        counts={"documents": len(prepared), "units": sum(len(p.units) for p in prepared),
-                "passages": sum(len(p.passages) for p in prepared),
-                "chars": sum(len(p.document.text) for p in prepared)},
-        documents_sha256={p.document.doc: p.document.sha256 for p in prepared},
-        documents={p.document.doc: {"chars": len(p.document.text), "encoding": p.document.encoding,
-                                    "units": len(p.units), "passages": len(p.passages), **p.meta.as_dict(),
-                                    **provenance[p.document.doc]}
-                   for p in prepared},
-        last_ingest={"added": plan.added, "updated": plan.updated, "unchanged": plan.unchanged,
-                     "removed": plan.removed, "kept": plan.kept, "skipped": [s[0] for s in skipped],
-                     "embedded_units": embedded_units})
-
-
-def _write_and_publish(index_dir: Path, prepared: list[Prepared], manifest: Manifest) -> Path:
-    try:
-        previous: Path | None = generation(index_dir)
-    except IndexFileError:
-        previous = None
-    tmp = new_temporary(index_dir)
-    try:
-        write_generation(tmp, prepared, manifest, previous)
-        return publish(index_dir, tmp)
-    except BaseException as e:
-        full = is_disk_full(e, index_dir)  # judged before removing the partial generation frees space
-        shutil.rmtree(tmp, ignore_errors=True)
-        if full:
-            raise disk_full_error(index_dir) from None
-        raise
-
-
 @dataclass(frozen=True)
-class _Fresh:
-    """The documents prepared by this ingest, and where the work was done."""
+class _Job:
+    """One ingest, planned: what to write and what with."""
 
-    prepared: dict[str, Prepared]
-    docs: list[Document | FileRef]  # those given, less the files a Ray worker found empty
+    index_dir: Path
+    given: list[Document | FileRef]
     skipped: list[tuple[str, str]]
+    old: _OldIndex
+    reusable: bool
+    spec: str
+    embedder: Embedder
+    tokenizer: Tokenizer
+    opts: _Options
+    plan: _Plan
+
+
+@dataclass
+class _Streamed:
+    """What writing the documents found out: which were prepared here, what was skipped."""
+
+    fresh: set[str]
+    embedded: int
+    skipped: list[tuple[str, str]]
+    empty: set[str]  # files a Ray worker found empty (the driver did not read them)
     cluster: ClusterStats | None = None
 
 
-def _prepare_fresh(plan: _Plan, docs: list[Document | FileRef], skipped: list[tuple[str, str]],
-                   old: _OldIndex, reusable: bool, spec: str, opts: _Options) -> _Fresh:
-    """Prepare the plan's fresh documents here, or on Ray (``opts.ray``)."""
-    embedder, tokenizer = get_embedder(spec), Tokenizer()
-    if not opts.ray:
-        local = cast(list[Document], plan.fresh)  # FileRefs are made only for --ray
-        return _Fresh({p.document.doc: p for p in prepare(local, tokenizer, embedder, opts.progress)},
-                      docs, skipped)
-    run = prepare_on_ray(plan.fresh, spec, opts.ray, opts.progress)
-    prepared = dict(run.prepared)
-    empty = {doc for doc, _ in run.skipped}
-    if empty:
-        # A file a worker found empty was never a document of this ingest, as in load():
-        # the version in the index, if any, is kept (or pruned) like any file not given.
-        redo = _unplan(plan, empty, old, reusable, embedder.dim, opts.prune)
-        prepared.update((p.document.doc, p) for p in prepare(redo, tokenizer, embedder))
-    return _Fresh(prepared, [d for d in docs if d.doc not in empty], skipped + run.skipped, run.stats)
+def _fresh_documents(job: _Job) -> tuple[Generator[tuple[str, Prepared | str]], RayPreparation | None]:
+    """The plan's fresh documents, prepared in order, each as (doc, Prepared) or, for a
+    file a Ray worker found empty, (doc, why it was skipped)."""
+    if job.opts.ray:
+        run = RayPreparation(job.plan.fresh, job.spec, job.opts.ray, job.opts.progress)
+        return run.documents(), run
+    local = cast(list[Document], job.plan.fresh)  # FileRefs are made only for --ray
+    return prepare_in_batches(local, job.tokenizer, job.embedder, job.opts.progress), None
 
 
-def _unplan(plan: _Plan, empty: set[str], old: _OldIndex, reusable: bool, dim: int, prune: bool) -> list[Document]:
-    """Take the files found empty out of ``plan``; return the kept documents to prepare again."""
-    old_docs = dict(old.manifest.documents_sha256) if old.manifest else {}
+def prepare_in_batches(docs: Sequence[Document], tokenizer: Tokenizer, embedder: Embedder,
+                       progress: bool = False) -> Generator[tuple[str, Prepared | str]]:
+    """Prepare ``docs`` here, a batch of characters at a time (as a Ray task would), so that
+    only one batch's units, tokens and vectors are held before they are written."""
+    bar = Progress(sum(len(d.text) for d in docs), progress)
+    try:
+        for batch in batches(docs):
+            prepared = prepare(cast(list[Document], batch), tokenizer, embedder, bar=bar)[::-1]
+            while prepared:  # popped as yielded: a document written is held here no more
+                yield prepared[-1].document.doc, prepared.pop()
+    finally:
+        bar.close()
+
+
+def _stream(job: _Job, writer: GenerationWriter) -> _Streamed:
+    """Write every document of the new generation, in order: the given ones (prepared now, or
+    reused from the old store), then the kept ones. Each is let go once written."""
+    plan, conn, dim = job.plan, job.old.conn, job.embedder.dim
+    to_prepare = {d.doc for d in plan.fresh}
+    prepared, ray_run = _fresh_documents(job)
+    out = _Streamed(set(), 0, [], set())
+    with closing(prepared):  # stopped early (an unreadable file): its tasks are cancelled
+        for doc in [d.doc for d in job.given] + list(plan.kept):
+            if doc in to_prepare:
+                _write_fresh(doc, prepared, writer, out)
+            elif doc in plan.reused:
+                writer.add(store.read_prepared(conn, doc, dim))  # type: ignore[arg-type]
+        if next(prepared, None) is not None:  # (and a Ray run's statistics are complete)
+            raise RuntimeError("more documents were prepared than planned")
+    if ray_run is not None:
+        out.cluster = ray_run.stats
+    if out.empty:
+        _unplan(job, out, writer)
+    return out
+
+
+def _write_fresh(doc: str, prepared: Iterator[tuple[str, Prepared | str]], writer: GenerationWriter,
+                 out: _Streamed) -> None:
+    """Write the next prepared document, which must be ``doc`` (a function of its own, so
+    that nothing holds the document once it is written)."""
+    name, got = next(prepared)
+    if name != doc:
+        raise RuntimeError(f"documents prepared out of order: {name} came for {doc}")
+    if isinstance(got, str):
+        out.skipped.append((doc, got))
+        out.empty.add(doc)
+        return
+    writer.add(got)
+    out.fresh.add(doc)
+    out.embedded += len(got.units)
+
+
+def _unplan(job: _Job, out: _Streamed, writer: GenerationWriter) -> None:
+    """Take the files a Ray worker found empty out of the plan. Such a file was never a
+    document of this ingest, as in load(): the version in the index, if any, is kept (or
+    pruned) like any file not given, and written after the others."""
+    plan, empty = job.plan, out.empty
+    old_docs = dict(job.old.manifest.documents_sha256) if job.old.manifest else {}
     plan.added[:] = [d for d in plan.added if d not in empty]
     plan.updated[:] = [d for d in plan.updated if d not in empty]
-    redo = []
-    for doc in [d for d in old_docs if d in empty]:
-        if prune:
-            plan.removed.append(doc)
-            continue
-        plan.kept.append(doc)
-        p = store.read_prepared(old.conn, doc, dim if reusable else 0)  # type: ignore[arg-type]
-        if p is not None and reusable:
-            plan.reused[doc] = p
-        elif p is not None:
-            redo.append(p.document)
-    return redo
+    back = [d for d in old_docs if d in empty]
+    if job.opts.prune:
+        plan.removed.extend(back)
+        return
+    plan.kept.extend(back)
+    redo = {p.document.doc: p for p in prepare(_keep(plan, back, job.old, job.reusable),
+                                                job.tokenizer, job.embedder)}
+    for doc in back:
+        if doc in redo:
+            writer.add(redo[doc])
+            out.fresh.add(doc)
+            out.embedded += len(redo[doc].units)
+        elif doc in plan.reused:
+            writer.add(store.read_prepared(job.old.conn, doc, job.embedder.dim))  # type: ignore[arg-type]
+
+
+def _manifest(job: _Job, written: list[Written], out: _Streamed) -> Manifest:
+    plan = job.plan
+    paths = {d.doc: Path(d.path) for d in job.given if d.path is not None and d.doc not in out.empty}
+    old_manifest = job.old.manifest
+    return Manifest(
+        format=FORMAT_VERSION, created=datetime.now(UTC).isoformat(timespec="seconds"),
+        embedder_spec=job.spec, embedder_dim=job.embedder.dim,
+        embedder_engine=str(getattr(job.embedder, "engine", "")), tokenizer=job.tokenizer.version,
+        counts={"documents": len(written), "units": sum(w.units for w in written),
+                "passages": sum(w.passages for w in written), "chars": sum(w.chars for w in written)},
+        documents_sha256={w.doc: w.sha256 for w in written},
+        documents={w.doc: {"chars": w.chars, "encoding": w.encoding, "units": w.units, "passages": w.passages,
+                           **w.meta, **_provenance(w.doc, paths, out.fresh, old_manifest)}
+                   for w in written},
+        last_ingest={"added": plan.added, "updated": plan.updated, "unchanged": plan.unchanged,
+                     "removed": plan.removed, "kept": plan.kept,
+                     "skipped": [s[0] for s in job.skipped + out.skipped], "embedded_units": out.embedded})
+
+
+def _write(job: _Job, tmp: Path) -> tuple[Manifest, _Streamed]:
+    """Write the whole new generation into ``tmp``, streaming the documents into it."""
+    writer = GenerationWriter(tmp, job.embedder.dim, _use_rows(job))
+    try:
+        out = _stream(job, writer)
+        generations.checkpoint("prepared")
+        if not writer.words:
+            # ◆◆概観 alone, or 。。。: no passage holds a word, and BM25 has nothing to index.
+            docs = [d.doc for d in job.given if d.doc not in out.empty]
+            raise InputError(f"nothing to index: {', '.join(docs[:3])}{' …' if len(docs) > 3 else ''} "
+                             "hold no words to search (only headings, punctuation or symbols); give files with text")
+        manifest = _manifest(job, writer.documents, out)
+        writer.finish(manifest)
+    finally:
+        writer.abandon()
+    return manifest, out
+
+
+def _use_rows(job: _Job) -> UseRows | None:
+    """USE vectors for an index with dense vectors, when the package is installed; the live
+    generation (if any) lends its rows to unchanged units."""
+    if not (job.embedder.dim and use_installed()):
+        return None
+    try:
+        previous: Path | None = generation(job.index_dir)
+    except IndexFileError:
+        previous = None
+    return UseRows(previous)
+
+
+def _write_and_publish(job: _Job) -> tuple[Path, Manifest, _Streamed]:
+    tmp = new_temporary(job.index_dir)
+    try:
+        manifest, out = _write(job, tmp)
+        return publish(job.index_dir, tmp), manifest, out
+    except BaseException as e:
+        full = is_disk_full(e, job.index_dir)  # judged before removing the partial generation frees space
+        shutil.rmtree(tmp, ignore_errors=True)
+        if full:
+            raise disk_full_error(job.index_dir) from None
+        raise
 
 
 def _build_locked(index_dir: Path, given: list[Document | FileRef], given_skipped: list[tuple[str, str]],
@@ -465,32 +515,18 @@ def _build_locked(index_dir: Path, given: list[Document | FileRef], given_skippe
     reusable = (old.conn is not None and old_spec == spec and old.manifest is not None
                 and dict(old.manifest.tokenizer) == tokenizer.version)
     try:
-        plan = _plan(given, old, reusable, embedder.dim, opts.prune)
-        fresh = _prepare_fresh(plan, given, given_skipped, old, reusable, spec, opts)
+        job = _Job(index_dir, given, given_skipped, old, reusable, spec, embedder, tokenizer, opts,
+                   _plan(given, old, reusable, opts.prune))
+        live, manifest, out = _write_and_publish(job)
     finally:
         old.close()
-    new_prepared, docs, skipped = fresh.prepared, fresh.docs, fresh.skipped
-    generations.checkpoint("prepared")
-    order = [d.doc for d in docs] + plan.kept
-    prepared = [new_prepared.get(doc) or plan.reused[doc] for doc in order
-                if doc in new_prepared or doc in plan.reused]
-    if not any(tokens for p in prepared for tokens in p.passage_tokens):
-        # ◆◆概観 alone, or 。。。: no passage holds a word, and BM25 has nothing to index.
-        raise InputError(f"nothing to index: {', '.join(d.doc for d in docs[:3])}{' …' if len(docs) > 3 else ''} "
-                         "hold no words to search (only headings, punctuation or symbols); give files with text")
-    embedded = sum(len(p.units) for p in new_prepared.values())
-    paths = {d.doc: Path(d.path) for d in docs if d.path is not None}
-    provenance = {p.document.doc: _provenance(p.document.doc, paths, new_prepared, old.manifest)
-                  for p in prepared}
-    manifest = _manifest(prepared, spec, embedder, tokenizer, plan, skipped, provenance, embedded)
-    live = _write_and_publish(index_dir, prepared, manifest)
     generations.checkpoint("published")
     clean_old(index_dir, live)
-    counts = manifest.counts
+    counts, plan = manifest.counts, job.plan
     return IngestSummary(index=index_dir, documents=counts["documents"], units=counts["units"],
                          passages=counts["passages"], chars=counts["chars"],
-                         seconds=time.perf_counter() - t0, embedded_units=embedded,
+                         seconds=time.perf_counter() - t0, embedded_units=out.embedded,
                          added=tuple(plan.added), updated=tuple(plan.updated),
                          unchanged=tuple(plan.unchanged), removed=tuple(plan.removed),
-                         kept=tuple(plan.kept), skipped=tuple(skipped), rebuilt=old.unreadable,
-                         cluster=fresh.cluster)
+                         kept=tuple(plan.kept), skipped=tuple(given_skipped + out.skipped),
+                         rebuilt=old.unreadable, cluster=out.cluster)

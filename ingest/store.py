@@ -183,33 +183,60 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     return conn
 
 
-def write(path: Path, prepared: list[Prepared]) -> None:
+class StoreWriter:
+    """A new store at ``path``, written a document at a time (:meth:`add`), committed by :meth:`close`.
+
+    Row ids follow the order documents are added: units and passages are numbered on from
+    the last document's, so an index written in pieces is the index written at once.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.conn = connect(path)
+        self.conn.executescript(SCHEMA)
+        self.documents = self.units = self.passages = 0
+
+    def add(self, p: Prepared) -> None:
+        d, doc_id, base = p.document, self.documents, self.units
+        self.conn.execute("INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?)",
+                          (doc_id, d.doc, d.sha256, d.encoding, d.text, json.dumps(list(d.page_starts)),
+                           json.dumps(list(d.title)) if d.title else None, d.body_start,
+                           json.dumps(p.meta.as_dict(), ensure_ascii=False)))
+        # Rows are generated, not listed: executemany streams them, so a 50 MB
+        # document's 600 k rows are never all built at once (~0.3 GB).
+        self.conn.executemany(UNITS.insert(), (
+            UNITS.row(u, id=base + i, doc_id=doc_id, tokens=toks, facts=facts, vector=vec)
+            for i, (u, toks, facts, vec) in enumerate(
+                zip(p.units, p.unit_tokens, p.unit_facts, p.vectors, strict=True))))
+        self.conn.executemany(PASSAGES.insert(), (
+            PASSAGES.row(ps, id=self.passages + i, doc_id=doc_id, units=[base + u for u in ps.units], tokens=toks)
+            for i, (ps, toks) in enumerate(zip(p.passages, p.passage_tokens, strict=True))))
+        self.documents += 1
+        self.units += len(p.units)
+        self.passages += len(p.passages)
+
+    def close(self, commit: bool = True) -> None:
+        """Commit what was added (unless ``commit`` is false) and close the store."""
+        try:
+            if commit:
+                self.conn.commit()
+        finally:
+            self.conn.close()
+
+
+def write(path: Path, prepared: Sequence[Prepared]) -> None:
     """Write every prepared document into a new store at ``path``."""
-    conn = connect(path)
+    writer = StoreWriter(path)
     try:
-        conn.executescript(SCHEMA)
-        uid = pid = 0
-        for doc_id, p in enumerate(prepared):
-            d = p.document
-            conn.execute("INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?)",
-                         (doc_id, d.doc, d.sha256, d.encoding, d.text, json.dumps(list(d.page_starts)),
-                          json.dumps(list(d.title)) if d.title else None, d.body_start,
-                          json.dumps(p.meta.as_dict(), ensure_ascii=False)))
-            base = uid
-            # Rows are generated, not listed: executemany streams them, so a 50 MB
-            # document's 600 k rows are never all built at once (~0.3 GB).
-            conn.executemany(UNITS.insert(), (
-                UNITS.row(u, id=base + i, doc_id=doc_id, tokens=toks, facts=facts, vector=vec)
-                for i, (u, toks, facts, vec) in enumerate(
-                    zip(p.units, p.unit_tokens, p.unit_facts, p.vectors, strict=True))))
-            uid += len(p.units)
-            conn.executemany(PASSAGES.insert(), (
-                PASSAGES.row(ps, id=pid + i, doc_id=doc_id, units=[base + u for u in ps.units], tokens=toks)
-                for i, (ps, toks) in enumerate(zip(p.passages, p.passage_tokens, strict=True))))
-            pid += len(p.passages)
-        conn.commit()
-    finally:
-        conn.close()
+        for p in prepared:
+            writer.add(p)
+    except BaseException:
+        writer.close(commit=False)
+        raise
+    writer.close()
+
+
+def has_document(conn: sqlite3.Connection, doc: str) -> bool:
+    return conn.execute("SELECT 1 FROM documents WHERE doc = ?", (doc,)).fetchone() is not None
 
 
 def read_prepared(conn: sqlite3.Connection, doc: str, dim: int) -> Prepared | None:

@@ -131,29 +131,56 @@ def text_key(text: str) -> bytes:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
 
 
+class UseRows:
+    """``use-units.npz`` gathered a document at a time (:meth:`add`), written by :meth:`write`.
+
+    A unit's row is the previous generation's for the same text (by digest) or embedded
+    now; the rows kept are float16 (1 kB a unit), the texts are not.
+    """
+
+    def __init__(self, previous: Path | None = None, encoder: UseEncoder | None = None) -> None:
+        self.encoder = encoder
+        self.known: dict[bytes, np.ndarray] = {}
+        if previous is not None and (previous / USE_FILE).is_file():
+            try:
+                old_keys, old_rows = _read(previous / USE_FILE)
+                self.known = dict(zip(old_keys, old_rows, strict=True))
+            except IndexFileError:
+                self.known = {}  # an unreadable old file is only a lost cache
+        self.keys: list[bytes] = []
+        self.rows: list[np.ndarray] = []  # one block per add()
+        self.embedded = 0  # texts embedded anew
+
+    def add(self, texts: Sequence[str | None]) -> None:
+        """The next units' embedded texts (None: a heading, a zero row)."""
+        keys = [text_key(t) if t is not None else b"\0" * 8 for t in texts]
+        todo = [i for i, (t, k) in enumerate(zip(texts, keys, strict=True)) if t is not None and k not in self.known]
+        rows = np.zeros((len(texts), USE_DIM), np.float16)
+        for i, k in enumerate(keys):
+            if texts[i] is not None and k in self.known:
+                rows[i] = self.known[k]
+        if todo:
+            fresh = (self.encoder or shared_use_encoder()).encode([texts[i] for i in todo])  # type: ignore[misc]
+            for i, v in zip(todo, fresh, strict=True):
+                rows[i] = v
+        self.keys += keys
+        self.rows.append(rows)
+        self.embedded += len(todo)
+
+    def write(self, gen: Path) -> None:
+        rows = np.concatenate(self.rows) if self.rows else np.zeros((0, USE_DIM), np.float16)
+        np.savez(gen / USE_FILE, keys=np.frombuffer(b"".join(self.keys), dtype="S8"), vectors=rows)
+
+
 def write_use_vectors(gen: Path, texts: Sequence[str | None], previous: Path | None = None,
                       encoder: UseEncoder | None = None) -> int:
     """Write ``gen/use-units.npz`` for units whose embedded texts are ``texts`` (None: a
     heading, a zero row); rows of ``previous`` (an older generation) are reused by text.
     Returns how many texts were embedded anew."""
-    keys = [text_key(t) if t is not None else b"\0" * 8 for t in texts]
-    known: dict[bytes, np.ndarray] = {}
-    if previous is not None and (previous / USE_FILE).is_file():
-        try:
-            old_keys, old_rows = _read(previous / USE_FILE)
-            known = dict(zip(old_keys, old_rows, strict=True))
-        except IndexFileError:
-            known = {}  # an unreadable old file is only a lost cache
-    todo = [i for i, (t, k) in enumerate(zip(texts, keys, strict=True)) if t is not None and k not in known]
-    fresh = (encoder or shared_use_encoder()).encode([texts[i] for i in todo])  # type: ignore[misc]
-    rows = np.zeros((len(texts), USE_DIM), np.float16)
-    for i, k in enumerate(keys):
-        if texts[i] is not None and k in known:
-            rows[i] = known[k]
-    for i, v in zip(todo, fresh, strict=True):
-        rows[i] = v
-    np.savez(gen / USE_FILE, keys=np.frombuffer(b"".join(keys), dtype="S8"), vectors=rows)
-    return len(todo)
+    rows = UseRows(previous, encoder)
+    rows.add(texts)
+    rows.write(gen)
+    return rows.embedded
 
 
 def _read(path: Path) -> tuple[list[bytes], np.ndarray]:

@@ -1,4 +1,13 @@
-"""Small assertions shared by the CLI tests."""
+"""Small assertions shared by the tests."""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+
+import ingest.writer
+from ingest.store import Prepared
 
 
 def error_line(err: str) -> str:
@@ -8,3 +17,22 @@ def error_line(err: str) -> str:
     assert lines[0].startswith("kotae: error: ")
     assert "Traceback" not in err
     return lines[0]
+
+
+def live_prepared() -> int:
+    """Prepared documents alive in this process (each holds a document's text, units, tokens, vectors)."""
+    gc.collect()
+    return sum(isinstance(o, Prepared) for o in gc.get_objects())
+
+
+def count_live_at_each_write(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record, each time the generation writer takes a document, how many are held at once."""
+    seen: list[int] = []
+    real = ingest.writer.GenerationWriter.add
+
+    def add(self: ingest.writer.GenerationWriter, p: Prepared) -> None:
+        seen.append(live_prepared())
+        real(self, p)
+
+    monkeypatch.setattr(ingest.writer.GenerationWriter, "add", add)
+    return seen

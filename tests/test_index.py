@@ -16,13 +16,15 @@ from pathlib import Path
 
 import pytest
 
-import ingest.index
+import ingest.cluster
+import ingest.writer
 from ingest import build_index
 from ingest.errors import IndexFileError, InputError, KotaeError
 from ingest.generations import CURRENT, generation, read_record
 from ingest.manifest import FORMAT_VERSION, MANIFEST, Manifest, read_manifest
 from ingest.records import Segmented
 from ingest.tokens import Tokenizer
+from tests.helpers import count_live_at_each_write
 
 REPORT_ID = "corpus/nuclear-outlook-2025.txt"
 
@@ -188,15 +190,15 @@ def test_failure_mid_write_leaves_the_previous_index(built: Path, corpus: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     before = manifest_of(built)
     gen = generation(built)
-    real = ingest.index.write_generation
+    real = ingest.writer.GenerationWriter.finish
     written: list[Path] = []
 
-    def write_then_fail(tmp: Path, prepared: list, manifest: Manifest, previous: Path | None = None) -> None:
-        real(tmp, prepared, manifest, previous)  # a complete temporary generation exists...
-        written.append(tmp)
+    def write_then_fail(self: ingest.writer.GenerationWriter, manifest: Manifest) -> None:
+        real(self, manifest)  # a complete temporary generation exists...
+        written.append(self.gen)
         raise RuntimeError("simulated crash while writing")  # ...and then it all goes wrong
 
-    monkeypatch.setattr(ingest.index, "write_generation", write_then_fail)
+    monkeypatch.setattr(ingest.writer.GenerationWriter, "finish", write_then_fail)
     (corpus / "extra.txt").write_text("別の文書である。\n", encoding="utf-8")
     with pytest.raises(RuntimeError, match="simulated crash"):
         build_index([corpus], built, "none")
@@ -311,3 +313,21 @@ def test_sentence_transformers_local_model(tmp_path: Path, monkeypatch: pytest.M
     assert m["embedder"] == {"spec": str(model), "dim": 16}
     units = faiss.read_index(str(generation(index) / "units.faiss"))
     assert (units.ntotal, units.d) == (summary.units, 16)
+
+
+def test_documents_are_written_as_they_are_prepared(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The writer takes each document as soon as it is prepared (or read back from the
+    # old store) and lets go of it: an ingest never holds every document's units at once.
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i in range(12):
+        (docs / f"{i:02d}.txt").write_text(f"第{i}の報告である。日本は核兵器不拡散条約を重視する。\n", encoding="utf-8")
+    monkeypatch.setattr(ingest.cluster, "BATCH_CHARS", 1)  # one document a batch
+    seen = count_live_at_each_write(monkeypatch)
+    assert build_index([docs], tmp_path / "index", "none").documents == 12
+    assert len(seen) == 12 and max(seen) == 1, seen  # the one being written, none of the 11 others
+    (docs / "05.txt").write_text("米国は交渉を始める。\n", encoding="utf-8")
+    seen.clear()
+    summary = build_index([docs], tmp_path / "index", "none")  # 11 reused from the old store, 1 prepared
+    assert (len(summary.unchanged), summary.updated) == (11, ("docs/05.txt",))
+    assert len(seen) == 12 and max(seen) == 1, seen

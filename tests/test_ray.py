@@ -26,7 +26,7 @@ import ingest.load
 from ingest import build_index
 from ingest.generations import generation
 from ingest.manifest import read_manifest
-from tests.helpers import error_line
+from tests.helpers import count_live_at_each_write, error_line
 
 ray = pytest.importorskip("ray")
 
@@ -260,3 +260,21 @@ def test_the_driver_decodes_no_file(cluster: None, corpus: Path, tmp_path: Path,
     monkeypatch.setattr(ingest.load, "decode", refuse)
     summary = build_index([corpus], tmp_path / "ray", "none", ray="auto")
     assert summary.documents == 5 and summary.skipped == (("corpus/empty.txt", "empty"),)
+
+
+def test_the_driver_holds_a_window_of_batches_not_the_corpus(cluster: None, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # Results are written in the order given as they come back; the driver holds at most the
+    # batches sent or finished ahead of the first one not yet written (AHEAD_PER_CPU a CPU).
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i in range(30):
+        (docs / f"{i:02d}.txt").write_text(f"第{i}の報告である。日本は核兵器不拡散条約を重視する。\n", encoding="utf-8")
+    monkeypatch.setattr(ingest.cluster, "BATCH_CHARS", 1)  # one document a task
+    monkeypatch.setattr(ingest.cluster, "AHEAD_PER_CPU", 2)
+    seen = count_live_at_each_write(monkeypatch)
+    summary = build_index([docs], tmp_path / "ray", "none", ray="auto")
+    assert summary.documents == 30 and summary.cluster is not None and summary.cluster.tasks == 30
+    assert len(seen) == 30 and max(seen) <= 2 * summary.cluster.workers, seen
+    build_index([docs], tmp_path / "local", "none")
+    assert_same_index(tmp_path / "local", tmp_path / "ray")

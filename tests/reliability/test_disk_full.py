@@ -50,13 +50,13 @@ def _full_sqlite() -> sqlite3.OperationalError:
 # (case, the function that fails, what it raises): each is how that writer reports a
 # full disk (seen for real on a full tmpfs; see test_disk_full_for_real).
 DISK_FULL = [
-    ("sqlite", "ingest.store.write", _full_sqlite),
-    ("oserror", "ingest.store.write", lambda: OSError(errno.ENOSPC, "No space left on device")),
-    ("faiss", "ingest.lexical.build", lambda: RuntimeError(  # (raised where a lexical-only index can fail)
+    ("sqlite", "ingest.store.StoreWriter.add", _full_sqlite),
+    ("oserror", "ingest.store.StoreWriter.add", lambda: OSError(errno.ENOSPC, "No space left on device")),
+    ("faiss", "ingest.lexical.Bm25Builder.write", lambda: RuntimeError(  # (raised where a lexical-only index can fail)
         "Error in void faiss::write_index(...): write error in units.faiss: 2023 != 7680 (No space left on device)")),
-    ("numpy short write", "ingest.lexical.build", lambda: OSError("1920000 requested and 505824 written")),
+    ("numpy short write", "ingest.lexical.Bm25Builder.write", lambda: OSError("1920000 requested and 505824 written")),
     ("fsync", "ingest.generations.fsync_tree", lambda: OSError(errno.ENOSPC, "No space left on device")),
-    ("quota", "ingest.store.write", lambda: OSError(errno.EDQUOT, "Disk quota exceeded")),
+    ("quota", "ingest.store.StoreWriter.add", lambda: OSError(errno.EDQUOT, "Disk quota exceeded")),
 ]
 
 

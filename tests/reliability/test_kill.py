@@ -88,7 +88,8 @@ STAGES = ["loaded", "prepared", "store-written", "lexical-written", "renamed", "
 def test_kill_at_a_named_stage(kill_index: Path, versions: dict, env: dict[str, str], stage: str) -> None:
     where = _kill_and_check(kill_index, versions, 2, None, stage, env)
     KILL_REPORT.append((f"stage {stage}", where))
-    expected = {"loaded": "before writing", "prepared": "before writing",
+    # Documents are written as they are prepared: by "prepared" the temporary generation exists.
+    expected = {"loaded": "before writing", "prepared": "while writing",
                 "store-written": "while writing", "lexical-written": "while writing",
                 "renamed": "after renaming", "published": "after publishing"}[stage]
     assert where.startswith(expected), where
