@@ -210,16 +210,30 @@ def ray_section(r: dict | None) -> list[str]:
     if not r:
         return []
     local, ray = r["local"], r["ray"]
-    return ["## Ingest on Ray (`python benchmarks/bench_ray.py`)", "",
-            f"{r['contexts']:,} JSQuAD contexts ({r['chars']:,} characters), one file each, default embedder; "
-            f"{r['cluster']} (started in {r['cluster_start_s']} s, not counted below). Each ingest ran in a "
-            f"process of its own; 1-minute load average {r['machine']['load_average_at_end']} at the end "
-            "(the 2 cores were shared).", "",
-            "| ingest | wall | tasks | driver time outside waiting | peak driver memory |",
-            "| --- | --- | --- | --- | --- |",
-            f"| local | {local['wall_s']} s | – | – | {local['peak_rss_mb']} MB |",
-            f"| `--ray` | {ray['wall_s']} s ({r['ray_vs_local_wall']:.2f}× local) | {ray['tasks']} on "
-            f"{ray['workers']} CPUs | {100 * ray['driver_outside_waiting']:.1f}% | {ray['peak_rss_mb']} MB |", ""]
+    loads = r["machine"].get("load_average_1min_before_after") or [r["machine"].get("load_average_at_end")]
+    out = ["## Ingest on Ray (`python benchmarks/bench_ray.py`)", "",
+           f"{r['contexts']:,} JSQuAD contexts ({r['chars']:,} characters), one file each, default embedder; "
+           f"{r['cluster']} (started in {r['cluster_start_s']} s, not counted below). Each ingest ran in a "
+           f"process of its own; 1-minute load average {' before, '.join(map(str, loads))}"
+           f"{' after' if len(loads) > 1 else ' at the end'} (the 2 cores were shared).", "",
+           "| ingest | wall | tasks | driver time outside waiting | peak driver memory |",
+           "| --- | --- | --- | --- | --- |",
+           f"| local | {local['wall_s']} s | – | – | {local['peak_rss_mb']} MB |",
+           f"| `--ray` | {ray['wall_s']} s ({r['ray_vs_local_wall']:.2f}× local) | {ray['tasks']} on "
+           f"{ray['workers']} CPUs | {100 * ray['driver_outside_waiting']:.1f}% | {ray['peak_rss_mb']} MB |", ""]
+    memory = r.get("memory") or {}
+    if memory.get("runs"):
+        g = memory["growth"]
+        out += ["Driver memory against corpus size, same cluster, same run. Embedder: "
+                f"{memory['embedder']}; each peak is the whole process's (Python, MeCab, Ray's client).", "",
+                "| corpus | characters | units + passages | vectors written | peak, local | peak, `--ray` driver |",
+                "| --- | --- | --- | --- | --- | --- |"]
+        out += [f"| {m['corpus']} | {m['chars']:,} | {m['units'] + m['passages']:,} | {m['vectors_mb']} MB | "
+                f"{m['local_peak_rss_mb']} MB | {m['ray_peak_rss_mb']} MB |" for m in memory["runs"]]
+        out += ["", f"From {g['from']} to {g['to']} ({g['chars_x']}× the characters): the vectors written grew "
+                f"{g['vectors_mb']} MB, the local ingest's peak {g['local_peak_mb']} MB, the `--ray` driver's "
+                f"{g['ray_peak_mb']} MB.", ""]
+    return out
 
 
 def english_section(e: dict | None) -> list[str]:

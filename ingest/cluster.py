@@ -12,6 +12,10 @@ loads the file itself. A worker process keeps its embedder and tokenizer between
 (:func:`ingest.embed.get_embedder` caches per process; :func:`worker_tokenizer` here), so
 a model loads once per process, not once per task. A task whose worker dies is retried by
 Ray (``max_retries``); a file that cannot be used is reported exactly as locally.
+
+A finished task's documents go straight into the generation writer (:mod:`ingest.writer`),
+in the order they were given, and are let go of there: the driver holds the vectors and
+the vocabulary it writes, and a window of batches (:class:`RayPreparation`), not the corpus.
 """
 
 from __future__ import annotations

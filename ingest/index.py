@@ -11,6 +11,11 @@ A generation holds::
     gen-…/use-units.npz                 multilingual USE unit vectors, for English questions
                                         (ingest.use_vectors; only when that package is installed)
 
+Documents are prepared a batch of characters at a time (here, or on Ray workers: see
+ingest.cluster) and handed to the generation writer (ingest.writer) in the order given, each
+as soon as it is ready; unchanged ones are read back from the old store when their turn
+comes. So an ingest holds one batch of prepared documents, not the corpus's.
+
 How generations are published, locked, read and cleaned up is ingest.generations.
 """
 

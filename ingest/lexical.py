@@ -27,6 +27,7 @@ B = 0.4
 
 
 # bm25s's names for the files of a saved index; LexicalIndex reads the same.
+SCORE_CHUNK = 1 << 20  # entries scored at once (their float64 temporaries: ~40 MB)
 FILES = {"data": "data.csc.index.npy", "indices": "indices.csc.index.npy", "indptr": "indptr.csc.index.npy",
          "vocab": "vocab.index.json", "params": "params.index.json"}
 
@@ -83,7 +84,7 @@ class Bm25Builder:
 
     def scores(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The CSC arrays (data, indices, indptr) of every (row, term) score."""
-        terms, lengths = self.terms.values(), self.lengths.values()
+        terms, counts, lengths = self.terms.values(), self.counts.values(), self.lengths.values()
         rows = np.repeat(np.arange(len(lengths), dtype=np.int32), self.distinct.values())
         df = np.bincount(terms, minlength=len(self.vocab))
         n = len(lengths)
@@ -91,12 +92,16 @@ class Bm25Builder:
         # (NumPy's vectorised log may differ from it by an ulp).
         idf = np.array([math.log(1 + (n - f + 0.5) / (f + 0.5)) for f in df.tolist()], dtype=np.float32)
         avg = lengths.mean() if n else np.float64(0.0)
-        # The Lucene term-frequency part, tf / (k1 (1 - b + b len/avg) + tf), in float64 as
-        # bm25s computes it row by row, then times the idf and rounded to float32.
-        norm = K1 * ((1 - B) + B * lengths[rows].astype(np.float64) / avg)
-        tf = self.counts.values().astype(np.float32).astype(np.float64)
-        data = (idf[terms].astype(np.float64) * (tf / (norm + tf))).astype(np.float32)
-        order = np.argsort((terms.astype(np.int64) << 32) | rows.astype(np.int64))
+        data = np.empty(len(terms), dtype=np.float32)
+        for lo in range(0, len(terms), SCORE_CHUNK):  # float64 temporaries for a chunk, not for all
+            at = slice(lo, lo + SCORE_CHUNK)
+            # The Lucene term-frequency part, tf / (k1 (1 - b + b len/avg) + tf), in float64 as
+            # bm25s computes it row by row, then times the idf and rounded to float32.
+            norm = K1 * ((1 - B) + B * lengths[rows[at]].astype(np.float64) / avg)
+            tf = counts[at].astype(np.float64)
+            data[at] = idf[terms[at]].astype(np.float64) * (tf / (norm + tf))
+        # Column by column (term), rows ascending within one: rows were added in order.
+        order = np.argsort(terms, kind="stable")
         indptr = np.zeros(len(self.vocab) + 1, dtype=np.int64)
         np.cumsum(df, out=indptr[1:])
         return data[order], rows[order], indptr

@@ -108,6 +108,7 @@ class GenerationWriter:
 
             faiss.write_index(self.unit_index, str(self.gen / "units.faiss"))
             faiss.write_index(self.passage_index, str(self.gen / "passages.faiss"))
+            self.unit_index = self.passage_index = None  # freed before BM25 is scored
         self.passage_lexical.write(self.gen / "lexical" / "passages")
         self.unit_lexical.write(self.gen / "lexical" / "units")
         bridge_of(self.vocabulary).write(self.gen / BRIDGE_FILE)

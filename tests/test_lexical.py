@@ -47,7 +47,9 @@ def _same_scores(rows: list[list[str]], pieces: list[list[list[str]]]) -> None:
 
 
 @pytest.mark.parametrize(("rows", "why"), CASES, ids=[c[1] for c in CASES])
-def test_scores_equal_bm25s(rows: list[list[str]], why: str) -> None:
+@pytest.mark.parametrize("chunk", [lexical.SCORE_CHUNK, 3])
+def test_scores_equal_bm25s(rows: list[list[str]], why: str, chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lexical, "SCORE_CHUNK", chunk)  # 3: scored a few entries at a time
     _same_scores(rows, [rows])
 
 
