@@ -54,12 +54,12 @@ from .generations import (
 )
 from .load import load
 from .manifest import FORMAT_VERSION, Manifest, ManifestError, read_manifest
-from .records import Document, FileRef
+from .records import Document, FileRef, Unit
 from .segment import segment
 from .store import Prepared
 from .tokens import Tokenizer
 from .unit_text import embed_text, lexical_text
-from .use_vectors import UseRows
+from .use_vectors import UseRows, use_rows
 from .use_vectors import installed as use_installed
 from .writer import GenerationWriter, Written
 
@@ -121,9 +121,10 @@ class Progress:
         if self.bar is not None:
             self.bar.update(n)
 
-    def scaled(self, chars: int, embedded: int) -> Callable[[int], None]:
-        """A callback that moves the bar by ``chars`` in all as ``embedded`` characters of
-        embedder input are done (the input adds section titles and leaves headings out)."""
+    def scaled(self, chars: int, embedded: int) -> Callable[[float], None]:
+        """A callback that moves the bar by ``chars`` in all as ``embedded`` (characters of
+        embedder input, or 1: shares of it) are done (the input adds section titles and
+        leaves headings out)."""
         ratio = chars / embedded if embedded else 0.0
         return lambda n: self(n * ratio)
 
@@ -146,23 +147,7 @@ def prepare(documents: Sequence[Document], tokenizer: Tokenizer, embedder: Embed
     """
     segmented = [segment(d) for d in documents]
     units = [u for s in segmented for u in s.units]
-    # Headings are never answers and never inside passages (each unit embeds with its
-    # section title already): they get a zero vector instead of an embedding, which
-    # on JSQuAD saves 1,145 of 5,654 embedder calls.
-    todo = [i for i, u in enumerate(units) if u.kind != "heading"]
-    texts = [embed_text(units[i].section, units[i].text, units[i].kind) for i in todo]
-    if bar is not None:
-        embedded = embedder.passages(texts, progress=bar.scaled(sum(len(d.text) for d in documents),
-                                                                 sum(map(len, texts))))
-    else:
-        own = Progress(sum(map(len, texts)), progress)
-        try:
-            embedded = embedder.passages(texts, progress=own)
-        finally:
-            own.close()
-    vectors = np.zeros((len(units), embedder.dim), dtype=np.float32)
-    if embedder.dim and todo:
-        vectors[todo] = embedded
+    vectors, use = _embed(units, embedder, progress, bar and bar.scaled(sum(len(d.text) for d in documents), 1))
     out: list[Prepared] = []
     row = 0
     for s in segmented:
@@ -178,9 +163,45 @@ def prepare(documents: Sequence[Document], tokenizer: Tokenizer, embedder: Embed
         n = len(s.units)
         out.append(Prepared(document=s.document, meta=s.meta, units=s.units, passages=s.passages,
                             unit_tokens=utoks, passage_tokens=ptoks, vectors=vectors[row:row + n],
-                            unit_facts=facts))
+                            unit_facts=facts, use_vectors=use[row:row + n] if use is not None else None))
         row += n
     return out
+
+
+def _embed(units: list[Unit], embedder: Embedder, progress: bool,
+           moved: Callable[[float], None] | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """The units' vectors, and their USE rows when that package is installed (ingest.use_vectors).
+
+    ``moved(share)`` is told the share of the embedding done, when given; else ``progress``
+    shows a bar of this call's own.
+    """
+    # Headings are never answers and never inside passages (each unit embeds with its
+    # section title already): they get a zero vector instead of an embedding, which
+    # on JSQuAD saves 1,145 of 5,654 embedder calls.
+    todo = [i for i, u in enumerate(units) if u.kind != "heading"]
+    texts = [embed_text(units[i].section, units[i].text, units[i].kind) for i in todo]
+    total = sum(map(len, texts))
+    if moved is not None:
+        embedded = embedder.passages(texts, progress=lambda n: moved(n / total) if total else None)
+        if not total:  # only headings (◆◆概観 alone): nothing to embed, all of it done
+            moved(1.0)
+    else:
+        own = Progress(total, progress)
+        try:
+            embedded = embedder.passages(texts, progress=own)
+        finally:
+            own.close()
+    vectors = np.zeros((len(units), embedder.dim), dtype=np.float32)
+    if embedder.dim and todo:
+        vectors[todo] = embedded
+    if not (embedder.dim and use_installed()):
+        return vectors, None
+    # USE is embedded where e5 is (a Ray worker, or here): on the driver it would be the
+    # one part of the embedding that does not scale with the cluster.
+    unit_texts: list[str | None] = [None] * len(units)
+    for i, t in zip(todo, texts, strict=True):
+        unit_texts[i] = t
+    return vectors, use_rows(unit_texts)
 
 
 @dataclass(frozen=True)

@@ -176,6 +176,7 @@ class Prepared:
     passage_tokens: list[list[str]]
     vectors: np.ndarray  # one row per unit (0 columns for a lexical-only index)
     unit_facts: list[list[str]]  # kinds of facts each unit states (ingest.facts)
+    use_vectors: np.ndarray | None = None  # USE rows per unit (ingest.use_vectors), if embedded with the units
 
 
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:

@@ -151,25 +151,32 @@ class UseRows:
         self.rows: list[np.ndarray] = []  # one block per add()
         self.embedded = 0  # texts embedded anew
 
-    def add(self, texts: Sequence[str | None]) -> None:
-        """The next units' embedded texts (None: a heading, a zero row)."""
+    def add(self, texts: Sequence[str | None], rows: np.ndarray | None = None) -> None:
+        """The next units' embedded texts (None: a heading, a zero row), with their rows if
+        they were embedded already (:func:`use_rows`, where the units were prepared)."""
         keys = [text_key(t) if t is not None else b"\0" * 8 for t in texts]
-        todo = [i for i, (t, k) in enumerate(zip(texts, keys, strict=True)) if t is not None and k not in self.known]
-        rows = np.zeros((len(texts), USE_DIM), np.float16)
-        for i, k in enumerate(keys):
-            if texts[i] is not None and k in self.known:
-                rows[i] = self.known[k]
-        if todo:
-            fresh = (self.encoder or shared_use_encoder()).encode([texts[i] for i in todo])  # type: ignore[misc]
-            for i, v in zip(todo, fresh, strict=True):
-                rows[i] = v
+        if rows is None:
+            new = [t if t is not None and k not in self.known else None for t, k in zip(texts, keys, strict=True)]
+            rows = use_rows(new, self.encoder)
+            for i, k in enumerate(keys):
+                if texts[i] is not None and k in self.known:
+                    rows[i] = self.known[k]
+            self.embedded += sum(t is not None for t in new)
         self.keys += keys
         self.rows.append(rows)
-        self.embedded += len(todo)
 
     def write(self, gen: Path) -> None:
         rows = np.concatenate(self.rows) if self.rows else np.zeros((0, USE_DIM), np.float16)
         np.savez(gen / USE_FILE, keys=np.frombuffer(b"".join(self.keys), dtype="S8"), vectors=rows)
+
+
+def use_rows(texts: Sequence[str | None], encoder: UseEncoder | None = None) -> np.ndarray:
+    """The float16 rows ``use-units.npz`` keeps, one per text (zeros for None: a heading)."""
+    rows = np.zeros((len(texts), USE_DIM), np.float16)
+    todo = [i for i, t in enumerate(texts) if t is not None]
+    if todo:
+        rows[todo] = (encoder or shared_use_encoder()).encode([texts[i] for i in todo])  # type: ignore[misc]
+    return rows
 
 
 def write_use_vectors(gen: Path, texts: Sequence[str | None], previous: Path | None = None,

@@ -92,7 +92,8 @@ class GenerationWriter:
         for u in p.units:
             self.vocabulary.read(u.text, self.tokenizer)
         if self.use is not None:  # the second vector English questions use
-            self.use.add([None if u.kind == "heading" else embed_text(u.section, u.text, u.kind) for u in p.units])
+            self.use.add([None if u.kind == "heading" else embed_text(u.section, u.text, u.kind) for u in p.units],
+                         p.use_vectors)
         self.words = self.words or any(p.passage_tokens)
         d = p.document
         self.documents.append(Written(doc=d.doc, sha256=d.sha256, encoding=d.encoding, chars=len(d.text),

@@ -23,9 +23,11 @@ import pytest
 import ingest.cluster
 import ingest.index
 import ingest.load
+import ingest.use_vectors
 from ingest import build_index
 from ingest.generations import generation
 from ingest.manifest import read_manifest
+from ingest.use_vectors import USE_FILE
 from tests.helpers import count_live_at_each_write, error_line
 
 ray = pytest.importorskip("ray")
@@ -98,6 +100,11 @@ def assert_same_index(local: Path, remote: Path) -> None:
         else:
             assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
     assert (a / "bridge.json").read_bytes() == (b / "bridge.json").read_bytes()
+    assert (a / USE_FILE).is_file() == (b / USE_FILE).is_file()
+    if (a / USE_FILE).is_file():
+        with np.load(a / USE_FILE) as ua, np.load(b / USE_FILE) as ub:
+            assert np.array_equal(ua["keys"], ub["keys"])
+            assert np.abs(ua["vectors"].astype(np.float32) - ub["vectors"].astype(np.float32)).max(initial=0) <= 2e-3
 
 
 def _both(paths: list[Path], tmp_path: Path, **kw) -> tuple:
@@ -149,6 +156,9 @@ def test_vectors_equal_local(cluster: None, tmp_path: Path, monkeypatch: pytest.
         (docs / name.replace("/", "-")).write_text(text, encoding="utf-8")
     monkeypatch.setattr(ingest.cluster, "BATCH_CHARS", 50)
     build_index([docs], tmp_path / "local")  # the default embedder, e5-small-q4
+    if ingest.use_vectors.installed():
+        # USE rows are embedded with the units, by the workers: the driver embeds none.
+        monkeypatch.setattr(ingest.use_vectors, "shared_use_encoder", lambda: pytest.fail("the driver embedded"))
     summary = build_index([docs], tmp_path / "ray", ray="auto")
     assert summary.cluster is not None and summary.cluster.tasks == 3
     assert_same_index(tmp_path / "local", tmp_path / "ray")
