@@ -19,7 +19,9 @@ ray.cluster_utils.Cluster: what `ray start --head` and `ray start --address` mak
    what is measured here, so these runs embed with a stand-in (:class:`StandInEmbedder`:
    384 floats a unit, as e5-small, made from a hash of the text, in the driver and in every
    Ray worker): the index holds as many vectors as with e5, in minutes instead of an hour.
-   Beside each peak: the size of the vectors written (units and passages, 4 bytes a float).
+   Beside each peak: the size of the vectors written (e5's of units and passages, 4 bytes a
+   float, and multilingual USE's of units, 2 bytes a float, when that package is installed:
+   those are real, embedded by the workers, or locally).
 """
 
 from __future__ import annotations
@@ -95,6 +97,8 @@ def one_run(corpus: str, index: str, ray: str | None, stand_in: bool) -> dict:
     """Ingest in this process (a child of main) and report its figures as JSON."""
     sys.path.insert(0, str(ROOT))
     from ingest import build_index
+    from ingest.generations import generation
+    from ingest.use_vectors import USE_DIM, USE_FILE
 
     joined = 0.0
     if stand_in:
@@ -108,9 +112,12 @@ def one_run(corpus: str, index: str, ray: str | None, stand_in: bool) -> dict:
         joined = time.perf_counter() - t
     t0 = time.perf_counter()
     s = build_index([corpus], index, "e5-small-q4", ray=ray)
+    use = (generation(Path(index)) / USE_FILE).is_file()
     out = {"wall_s": round(time.perf_counter() - t0, 2), "documents": s.documents, "units": s.units,
            "passages": s.passages, "chars": s.chars,
-           "vectors_mb": round((s.units + s.passages) * DIM * 4 / 2**20, 1),
+           # e5's float32 rows of units and passages, and USE's float16 rows of units if written
+           "vectors_mb": round(((s.units + s.passages) * DIM * 4 + (s.units * USE_DIM * 2 if use else 0)) / 2**20, 1),
+           "use_vectors": use,
            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
     if s.cluster is not None:
         c = s.cluster
@@ -198,8 +205,9 @@ def main() -> None:
         "contexts": local["documents"], "chars": chars, "cluster": "2 nodes on this machine, 1 CPU each",
         "cluster_start_s": round(started, 2), "local": local, "ray": remote,
         "ray_vs_local_wall": round(remote["wall_s"] / local["wall_s"], 3),
-        "memory": {"embedder": "stand-in: 384 floats a unit from a hash of its text (the engine is not "
-                               "measured here)", "runs": memory, "growth": growth(memory) if memory else None},
+        "memory": {"embedder": "e5 replaced by a stand-in: 384 floats a unit from a hash of its text (the "
+                               "engine is not measured here); USE's rows are real",
+                   "runs": memory, "growth": growth(memory) if memory else None},
     }
     print(json.dumps(result, indent=1))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -232,7 +232,12 @@ def ray_section(r: dict | None) -> list[str]:
                 f"{m['local_peak_rss_mb']} MB | {m['ray_peak_rss_mb']} MB |" for m in memory["runs"]]
         out += ["", f"From {g['from']} to {g['to']} ({g['chars_x']}× the characters): the vectors written grew "
                 f"{g['vectors_mb']} MB, the local ingest's peak {g['local_peak_mb']} MB, the `--ray` driver's "
-                f"{g['ray_peak_mb']} MB.", ""]
+                f"{g['ray_peak_mb']} MB."]
+        a, b = memory["runs"][-2:]  # the same words, three times over: the vocabulary does not grow
+        out += [f"From {a['corpus']} to {b['corpus']} (the same words three times over: only what grows with "
+                f"the corpus, not with its vocabulary): vectors {b['vectors_mb'] - a['vectors_mb']:+.1f} MB, local "
+                f"{b['local_peak_rss_mb'] - a['local_peak_rss_mb']:+.1f} MB, `--ray` driver "
+                f"{b['ray_peak_rss_mb'] - a['ray_peak_rss_mb']:+.1f} MB.", ""]
     return out
 
 
