@@ -164,7 +164,8 @@ _OPINION = re.compile(r"考え|主張|述べ|指摘|期待|予想|予測|見通|
 _EN_VIEWS = [
     ("reason", re.compile(r"\bwhy\b|\bfor what reason\b|\breasons?\b|\bcaus(?:e|es|ed|ing)\b|\bexplains?\b|"
                           r"\b(?:meant|intended|designed|supposed) to\b|\bholding (?:\w+ ){0,3}back\b|"
-                          r"\bslowing (?:\w+ ){0,3}down\b|\bbehind\b|\bmotivat", re.I)),
+                          r"\bslowing (?:\w+ ){0,3}down\b|\bbehind\b|\bmotivat|\bpurpose\b|\baims?\b|"
+                          r"\bfor what\b|(?<!famous )(?<!known )(?<!named )(?<!noted )\bfor\s*\?*\s*$", re.I)),
     ("recommendation", re.compile(r"\bshould\b|\brecommend|\bpropos|\badvi[sc]e|\bcalls? for\b|\bought to\b|"
                                   r"\bneeds? to\b|\bmust\b", re.I)),
     ("plan", re.compile(r"\bplans?\b|\bplanning\b|\bintends?\b|\bdoing\b|\bsteps?\b|\bmeasures?\b|"

@@ -76,6 +76,9 @@ def test_a_question_gets_the_tokens_a_passage_would(text: str) -> None:
 @pytest.mark.parametrize(("text", "view"), [
     ("Why did the ministry delay the reform?", "reason"),
     ("What is the new levy intended to discourage?", "reason"),
+    ("What are the ministry's new inspections for?", "reason"),  # a purpose is asked as a reason
+    ("What is the aim of the new levy?", "reason"),
+    ("What is the town famous for?", None),  # a thing, not a purpose
     ("What should the prefecture do about empty houses?", "recommendation"),
     ("Why should Japan join the initiative?", "reason"),  # the reason is asked, not the proposal
     ("How does the ministry plan to fund the reform?", "plan"),
