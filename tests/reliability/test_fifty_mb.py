@@ -11,8 +11,9 @@ from ingest.manifest import read_manifest
 
 # Peak memory allowed for ingesting the 50 MB file below (18.4 M characters, 620 k
 # sentences), lexical-only. Ingest holds every unit, passage and token list of a
-# document until the generation is written (one atomic write), then bm25s builds its
-# matrix: about 2.3 kB per sentence, 1.4 GB measured (this machine, Python 3.11).
+# document until the writer has taken it (ingest.writer: one document at a time), then
+# scores BM25 from counts: about 1.8 kB per sentence, 1,086 MiB measured (this machine,
+# Python 3.11; 1.4 GB when bm25s built the matrix from every token list).
 # Before the segmenter flushed long blocks, a file without blank lines was one block
 # whose clean text was a list of 18 M one-character strings plus their offsets, and
 # tokens were not interned: 2.8 GB and 148 s. 2 GB catches that kind of regression.
