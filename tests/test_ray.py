@@ -288,3 +288,23 @@ def test_the_driver_holds_a_window_of_batches_not_the_corpus(cluster: None, tmp_
     assert len(seen) == 30 and max(seen) <= 2 * summary.cluster.workers, seen
     build_index([docs], tmp_path / "local", "none")
     assert_same_index(tmp_path / "local", tmp_path / "ray")
+
+
+def test_a_new_embedder_reprepares_kept_documents_as_locally(cluster: None, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # Kept documents (in the index, not in this ingest) are prepared again for a new embedder:
+    # read back from the old store, sent out as documents, written after the given ones.
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name, text in SMALL.items():
+        (docs / name.replace("/", "-")).write_text(text, encoding="utf-8")
+    monkeypatch.setattr(ingest.cluster, "BATCH_CHARS", 50)
+    for index in ("local", "ray"):
+        build_index([docs], tmp_path / index, "none")
+    (docs / "a.txt").write_text(SMALL["a.txt"] + "欧州は防衛費を増やす。\n", encoding="utf-8")
+    local = build_index([docs / "a.txt"], tmp_path / "local", "e5-small-q4")
+    remote = build_index([docs / "a.txt"], tmp_path / "ray", "e5-small-q4", ray="auto")
+    assert remote.kept == local.kept and len(remote.kept) >= 2
+    assert remote.embedded_units == local.embedded_units == remote.units
+    assert remote.cluster is not None and remote.cluster.sent == 1 + len(remote.kept)
+    assert_same_index(tmp_path / "local", tmp_path / "ray")
