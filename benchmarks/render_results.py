@@ -289,6 +289,11 @@ def english_latency(e: dict) -> str:
             f"{lat['load_average_1min']}): {p50}; USE adds {lat['added_by_use_p50_ms']:+} ms, the bridge and "
             f"USE together {lat['added_by_bridge_and_use_p50_ms']:+} ms."
             + (f" Interleaved with them, p50 of the {' and the '.join(parts)}." if parts else ""))
+    if "p10_ms" in lat:
+        p10 = lat["p10_ms"]
+        text += (f" p10 (a call with the cores free): kotae {p10['kotae']} ms, without USE {p10['without USE']} ms "
+                 f"({lat['added_by_use_p10_ms']:+} ms); USE's question vector {p10['USE question vector']} ms, "
+                 f"e5's {p10['e5 question vector']} ms.")
     cold = e.get("use_cold_start")
     if cold:
         text += (f" Cold start of the USE encoder in a new process (first English question of a `kotae ask`): "
