@@ -174,9 +174,9 @@ def corpus_vocabulary(texts: Iterable[str], tokenizer: Tokenizer) -> Vocabulary:
 
 
 def dictionary_terms(vocab: Vocabulary, frequent: set[str],
-                     path: Path = LEXICON_PATH) -> tuple[dict[str, dict[tuple[str, ...], float]], dict]:
-    """EDICT entries whose headword's tokens all occur in the corpus, keyed by their glosses."""
-    _header, by_first = lexicon_lines(path)
+                     by_first: dict[str, list[str]]) -> tuple[dict[str, dict[tuple[str, ...], float]], dict]:
+    """EDICT entries whose headword's tokens all occur in the corpus, keyed by their glosses
+    (``by_first``: the lexicon's lines by first token, :func:`ingest.lexicon.lexicon_lines`)."""
     terms: dict[str, dict[tuple[str, ...], float]] = defaultdict(dict)
     glosses: dict[tuple[str, ...], Gloss] = {}
     for line in (line for first in vocab.df for line in by_first.get(first, ())):
@@ -213,7 +213,9 @@ def bridge_of(vocab: Vocabulary, path: Path = LEXICON_PATH) -> Bridge:
     """The bridge of a corpus, from what :class:`Vocabulary` counted of its units."""
     limit = max(FREQUENT * vocab.units, 5)
     frequent = {t for t, n in vocab.df.items() if n > limit}
-    terms, glosses = dictionary_terms(vocab, frequent, path)
+    header, by_first = lexicon_lines(path, vocab.df)
+    terms, glosses = dictionary_terms(vocab, frequent, by_first)
+    del by_first  # (the lines kept: only those of this corpus's words)
     for token, origin in vocab.origins.items():
         key = gloss_keys(origin)
         if key and token not in frequent:
@@ -226,4 +228,4 @@ def bridge_of(vocab: Vocabulary, path: Path = LEXICON_PATH) -> Bridge:
         terms={k: "|".join(f"{' '.join(t)}\t{round(w, 3)}" for t, w in best_entries(v)) for k, v in terms.items()},
         names={k: "|".join(f"{t}\t{sp}" for t, sp in sorted(v)) for k, v in names.items()},
         glosses={" ".join(t): f"{g.headword}\t{g.reading}\t{g.gloss}" for t, g in glosses.items()},
-        lexicon=lexicon_lines(path)[0])
+        lexicon=header)

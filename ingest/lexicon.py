@@ -3,7 +3,7 @@
 ``ingest/data/edict.tsv.gz`` is derived from EDICT (© Electronic Dictionary Research and
 Development Group, CC BY-SA 4.0; see ``ingest/data/ATTRIBUTION.md``) by
 ``benchmarks/build_lexicon.py``. Nothing here reads it at import time: an ingest reads it
-once (:func:`lexicon_lines`) to keep the entries its corpus holds (``ingest.bridge``).
+once (:func:`lexicon_lines`), keeping the entries its corpus holds (``ingest.bridge``).
 
 Three public functions turn text into comparable keys, used alike at ingest and query:
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 import gzip
 import re
 from collections import defaultdict
-from functools import lru_cache
+from collections.abc import Container
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -73,14 +73,15 @@ def lexicon_header(tokenizer: Tokenizer) -> str:
     return f"#kotae-lexicon 1\t{v['tokenizer']}\t{v['dictionary']}"
 
 
-@lru_cache(maxsize=1)
-def lexicon_lines(path: Path = LEXICON_PATH) -> tuple[str, dict[str, list[str]]]:
+def lexicon_lines(path: Path = LEXICON_PATH,
+                  firsts: Container[str] | None = None) -> tuple[str, dict[str, list[str]]]:
     """The lexicon's header, and its lines by first token: 国際 -> ["国際 連合\t国際連合\t…", ...].
 
     A line is ``tokens<TAB>headword<TAB>reading<TAB>flags<TAB>senses`` (see
-    benchmarks/build_lexicon.py). Indexed by first token so that a small corpus looks up
-    its own words instead of scanning 270k lines; the rest is split only for the
-    entries a corpus holds. Read once per process.
+    benchmarks/build_lexicon.py). Indexed by first token so that a corpus looks up its own
+    words instead of scanning 270k lines; the rest is split only for the entries a corpus
+    holds. ``firsts`` (a corpus's vocabulary), when given, keeps only the lines whose first
+    token is in it: the whole lexicon is ~70 MB in memory, a corpus's share of it a few.
     """
     if not path.is_file():
         raise KotaeError(f"the English-Japanese lexicon {path} is missing; reinstall kotae "
@@ -89,7 +90,9 @@ def lexicon_lines(path: Path = LEXICON_PATH) -> tuple[str, dict[str, list[str]]]
     with gzip.open(path, "rt", encoding="utf-8") as f:
         header = f.readline().rstrip("\n")
         for line in f:
-            by_first[line.partition("\t")[0].partition(" ")[0]].append(line)
+            first = line.partition("\t")[0].partition(" ")[0]
+            if firsts is None or first in firsts:
+                by_first[first].append(line)
     return header, dict(by_first)
 
 
