@@ -7,7 +7,8 @@ Run: python benchmarks/bench_abstain.py
 
 One run answers every question once with the model on; an abstention whose why is the
 model's (retriever/abstain.py) is one the rules alone would not have made, so both columns
-come from the same answers. Sets: off-topic en/ja (benchmarks/data, never used to fit),
+come from the same answers. Sets: off-topic en/ja (benchmarks/data; the first sets are among
+train_abstain.py's unanswerable questions, the held-out ones are never used to fit or tune),
 the English JSQuAD renderings a1/a2 and their Japanese originals, all 4,442 Japanese JSQuAD
 questions (whole validation index), the report set and the natural set (report + documents).
 """
@@ -27,6 +28,13 @@ from retriever.evaluate import read_questions
 
 DATA = ROOT / "benchmarks" / "data"
 MODEL_WHY = "the corpus likely does not answer"
+# What each set is to the abstain step: "dev" sets fitted it (train_abstain.py: Japanese JSQuAD,
+# English a1, the first off-topic sets) or chose its rules; "held out" sets never did; "check"
+# sets were only watched for false abstentions.
+ROLE = {"offtopic-en": "dev", "offtopic-ja": "dev", "offtopic-en-heldout": "held out",
+        "offtopic-ja-heldout": "held out", "a1-en": "dev", "a1-ja": "dev", "a2-en": "held out", "a2-ja": "dev",
+        "jsquad-ja-all": "dev", "report-answerable": "check", "report-unanswerable": "check",
+        "natural-en": "check", "natural-ja": "check"}
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -43,8 +51,10 @@ def counts(r: Retriever, questions: Sequence[str]) -> dict:
 def jsquad(r: Retriever) -> dict:
     out = {}
     for lang in ("en", "ja"):
-        out[f"offtopic-{lang}"] = counts(r, [row["question"] for row in read_jsonl(DATA / f"offtopic_{lang}.jsonl")])
-        print(lang, out[f"offtopic-{lang}"], flush=True)
+        for name, file in ((f"offtopic-{lang}", f"offtopic_{lang}.jsonl"),
+                           (f"offtopic-{lang}-heldout", f"offtopic_{lang}.heldout.jsonl")):
+            out[name] = counts(r, [row["question"] for row in read_jsonl(DATA / file)])
+            print(name, out[name], flush=True)
     for split in ("a1", "a2"):
         rows = read_jsonl(DATA / f"jsquad_en.{split}.jsonl")
         for lang, key in (("en", "question"), ("ja", "ja")):
@@ -73,6 +83,8 @@ def main() -> None:
     result = {"sets": {**small_sets(), **jsquad(r)}}
     result["sets"]["jsquad-ja-all"] = counts(r, [q.question for q in qset.questions])
     print("jsquad ja", result["sets"]["jsquad-ja-all"], flush=True)
+    for name, c in result["sets"].items():
+        c["role"] = ROLE[name]
     write_result("abstain", result)
 
 

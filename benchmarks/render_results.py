@@ -309,10 +309,13 @@ def abstain_section(a: dict | None) -> list[str]:
            "Questions abstained on, by the hand-set rules alone and with the fitted model of "
            "`retriever/abstain.py` after them (one run: an abstention whose reason is the model's is one the "
            "rules let through). Off-topic sets are unanswerable (more is better); all others are answerable "
-           "(false abstentions, fewer is better).", "",
-           "| set | n | rules | rules + model |", "| --- | --- | --- | --- |"]
+           "(false abstentions, fewer is better). Role: *dev* sets fitted the model "
+           "(`benchmarks/train_abstain.py`) or chose the rules, *held out* sets never did, *check* sets were "
+           "watched for false abstentions only.", "",
+           "| set | role | n | rules | rules + model |", "| --- | --- | --- | --- | --- |"]
     for name, c in a["sets"].items():
-        out.append(f"| {name} | {c['n']} | {c['abstained_rules']} | {c['abstained_with_model']} |")
+        out.append(f"| {name} | {c.get('role', '–')} | {c['n']} | {c['abstained_rules']} | "
+                   f"{c['abstained_with_model']} |")
     out.append("")
     return out
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +28,9 @@ import numpy as np
 WEIGHTS = Path(__file__).with_name("abstain.json")
 
 # What is known about the best sentence and the question, by name (Evidence's fields).
-EVIDENCE = ("dense", "dense_z", "top_z", "coverage", "known", "missing_fact")
+EVIDENCE = ("dense", "dense_z", "top_z", "coverage", "known", "missing_fact",
+            "passage_coverage", "anchor_coverage", "absent", "held_rare", "lead", "second", "second_top")
+LEAD_OVER = 10  # the best sentence's lead is measured over the 10th most similar
 
 
 @dataclass(frozen=True)
@@ -40,9 +43,65 @@ class Evidence:
     coverage: float  # share of the question's content words (or bridged terms) the sentence holds
     known: float  # share of them the indexed documents hold anywhere
     missing_fact: bool  # a date/person/place/quantity question whose sentence offers none
+    # The rest by :func:`term_evidence` and :func:`lead` (defaults: nothing to judge by).
+    passage_coverage: float = 1.0  # share of the question's terms (rarity-weighted) the best passage holds
+    anchor_coverage: float = 1.0  # the same for its names, numbers and foreign words alone
+    absent: float = 0.0  # share of those the indexed documents hold nowhere
+    held_rare: float = 1.0  # rarity of the rarest question term the sentence holds (1: a word no other passage has)
+    lead: float = 0.0  # the most similar sentence's lead over the 10th, in sd of the corpus
+    # The second cross-lingual vector (multilingual USE; English questions on an index that has it):
+    second: float = 0.0  # the best sentence's similarity to the question
+    second_top: float = 0.0  # the corpus's most similar sentence's
+    word: str = ""  # the name an abstention points to: absent from the corpus, or from the passage
 
     def vector(self, names: tuple[str, ...]) -> np.ndarray:
         return np.array([float(getattr(self, n)) for n in names])
+
+
+@dataclass(frozen=True)
+class Term:
+    """One word (or bridged English term) of a question that an answer should share."""
+
+    text: str  # as the question says it: オーストラリア, budapest
+    rarity: float  # idf over the passages as a share of the largest possible (a word no passage has: 1)
+    anchor: bool  # a name, number or foreign word: the question's topic rather than its frame
+    in_sentence: bool
+    in_passage: bool  # any passage that holds the best sentence
+    in_corpus: bool
+
+
+def term_evidence(terms: Sequence[Term]) -> dict[str, float | str]:
+    """The term-level fields of :class:`Evidence`.
+
+    Why names first: a generic word always finds a match in a large corpus. Asked
+    "オーストラリアの首都はどこですか", JSQuAD answers with 憲法上の首都はアムステルダム: 首都 is held,
+    and only the name, オーストラリア, says the sentence is about something else. An English
+    name that the bridge cannot place at all ("Which river flows through Budapest?": no
+    ブダペスト anywhere) is absent, and the river the passage names (メコン川) is no answer.
+    """
+    total = sum(t.rarity for t in terms)
+    anchors = [t for t in terms if t.anchor]
+    weight = sum(t.rarity for t in anchors)
+    absent = [t for t in anchors if not t.in_corpus]
+    unheld = sorted((t for t in anchors if not t.in_passage), key=lambda t: -t.rarity)
+    return {
+        "passage_coverage": sum(t.rarity for t in terms if t.in_passage) / total if total else 1.0,
+        "anchor_coverage": sum(t.rarity for t in anchors if t.in_passage) / weight if weight else 1.0,
+        "absent": len(absent) / len(anchors) if anchors else 0.0,
+        "held_rare": max((t.rarity for t in terms if t.in_sentence), default=0.0) if terms else 1.0,
+        "word": (absent or unheld or [Term("", 0.0, False, False, False, False)])[0].text,
+    }
+
+
+def lead(du: np.ndarray) -> float:
+    """How far the corpus's most similar sentence leads the 10th, in sd of all sentences: a
+    question about something the corpus holds finds a few sentences far ahead; one about
+    something it lacks finds many vaguely alike."""
+    live = du[du != 0.0]
+    if len(live) <= LEAD_OVER:
+        return 0.0
+    ranked = np.partition(live, len(live) - LEAD_OVER)[len(live) - LEAD_OVER:]
+    return (float(ranked.max()) - float(ranked.min())) / (float(live.std()) or 1.0)
 
 
 def standing(du: np.ndarray, best: int) -> tuple[float, float]:
@@ -100,6 +159,21 @@ def describe(name: str, ev: Evidence, fact: str = "") -> str:
         return f"the best sentence holds {ev.coverage:.0%} of the question's content words"
     if name == "known":
         return f"the indexed documents hold {ev.known:.0%} of the question's content words anywhere"
+    if name == "passage_coverage":
+        return f"the best passage holds {ev.passage_coverage:.0%} of the question's words (rare ones weighing most)"
+    if name in ("absent", "anchor_coverage") and ev.word:
+        # ev.word is a name absent from the corpus when there is one, else one the passage lacks
+        where = "the indexed documents never mention" if ev.absent > 0 else "the best passage does not mention"
+        return f"{where} {ev.word!r}"
+    if name in ("absent", "anchor_coverage"):
+        return f"the best passage holds {ev.anchor_coverage:.0%} of the question's names and numbers"
+    if name == "held_rare":
+        return "the best sentence shares only common words with the question"
+    if name in ("second", "second_top"):
+        return (f"the second vector (USE) finds the question no closer than {ev.second_top:.2f} to any sentence "
+                f"({ev.second:.2f} to the best)")
+    if name == "lead":
+        return "no sentence stands out: many are about as similar to the question as the best"
     return f"the question asks for {fact or 'a kind of fact'} and the best sentence has none"
 
 

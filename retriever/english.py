@@ -55,6 +55,73 @@ def question_words(question: str) -> list[tuple[str, bool]]:
     return out
 
 
+def anchor_words(question: str) -> frozenset[str]:
+    """The question's names, acronyms and numbers, lower-cased: what it is about rather than
+    how it asks. "Which river flows through Budapest?" -> {"budapest"}; "How many NBA titles
+    did the Lakers win in 2020?" -> {"nba", "lakers", "2020"}. A capital that only starts the
+    question says nothing ("Which", "Rivers of ...")."""
+    out = set()
+    for i, m in enumerate(_WORD.finditer(question)):
+        word = re.sub(r"['’]s$", "", m[0])
+        for part in word.split("-"):
+            acronym = len(part) > 1 and part.isupper()
+            if part and ((i > 0 and part[0].isupper()) or acronym or any(ch.isdigit() for ch in part)):
+                out.add(part.lower())
+    return frozenset(out)
+
+
+MIN_HEARD = 4  # soft spellings shorter than this ("abe", "aso") are heard inside too many readings
+
+
+@dataclass(frozen=True)
+class Sound:
+    """A text as it sounds: its morphemes' readings in soft spelling, joined, and the offsets
+    where morphemes begin and end (a name heard must start and end at such a boundary)."""
+
+    text: str
+    bounds: frozenset[int]
+
+
+def sound_of(morphs: Sequence[Morpheme]) -> Sound:
+    """# 北原泰作 -> キタハラ|タイ|サク -> "kitahara" + "tai" + "saku", bounds {0, 8, 11, 15}"""
+    parts = []
+    bounds = {0}
+    at = 0
+    for m in morphs:
+        # A name MeCab does not know comes whole: スヴァンテ・アレニウス, said as two.
+        for said in (m.reading.split("・") if m.reading else [m.surface.lower() if m.surface.isascii() else ""]):
+            part = soft_spelling(romaji(said) if m.reading else said)
+            if part:
+                parts.append(part)
+                at += len(part)
+                bounds.add(at)
+    return Sound("".join(parts), frozenset(bounds))
+
+
+def heard_in(word: str, sound: Sound) -> bool:
+    """Whether an English-spelled name is said in a text by sound, as a run of whole morphemes
+    whose soft spelling is as alike as a name the bridge hears (NAME_SIMILARITY): "Arrhenius"
+    in アレニウス (areniusu), "Wikidata" in ウィキデータ (uikideta). Names shorter than
+    MIN_HEARD ("Abe") are not looked for: too many readings hold them."""
+    w = soft_spelling(word)
+    if len(w) < MIN_HEARD:
+        return False
+    bounds = sorted(sound.bounds)
+    matcher = SequenceMatcher(None, autojunk=False)
+    matcher.set_seq2(w)
+    for i, start in enumerate(bounds):
+        if sound.text[start:start + 1] != w[0] and not (w[0] in "aeiouw" and sound.text[start:start + 1] in "aeiou"):
+            continue
+        for end in bounds[i + 1:]:
+            if end - start > 1.35 * len(w):
+                break
+            if end - start >= 0.75 * len(w):
+                matcher.set_seq1(sound.text[start:end])
+                if matcher.ratio() >= NAME_SIMILARITY:
+                    return True
+    return False
+
+
 def dictionary_term(words: Sequence[str], bridge: Bridge) -> BridgedTerm | None:
     """The bridge's entries for a word or phrase, trying the inflections of its last word."""
     for last in english_forms(words[-1]):

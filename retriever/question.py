@@ -130,6 +130,9 @@ class Question:
     content: frozenset[str]  # tokens that are not QUESTION_WORDS: what an answer should share
     asked: Asked
     intents: frozenset[str]
+    # Content tokens that name what the question is about: names, numbers, katakana and Latin
+    # words (オーストラリア, 1953, DNA); English ones are filled with ``bridged`` (budapest).
+    anchors: frozenset[str] = frozenset()
     # English evidence, which needs an index: the retriever fills it (Retriever.analyse) from
     # the index's bridge — the question's terms with their Japanese equivalents
     # (president -> 大統領), and the BM25 weight of each Japanese token. None otherwise.
@@ -147,9 +150,11 @@ class Question:
         lang = language or detect_language(text)
         morphemes = tuple(analyse(tokenizer, nfkc))
         tokens = tuple(t for t in (m.token() for m in morphemes) if t)
+        content = frozenset(tokens) - QUESTION_WORDS
         return cls(text=text, nfkc=nfkc, normalized=normalize(text), language=lang, morphemes=morphemes,
-                   tokens=tokens, content=frozenset(tokens) - QUESTION_WORDS, asked=asked_for(nfkc, lang),
-                   intents=intents(text), view=view_asked(nfkc) if lang == "en" else None)
+                   tokens=tokens, content=content, asked=asked_for(nfkc, lang), intents=intents(text),
+                   view=view_asked(nfkc) if lang == "en" else None,
+                   anchors=frozenset(t for m in morphemes if (t := m.token()) in content and is_anchor(m)))
 
 
 # The author as the holder of a view asks about the content, not the byline: 筆者は何を主張
@@ -218,6 +223,38 @@ def view_asked(text: str) -> str | None:
 # "Who issued this notice?", "When was this chapter finalised?": who or when of the text itself.
 _ABOUT_THIS_TEXT = re.compile(r"\b(?:who|when|whom) (?:\w+ ){0,3}this (?:report|chapter|notice|paper|document|article|"
                               r"study|piece|analysis|commentary|memo|section|letter)\b", re.I)
+
+
+_KATAKANA_WORD = re.compile(r"[ァ-ヺー・]{2,}")
+
+
+def is_anchor(m: Morpheme) -> bool:
+    """A name, number in digits, katakana or Latin word: オーストラリア, 1953, ラグビー, DNA. A
+    question's other words (首都, 長い, 川) are found in some sentence of any large corpus;
+    these say which sentence is about the thing asked. (Not 二 of 二重: a numeral in a word.)"""
+    return (m.pos.startswith("名詞-固有名詞") or bool(_KATAKANA_WORD.fullmatch(m.surface))
+            or (m.surface.isascii() and m.surface.isalnum()))
+
+
+def anchor_runs(q: Question) -> list[tuple[str, ...]]:
+    """The question's anchors as names: adjacent ones are one name, held only when all its parts
+    are. # ラグビーワールドカップ -> (ラグビー, ワールド, カップ): ワールドカップ alone is in
+    JSQuAD's Congo article, ラグビー nowhere."""
+    runs: list[list[str]] = []
+    last = -1
+    for m in q.morphemes:
+        t = m.token()
+        if t in q.anchors:
+            if last == m.start and runs:
+                runs[-1].append(t)
+            else:
+                runs.append([t])
+            last = m.end
+        elif m.surface == "・" and last == m.start:
+            last = m.end  # グスタフ・マーラー is one name
+        elif t or m.pos.startswith("名詞"):
+            last = -1
+    return [tuple(dict.fromkeys(r)) for r in runs]
 
 
 def intents(text: str) -> frozenset[str]:

@@ -27,11 +27,21 @@ from ingest.manifest import check_tokenizer
 from ingest.tokens import Tokenizer, analyse
 from ingest.use_vectors import question_similarities
 
-from .abstain import Evidence, models, standing
+from .abstain import Evidence, Term, lead, models, standing, term_evidence
 from .alignment import ECHO_FEATURES, Echo, Paired
 from .confidence import Calibration, sentence_evidence, shipped_calibration, short_evidence, short_summary
-from .english import bridge_question, sentence_glosses, term_coverage, term_scores, token_weights
-from .question import DATE, FACT_KINDS, ORG, PERSON, PLACE, QUANTITY, Question, states_view
+from .english import (
+    BridgedTerm,
+    anchor_words,
+    bridge_question,
+    heard_in,
+    sentence_glosses,
+    sound_of,
+    term_coverage,
+    term_scores,
+    token_weights,
+)
+from .question import DATE, FACT_KINDS, ORG, PERSON, PLACE, QUANTITY, Question, anchor_runs, states_view
 from .records import Answer, Citation, GlossNote, ShortAnswer
 from .short import FEATURES, Candidate, first_candidates, ranked, ranker_language
 from .store import IndexReader, SpanRows
@@ -384,7 +394,7 @@ class Retriever:
         # The Japanese its words stand for are what an answer sentence shares with it, as a
         # Japanese question's own words are (the short answer's features read them).
         return replace(q, bridged=terms, bridged_weights=weights, content=q.content | frozenset(weights),
-                       second_dense=self.second_dense(q))
+                       second_dense=self.second_dense(q), anchors=anchor_words(question))
 
     def second_dense(self, q: Question) -> tuple[np.ndarray, np.ndarray] | None:
         """The question's USE similarity to every unit and passage, when its language weighs
@@ -546,8 +556,55 @@ class Retriever:
             lexical = self.index.passage_lexical
             known = sum(v for t, v in idf.items() if lexical.document_frequency(t) > 0) / total if total else 1.0
         missing = q.asked.kind in FACT_KINDS and short is None
+        second = (float(q.second_dense[0][best]), float(q.second_dense[0].max())) if q.second_dense else (0.0, 0.0)
         return Evidence(dense=float(du[best]), dense_z=dense_z, top_z=top_z, coverage=coverage,
-                        known=known, missing_fact=missing)
+                        known=known, missing_fact=missing, lead=lead(du), second=second[0], second_top=second[1],
+                        **term_evidence(self.terms(q, best)))  # type: ignore[arg-type]
+
+    def terms(self, q: Question, best: int) -> list[Term]:
+        """The question's content words (Japanese) or bridged terms (English), each with its
+        rarity in this corpus and whether the best sentence, its passage and the corpus hold it."""
+        ix = self.index
+        lexical = ix.passage_lexical
+        n = max(lexical.size, 1)
+        top = float(np.log(1 + (n + 0.5) / 0.5))  # the idf of a word no passage has
+
+        def rarity(token: str) -> float:
+            df = lexical.document_frequency(token)
+            return float(np.log(1 + (n - df + 0.5) / (df + 0.5))) / top
+
+        sentence = ix.units.tokens[best]
+        passage = frozenset().union(*(ix.units.tokens[u] for p in ix.unit_passages[best]
+                                      for u in ix.passages.members[p]))
+        if q.bridged is None:
+            if q.language != "ja":
+                return []
+            words = [Term(t, rarity(t), False, t in sentence, t in passage, lexical.document_frequency(t) > 0)
+                     for t in sorted(q.content - q.anchors)]
+            names = [Term("".join(run), max(rarity(t) for t in run), True, all(t in sentence for t in run),
+                          all(t in passage for t in run), all(lexical.document_frequency(t) > 0 for t in run))
+                     for run in anchor_runs(q)]
+            return words + names
+        terms = [self._bridged_term(t, q.anchors, rarity, sentence, passage) for t in q.bridged]
+        if not any(t.anchor and not t.in_passage for t in terms):
+            return terms
+        # A name the bridge could not place may still be said in the passage, in readings of
+        # words it never saw whole: "Taisaku" in 北原泰作. Heard there, it is held.
+        sound = sound_of([m for p in ix.unit_passages[best] for m in analyse(self.tokenizer, ix.passages.text[p])])
+        return [replace(t, in_passage=True, in_corpus=True) if t.anchor and not t.in_passage and heard_in(t.text, sound)
+                else t for t in terms]
+
+    @staticmethod
+    def _bridged_term(t: BridgedTerm, anchors: frozenset[str], rarity: Any, sentence: frozenset[str],
+                      passage: frozenset[str]) -> Term:
+        """An English term as a :class:`Term`: as rare as its commonest reading ("year" may be
+        年, however rare 年次 is), and a term no passage can say ("budapest", no ブダペスト
+        anywhere) as rare as can be."""
+        alts = [alt for alt, _ in t.alternatives]
+        return Term(t.english, min((max(rarity(x) for x in alt) for alt in alts), default=1.0),
+                    any(w in anchors for w in t.english.split()),
+                    any(all(x in sentence for x in alt) for alt in alts),
+                    any(all(x in passage for x in alt) for alt in alts), bool(alts))
 
     def abstain_rules(self, q: Question, best: int, best_dense: float, short: ShortAnswer | None,
                       lex_p: np.ndarray | None) -> str | None:

@@ -6,11 +6,17 @@ import numpy as np
 import pytest
 
 from retriever import Retriever
-from retriever.abstain import EVIDENCE, AbstainModel, Evidence, models, standing
+from retriever.abstain import EVIDENCE, AbstainModel, Evidence, Term, lead, models, standing, term_evidence
+from retriever.english import anchor_words, heard_in, sound_of
+from retriever.question import anchor_runs
 
 # A model that trusts the answer sentence's standing and its coverage, nothing else.
-MODEL = AbstainModel(features=EVIDENCE, mean=(0.8, 2.0, 3.0, 0.5, 0.9, 0.0), scale=(0.05, 1.0, 1.0, 0.25, 0.1, 1.0),
-                     coef=(0.0, 2.0, 0.0, 1.0, 0.0, 0.0), intercept=0.0, threshold=0.2)
+MODEL = AbstainModel(features=EVIDENCE[:6], mean=(0.8, 2.0, 3.0, 0.5, 0.9, 0.0),
+                     scale=(0.05, 1.0, 1.0, 0.25, 0.1, 1.0), coef=(0.0, 2.0, 0.0, 1.0, 0.0, 0.0), intercept=0.0,
+                     threshold=0.2)
+# One that reads the question's names alone.
+NAMES = AbstainModel(features=("anchor_coverage", "absent"), mean=(0.5, 0.0), scale=(0.5, 0.5), coef=(2.0, -2.0),
+                     intercept=0.0, threshold=0.2)
 
 
 def evidence(dense_z: float = 2.0, coverage: float = 0.5) -> Evidence:
@@ -49,15 +55,129 @@ def test_shipped_models_cover_both_languages() -> None:
     shipped = models()
     assert set(shipped) == {"ja", "en"}
     for m in shipped.values():
-        assert m.features == EVIDENCE and len(m.coef) == len(EVIDENCE) and 0 < m.threshold < 1
+        assert set(m.features) <= set(EVIDENCE) and len(m.coef) == len(m.features) and 0 < m.threshold < 1
         # A sentence nearer the question, and standing further out of the corpus, is evidence
         # of an answer (single weights may take either sign: the three are correlated).
-        base = Evidence(**dict(zip(EVIDENCE, m.mean, strict=True)))
-        nearer = Evidence(**{n: v + (2 * s if n in ("dense", "dense_z", "top_z") else 0.0)
-                             for n, v, s in zip(EVIDENCE, m.mean, m.scale, strict=True)})
+        mean = dict(zip(m.features, m.mean, strict=True))
+        base = Evidence(**{**BASE, **mean})
+        nearer = Evidence(**{**BASE, **{n: v + (2 * s if n in ("dense", "dense_z", "top_z") else 0.0)
+                                        for n, v, s in zip(m.features, m.mean, m.scale, strict=True)}})
         assert m.probability(nearer) > m.probability(base)
-        held = Evidence(**{**dict(zip(EVIDENCE, m.mean, strict=True)), "coverage": 1.0})
+        held = Evidence(**{**BASE, **mean, "coverage": 1.0, "passage_coverage": 1.0})
         assert m.probability(held) > m.probability(base)  # holding the question's words too
+        named = Evidence(**{**BASE, **mean, "anchor_coverage": 1.0, "absent": 0.0})
+        unnamed = Evidence(**{**BASE, **mean, "anchor_coverage": 0.0, "absent": 1.0})
+        assert m.probability(named) > m.probability(unnamed)  # the passage names what is asked about
+
+
+BASE = {"dense": 0.8, "dense_z": 3.0, "top_z": 3.0, "coverage": 0.5, "known": 1.0, "missing_fact": False}
+
+
+def term(text: str, rarity: float, anchor: bool = False, where: str = "") -> Term:
+    """where: "s" sentence (and so passage and corpus), "p" passage, "c" corpus only, "" nowhere."""
+    return Term(text, rarity, anchor, where == "s", where in "sp" and where != "", where != "")
+
+
+# (terms, expected fields of term_evidence)
+TERM_CASES = [
+    # オーストラリアの首都はどこですか -> 憲法上の首都はアムステルダム: 首都 held, the name not
+    ([term("オーストラリア", 0.8, True, "c"), term("首都", 0.4, False, "s")],
+     {"passage_coverage": pytest.approx(0.4 / 1.2), "anchor_coverage": 0.0, "absent": 0.0, "held_rare": 0.4,
+      "word": "オーストラリア"}),
+    # Which river flows through Budapest? -> a sentence on the Mekong: budapest is nowhere
+    ([term("river", 0.5, False, "s"), term("flows", 0.4, False, "s"), term("budapest", 1.0, True, "")],
+     {"anchor_coverage": 0.0, "absent": 1.0, "held_rare": 0.5, "word": "budapest"}),
+    # everything held: nothing to point at
+    ([term("iran", 0.3, True, "s"), term("president", 0.6, False, "s")],
+     {"passage_coverage": 1.0, "anchor_coverage": 1.0, "absent": 0.0, "held_rare": 0.6, "word": ""}),
+    # no names in the question: its names cannot be missing
+    ([term("首都", 0.4, False, "p")], {"anchor_coverage": 1.0, "absent": 0.0, "held_rare": 0.0}),
+    # no terms at all: nothing to judge by
+    ([], {"passage_coverage": 1.0, "anchor_coverage": 1.0, "absent": 0.0, "held_rare": 1.0, "word": ""}),
+]
+
+
+@pytest.mark.parametrize(("terms", "expected"), TERM_CASES)
+def test_term_evidence(terms: list[Term], expected: dict) -> None:
+    got = term_evidence(terms)
+    for name, value in expected.items():
+        assert got[name] == value, name
+
+
+@pytest.mark.parametrize(("fields", "words"), [
+    ({"anchor_coverage": 0.0, "absent": 1.0, "word": "budapest"}, "never mention 'budapest'"),
+    ({"anchor_coverage": 0.0, "absent": 0.0, "word": "オーストラリア"}, "does not mention 'オーストラリア'"),
+])
+def test_why_names_the_missing_name(fields: dict, words: str) -> None:
+    why = NAMES.why(Evidence(**{**BASE, **fields}))
+    assert why is not None and words in why and "\n" not in why
+
+
+def test_lead_is_the_best_sentences_lead_over_the_tenth() -> None:
+    flat = np.array([0.0] + [0.8] * 30)  # 30 alike sentences and a heading: nothing stands out
+    assert lead(flat) == 0.0
+    du = np.concatenate([flat, [0.9]])
+    assert lead(du) > 5  # one sentence far ahead of the rest
+    assert lead(np.array([0.0, 0.9, 0.8])) == 0.0  # fewer than 10 sentences: no 10th to lead
+
+
+# (question, its anchors): names, acronyms and numbers, not the capital that starts it
+ANCHOR_CASES = [
+    ("Which river flows through Budapest?", {"budapest"}),
+    ("How many NBA titles did the Lakers win in 2020?", {"nba", "lakers", "2020"}),
+    ("Who became Iran's president?", {"iran"}),
+    ("What is the capital?", set()),
+]
+
+
+@pytest.mark.parametrize(("question", "anchors"), ANCHOR_CASES)
+def test_anchor_words(question: str, anchors: set[str]) -> None:
+    assert anchor_words(question) == anchors
+
+
+# (Japanese text, English name, heard in it by sound)
+HEARD_CASES = [
+    ("スヴァンテ・アレニウスが唱えた", "Arrhenius", True),  # one unknown morpheme, split at ・
+    ("ウィキデータは", "Wikidata", True),  # w / u, data / deta
+    ("ブダペストを流れる", "Budapest", True),
+    ("メコン川とその支流が流れている。", "Budapest", False),
+    ("モナコ公国の首都", "Mona", False),  # monako: the name would end inside a morpheme
+    ("安倍首相", "Abe", False),  # too short to be heard safely
+]
+
+
+@pytest.mark.parametrize(("text", "name", "heard"), HEARD_CASES)
+def test_heard_in(text: str, name: str, heard: bool, report_retriever: Retriever) -> None:
+    from ingest.tokens import analyse
+
+    assert heard_in(name, sound_of(analyse(report_retriever.tokenizer, text))) is heard
+
+
+# (Japanese question, its anchor tokens)
+JA_ANCHOR_CASES = [
+    ("オーストラリアの首都はどこですか？", {"オーストラリア"}),
+    ("DNAの二重らせん構造を1953年に発表した研究者は誰ですか？", {"dna", "1953"}),
+    ("世界で一番長い川はどれですか？", set()),
+]
+
+
+# (Japanese question, its names: adjacent anchors are one)
+RUN_CASES = [
+    ("ラグビーワールドカップで最も多く優勝している国はどこですか？", [("ラグビー", "ワールド", "カップ")]),
+    ("グスタフ・マーラーが生まれたのはいつですか？", [("グスタフ", "マーラー")]),
+    ("DNAの二重らせん構造を1953年に発表した研究者は誰ですか？", [("dna",), ("1953",)]),
+]
+
+
+@pytest.mark.parametrize(("question", "runs"), RUN_CASES)
+def test_anchor_runs(question: str, runs: list[tuple[str, ...]], report_retriever: Retriever) -> None:
+    assert anchor_runs(report_retriever.analyse(question)) == runs
+
+
+@pytest.mark.parametrize(("question", "anchors"), JA_ANCHOR_CASES)
+def test_japanese_anchors(question: str, anchors: set[str], report_retriever: Retriever) -> None:
+    assert set(report_retriever.analyse(question).anchors) == anchors
+
 
 
 # Off-topic for the report: only the model catches these (the rules let them through:
