@@ -634,14 +634,31 @@ class Retriever:
             return self._abstain_bridged(q, best, missing_fact, fact)
         if q.language != "ja":
             return None
-        coverage = self._coverage(q, best)
+        coverage = self._window_coverage(q, best)
         if coverage < st.abstain_coverage:
-            return (f"the best sentence holds {coverage:.0%} of the question's content words "
+            return (f"the best sentence and its neighbours hold {coverage:.0%} of the question's content words "
                     f"(idf-weighted; {st.abstain_coverage:.0%} needed)")
         if missing_fact and coverage < st.abstain_fact_coverage:
-            return (f"the best sentence has no {fact.split(' ', 1)[1]} and holds {coverage:.0%} of the "
-                    f"question's content words ({st.abstain_fact_coverage:.0%} needed without one)")
+            return (f"the best sentence has no {fact.split(' ', 1)[1]} and it and its neighbours hold "
+                    f"{coverage:.0%} of the question's content words "
+                    f"({st.abstain_fact_coverage:.0%} needed without one)")
         return None
+
+    def _window_coverage(self, q: Question, best: int) -> float:
+        """Coverage (:meth:`_coverage`) of the best sentence with the sentences either side of it in
+        its document. An answer often leaves the question's words to the sentence before it:
+
+        # 政府は新経済メカニズムを導入した。それは1986年のことである。
+        # asked 新経済メカニズムはいつ導入されたか, the ranker rightly picks the second sentence
+        # (the date), which holds none of the question's words; its neighbour holds them all.
+        # (With the sentence alone, 84 of JSQuAD's 4,442 answerable questions were abstained on.)"""
+        ix = self.index
+        doc = ix.units.doc[best]
+        window = frozenset().union(*(ix.units.tokens[u] for u in (best - 1, best, best + 1)
+                                     if 0 <= u < len(ix.units.text) and ix.units.doc[u] == doc))
+        idf = self._idf(q)
+        total = sum(idf.values())
+        return sum(v for t, v in idf.items() if t in window) / total if total else 1.0
 
     def _abstain_bridged(self, q: Question, best: int, missing_fact: bool, fact: str) -> str | None:
         """Abstention for English through the bridge: Japanese-like evidence, only weaker (a
