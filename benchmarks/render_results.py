@@ -69,6 +69,11 @@ def confidence_section(c: dict | None) -> list[str]:
                                      for p in h["short"]["risk_coverage"]) + " |",
             "| precision | " + " | ".join(f3(p["precision"]) for p in h["short"]["risk_coverage"]) + " |", "",
             f"Short EM over all questions with the held-out ranker: {f3(h['short_em_all_questions'])}.", ""]
+    held = h.get("sentence_held_out_folds")
+    if held:
+        out += ["The answer-sentence threshold is chosen on folds 0–2 alone; on folds 3–4 "
+                f"({held['picks']:,} picks), it marks {f3(held['coverage_at_threshold'])} of the questions confident "
+                f"at precision {f3(held['precision_at_threshold'])} (ECE {f3(held['ece_10_bins'])}).", ""]
     en = h.get("english")
     if en:
         out += [f"English questions ({en['questions']} JSQuAD questions rendered in English, "

@@ -103,3 +103,4 @@ def test_a_damaged_sentence_ranker_is_a_clear_error(tmp_path: Path) -> None:
     path.write_text('{"languages": ["ja"]}', encoding="utf-8")
     with pytest.raises(IndexFileError, match=r"damaged.*train_sentence_ranker\.py"):
         sentence_rankers(path)
+
