@@ -151,8 +151,10 @@ def main() -> None:
                 b = j[name]
                 out.append(f"| {name} | {f3(b['hit@1'])} | {f3(b['hit@5'])} | {f3(b['mrr'])} | "
                            f"{f3(b['context@1'])} | – | – | – |")
-        out += ["", f"kotae whole run: index build {k.get('index_build_s')} s + {j['questions']:,} questions "
-                f"{k['questions_s']} s = {k.get('whole_run_s')} s; false abstentions "
+        run = (f"index build {k.get('index_build_s')} s + {j['questions']:,} questions {k['questions_s']} s = "
+               f"{k.get('whole_run_s')} s" if k.get("index_build_s") is not None else
+               f"{j['questions']:,} questions {k['questions_s']} s on an index built before (--index)")
+        out += ["", f"kotae whole run: {run}; false abstentions "
                 f"{k['abstention']['false_abstentions']}; latency p50 {k['latency_ms']['p50']} ms per "
                 "question in batches.", ""]
         cv = (load("short_ranker") or {}).get("cross_validated")
