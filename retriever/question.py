@@ -303,6 +303,8 @@ def _asked(kind: str, m: re.Match[str], q: str, japanese: bool) -> Asked:
     if kind == QUANTITY and japanese:
         c = _JA_COUNTER.search(q)
         counter = c[1] if c else None
+    elif kind == QUANTITY and re.search(r"percent", m[0], re.I):
+        counter = "%"  # "What percentage of the people…" asks for a share, not a number of 人
     elif kind == QUANTITY:
         rest = q[m.end():m.end() + 40]
         counter = next((c for p, c in _EN_COUNTERS if p.search(rest)), None)
