@@ -191,3 +191,24 @@ def test_the_model_abstains_where_the_rules_answer(report_retriever: Retriever, 
     a = report_retriever.ask(question)
     assert a.abstained and a.why is not None and "likely does not answer" in a.why
     assert not rules_only.ask(question).abstained
+
+
+# Off-topic Japanese questions of the report: the coverage rule catches them, reading the best
+# sentence with its neighbours.
+OFF_TOPIC_JA = ["オーストラリアの首都はどこですか？", "ラグビーワールドカップで最も多く優勝している国はどこですか？"]
+
+
+@pytest.mark.parametrize("question", OFF_TOPIC_JA)
+def test_japanese_off_topic_abstains_by_coverage(report_retriever: Retriever, question: str) -> None:
+    a = report_retriever.ask(question)
+    assert a.abstained and a.why is not None and "its neighbours hold" in a.why
+
+
+def test_window_coverage_holds_at_least_the_sentences(report_retriever: Retriever) -> None:
+    r = report_retriever
+    q = r.analyse("イランの大統領に就任したのは誰か")
+    window = [r._window_coverage(q, u) for u in range(len(r.index.units.text))]
+    sentence = [r._coverage(q, u) for u in range(len(r.index.units.text))]
+    assert all(w >= s for w, s in zip(window, sentence, strict=True))
+    assert any(w > s for w, s in zip(window, sentence, strict=True))  # a neighbour adds words somewhere
+    assert max(sentence) == 1.0  # the answer sentence (ペゼシュキアン…大統領に就任) holds them all
