@@ -50,7 +50,7 @@ class Evidence:
     held_rare: float = 1.0  # rarity of the rarest question term the sentence holds (1: a word no other passage has)
     lead: float = 0.0  # the most similar sentence's lead over the 10th, in sd of the corpus
     # The second cross-lingual vector (multilingual USE; English questions on an index that has it):
-    second: float = 0.0  # the best sentence's similarity to the question
+    second: float = 0.0  # the best sentence's similarity to the question (NaN: an English question, no USE vectors)
     second_top: float = 0.0  # the corpus's most similar sentence's
     word: str = ""  # the name an abstention points to: absent from the corpus, or from the passage
 
@@ -130,7 +130,9 @@ class AbstainModel:
 
     def contributions(self, ev: Evidence) -> np.ndarray:
         x = (ev.vector(self.features) - np.array(self.mean)) / np.array(self.scale)
-        return np.array(self.coef) * x
+        # Evidence not measured (NaN: USE's similarity on an index built without USE vectors)
+        # weighs nothing, as if at its mean, rather than as a similarity of 0.
+        return np.where(np.isnan(x), 0.0, np.array(self.coef) * np.nan_to_num(x))
 
     def probability(self, ev: Evidence) -> float:
         z = self.intercept + float(self.contributions(ev).sum())

@@ -557,6 +557,8 @@ class Retriever:
             known = sum(v for t, v in idf.items() if lexical.document_frequency(t) > 0) / total if total else 1.0
         missing = q.asked.kind in FACT_KINDS and short is None
         second = (float(q.second_dense[0][best]), float(q.second_dense[0].max())) if q.second_dense else (0.0, 0.0)
+        if q.second_dense is None and q.language == "en":  # an index without USE vectors: not measured
+            second = (float("nan"), float("nan"))
         return Evidence(dense=float(du[best]), dense_z=dense_z, top_z=top_z, coverage=coverage,
                         known=known, missing_fact=missing, lead=lead(du), second=second[0], second_top=second[1],
                         **term_evidence(self.terms(q, best)))  # type: ignore[arg-type]

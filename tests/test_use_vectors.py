@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from ingest.errors import IndexFileError
 from ingest.generations import generation
 from ingest.use_vectors import USE_DIM, USE_FILE, UseEncoder, read_use_vectors, shared_use_encoder, write_use_vectors
 from retriever import Retriever
+from retriever.abstain import AbstainModel, Evidence
 
 
 class CountingEncoder(UseEncoder):
@@ -124,3 +126,17 @@ def test_an_index_without_use_vectors_still_answers_english(tmp_path: Path, repo
     answer = r.ask("Who became Iran's president?")
     assert not answer.abstained and answer.answer is not None
     assert "ペゼシュキアン" in answer.answer.text
+    # USE's similarity is evidence for the English abstain model: missing, it weighs nothing
+    # (a similarity of 0 would abstain on answerable questions).
+    for question in ("When does UN Security Council resolution 2231 expire?",
+                     "What does the author expect for arms control between the US and China?"):
+        assert not r.ask(question).abstained, question
+
+
+def test_unmeasured_evidence_weighs_nothing() -> None:
+    model = AbstainModel(features=("dense", "second"), mean=(0.8, 0.4), scale=(0.1, 0.1), coef=(1.0, 2.0),
+                         intercept=0.0, threshold=0.5)
+    ev = Evidence(dense=0.8, dense_z=0.0, top_z=0.0, coverage=1.0, known=1.0, missing_fact=False,
+                  second=float("nan"), second_top=float("nan"))
+    assert model.probability(ev) == pytest.approx(0.5)
+    assert model.probability(replace(ev, second=0.0)) < 0.01
