@@ -15,16 +15,29 @@ of the whole run: index build + all questions. Baselines rank whole contexts.
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 from pathlib import Path
 
-from common import SHARED, Bm25, CachedE5, Dense, LangChainNaive, char_f1, exact, figures, rank_of, write_result
+from common import (
+    RESULTS,
+    SHARED,
+    Bm25,
+    CachedE5,
+    Dense,
+    LangChainNaive,
+    char_f1,
+    exact,
+    figures,
+    rank_of,
+    write_result,
+)
 
 from ingest import build_index
 from ingest.tokens import Tokenizer
 from retriever import Retriever
-from retriever.evaluate import evaluate, read_questions, summarize
+from retriever.evaluate import QuestionSet, evaluate, read_questions, summarize
 
 JSQUAD = SHARED / "eval" / "jsquad-valid-v1.3.json"
 K = 5
@@ -51,62 +64,78 @@ def main() -> None:
         r = Retriever.load(index)
         outcomes, ask_s = evaluate(lambda b: r.ask_many(b, k=K), qs, batch=64, progress=True)
     whole = time.perf_counter() - t_start
+    result["kotae"] = kotae_figures(outcomes, qset.context_of, ask_s)
+    reused = bool(args.index)  # a reused index was not built in this run: no build or whole-run time
+    result["kotae"].update({"index_build_s": None if reused else round(build_s, 1),
+                            "whole_run_s": None if reused else round(whole, 1)})
+    print("kotae:", result["kotae"])
+    if args.embedder:
+        result["embedder"] = args.embedder
+        write_result(f"jsquad-{args.embedder}", result)
+        return
+    name = "jsquad" if not args.limit else f"jsquad-first{args.limit}"
+    if args.no_baselines:  # keep the baselines of the last full run (they do not change with kotae)
+        result.update(previous_baselines(name))
+    else:
+        result.update(baselines(qset, qs))
+    write_result(name, result)
+
+
+def kotae_figures(outcomes: list, context_of: dict[str, str], ask_s: float) -> dict:
+    """kotae's row: the evaluator's summary, the right context first, the short answers."""
     s = summarize(outcomes, ask_s, with_langs=False).as_dict()
-    ctx1 = sum(bool(o.answer.citations) and o.answer.citations[0].doc == qset.context_of[o.question.id]
+    ctx1 = sum(bool(o.answer.citations) and o.answer.citations[0].doc == context_of[o.question.id]
                for o in outcomes) / len(outcomes)
     shorts = [o.answer.short.text if o.answer.short else "" for o in outcomes]
     em = sum(any(exact(p, g) for g in o.question.answers)
              for p, o in zip(shorts, outcomes, strict=True)) / len(outcomes)
     f1 = sum(max((char_f1(p, g) for g in o.question.answers), default=0.0) if p else 0.0
              for p, o in zip(shorts, outcomes, strict=True)) / len(outcomes)
-    result["kotae"] = {k: s[k] for k in ("n", "hit@1", "hit@5", "mrr", "answer_accuracy", "abstention", "latency_ms")}
-    result["kotae"].update({"context@1": round(ctx1, 4), "short_exact_match": round(em, 4),
-                            "short_char_f1": round(f1, 4), "short_given": sum(bool(p) for p in shorts),
-                            "index_build_s": round(build_s, 1) if not args.index else None,
-                            "questions_s": round(ask_s, 1),
-                            "whole_run_s": round(whole, 1) if not args.index else None})
-    print("kotae:", result["kotae"])
-    if args.embedder:
-        result["embedder"] = args.embedder
-        write_result(f"jsquad-{args.embedder}", result)
-        return
-    if not args.no_baselines:
-        docs = qset.documents or []
-        texts = [d.text for d in docs]
-        ids = [d.doc for d in docs]
-        questions = [q.question for q in qs]
-        e5 = CachedE5("jsquad")
+    row = {k: s[k] for k in ("n", "hit@1", "hit@5", "mrr", "answer_accuracy", "abstention", "latency_ms")}
+    row.update({"context@1": round(ctx1, 4), "short_exact_match": round(em, 4),
+                "short_char_f1": round(f1, 4), "short_given": sum(bool(p) for p in shorts),
+                "questions_s": round(ask_s, 1)})
+    return row
 
-        def ctx_figures(ranked_ids: list[list[str]], ranked_texts: list[list[str]]) -> dict:
-            ranks = [rank_of(q.answers, t) for q, t in zip(qs, ranked_texts, strict=False)]
-            f = figures(ranks)
-            f["context@1"] = round(sum(bool(r) and r[0] == qset.context_of[q.id]
-                                       for q, r in zip(qs, ranked_ids, strict=False)) / len(qs), 4)
-            return f
 
-        for name, system in (("bm25", Bm25(texts, Tokenizer())), ("dense", Dense(texts, e5))):
-            t0 = time.perf_counter()
-            idx = system.search(questions, K)
-            f = ctx_figures([[ids[i] for i in row] for row in idx], [[texts[i] for i in row] for row in idx])
-            f["seconds"] = round(time.perf_counter() - t0, 1)
-            result[name] = f
-            print(name, f)
-        lc = LangChainNaive(list(zip(ids, texts, strict=False)), embedder=e5)
-        hits = lc.search(questions, K)
-        result["langchain"] = {**ctx_figures([[d for d, _ in h] for h in hits], [[t for _, t in h] for h in hits]),
-                               "chunks": lc.chunks}
-        print("langchain", result["langchain"])
-    name = "jsquad" if not args.limit else f"jsquad-first{args.limit}"
-    if args.no_baselines:  # keep the baselines of the last full run (they do not change with kotae)
-        import json
+def baselines(qset: QuestionSet, qs: list) -> dict:
+    """BM25, dense e5 and the naive LangChain pipeline over the same contexts."""
+    docs = qset.documents or []
+    texts = [d.text for d in docs]
+    ids = [d.doc for d in docs]
+    questions = [q.question for q in qs]
+    e5 = CachedE5("jsquad")
 
-        from common import RESULTS
+    def ctx_figures(ranked_ids: list[list[str]], ranked_texts: list[list[str]]) -> dict:
+        ranks = [rank_of(q.answers, t) for q, t in zip(qs, ranked_texts, strict=False)]
+        f = figures(ranks)
+        f["context@1"] = round(sum(bool(r) and r[0] == qset.context_of[q.id]
+                                   for q, r in zip(qs, ranked_ids, strict=False)) / len(qs), 4)
+        return f
 
-        previous = RESULTS / f"{name}.json"
-        if previous.exists():
-            old = json.loads(previous.read_text(encoding="utf-8"))
-            result.update({k: old[k] for k in ("bm25", "dense", "langchain") if k in old})
-    write_result(name, result)
+    out: dict = {}
+    for name, system in (("bm25", Bm25(texts, Tokenizer())), ("dense", Dense(texts, e5))):
+        t0 = time.perf_counter()
+        idx = system.search(questions, K)
+        f = ctx_figures([[ids[i] for i in row] for row in idx], [[texts[i] for i in row] for row in idx])
+        f["seconds"] = round(time.perf_counter() - t0, 1)
+        out[name] = f
+        print(name, f)
+    lc = LangChainNaive(list(zip(ids, texts, strict=False)), embedder=e5)
+    hits = lc.search(questions, K)
+    out["langchain"] = {**ctx_figures([[d for d, _ in h] for h in hits], [[t for _, t in h] for h in hits]),
+                        "chunks": lc.chunks}
+    print("langchain", out["langchain"])
+    return out
+
+
+def previous_baselines(name: str) -> dict:
+    """The baselines of the last run written to results/NAME.json, if there is one."""
+    previous = RESULTS / f"{name}.json"
+    if not previous.exists():
+        return {}
+    old = json.loads(previous.read_text(encoding="utf-8"))
+    return {k: old[k] for k in ("bm25", "dense", "langchain") if k in old}
 
 
 if __name__ == "__main__":

