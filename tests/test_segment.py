@@ -471,6 +471,9 @@ _line = st.one_of(
               _jp).map("".join),
     _jp.map(lambda s: "【" + s + "】"),
     _sentence().map(lambda s: "•\t" + s),
+    # ・ right before the text: an item after a sentence end or another item, a wrapped
+    # name (北朝鮮 / ・イラン) after a line that runs on
+    _sentence().map(lambda s: "・" + s), _jp.map(lambda s: "・" + s),
     _jp.map(lambda s: s + "を実施（2024 年 10 月 写真提供：AP/アフロ）"),
     _jp.map(lambda s: "（脱稿日2024 年 12 月11日\u3000" + s + "）"),
     st.just(""),
