@@ -42,7 +42,8 @@ ASKED_KINDS = ("date", "person", "place", "organisation", "quantity", "term", "d
 SHORT_RANKER_FEATURES = ("fit", "kind_match", "shared", "next_near", "prev_near", "clause_after",
                          "clause_before", "near_question_words", "gap", "sub", "heads", "naming", "log_length",
                          "date", "quantity", "person", "place", "organisation", "term", "echo_before",
-                         "echo_after")
+                         "echo_after", "governor_after", "particle_match", "proximity", "outside", "topic_head",
+                         "topic_char", "formal", "naming_topic")
 
 
 def _relative(scores: np.ndarray, i: int) -> dict[str, float]:
@@ -75,7 +76,11 @@ def short_summary(ranked: Sequence[tuple[object, float, np.ndarray]]) -> dict[st
     first = dict(zip(FEATURES, ranked[0][2].tolist(), strict=True))
     top = _relative(scores, 0)
     return {"found": 1.0, "share": top["share"], "margin": top["margin"], "score": top["score"],
-            "echo": max(first.get("echo_before", 0.0), first.get("echo_after", 0.0)), "fit": first.get("fit", 0.0)}
+            "echo": max(first.get("echo_before", 0.0), first.get("echo_after", 0.0)), "fit": first.get("fit", 0.0),
+            # How the question lines up around the span (retriever.short's alignment features):
+            # a sentence the question rewords holds its words close around the answer.
+            "proximity": first.get("proximity", 0.0), "outside": first.get("outside", 0.0),
+            "particle_match": first.get("particle_match", 0.0)}
 
 
 def sentence_evidence(scores: np.ndarray, i: int, row: Mapping[str, float], coverage: float,

@@ -114,7 +114,7 @@ class Asked:
     wh_start: int = -1  # offsets into Question.nfkc
     wh_end: int = -1
     head: str | None = None  # 何気団 -> 気団: the answer ends with it (小笠原気団)
-    granularity: str | None = None  # 何年 -> year: 2010年, not 2010年9月4日
+    granularity: str | None = None  # 何年 -> year: 2010年, not 2010年9月4日; 何年代 -> decade: 1990年代
 
 
 @dataclass(frozen=True)
@@ -319,6 +319,7 @@ def _asked(kind: str, m: re.Match[str], q: str, japanese: bool) -> Asked:
         head = h[1] if h else None
     granularity = None
     if kind == DATE:
-        granularity = "year" if re.search(r"何年(?!.{0,2}月)|what year|which year", q, re.I) \
+        granularity = "decade" if re.search(r"何年代|what decade|which decade", q, re.I) \
+            else "year" if re.search(r"何年(?!.{0,2}月)|what year|which year", q, re.I) \
             else "month" if re.search(r"何月(?!.{0,2}日)", q) else None
     return Asked(kind, counter, m.start(), m.end(), head, granularity)

@@ -67,13 +67,16 @@ class Candidate:
 
 _BRACKETS = re.compile(r"「([^「」]{1,40})」|『([^『』]{1,40})』|“([^“”]{1,40})”|（([^（）]{1,30})）|\(([^()]{1,30})\)")
 _KATAKANA = re.compile(r"[ァ-ヺー・]{2,}")
+_HIRAGANA = re.compile(r"[ぁ-ゖー、・ 　]+")
 # Compounds ending like this name an organisation or a place: 国際原子力機関, 欧州連合, 沖縄県.
 _ORG_SUFFIX = ("機関", "委員会", "会議", "省", "庁", "軍", "党", "大学", "協会", "連合", "機構", "政府", "議会",
                "銀行", "公社", "研究所", "センター", "防衛隊", "会社", "組合", "学会", "財団")
-_PLACE_SUFFIX = ("県", "市", "州", "島", "町", "村", "郡", "地方", "半島", "大陸", "諸島")
+_PLACE_SUFFIX = ("県", "市", "州", "島", "町", "村", "郡", "地方", "半島", "大陸", "諸島", "区")
 _HONORIFICS = frozenset({"氏", "さん", "様", "君", "ら", "殿", "等"})
 _PERSON_SUFFIX = ("氏", "さん", "大統領", "首相", "外相", "総書記", "司令官", "長官", "議長", "国王", "大臣", "主席",
                   "将軍", "博士", "教授", "代表", "所長")
+# Single nouns after a proper noun that belong to its name: 渋谷区, 宮崎県, 共産党.
+_SUFFIX_NOUNS = frozenset({*_PLACE_SUFFIX, *_ORG_SUFFIX, "都", "府", "川", "山", "湖", "族", "語", "人"})
 # Titles that answer 誰 on their own: 国連事務総長, 初代社長.
 _ROLES = (*_PERSON_SUFFIX[2:], "総長", "社長", "会長", "監督", "委員長", "知事", "市長", "天皇", "皇帝", "王")
 
@@ -152,6 +155,10 @@ def _numbers(text: str) -> list[Candidate]:
             if part.end() < len(m[0]):
                 ps, pe = span(m.start(), m.start() + part.end())
                 out.append(Candidate(ps, pe, text[ps:pe], DATE, sub=True))
+        # 1990年代 names a decade, for 何年代 questions (the date pattern stops at 年).
+        if m[0].endswith("年") and folded.startswith("代", m.end()):
+            ds, de = span(m.start(), m.end() + 1)
+            out.append(Candidate(ds, de, text[ds:de], DATE))
     date_starts = [a for a, _ in dates]  # in order, and no two overlap (one finditer)
     for m in _QUANTITY.finditer(folded):
         s, e = span(*m.span())
@@ -217,13 +224,44 @@ def _compound_nouns(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
         if kind is None:
             continue
         out.append(Candidate(start, end, s.text[start:end], kind))
-        # The proper-noun core of a longer compound is a candidate of its own:
-        # イスラム革命防衛隊のソレイマニ司令官 -> ソレイマニ.
-        for core in run:
-            proper = "人名" in core.pos or "地名" in core.pos or "組織" in core.pos
-            if proper and (core.start, core.end) != (start, end):
-                kind = PERSON if "人名" in core.pos else PLACE if "地名" in core.pos else ORG
-                out.append(Candidate(core.start, core.end, core.surface, kind, sub=True))
+        # A compound that opens with a noun used as an adverb or a formal noun (結果1924年,
+        # 後年マーラー, 当時オーストリア領, こと林家正吉) also offers what follows it.
+        if len(run) > 1 and ("副詞可能" in run[0].pos or run[0].surface in FORMAL_NOUNS):
+            rest = run[1:]
+            kind = _compound_kind(s.text, rest[0].start, end, rest)
+            if kind is not None:
+                out.append(Candidate(rest[0].start, end, s.text[rest[0].start:end], kind))
+        out.extend(_proper_cores(s.text, run, start, end))
+    return out
+
+
+def _proper_kind(m: Morpheme) -> str | None:
+    return PERSON if "人名" in m.pos else PLACE if "地名" in m.pos else ORG if "組織" in m.pos else None
+
+
+def _proper_cores(text: str, run: list[Morpheme], start: int, end: int) -> list[Candidate]:
+    """The proper-noun core of a longer compound, as a candidate of its own:
+    イスラム革命防衛隊のソレイマニ司令官 -> ソレイマニ; a surname and given name together
+    (「こぶ正」こと林家正吉 -> 林家正吉); a place with its suffix (東京都渋谷区 -> 渋谷区)."""
+    out = []
+    i = 0
+    while i < len(run):
+        kind = _proper_kind(run[i])
+        if kind is None:
+            i += 1
+            continue
+        j = i + 1
+        while j < len(run) and _proper_kind(run[j]) == kind and run[j].start == run[j - 1].end:
+            j += 1
+        a, b = run[i].start, run[j - 1].end
+        for k in range(i, j):
+            if (run[k].start, run[k].end) != (start, end):
+                out.append(Candidate(run[k].start, run[k].end, run[k].surface, kind, sub=True))
+        if j - i > 1 and (a, b) != (start, end):
+            out.append(Candidate(a, b, text[a:b], kind, sub=True))
+        if j < len(run) and run[j].surface in _SUFFIX_NOUNS and (a, run[j].end) != (start, end):
+            out.append(Candidate(a, run[j].end, text[a:run[j].end], kind, sub=True))
+        i = j
     return out
 
 
@@ -231,6 +269,7 @@ def _katakana_names(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
     """Katakana names MeCab splits (アラ+グチ) when a title follows them (アラグチ外相), and
     names across a dot (ルチアーノ・ベリオ): a person if a person was found inside."""
     persons = sorted((c.start, c.end) for c in found if c.kind == PERSON)
+    run_end = {a: b for a, b, _ in s.runs}
     out = []
     for m in _KATAKANA.finditer(s.text):
         if s.text[m.end():m.end() + 4].startswith(_PERSON_SUFFIX):
@@ -240,6 +279,11 @@ def _katakana_names(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
             span = m[0].strip("・")
             start = m.start() + m[0].index(span)
             out.append(Candidate(start, start + len(span), span, PERSON if named else TERM))
+            # The noun run that goes on after it is part of the term: マルクス・レーニン主義.
+            # (A run that starts inside the name, レーニン主義, ends where this one does.)
+            after = max((b for a, b in run_end.items() if start < a <= start + len(span) < b), default=None)
+            if after is not None:
+                out.append(Candidate(start, after, s.text[start:after], TERM))
     return out
 
 
@@ -394,6 +438,8 @@ FEATURES = (
     "then_punct", "then_copula", "after_no", "end_of_sentence",
     "kind_match", "number_for_term", "proper_for_term", "near_question_words", "clause_after", "clause_before",
     "joined", "asks_pair", "echo_before", "echo_after",
+    "governor_after", "particle_match", "proximity", "outside", "topic_head", "topic_char", "formal",
+    "hiragana", "naming_topic",
 )
 _INDEX = {name: i for i, name in enumerate(FEATURES)}
 HEURISTIC = {"fit": 1.0, "shared": -1.0, "next_near": 1.5, "prev_near": 1.0, "after": 0.5, "before": 0.3,
@@ -434,6 +480,7 @@ GAP_CAP = 40
 GAP_UNIT = 10
 END_WINDOW = 6  # "end_of_sentence": no more than a predicate (…である。) after the span
 FIT_NAMED_HEAD = 2.0  # 何国 -> 内陸国: the span ends with the noun the question puts after 何
+_GRANULARITY_END = {"year": "年", "month": "月", "decade": "年代"}
 _PAIR = re.compile(r"誰と誰|どことどこ|何と何|二人|2人|両者|ふたり")
 
 
@@ -454,6 +501,51 @@ class _Context:
     # Where the question's words sit in the sentence: an answer is usually close to them.
     anchor_starts: list[int]
     anchor_ends: list[int]
+    anchor_tokens: list[str]
+    roles: _Roles
+
+
+@dataclass(frozen=True)
+class _Roles:
+    """What the words around a question's wh-word say about the answer's place in a sentence.
+
+    北朝鮮は何を進めているか: the particle after the wh-word (を) is the one after the
+    answer (戦術核開発を), and the verb it hangs on (進める, the governor) follows it.
+    製造してる航空機は？ / 工場の名前は？: the noun the question is about (航空機, 工場)
+    is the answer's head (フレンドシップ機, ルージュ工場)."""
+
+    particle: str = ""
+    governor: str = ""
+    topic: str = ""
+
+
+_WH_PARTICLES = ("から", "まで", "より", "を", "が", "に", "で", "と", "へ", "の", "は", "も")
+_TOPIC_MARKERS = frozenset({"は", "とは", "って", "が", "も"})
+_NAME_WORDS = frozenset({"名称", "名前", "名", "タイトル", "題名", "呼び名", "呼称", "正式名称"})
+# Nouns that only hold a place in a clause (分かった[こと], [一部]に存在した): rarely an answer.
+FORMAL_NOUNS = frozenset({"こと", "事", "もの", "物", "ため", "為", "よう", "ところ", "所", "一部", "自身", "場合",
+                          "時", "際", "他", "ほか", "以上", "以下", "方", "ほう", "中", "上", "下", "前", "後", "頃",
+                          "ごろ", "等", "など", "うち", "間", "たち", "それぞれ", "全て", "すべて", "一方"})
+
+
+def _roles(q: Question) -> _Roles:
+    """The wh-word's particle, governor and topic noun (see :class:`_Roles`)."""
+    asked, nfkc = q.asked, q.nfkc
+    rest = nfkc[asked.wh_end:] if asked.wh_end >= 0 else ""
+    if asked.head and rest.startswith(asked.head):
+        rest = rest[len(asked.head):]
+    particle = next((p for p in _WH_PARTICLES if rest.startswith(p)), "")
+    governor = next((m.token() for m in q.morphemes if m.start >= asked.wh_end and m.token() in q.content), "")
+    before = [m for m in q.morphemes if m.end <= asked.wh_start and not m.pos.startswith("補助記号")]
+    while before and (before[-1].surface in _TOPIC_MARKERS or before[-1].pos.startswith("助詞")):
+        before.pop()
+    if len(before) > 2 and before[-1].surface in _NAME_WORDS and before[-2].surface == "の":
+        before = before[:-2]  # 工場の名前は -> 工場
+    run: list[Morpheme] = []  # the noun compound right before: 航空+機 -> 航空機
+    while before and before[-1].pos.startswith(("名詞", "接尾辞")) and (not run or before[-1].end == run[0].start):
+        run.insert(0, before.pop())
+    topic = nfkc[run[0].start:run[-1].end] if run else ""
+    return _Roles(particle, governor, topic if topic not in _NAME_WORDS else "")
 
 
 def _context(q: Question, text: str, morphs: Sequence[Morpheme]) -> _Context:
@@ -461,10 +553,11 @@ def _context(q: Question, text: str, morphs: Sequence[Morpheme]) -> _Context:
     left = [m.token() for m in q.morphemes if m.end <= asked.wh_start and m.token() in content]
     right = [m.token() for m in q.morphemes if m.start >= asked.wh_end and m.token() in content]
     pos = _Positions(morphs)
-    anchors = [(a, b) for a, b, t in zip(pos.starts, pos.ends, pos.tokens, strict=True) if t and t in content]
+    anchors = [(a, b, t) for a, b, t in zip(pos.starts, pos.ends, pos.tokens, strict=True) if t and t in content]
     return _Context(q, text, pos, frozenset(left[-2:]), frozenset(right[:2]), bool(_NAMING.search(q.nfkc)),
                     bool(_ABBREVIATION.search(q.nfkc)), bool(_PAIR.search(q.nfkc)),
-                    [a for a, _ in anchors], [b for _, b in anchors])
+                    [a for a, _, _ in anchors], [b for _, b, _ in anchors], [t for _, _, t in anchors],
+                    _roles(q) if q.language == "ja" else _Roles())
 
 
 def _pool(ctx: _Context, morphs: Sequence[Morpheme]) -> list[Candidate]:
@@ -489,7 +582,7 @@ def _admitted(c: Candidate, ctx: _Context) -> tuple[float, bool] | None:
         fit = max(fit, FIT_NAMED_HEAD)  # 何国 -> 内陸国, whatever MeCab calls it
     if fit <= 0 or (c.kind == DATE and c.sub and not asked.granularity):
         return None
-    if c.kind == DATE and asked.granularity and not c.text.endswith("年" if asked.granularity == "year" else "月"):
+    if c.kind == DATE and asked.granularity and not c.text.endswith(_GRANULARITY_END[asked.granularity]):
         return None  # 何年 asks for 1931年, not 1931年9月 (its year part is a candidate too)
     if asked.head and text.startswith(asked.head, c.end):
         return None  # 小笠原 of 小笠原気団 for 何気団: the answer includes its head
@@ -564,10 +657,52 @@ def _clause_features(c: Candidate, ctx: _Context) -> dict[str, float]:
     stop = min((i for i in (text.find("、", c.end, reach), text.find("。", c.end, reach)) if i >= 0),
                default=min(len(text), reach))
     begin = max(text.rfind("、", back, c.start), text.rfind("。", back, c.start), back - 1) + 1
-    return {"clause_after": len(words & set(ctx.pos.within(c.end, stop))),
+    roles = ctx.roles
+    after = set(ctx.pos.within(c.end, stop))
+    return {"clause_after": len(words & after),
             "clause_before": len(words & set(ctx.pos.within(begin, c.start))),
+            "governor_after": bool(roles.governor) and roles.governor in after,
             "echo_before": echo(ctx.q.nfkc, text, c.start, before=True),
             "echo_after": echo(ctx.q.nfkc, text, c.end, before=False)}
+
+
+PROXIMITY_SCALE = 10.0  # characters: a question word this far from the span counts e^-1 of one touching it
+PROXIMITY_REACH = 60  # further than this, a question word counts nothing
+
+
+def _alignment_features(c: Candidate, ctx: _Context) -> dict[str, float]:
+    """How the question lines up with the sentence around the span.
+
+    The question is usually its sentence with the answer swapped for the wh-word:
+    北朝鮮は[何]を進めているか against 北朝鮮は[戦術核開発]を進めている — the particle after
+    the span is the wh-word's (を), and the question's words sit close around it. "proximity"
+    sums, over the question's words, e^(-distance/10) to their nearest occurrence outside
+    the span; "outside" is the share of the question's words the sentence holds outside the
+    span (a span that takes the question's words leaves less of it matched)."""
+    roles, text = ctx.roles, ctx.text
+    starts, ends, tokens = ctx.anchor_starts, ctx.anchor_ends, ctx.anchor_tokens
+    lo = bisect.bisect_left(starts, c.start - PROXIMITY_REACH)
+    hi = bisect.bisect_right(starts, c.end + PROXIMITY_REACH)
+    nearest: dict[str, int] = {}
+    for a, b, t in zip(starts[lo:hi], ends[lo:hi], tokens[lo:hi], strict=True):
+        if a >= c.start and b <= c.end:
+            continue  # inside the span
+        d = max(c.start - b, a - c.end, 0)
+        nearest[t] = min(nearest.get(t, d), d)
+    n = max(len(ctx.q.content), 1)
+    outside = {t for a, b, t in zip(starts, ends, tokens, strict=True) if a < c.start or b > c.end}
+    tail = c.text[-len(roles.topic):] if roles.topic else ""
+    return {"particle_match": bool(roles.particle) and text.startswith(roles.particle, c.end),
+            "proximity": sum(np.exp(-d / PROXIMITY_SCALE) for d in nearest.values()) / n,
+            "outside": len(outside) / n,
+            "topic_head": bool(tail) and tail == roles.topic and len(c.text) > len(tail),
+            "topic_char": bool(roles.topic) and c.text[-1] == roles.topic[-1] and len(c.text) > 1
+            and "\u4e00" <= c.text[-1] <= "\u9fff",
+            "formal": c.text in FORMAL_NOUNS,
+            # A reading in brackets after its term, 位置エネルギー（いちエネルギー）, is no answer.
+            "hiragana": _HIRAGANA.fullmatch(c.text) is not None,
+            # 「Xを何という」 is answered by the topic of a definition: [位置エネルギー]とは、….
+            "naming_topic": ctx.naming and text.startswith(("は", "とは"), c.end)}
 
 
 def echo(question: str, text: str, at: int, before: bool, slack: int = 2, most: int = 12) -> int:
@@ -604,7 +739,8 @@ def scored_candidates(q: Question, text: str, morphs: Sequence[Morpheme]) -> lis
             continue
         kept.append(c)
         features.append({**_kind_features(c, *admitted, ctx), **_surface_features(c, ctx),
-                         **_question_word_features(c, ctx), **_clause_features(c, ctx)})
+                         **_question_word_features(c, ctx), **_clause_features(c, ctx),
+                         **_alignment_features(c, ctx)})
     if not kept:
         return []
     return list(zip(kept, _vectors(features), strict=True))

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ingest.clean import normalize
 from ingest.errors import InputError
@@ -240,7 +242,49 @@ RECALL_CASES = [
     ("「コンゴ」はバントゥー語で「山」を意味する。", "コンゴはバントゥー語で何を意味するか", "山"),
     # a title answers 誰
     ("平和維持活動は国連事務総長が指揮する。", "平和維持活動は誰が指揮するか", "国連事務総長"),
+    # a surname and given name together, without the formal noun before them
+    ("「こぶ正」こと林家正吉という前座がいた。", "江戸落語の「こぶ正」とは誰のことか", "林家正吉"),
+    # a place with its suffix, cut out of a longer address
+    ("本部ビルは東京都渋谷区千駄ヶ谷にある。", "本部ビルは東京の何区にあるか", "渋谷区"),
+    # a dotted name with the noun after it
+    ("マルクス・レーニン主義を掲げる党がある。", "党が掲げる主義は何か", "マルクス・レーニン主義"),
+    # a decade, for 何年代
+    ("1990年代以降、集会を共にする機会は増えている。", "機会が増えたのは何年代以降か", "1990年代"),
+    # what follows a noun used as an adverb: 結果 is not part of the year
+    ("堺利彦らは解党を唱え、結果1924年に共産党はいったん解散した。", "共産党が一旦解散した年は？", "1924年"),
 ]
+
+
+def test_alignment_features_read_the_words_around_the_wh_word(tokenizer: Tokenizer) -> None:
+    # 北朝鮮は[何]を進めているか rewords 北朝鮮は[戦術核開発]を進めている: the span is followed by
+    # the wh-word's particle and the verb it hangs on, and the question's words sit around it.
+    sentence = "北朝鮮は戦術核開発を進めているが、東アジアの情勢は不安定である。"
+    q = Question.of("北朝鮮は何を進めているか", tokenizer)
+    scored = {c.text: dict(zip(FEATURES, x, strict=True))
+              for c, x in scored_candidates(q, sentence, analyse(tokenizer, sentence))}
+    right, wrong = scored["戦術核開発"], scored["東アジア"]
+    assert right["particle_match"] == 1 and right["governor_after"] == 1
+    assert wrong["particle_match"] == 0 and wrong["governor_after"] == 0
+    assert right["proximity"] > wrong["proximity"] > 0
+    # 製造してる航空機は？: the noun asked about is the answer's head (…機)
+    sentence = "フォッカー社が民間航空機フレンドシップ機を製造している。"
+    q = Question.of("製造してる航空機は", tokenizer)
+    scored = {c.text: dict(zip(FEATURES, x, strict=True))
+              for c, x in scored_candidates(q, sentence, analyse(tokenizer, sentence))}
+    assert scored["フォッカー社"]["topic_char"] == 0
+    assert any(f["topic_char"] == 1 for t, f in scored.items() if t.endswith("フレンドシップ機"))
+
+
+# Any Japanese-looking text: kana, kanji, digits, brackets and punctuation.
+_ALPHABET = "あいうのはをにが、。アイウー・「」（）年月日0123456789人国核開発機関東京都区"
+_TEXTS = st.text(alphabet=st.sampled_from(list(_ALPHABET)), max_size=60)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(_TEXTS)
+def test_every_candidate_is_the_text_at_its_offsets(tokenizer: Tokenizer, sentence: str) -> None:
+    for c in candidates(sentence, analyse(tokenizer, sentence)):
+        assert sentence[c.start:c.end] == c.text and c.text.strip()
 
 
 @pytest.mark.parametrize(("sentence", "question", "expected"), RECALL_CASES)
