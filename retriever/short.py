@@ -67,7 +67,8 @@ class Candidate:
 
 _BRACKETS = re.compile(r"「([^「」]{1,40})」|『([^『』]{1,40})』|“([^“”]{1,40})”|（([^（）]{1,30})）|\(([^()]{1,30})\)")
 _KATAKANA = re.compile(r"[ァ-ヺー・]{2,}")
-_HIRAGANA = re.compile(r"[ぁ-ゖー、・ 　]+")
+# A reading: hiragana, perhaps followed by other names after a comma (おうりょく、ストレス).
+_READING = re.compile(r"[ぁ-ゖー・ 　]+(?:[、,].*)?")
 # Compounds ending like this name an organisation or a place: 国際原子力機関, 欧州連合, 沖縄県.
 _ORG_SUFFIX = ("機関", "委員会", "会議", "省", "庁", "軍", "党", "大学", "協会", "連合", "機構", "政府", "議会",
                "銀行", "公社", "研究所", "センター", "防衛隊", "会社", "組合", "学会", "財団")
@@ -692,17 +693,29 @@ def _alignment_features(c: Candidate, ctx: _Context) -> dict[str, float]:
     n = max(len(ctx.q.content), 1)
     outside = {t for a, b, t in zip(starts, ends, tokens, strict=True) if a < c.start or b > c.end}
     tail = c.text[-len(roles.topic):] if roles.topic else ""
-    return {"particle_match": bool(roles.particle) and text.startswith(roles.particle, c.end),
+    then = _after_aside(text, c.end)
+    return {"particle_match": bool(roles.particle) and text.startswith(roles.particle, then),
             "proximity": sum(np.exp(-d / PROXIMITY_SCALE) for d in nearest.values()) / n,
             "outside": len(outside) / n,
             "topic_head": bool(tail) and tail == roles.topic and len(c.text) > len(tail),
             "topic_char": bool(roles.topic) and c.text[-1] == roles.topic[-1] and len(c.text) > 1
             and "\u4e00" <= c.text[-1] <= "\u9fff",
             "formal": c.text in FORMAL_NOUNS,
-            # A reading in brackets after its term, 位置エネルギー（いちエネルギー）, is no answer.
-            "hiragana": _HIRAGANA.fullmatch(c.text) is not None,
-            # 「Xを何という」 is answered by the topic of a definition: [位置エネルギー]とは、….
-            "naming_topic": ctx.naming and text.startswith(("は", "とは"), c.end)}
+            # A reading in brackets after its term, 応力（おうりょく、ストレス）, is no answer.
+            "hiragana": _READING.fullmatch(c.text) is not None,
+            # 「Xを何という」 is answered by the topic of a definition: [位置エネルギー]とは、…,
+            # [同君連合]（どうくんれんごう）は、….
+            "naming_topic": ctx.naming and text.startswith(("は", "とは"), then)}
+
+
+def _after_aside(text: str, at: int) -> int:
+    """Where the sentence goes on after a bracketed aside that starts at ``at`` (a reading,
+    an English name: 応力（おうりょく、ストレス）とは), or ``at`` if none starts there."""
+    if text[at:at + 1] in ("（", "("):
+        close = text.find("）" if text[at] == "（" else ")", at + 1, at + 40)
+        if close > 0:
+            return close + 1
+    return at
 
 
 def echo(question: str, text: str, at: int, before: bool, slack: int = 2, most: int = 12) -> int:
