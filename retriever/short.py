@@ -232,6 +232,12 @@ def _compound_nouns(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
             kind = _compound_kind(s.text, rest[0].start, end, rest)
             if kind is not None:
                 out.append(Candidate(rest[0].start, end, s.text[rest[0].start:end], kind))
+        # A Latin name or symbol after a Japanese noun names it: 電気量[q] is cut too.
+        tail = len(run)
+        while tail > 1 and run[tail - 1].surface.isascii():
+            tail -= 1
+        if 0 < tail < len(run) and not run[tail - 1].surface.isascii():
+            out.append(Candidate(run[tail].start, end, s.text[run[tail].start:end], TERM))
         out.extend(_proper_cores(s.text, run, start, end))
     return out
 
@@ -321,13 +327,27 @@ def _pairs(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
     return out
 
 
+def _ranges(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
+    """Two dates or quantities joined as a range: 1867年から1918年, 30 - 200℃."""
+    numbers = {c.start: c for c in found if c.kind in (DATE, QUANTITY) and not c.sub}
+    ends = sorted((c.end, c) for c in numbers.values())
+    out = []
+    for end, c in ends:
+        m = _RANGE_JOIN.match(s.text, end)
+        other = numbers.get(m.end()) if m else None
+        if other is not None and other.kind == c.kind:
+            out.append(Candidate(c.start, other.end, s.text[c.start:other.end], c.kind, other.counter, joined=True))
+    return out
+
+
+_RANGE_JOIN = re.compile(r"\s*(?:から|より|-|－|–|～|〜|~)\s*")
 _QUOTED_WITH_NOUN = re.compile(r"「[^「」]{1,30}」[ァ-ヺー一-龥]{1,8}")
 # The extractors, in order: each sees what the ones before it found (katakana names look
 # for persons inside, pairs join whole names). The order is also the candidates' order,
 # which decides between equal scores.
 EXTRACTORS: tuple[Callable[[_Sentence, list[Candidate]], list[Candidate]], ...] = (
     _dates_and_quantities, _bracketed, _compound_nouns, _katakana_names, _no_phrases, _ordinals,
-    _quoted_with_noun, _pairs)
+    _quoted_with_noun, _pairs, _ranges)
 
 
 def candidates(text: str, morphs: Sequence[Morpheme]) -> list[Candidate]:
@@ -398,6 +418,11 @@ class _Positions:
         i, j = bisect.bisect_left(self.starts, start), bisect.bisect_right(self.ends, end)
         return [t for t in self.tokens[i:max(i, j)] if t]
 
+    def morphemes_within(self, start: int, end: int) -> list[tuple[int, int, str]]:
+        """(start, end, token) of the morphemes inside [start, end), tokens '' for particles."""
+        i, j = bisect.bisect_left(self.starts, start), bisect.bisect_right(self.ends, end)
+        return list(zip(self.starts[i:j], self.ends[i:j], self.tokens[i:j], strict=True))
+
     def starting(self, start: int, end: int) -> list[str]:
         """Content tokens of the morphemes that start in [start, end)."""
         i, j = bisect.bisect_left(self.starts, start), bisect.bisect_left(self.starts, end)
@@ -440,7 +465,7 @@ FEATURES = (
     "kind_match", "number_for_term", "proper_for_term", "near_question_words", "clause_after", "clause_before",
     "joined", "asks_pair", "echo_before", "echo_after",
     "governor_after", "particle_match", "proximity", "outside", "topic_head", "topic_char", "formal",
-    "hiragana", "naming_topic",
+    "hiragana", "naming_topic", "in_slot", "slot_fill",
 )
 _INDEX = {name: i for i, name in enumerate(FEATURES)}
 HEURISTIC = {"fit": 1.0, "shared": -1.0, "next_near": 1.5, "prev_near": 1.0, "after": 0.5, "before": 0.3,
@@ -482,6 +507,7 @@ GAP_UNIT = 10
 END_WINDOW = 6  # "end_of_sentence": no more than a predicate (…である。) after the span
 FIT_NAMED_HEAD = 2.0  # 何国 -> 内陸国: the span ends with the noun the question puts after 何
 _GRANULARITY_END = {"year": "年", "month": "月", "decade": "年代"}
+_SYMBOL = re.compile(r"[A-Za-zα-ωΑ-Ω]")  # a letter that names a quantity: 電気量q
 _PAIR = re.compile(r"誰と誰|どことどこ|何と何|二人|2人|両者|ふたり")
 
 
@@ -504,6 +530,7 @@ class _Context:
     anchor_ends: list[int]
     anchor_tokens: list[str]
     roles: _Roles
+    slot: tuple[int, int] | None  # where the wh-word falls in the sentence (_slot), in characters
 
 
 @dataclass(frozen=True)
@@ -549,6 +576,52 @@ def _roles(q: Question) -> _Roles:
     return _Roles(particle, governor, topic if topic not in _NAME_WORDS else "")
 
 
+SLOT_MORPHEMES = 400  # longer sentences (captions, tables) are not aligned: the table is quadratic
+
+
+def _unit(m: Morpheme) -> str:
+    """What one morpheme is for aligning a question with a sentence: its token, or the
+    particle itself (は, を: they place the wh-word), nothing for punctuation."""
+    return m.token() or ("" if m.pos.startswith("補助記号") else m.surface)
+
+
+def _slot(q: Question, morphs: Sequence[Morpheme]) -> tuple[int, int] | None:
+    """The stretch of the sentence that the wh-word stands for, by aligning the question with
+    the sentence (longest common subsequence of their morphemes): between the sentence's match
+    of the last question word before the wh-word and that of the first one after it.
+    北朝鮮は[何]を進めているか on 北朝鮮は戦術核開発を進めている: は ... を -> 戦術核開発.
+    None when nothing aligns on either side."""
+    asked = q.asked
+    if asked.wh_start < 0 or not morphs or len(morphs) > SLOT_MORPHEMES:
+        return None
+    qs = [m for m in q.morphemes if _unit(m) and not (m.start >= asked.wh_start and m.end <= asked.wh_end)]
+    a = [_unit(m) for m in qs]
+    b = [_unit(m) for m in morphs]
+    n, k = len(a), len(b)
+    table = np.zeros((n + 1, k + 1), dtype=np.int32)
+    for i in range(n - 1, -1, -1):
+        row, below = table[i], table[i + 1]
+        for j in range(k - 1, -1, -1):
+            row[j] = below[j + 1] + 1 if a[i] and a[i] == b[j] else max(below[j], row[j + 1])
+    left, right, i, j = -1, len(morphs), 0, 0
+    while i < n and j < k:  # walk the alignment: pairs before the wh-word set left, after it right
+        if a[i] and a[i] == b[j] and table[i, j] == table[i + 1, j + 1] + 1:
+            if qs[i].end <= asked.wh_start:
+                left = j
+            elif right == len(morphs):
+                right = j
+            i, j = i + 1, j + 1
+        elif table[i + 1, j] >= table[i, j + 1]:
+            i += 1
+        else:
+            j += 1
+    if left < 0 and right == len(morphs):
+        return None
+    start = morphs[left].end if left >= 0 else 0
+    end = morphs[right].start if right < len(morphs) else morphs[-1].end
+    return (start, end) if start < end else None
+
+
 def _context(q: Question, text: str, morphs: Sequence[Morpheme]) -> _Context:
     content, asked = q.content, q.asked
     left = [m.token() for m in q.morphemes if m.end <= asked.wh_start and m.token() in content]
@@ -558,12 +631,14 @@ def _context(q: Question, text: str, morphs: Sequence[Morpheme]) -> _Context:
     return _Context(q, text, pos, frozenset(left[-2:]), frozenset(right[:2]), bool(_NAMING.search(q.nfkc)),
                     bool(_ABBREVIATION.search(q.nfkc)), bool(_PAIR.search(q.nfkc)),
                     [a for a, _, _ in anchors], [b for _, b, _ in anchors], [t for _, _, t in anchors],
-                    _roles(q) if q.language == "ja" else _Roles())
+                    _roles(q) if q.language == "ja" else _Roles(),
+                    _slot(q, morphs) if q.language == "ja" else None)
 
 
 def _pool(ctx: _Context, morphs: Sequence[Morpheme]) -> list[Candidate]:
     """The sentence's candidates, and for 何内閣 the compounds cut after their head
-    (吉田内閣 out of 吉田内閣打倒)."""
+    (吉田内閣 out of 吉田内閣打倒); compounds that open with the question's own words
+    also offer the rest (南スーダンの首都は -> 首都ジュバ offers ジュバ)."""
     pool, head = candidates(ctx.text, morphs), ctx.q.asked.head
     if head:
         for c in list(pool):
@@ -571,6 +646,15 @@ def _pool(ctx: _Context, morphs: Sequence[Morpheme]) -> list[Candidate]:
             if at > 0 and at + len(head) < len(c.text):
                 end = c.start + at + len(head)
                 pool.append(Candidate(c.start, end, ctx.text[c.start:end], c.kind))
+    seen = {(c.start, c.end) for c in pool}
+    for c in list(pool):
+        inside = ctx.pos.morphemes_within(c.start, c.end)
+        k = 0
+        while k < len(inside) - 1 and inside[k][2] and inside[k][2] in ctx.q.content:
+            k += 1
+        if k and (inside[k][0], c.end) not in seen:
+            seen.add((inside[k][0], c.end))
+            pool.append(Candidate(inside[k][0], c.end, ctx.text[inside[k][0]:c.end], c.kind, c.counter, sub=True))
     return pool
 
 
@@ -593,7 +677,8 @@ def _admitted(c: Candidate, ctx: _Context) -> tuple[float, bool] | None:
     inside = ctx.pos.within(c.start, c.end)
     if ctx.q.bridged is not None and inside and all(t in ctx.q.content for t in inside):
         return None  # an English question says it too, through the bridge: Laos -> ラオス
-    if c.kind == TERM and len(cn) < 2 and text[max(0, c.start - 1):c.start] not in ("「", "『"):
+    if c.kind == TERM and len(cn) < 2 and text[max(0, c.start - 1):c.start] not in ("「", "『") \
+            and not _SYMBOL.fullmatch(c.text):
         return None  # 中, 性: one character is a fragment, not a term (but 「山」 is quoted as one)
     return fit, heads
 
@@ -701,6 +786,9 @@ def _alignment_features(c: Candidate, ctx: _Context) -> dict[str, float]:
             "topic_char": bool(roles.topic) and c.text[-1] == roles.topic[-1] and len(c.text) > 1
             and "\u4e00" <= c.text[-1] <= "\u9fff",
             "formal": c.text in FORMAL_NOUNS,
+            "in_slot": ctx.slot is not None and ctx.slot[0] <= c.start and c.end <= ctx.slot[1],
+            "slot_fill": len(c.text) / (ctx.slot[1] - ctx.slot[0])
+            if ctx.slot is not None and ctx.slot[0] <= c.start and c.end <= ctx.slot[1] else 0.0,
             # A reading in brackets after its term, 応力（おうりょく、ストレス）, is no answer.
             "hiragana": _READING.fullmatch(c.text) is not None,
             # 「Xを何という」 is answered by the topic of a definition: [位置エネルギー]とは、…,

@@ -252,6 +252,13 @@ RECALL_CASES = [
     ("1990年代以降、集会を共にする機会は増えている。", "機会が増えたのは何年代以降か", "1990年代"),
     # what follows a noun used as an adverb: 結果 is not part of the year
     ("堺利彦らは解党を唱え、結果1924年に共産党はいったん解散した。", "共産党が一旦解散した年は？", "1924年"),
+    # a range of years
+    ("1867年から1918年にかけて、二つの国は同君連合になっていた。", "二つの国が同君連合になっていたのはいつか",
+     "1867年から1918年"),
+    # a single letter that names a quantity
+    ("原点に電気量qの電荷を置く。", "電気量を表す文字は何か", "q"),
+    # the compound without the question's own word in front: 首都[ジュバ]
+    ("首都ジュバの住民に多数の犠牲者が出た。", "南スーダンの首都は？", "ジュバ"),
 ]
 
 
@@ -266,6 +273,8 @@ def test_alignment_features_read_the_words_around_the_wh_word(tokenizer: Tokeniz
     assert right["particle_match"] == 1 and right["governor_after"] == 1
     assert wrong["particle_match"] == 0 and wrong["governor_after"] == 0
     assert right["proximity"] > wrong["proximity"] > 0
+    # aligned word by word, the wh-word falls between は and を: the span that fills that slot
+    assert right["in_slot"] == 1 and right["slot_fill"] == 1 and wrong["in_slot"] == 0
     # 製造してる航空機は？: the noun asked about is the answer's head (…機)
     sentence = "フォッカー社が民間航空機フレンドシップ機を製造している。"
     q = Question.of("製造してる航空機は", tokenizer)
