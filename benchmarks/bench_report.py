@@ -57,6 +57,10 @@ def main() -> None:
         sel = [o for o in outcomes if o.answerable and (lang == "all" or o.question.lang == lang)]
         kotae[lang]["short_contains_gold"] = round(
             sum(bool(o.answer.short) and contains(o.question.answers, o.answer.short.text) for o in sel) / len(sel), 4)
+        # Shown (the → line, confidence at or above the default threshold) and wrong: issue 15 asks ≤ 1.
+        shown = [o for o in sel if o.answer.short and o.answer.short.shown]
+        kotae[lang]["short_shown"] = len(shown)
+        kotae[lang]["short_shown_wrong"] = sum(not contains(o.question.answers, o.answer.short.text) for o in shown)
         una = [o for o in outcomes if not o.answerable and (lang == "all" or o.question.lang == lang)]
         kotae[lang]["short_null_on_unanswerable"] = sum(o.answer.short is None for o in una)
     if spec:

@@ -154,7 +154,10 @@ def report_section(r: dict | None) -> list[str]:
     out += ["", f"Short answers (equal or contain a gold answer, answerable questions): ja "
             f"{f3(k['ja']['short_contains_gold'])}, en {f3(k['en']['short_contains_gold'])}; null on "
             f"{k['all']['short_null_on_unanswerable']} of "
-            f"{k['all']['abstention']['unanswerable']} unanswerable.", ""]
+            f"{k['all']['abstention']['unanswerable']} unanswerable."
+            + (f" Shown (→ at the default threshold) / of those wrong: ja {k['ja']['short_shown']} / "
+               f"{k['ja']['short_shown_wrong']}, en {k['en']['short_shown']} / {k['en']['short_shown_wrong']}."
+               if "short_shown" in k["ja"] else ""), ""]
     return out
 
 
