@@ -622,6 +622,27 @@ def _slot(q: Question, morphs: Sequence[Morpheme]) -> tuple[int, int] | None:
     return (start, end) if start < end else None
 
 
+# "What new nuclear delivery system is China developing?": the words after what/which, up to
+# the verb, name the kind of thing asked; the last of them is its head.
+_EN_ASKED_NOUN = re.compile(r"\b(?:what|which)\s+((?:[a-z][a-z-]*\s+){0,3}?[a-z][a-z-]*)\s+(?:is|are|was|were|"
+                            r"did|does|do|has|have|had|can|could|will|would|should|may|might|of|in|on|for|that|"
+                            r"to|from|by|with)\b", re.I)
+_EN_NEXT_WORD = re.compile(r"\b(?:what|which)\s+([a-z][a-z-]*)\b", re.I)  # "Which party stayed away …"
+
+
+def _english_roles(q: Question) -> _Roles:
+    """The Japanese of the noun an English what/which question names, through the bridge:
+    "Which party …?" -> 党, so that 日本共産党 ends with what is asked (topic_head, as 何党)."""
+    m = (_EN_ASKED_NOUN.search(q.nfkc) or _EN_NEXT_WORD.search(q.nfkc)) if q.bridged else None
+    if m is None or q.bridged is None:
+        return _Roles()
+    head = m[1].split()[-1].lower()
+    for term in q.bridged:
+        if term.english.split()[-1] == head and term.alternatives:
+            return _Roles(topic="".join(term.alternatives[0][0]))
+    return _Roles()
+
+
 def _context(q: Question, text: str, morphs: Sequence[Morpheme]) -> _Context:
     content, asked = q.content, q.asked
     left = [m.token() for m in q.morphemes if m.end <= asked.wh_start and m.token() in content]
@@ -631,7 +652,7 @@ def _context(q: Question, text: str, morphs: Sequence[Morpheme]) -> _Context:
     return _Context(q, text, pos, frozenset(left[-2:]), frozenset(right[:2]), bool(_NAMING.search(q.nfkc)),
                     bool(_ABBREVIATION.search(q.nfkc)), bool(_PAIR.search(q.nfkc)),
                     [a for a, _, _ in anchors], [b for _, b, _ in anchors], [t for _, _, t in anchors],
-                    _roles(q) if q.language == "ja" else _Roles(),
+                    _roles(q) if q.language == "ja" else _english_roles(q),
                     _slot(q, morphs) if q.language == "ja" else None)
 
 

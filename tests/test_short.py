@@ -300,3 +300,13 @@ def test_candidates_offer_what_the_question_needs(tokenizer: Tokenizer, sentence
                                                   expected: str) -> None:
     scored = scored_candidates(Question.of(question, tokenizer), sentence, analyse(tokenizer, sentence))
     assert expected in [c.text for c, _ in scored]
+
+
+def test_an_english_what_or_which_names_the_head_of_the_answer(report_retriever: Retriever) -> None:
+    # "Which treaty …" -> 条約 through the bridge: 新START条約 ends with what is asked, as for 何条約.
+    q = report_retriever.analyse("Which treaty did Russia suspend in February 2023?")
+    sentence = next(t for t in report_retriever.index.units.text if "新START条約" in t and "履行" in t)
+    scored = {c.text: dict(zip(FEATURES, x, strict=True))
+              for c, x in scored_candidates(q, sentence, analyse(report_retriever.tokenizer, sentence))}
+    assert scored["新START条約"]["topic_head"] == 1
+    assert scored["2023年2月"]["topic_head"] == 0
