@@ -221,13 +221,18 @@ def cross_validate(items: Items, names: tuple[str, ...], fold: np.ndarray, folds
     return p
 
 
-def threshold(p: np.ndarray, y: np.ndarray, precision: float, step: float = 0.05) -> float:
-    """The smallest multiple of ``step`` whose shown items are right at least ``precision`` of the time."""
+def threshold(p: np.ndarray, y: np.ndarray, precision: float, step: float = 0.05,
+              fallback: float | None = None) -> float:
+    """The smallest multiple of ``step`` whose shown items are right at least ``precision`` of the
+    time; ``fallback`` (default: the last step) when none is."""
     for t in np.arange(step, 1.0, step):
         shown = p >= t
         if shown.any() and y[shown].mean() >= precision:
             return round(float(t), 2)
-    return round(1.0 - step, 2)
+    return round(1.0 - step, 2) if fallback is None else fallback
+
+
+NEVER = 1.01  # a threshold no probability reaches: nothing is shown
 
 
 # Short answers: the precision curve is flat enough near 0.9 that steps of 0.05 gave away a
@@ -377,13 +382,18 @@ def english(index: Path, ja: QuestionSet, cal: Calibration, r: Retriever, folds:
         h_y[j] = any(exact(best[0][0].text, g) for g in rows[q]["answers"])
     h_p = cross_validate(platt_items(h_logit, h_y), ("logit",), fold[with_short], folds, isotonic_step=False)
     n = len(qset.questions)
+    # English short answers get their own threshold, by the Japanese rule on these held-out
+    # probabilities (NEVER when no step is precise enough: better no → than a wrong one).
+    h_t = threshold(h_p, h_y, SHORT_PRECISION, SHORT_STEP, fallback=NEVER)
     held_out = {"questions": n, "sets": [p.name for p in ENGLISH],
                 "sentence": figures(s_p, s_y, cal.min_sentence_confidence, n),
-                "short": figures(h_p, h_y, cal.min_confidence, n),
+                "short": figures(h_p, h_y, h_t, n),
+                "short_at_japanese_threshold": figures(h_p, h_y, cal.min_confidence, n),
                 "japanese_calibrators_alone": {
                     "sentence_ece": round(expected_calibration_error(1 / (1 + np.exp(-s_logit)), s_y), 4),
                     "short_ece": round(expected_calibration_error(1 / (1 + np.exp(-h_logit)), h_y), 4)}}
-    shipped = {"sentence": fit_calibrator(platt_items(s_logit, s_y), ("logit",), False).as_dict(),
+    shipped = {"min_confidence": h_t,
+               "sentence": fit_calibrator(platt_items(s_logit, s_y), ("logit",), False).as_dict(),
                "short": fit_calibrator(platt_items(h_logit, h_y), ("logit",), False).as_dict()}
     return held_out, shipped
 

@@ -792,7 +792,7 @@ class Retriever:
         ot = offset_map(ix.sources[doc].text, int(ix.units.start[u]), int(ix.units.end[u]), ix.units.gaps[u])
         scores = np.array([s for _, s, _ in found.ranked])
         threshold = self.settings.min_confidence
-        threshold = self.calibration.min_confidence if threshold is None else threshold
+        threshold = self.calibration.short_threshold(q.language) if threshold is None else threshold
         out = []
         for rank, (cand, _, x) in enumerate(found.ranked[:SHORT_CANDIDATES]):
             evidence = short_evidence(scores, rank, dict(zip(FEATURES, x.tolist(), strict=True)), sure, q.asked.kind)

@@ -431,7 +431,7 @@ class _Positions:
     def next_content(self, at: int) -> str:
         # The first content word after a span, skipping particles: 戦略核演習[を]実施 -> 実施.
         for i in range(bisect.bisect_left(self.starts, at), len(self.tokens)):
-            if self.tokens[i]:
+            if self.tokens[i] and self.tokens[i] not in _HONORIFICS:  # アラグチ[氏が]外相
                 return self.tokens[i]
         return ""
 
@@ -647,9 +647,17 @@ def _context(q: Question, text: str, morphs: Sequence[Morpheme]) -> _Context:
     content, asked = q.content, q.asked
     left = [m.token() for m in q.morphemes if m.end <= asked.wh_start and m.token() in content]
     right = [m.token() for m in q.morphemes if m.start >= asked.wh_end and m.token() in content]
+    if q.bridged is not None and asked.kind == PERSON:
+        # An English question's words never occur in a Japanese sentence, their Japanese may;
+        # English order is not Japanese, so for "who" each term's Japanese counts as the
+        # wh-word's neighbour, the role word among them: "Who became Iran's foreign minister?"
+        # -> 外相 after アラグチ(氏が), not ペゼシュキアン (氏が大統領).
+        left, right = [], [t for term in q.bridged for tokens, _ in term.alternatives[:1] for t in tokens]
     pos = _Positions(morphs)
     anchors = [(a, b, t) for a, b, t in zip(pos.starts, pos.ends, pos.tokens, strict=True) if t and t in content]
-    return _Context(q, text, pos, frozenset(left[-2:]), frozenset(right[:2]), bool(_NAMING.search(q.nfkc)),
+    return _Context(q, text, pos, frozenset(left[-2:]),
+                    frozenset(right if q.bridged is not None and asked.kind == PERSON else right[:2]),
+                    bool(_NAMING.search(q.nfkc)),
                     bool(_ABBREVIATION.search(q.nfkc)), bool(_PAIR.search(q.nfkc)),
                     [a for a, _, _ in anchors], [b for _, b, _ in anchors], [t for _, _, t in anchors],
                     _roles(q) if q.language == "ja" else _english_roles(q),
