@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from pathlib import Path
 
 import pytest
 
@@ -36,3 +37,12 @@ def count_live_at_each_write(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(ingest.writer.GenerationWriter, "add", add)
     return seen
+
+
+def short_reports(folder: Path, n: int) -> Path:
+    """``n`` one-sentence reports, 00.txt to NN.txt, each its own document for the writer."""
+    folder.mkdir()
+    for i in range(n):
+        text = f"第{i}の報告である。日本は核兵器不拡散条約を重視する。\n"
+        (folder / f"{i:02d}.txt").write_text(text, encoding="utf-8")
+    return folder

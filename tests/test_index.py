@@ -24,7 +24,7 @@ from ingest.generations import CURRENT, generation, read_record
 from ingest.manifest import FORMAT_VERSION, MANIFEST, Manifest, read_manifest
 from ingest.records import Segmented
 from ingest.tokens import Tokenizer
-from tests.helpers import count_live_at_each_write
+from tests.helpers import count_live_at_each_write, short_reports
 
 REPORT_ID = "corpus/nuclear-outlook-2025.txt"
 
@@ -318,10 +318,7 @@ def test_sentence_transformers_local_model(tmp_path: Path, monkeypatch: pytest.M
 def test_documents_are_written_as_they_are_prepared(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The writer takes each document as soon as it is prepared (or read back from the
     # old store) and lets go of it: an ingest never holds every document's units at once.
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    for i in range(12):
-        (docs / f"{i:02d}.txt").write_text(f"第{i}の報告である。日本は核兵器不拡散条約を重視する。\n", encoding="utf-8")
+    docs = short_reports(tmp_path / "docs", 12)
     monkeypatch.setattr(ingest.cluster, "BATCH_CHARS", 1)  # one document a batch
     seen = count_live_at_each_write(monkeypatch)
     assert build_index([docs], tmp_path / "index", "none").documents == 12

@@ -28,7 +28,7 @@ from ingest import build_index
 from ingest.generations import generation
 from ingest.manifest import read_manifest
 from ingest.use_vectors import USE_FILE
-from tests.helpers import count_live_at_each_write, error_line
+from tests.helpers import count_live_at_each_write, error_line, short_reports
 
 ray = pytest.importorskip("ray")
 
@@ -276,10 +276,7 @@ def test_the_driver_holds_a_window_of_batches_not_the_corpus(cluster: None, tmp_
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     # Results are written in the order given as they come back; the driver holds at most the
     # batches sent or finished ahead of the first one not yet written (AHEAD_PER_CPU a CPU).
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    for i in range(30):
-        (docs / f"{i:02d}.txt").write_text(f"第{i}の報告である。日本は核兵器不拡散条約を重視する。\n", encoding="utf-8")
+    docs = short_reports(tmp_path / "docs", 30)
     monkeypatch.setattr(ingest.cluster, "BATCH_CHARS", 1)  # one document a task
     monkeypatch.setattr(ingest.cluster, "AHEAD_PER_CPU", 2)
     seen = count_live_at_each_write(monkeypatch)
