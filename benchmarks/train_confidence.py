@@ -35,18 +35,17 @@ anything, a little optimistic.
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from common import CACHE, RESULTS, ROOT, SHARED, exact, write_result
+from common import RESULTS, ROOT, SHARED, exact, write_result
 from scipy.optimize import minimize
 from train_sentence_ranker import fit as fit_sentence_ranker
 from train_sentence_ranker import folds_by_article
-from train_short_ranker import HEURISTIC_W, recorded
+from train_short_ranker import HEURISTIC_W, recorded, training_inputs
 from train_short_ranker import fit as fit_ranker
 
 from retriever import Answer, Retriever
@@ -61,7 +60,7 @@ from retriever.confidence import (
     short_evidence,
     short_summary,
 )
-from retriever.evaluate import QuestionSet, corpus_index, found, read_questions
+from retriever.evaluate import QuestionSet, found, read_questions
 from retriever.question import Question
 from retriever.retriever import SENTENCE_FEATURES, Ranking, Scope, ShortCandidates
 from retriever.short import FEATURES, Candidate, first_candidates, ranked
@@ -404,16 +403,10 @@ def platt_items(logits: np.ndarray, y: np.ndarray) -> Items:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--index", help="a JSQuAD index built before (default: built once and cached)")
-    ap.add_argument("--folds", type=int, default=5)
-    ap.add_argument("--inputs", help="the collected inputs of an earlier run (a confidence-inputs-*.json of the "
-                    "cache) to fit on without collecting again: only right if nothing that picks answers changed")
-    args = ap.parse_args()
     t0 = time.perf_counter()
-    qset = read_questions(JSQUAD)
-    index = Path(args.index) if args.index else corpus_index(qset, CACHE / "eval", progress=True)
-    rows = json.loads(Path(args.inputs).read_text(encoding="utf-8")) if args.inputs else collect(index, qset)
+    args, qset, index, rows = training_inputs(__doc__, "the collected inputs of an earlier run (a confidence-"
+                                              "inputs-*.json of the cache) to fit on without collecting again: "
+                                              "only right if nothing that picks answers changed", collect)
     r = Retriever.load(index, calibration=COLLECTING)
     held_out, shipped, curves = japanese(rows, r, args.folds)
     held_out["english"], shipped["english"] = english(index, qset, Calibration.from_dict(shipped), r, args.folds)

@@ -169,17 +169,26 @@ def judge(cands: list[Candidates], golds: list[list[str]], langs: list[str], w: 
     return em / len(golds), f1 / len(golds)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def training_inputs(doc: str, inputs_help: str, collect: Callable[[Path, QuestionSet], list[dict]]
+                    ) -> tuple[argparse.Namespace, QuestionSet, Path, list[dict]]:
+    """The command line this script and train_confidence.py share: the JSQuAD index (built once and
+    cached unless given), the number of folds, and the inputs (``collect`` now, or an earlier run's)."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("--index", help="a JSQuAD index built before (default: built once and cached)")
     ap.add_argument("--folds", type=int, default=5)
-    ap.add_argument("--inputs", help="inputs collected by train_confidence.py (a confidence-inputs-*.json of the "
-                    "cache), which hold these: only right if nothing that picks answers changed since")
+    ap.add_argument("--inputs", help=inputs_help)
     args = ap.parse_args()
-    t0 = time.perf_counter()
     qset = read_questions(JSQUAD)
     index = Path(args.index) if args.index else corpus_index(qset, CACHE / "eval", progress=True)
     rows = json.loads(Path(args.inputs).read_text(encoding="utf-8")) if args.inputs else collect(index, qset)
+    return args, qset, index, rows
+
+
+def main() -> None:
+    t0 = time.perf_counter()
+    args, _, index, rows = training_inputs(__doc__, "inputs collected by train_confidence.py (a confidence-inputs-"
+                                           "*.json of the cache), which hold these: only right if nothing that "
+                                           "picks answers changed since", collect)
     tokenizer = Retriever.load(index).tokenizer
     cands = featurise(rows, tokenizer)
     golds = [row["answers"] for row in rows]
