@@ -15,6 +15,7 @@ Three public functions turn text into comparable keys, used alike at ingest and 
 
 from __future__ import annotations
 
+import functools
 import gzip
 import re
 from collections import defaultdict
@@ -201,14 +202,24 @@ _SPELLING = (
 )
 
 
+_NOT_LETTER = re.compile(r"[^a-z]")
+_SPELLING_RULES = tuple((re.compile(pattern), (lambda m: m[0][0]) if repl is None else repl)
+                        for pattern, repl in _SPELLING)
+
+
+@functools.lru_cache(maxsize=1 << 16)
 def soft_spelling(text: str) -> str:
     """A name spelled so that English and romaji forms meet, vowels kept (for similarity).
 
     # "Tokyo" and romaji "toukyou" -> "tokyo";  "Preveza" -> "prebesa", romaji "pureveza" -> "purebesa"
+
+    Kept once made: an English question that names someone the bridge could not place
+    has every reading of its answer's passages respelled (about 40 a passage), and those
+    readings (タイ, サク, ...) recur across passages and questions.
     """
-    s = re.sub(r"[^a-z]", "", text.lower())
-    for pattern, repl in _SPELLING:
-        s = re.sub(pattern, (lambda m: m[0][0]) if repl is None else repl, s)
+    s = _NOT_LETTER.sub("", text.lower())
+    for pattern, repl in _SPELLING_RULES:
+        s = pattern.sub(repl, s)
     return s
 
 

@@ -24,14 +24,15 @@ from ingest.embed import warm as start_warming
 from ingest.errors import IndexFileError, InputError, IntegrityError, KotaeError
 from ingest.lexical import LexicalIndex
 from ingest.manifest import check_tokenizer
-from ingest.tokens import Tokenizer, analyse
-from ingest.use_vectors import question_similarities
+from ingest.tokens import Morpheme, Tokenizer, analyse
+from ingest.use_vectors import one_blas_thread, question_similarities
 
 from .abstain import Evidence, Term, lead, models, standing, term_evidence
 from .alignment import ECHO_FEATURES, Echo, Paired
 from .confidence import Calibration, sentence_evidence, shipped_calibration, short_evidence, short_summary
 from .english import (
     BridgedTerm,
+    Sound,
     anchor_words,
     bridge_question,
     heard_in,
@@ -240,6 +241,8 @@ class Retriever:
         self._sentence_weights = None if table is None else sentence_weights(table)
         self._scopes: dict[tuple[str, ...], Scope] = {}  # by the patterns given: `ask -` asks with one set
         self._matching_forms: dict[int, Paired] = {}  # by unit (Retriever._matching)
+        self._analysed: dict[str, list[Morpheme]] = {}  # by text (Retriever.morphemes)
+        self._sounds: dict[tuple[int, ...], Sound] = {}  # by passages (Retriever.terms)
 
     def sentence_weights(self, language: str) -> np.ndarray:
         """The sentence ranker's weights for a question in ``language`` (SENTENCE_FEATURES order)."""
@@ -299,8 +302,12 @@ class Retriever:
         t1 = time.perf_counter()
         dense_u = dense_p = None
         if qvecs is not None and self.index.unit_vectors is not None:
-            dense_u = self.index.unit_vectors @ qvecs.T  # units x questions
-            dense_p = self.index.passage_vectors @ qvecs.T
+            # One BLAS thread: these are a few matrix-vector products, which OpenBLAS splits
+            # over every core; on this 2-core machine under load (1-min load average 10) the
+            # 4,509 x 384 product of JSQuAD took 24 ms that way and 0.1 ms on one thread.
+            with one_blas_thread():
+                dense_u = self.index.unit_vectors @ qvecs.T  # units x questions
+                dense_p = self.index.passage_vectors @ qvecs.T
         t2 = time.perf_counter()
         per_q_embed = (t1 - t0) * 1000 / len(qs)
         per_q_dense = (t2 - t1) * 1000 / len(qs)
@@ -592,9 +599,20 @@ class Retriever:
             return terms
         # A name the bridge could not place may still be said in the passage, in readings of
         # words it never saw whole: "Taisaku" in 北原泰作. Heard there, it is held.
-        sound = sound_of([m for p in ix.unit_passages[best] for m in analyse(self.tokenizer, ix.passages.text[p])])
+        sound = self._sound(tuple(ix.unit_passages[best]))
         return [replace(t, in_passage=True, in_corpus=True) if t.anchor and not t.in_passage and heard_in(t.text, sound)
                 else t for t in terms]
+
+    def _sound(self, passages: tuple[int, ...]) -> Sound:
+        """How the passages sound (english.sound_of), kept once made: questions on one report
+        often look for a name in the same passages."""
+        known = self._sounds.get(passages)
+        if known is None:
+            if len(self._sounds) >= 10_000:
+                self._sounds.clear()
+            texts = self.index.passages.text
+            known = self._sounds[passages] = sound_of([m for p in passages for m in self.morphemes(texts[p])])
+        return known
 
     @staticmethod
     def _bridged_term(t: BridgedTerm, anchors: frozenset[str], rarity: Any, sentence: frozenset[str],
@@ -767,6 +785,18 @@ class Retriever:
             known = self._matching_forms[u] = Paired.of(normalize(self.index.units.text[u]))
         return known
 
+    def morphemes(self, text: str) -> list[Morpheme]:
+        """MeCab's analysis of an indexed text (a unit or a passage), kept once made. An ask
+        analyses its answer sentence for the short answer and again for the glosses, and
+        questions on one report meet the same sentences again and again (MeCab takes
+        about 0.5 ms a sentence here)."""
+        known = self._analysed.get(text)
+        if known is None:
+            if len(self._analysed) >= 20_000:
+                self._analysed.clear()
+            known = self._analysed[text] = analyse(self.tokenizer, text)
+        return known
+
     def _next_sentence(self, u: int) -> str | None:
         """The text of the sentence after unit ``u`` in its document, or None."""
         units = self.index.units
@@ -777,7 +807,7 @@ class Retriever:
     def short_candidates(self, q: Question, units: list[int]) -> ShortCandidates | None:
         """The short-answer candidates of the first of ``units`` that has any, best first."""
         ix = self.index
-        found = first_candidates(self.tokenizer, q, [ix.units.text[u] for u in units])
+        found = first_candidates(self.tokenizer, q, [ix.units.text[u] for u in units], self.morphemes)
         if found is None:
             return None
         return ShortCandidates(units[found[0]], ranked(found[1], ranker_language(q)))
@@ -808,7 +838,7 @@ class Retriever:
         ix = self.index
         text = ix.units.text[best]
         at = text.find(short.text) if short is not None else -1
-        notes = sentence_glosses(ix.bridge, q.bridged or (), analyse(self.tokenizer, text),
+        notes = sentence_glosses(ix.bridge, q.bridged or (), self.morphemes(text),
                                  (at, at + len(short.text)) if short is not None and at >= 0 else None)
         doc = int(ix.units.doc[best])
         raw = ix.sources[doc].text

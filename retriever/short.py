@@ -914,15 +914,18 @@ def ranked(scored: Sequence[tuple[Candidate, np.ndarray]], lang: str,
     return out
 
 
-def first_candidates(tokenizer: Tokenizer, q: Question,
-                     sentences: Sequence[str]) -> tuple[int, list[tuple[Candidate, np.ndarray]]] | None:
-    """The candidates of the first sentence that has any, with their features: (sentence index, candidates)."""
+def first_candidates(tokenizer: Tokenizer, q: Question, sentences: Sequence[str],
+                     analysed: Callable[[str], Sequence[Morpheme]] | None = None,
+                     ) -> tuple[int, list[tuple[Candidate, np.ndarray]]] | None:
+    """The candidates of the first sentence that has any, with their features: (sentence index, candidates).
+    ``analysed``: a sentence's MeCab morphemes (by default analysed with ``tokenizer`` here)."""
     if q.asked.kind == DESCRIPTION or (q.asked.kind == TERM and q.language != "ja" and q.bridged is None):
         # An English "what …" asks for a Japanese term that only the bridge aligns
         # across languages: without one, better no short answer than a guess.
         return None
+    morphemes = analysed or functools.partial(analyse, tokenizer)
     for i, text in enumerate(sentences):
-        scored = scored_candidates(q, text, analyse(tokenizer, text))
+        scored = scored_candidates(q, text, morphemes(text))
         if scored:
             return i, scored
     return None
