@@ -70,6 +70,43 @@ def anchor_words(question: str) -> frozenset[str]:
     return frozenset(out)
 
 
+ECHO_SIMILARITY = 0.6  # in one sentence a looser likeness suffices: columbus / koronbusu 0.71
+def echoed(words: Sequence[str], morphs: Sequence[Morpheme]) -> frozenset[int]:
+    """Positions (``Morpheme.start``) of a sentence's morphemes that say one of an English
+    question's ``words`` again: a name by its sound, a Latin word or a number as written.
+
+    # "Who accepted the offer that Taisaku Kitahara had turned down?" on 北原泰作が断った…
+    # -> 北原 (kitahara); "Who provides Wikidata?" on ウィキ+データは… -> both (uikideta)
+    # "What was adopted … in October 1951?" on 1951年10月…51年綱領 -> 1951, not 51
+
+    A question asks about what it names: such a morpheme is the question's, not the answer.
+    Only one sentence is searched, so a likeness looser than the bridge's (NAME_SIMILARITY,
+    over the whole corpus) is safe; only names and katakana, Latin or digit words are compared,
+    alone or as runs of up to MAX_PHRASE touching ones (a name MeCab cuts in two), and only
+    runs with about as many consonants as the word (:func:`name_key`: 北原泰 is not Kitahara)."""
+    said = {w for w in words if w not in STOPWORDS}
+    sounds = [(s, len(name_key(w))) for w in said if w.isalpha() and len(s := soft_spelling(w)) >= 3]
+    out: set[int] = set()
+    for i, m in enumerate(morphs):
+        if m.surface.isascii():
+            if m.surface.lower() in said:
+                out.add(m.start)
+            continue
+        run: list[Morpheme] = []
+        spoken = ""
+        for n in morphs[i:i + MAX_PHRASE]:
+            if not (n.reading and (n.pos.startswith("名詞-固有名詞") or _KATAKANA.fullmatch(n.surface))) \
+                    or (run and n.start != run[-1].end):
+                break
+            run.append(n)
+            spoken += soft_spelling(romaji(n.reading))
+            key = len(name_key(spoken))
+            if len(spoken) >= 3 and any(0.75 * k <= key <= 1.35 * k and SequenceMatcher(None, spoken, s).ratio()
+                                        >= ECHO_SIMILARITY for s, k in sounds):
+                out.update(k.start for k in run)
+    return frozenset(out)
+
+
 MIN_HEARD = 4  # soft spellings shorter than this ("abe", "aso") are heard inside too many readings
 
 

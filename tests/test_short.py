@@ -19,6 +19,7 @@ from ingest.clean import normalize
 from ingest.errors import InputError
 from ingest.tokens import Tokenizer, analyse
 from retriever import Retriever, short
+from retriever.english import echoed, question_words
 from retriever.question import Question, asked_for
 from retriever.short import (
     DATE,
@@ -310,3 +311,61 @@ def test_an_english_what_or_which_names_the_head_of_the_answer(report_retriever:
               for c, x in scored_candidates(q, sentence, analyse(report_retriever.tokenizer, sentence))}
     assert scored["新START条約"]["topic_head"] == 1
     assert scored["2023年2月"]["topic_head"] == 0
+
+
+# (English question, sentence, the morphemes that say the question's words again)
+ECHO_CASES = [
+    # a name by its reading, not the other name beside it
+    ("Who accepted the offer that Taisaku Kitahara had turned down?", "北原泰作が断った誘いに朝田善之助が乗った。",
+     {"北原"}),
+    # a katakana name MeCab cuts in two is heard as one
+    ("Who provides Wikidata?", "ウィキデータはウィキメディア財団が提供する。", {"ウィキ", "データ"}),
+    # a number as written, and Latin names spelled as the question spells them
+    ("What was printed around 1459 at the workshop of Albrecht Pfister?",
+     "1459年頃にアルブレヒト・プフィスターの工房で三十六行聖書が印刷された。",
+     {"1459", "アルブレヒト", "プフィスター"}),
+    ("What did ISO add to the standard?", "ISOは附則Aを加えた。", {"ISO"}),
+]
+
+
+@pytest.mark.parametrize(("question", "sentence", "said"), ECHO_CASES)
+def test_an_english_question_echoes_its_names_in_the_sentence(tokenizer: Tokenizer, question: str, sentence: str,
+                                                             said: set[str]) -> None:
+    morphs = analyse(tokenizer, sentence)
+    at = echoed([w for w, _ in question_words(question)], morphs)
+    assert {m.surface for m in morphs if m.start in at} == said
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(_TEXTS, st.lists(st.sampled_from(["asahi", "tokyo", "kita", "1990", "nato", "the", "x"]), max_size=4))
+def test_echoes_are_morpheme_starts(tokenizer: Tokenizer, sentence: str, words: list[str]) -> None:
+    morphs = analyse(tokenizer, sentence)
+    assert echoed(words, morphs) <= {m.start for m in morphs}
+
+
+def test_an_english_question_does_not_answer_with_its_own_names(tokenizer: Tokenizer) -> None:
+    # Bridged (here with no terms: the names are heard by their sound), 北原泰作 is the
+    # question's own name: the answer is the other one.
+    question = "Who accepted the offer that Taisaku Kitahara had turned down?"
+    sentence = "北原泰作が断った誘いに朝田善之助が乗った。"
+    q = replace(Question.of(question, tokenizer), bridged=())
+    scored = {c.text: dict(zip(FEATURES, x, strict=True))
+              for c, x in scored_candidates(q, sentence, analyse(tokenizer, sentence))}
+    assert "北原" not in scored  # all of it is said by the question
+    assert scored["北原泰作"]["echo_share"] > 0 and scored["朝田善之助"]["echo_share"] == 0
+    found = best_span(q, sentence, analyse(tokenizer, sentence))
+    assert found is not None and found[0].text == "朝田善之助"
+    # a Japanese question has no echoes: the feature is 0 and its ranker unchanged
+    ja = Question.of("北原泰作が断った誘いに乗ったのは誰か", tokenizer)
+    assert all(x[FEATURES.index("echo_share")] == 0 for _, x in scored_candidates(ja, sentence,
+                                                                                 analyse(tokenizer, sentence)))
+    table = short.rankers()
+    assert np.array_equal(table["bridged"] - table["ja"], weights(short.ENGLISH))
+
+
+def test_an_english_who_may_be_answered_by_an_organisation_or_a_people(tokenizer: Tokenizer) -> None:
+    # English asks "who" where the Japanese asks 何 or どこ: コミンテルン is a term to MeCab.
+    sentence = "1931年4月、コミンテルンより「31年政治テーゼ草案」が出された。"
+    q = replace(Question.of("In April 1931, who issued the Draft Political Theses?", tokenizer), bridged=())
+    assert q.asked.kind == PERSON
+    assert "コミンテルン" in [c.text for c, _ in scored_candidates(q, sentence, analyse(tokenizer, sentence))]
