@@ -653,15 +653,45 @@ def _english_roles(q: Question, text: str) -> _Roles:
     "Which party …?" -> 党, so that 日本共産党 ends with what is asked (topic_head, as 何党).
     Of the noun's Japanese, the first the sentence ``text`` holds: "What kind of nuclear
     weapons development …?" -> 発展 or 開発, and the sentence says 開発 (戦術核開発)."""
-    m = (_EN_ASKED_NOUN.search(q.nfkc) or _EN_NEXT_WORD.search(q.nfkc)) if q.bridged else None
-    if m is None or q.bridged is None:
+    if q.bridged is None:
         return _Roles()
+    particle = _english_particle(q)
+    m = _EN_ASKED_NOUN.search(q.nfkc) or _EN_NEXT_WORD.search(q.nfkc)
+    if m is None:
+        return _Roles(particle=particle)
     head = m[1].split()[-1].lower()
     for term in q.bridged:
         if term.english.split()[-1] == head and term.alternatives:
             said = ["".join(tokens) for tokens, _ in term.alternatives]
-            return _Roles(topic=next((t for t in said if t in text), said[0]))
-    return _Roles()
+            return _Roles(particle=particle, topic=next((t for t in said if t in text), said[0]))
+    return _Roles(particle=particle)
+
+
+_EN_AUX = frozenset({"do", "does", "did", "will", "would", "can", "could", "should", "shall", "may", "might", "must",
+                     "has", "have", "had"})
+_EN_BE = frozenset({"is", "are", "was", "were", "be", "been", "being"})
+_EN_WH = re.compile(r"\b(?:what|which|who|whom)\b", re.I)
+
+
+def _english_particle(q: Question) -> str:
+    """The Japanese particle after the answer, from the English question's order: an
+    auxiliary after the wh-phrase makes the wh-word the object ("What did Woese propose …?"
+    -> 古細菌[を]提案), a verb right after it the subject ("What covers 61% of Laos?" ->
+    二次林[が]占める); "" when the order says neither (a copula, a preposition)."""
+    m = _EN_WH.search(q.nfkc)
+    if m is None:
+        return ""
+    words = [w.lower() for w in re.findall(r"[A-Za-z'-]+", q.nfkc[m.end():])][:5]
+    if words[:2] in (["kind", "of"], ["type", "of"], ["sort", "of"]):
+        words = words[3:]
+    for i, w in enumerate(words):
+        if w in _EN_BE:
+            return ""
+        if w in _EN_AUX:
+            return "が" if words[i + 1:i + 2] == ["been"] else "を"
+        if i == 0 and re.fullmatch(r"[a-z]+(?:ed|es|s)", w) and q.asked.kind in (PERSON, TERM, ORG):
+            return "が"
+    return ""
 
 
 def _context(q: Question, text: str, morphs: Sequence[Morpheme]) -> _Context:

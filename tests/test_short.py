@@ -369,3 +369,22 @@ def test_an_english_who_may_be_answered_by_an_organisation_or_a_people(tokenizer
     q = replace(Question.of("In April 1931, who issued the Draft Political Theses?", tokenizer), bridged=())
     assert q.asked.kind == PERSON
     assert "コミンテルン" in [c.text for c, _ in scored_candidates(q, sentence, analyse(tokenizer, sentence))]
+
+
+@pytest.mark.parametrize(("question", "sentence", "answer", "other"), [
+    # an auxiliary after the wh-word: it is the object, and the answer is followed by を
+    ("What did Carl Woese propose as a third domain?", "ウーズは第3のドメインとして古細菌を提案し、学会が議論した。",
+     "古細菌", "学会"),
+    # a verb right after it: the subject, followed by が
+    ("What covers most of the land area of Laos?", "ラオスでは二次林が国土の大半を覆う。", "二次林", "国土"),
+])
+def test_an_english_question_says_which_particle_follows_the_answer(tokenizer: Tokenizer, question: str,
+                                                                   sentence: str, answer: str, other: str) -> None:
+    q = replace(Question.of(question, tokenizer), bridged=())
+    scored = {c.text: dict(zip(FEATURES, x, strict=True))
+              for c, x in scored_candidates(q, sentence, analyse(tokenizer, sentence))}
+    assert scored[answer]["particle_match"] == 1 and scored[other]["particle_match"] == 0
+    # a copula says neither
+    q = replace(Question.of("What is the capital of Laos?", tokenizer), bridged=())
+    assert all(x[FEATURES.index("particle_match")] == 0 for _, x in scored_candidates(q, sentence,
+                                                                                     analyse(tokenizer, sentence)))
