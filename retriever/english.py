@@ -104,6 +104,15 @@ def echoed(words: Sequence[str], morphs: Sequence[Morpheme]) -> frozenset[int]:
             if len(spoken) >= 3 and any(0.75 * k <= key <= 1.35 * k and SequenceMatcher(None, spoken, s).ratio()
                                         >= ECHO_SIMILARITY for s, k in sounds):
                 out.update(k.start for k in run)
+    # A name whose part is said is said whole: カール・ウーズ for "Carl Woese" (woese and
+    # ウーズ are too far apart to meet by sound, carl and カール are not).
+    dotted = [(a.start, b.start) for a, dot, b in zip(morphs, morphs[1:], morphs[2:], strict=False)
+              if dot.surface == "・" and a.end == dot.start and dot.end == b.start
+              and _KATAKANA.fullmatch(a.surface) and _KATAKANA.fullmatch(b.surface)]
+    for pairs in (dotted, dotted[::-1]):  # both ways, for a name of three parts
+        for a_start, b_start in pairs:
+            if a_start in out or b_start in out:
+                out.update((a_start, b_start))
     return frozenset(out)
 
 

@@ -325,6 +325,8 @@ ECHO_CASES = [
      "1459年頃にアルブレヒト・プフィスターの工房で三十六行聖書が印刷された。",
      {"1459", "アルブレヒト", "プフィスター"}),
     ("What did ISO add to the standard?", "ISOは附則Aを加えた。", {"ISO"}),
+    # a dotted name whose part is heard is said whole (woese and ウーズ are too far apart)
+    ("What did Carl Woese propose?", "カール・ウーズは古細菌を提案した。", {"カール", "ウーズ"}),
 ]
 
 
