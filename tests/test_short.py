@@ -371,6 +371,11 @@ def test_an_english_who_may_be_answered_by_an_organisation_or_a_people(tokenizer
     q = replace(Question.of("In April 1931, who issued the Draft Political Theses?", tokenizer), bridged=())
     assert q.asked.kind == PERSON
     assert "コミンテルン" in [c.text for c, _ in scored_candidates(q, sentence, analyse(tokenizer, sentence))]
+    # MeCab calls 日本共産党 a place (日本 is one): "which party" admits it all the same
+    sentence = "韓国各メディアは、日本共産党を評価。"
+    q = replace(Question.of("Which party did the South Korean media praise?", tokenizer), bridged=())
+    assert q.asked.kind == ORG
+    assert "日本共産党" in [c.text for c, _ in scored_candidates(q, sentence, analyse(tokenizer, sentence))]
 
 
 @pytest.mark.parametrize(("question", "sentence", "answer", "other"), [
