@@ -7,7 +7,7 @@ import pytest
 
 from retriever import Retriever
 from retriever.abstain import EVIDENCE, AbstainModel, Evidence, Term, lead, models, standing, term_evidence
-from retriever.english import anchor_words, heard_in, sound_of
+from retriever.english import BridgedTerm, anchor_words, heard_in, sound_of
 from retriever.question import anchor_runs
 
 # A model that trusts the answer sentence's standing and its coverage, nothing else.
@@ -212,3 +212,21 @@ def test_window_coverage_holds_at_least_the_sentences(report_retriever: Retrieve
     assert all(w >= s for w, s in zip(window, sentence, strict=True))
     assert any(w > s for w, s in zip(window, sentence, strict=True))  # a neighbour adds words somewhere
     assert max(sentence) == 1.0  # the answer sentence (ペゼシュキアン…大統領に就任) holds them all
+
+
+# (English word, its Japanese alternatives in the corpus, counted as held somewhere in the corpus)
+BRIDGED_CASES = [
+    ("19th", (), True),  # 19世紀: a number in another spelling, not a name the corpus lacks
+    ("1860s", (), True),
+    ("budapest", (), False),  # no ブダペスト anywhere: absent
+    ("president", ((("大統領",), 1.0),), True),
+]
+
+
+@pytest.mark.parametrize(("word", "alternatives", "in_corpus"), BRIDGED_CASES)
+def test_an_unplaced_number_is_not_an_absent_name(word: str, alternatives: tuple, in_corpus: bool) -> None:
+    term = Retriever.bridged_term(BridgedTerm(word, alternatives, "dictionary" if alternatives else "unbridged"),
+                                   frozenset({word}), lambda token: 0.5, frozenset(), frozenset())
+    assert term.in_corpus is in_corpus
+    assert not term.in_sentence and not term.in_passage
+    assert term_evidence([term])["absent"] == (0.0 if in_corpus else 1.0)
