@@ -366,6 +366,24 @@ def abstain_section(a: dict | None) -> list[str]:
         out.append(f"| {name} | {c.get('role', '–')} | {c['n']} | {c['abstained_rules']} | "
                    f"{c['abstained_with_model']} |")
     out.append("")
+    return out + abstain_scan_section(load("abstain_scan"))
+
+
+def abstain_scan_section(s: dict | None) -> list[str]:
+    """Out-of-fold figures of the abstain model for other off-topic weights and budgets."""
+    if not s:
+        return []
+    out = ["Weighting the dev off-topic questions in the fit, and other false-abstention budgets "
+           "(`python benchmarks/train_abstain.py --scan`; JSQuAD validation with its even articles indexed, "
+           "out of fold over 5 folds by article, so false abstentions here are on the even articles' questions "
+           "and unanswerable ones are the odd articles' and the dev off-topic sets):", "",
+           "| language | off-topic weight | budget | threshold | false abstentions | unanswerable abstained | "
+           "off-topic abstained |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    for r in s["rows"]:
+        out.append(f"| {r['lang']} | {r['offtopic_weight']:g} | {r['budget']:.3f} | {r['threshold']:.4f} | "
+                   f"{r['false_abstentions_with_model']:.2%} | {r['unanswerable_abstained_with_model']:.1%} | "
+                   f"{r['offtopic_abstained_with_model']:.1%} of {r['offtopic']} |")
+    out.append("")
     return out
 
 
