@@ -13,7 +13,7 @@ Figures for kotae (k=5): hit@1 (the first citation holds a gold answer), answer 
 answer sentence does), short EM, false abstentions; the same without the bridge (English
 words only meet the corpus's Latin text, the state before issue 14); baselines over the same
 index's passages: BM25 over MeCab lemmas and e5-small-q4 alone (passage vectors). Off-topic questions (en, ja) count
-abstentions; the natural set (report + four documents, 72 questions per language) counts
+abstentions; the natural set (report + six documents, 129 questions per language) counts
 answer sentences holding a gold span; Tatoeba jpn-eng (CC BY 2.0 FR) counts English sentences
 whose aligned Japanese sentence is cited first. Latency: warm ``ask`` of English questions with
 and without USE and the bridge, in the same run, and the cold start of the USE encoder.
@@ -21,7 +21,7 @@ and without USE and the bridge, in the same run, and the cold start of the USE e
 "kotae without USE" is kotae with e5 as its only vector (``Settings.second_dense`` empty);
 "use" and "dense + use" rank passages by USE alone and by the z-scored sum of e5 and USE.
 ``natural_heldout`` (two more documents, 30 questions) was written before any tuning and is
-never tuned on: it is asked against all seven documents.
+never tuned on: it is asked against all nine documents.
 """
 
 from __future__ import annotations
