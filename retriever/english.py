@@ -116,6 +116,15 @@ def echoed(words: Sequence[str], morphs: Sequence[Morpheme]) -> frozenset[int]:
     return frozenset(out)
 
 
+# Words that say how a question asks about a view, not what it is about: "What does the
+# author think…", "in the author's view", "what do they expect". Bridged, they are 筆者,
+# 考える, 見る, 期待: words of the view sentences of every report in the index, so the
+# snow-clearing question "How do the authors think snow clearing should be organised?" drew
+# 筆者は、協議会の目的を…改めるべきだと考える from a transport brief. A Japanese question keeps
+# such words out of its evidence the same way (question.QUESTION_WORDS: 考える, 思う, 述べる).
+FRAMING = frozenset("""author authors writer writers think thinks believe believes view views expect expects
+argue argues according consider considers see sees regard regards want wants""".split())  # noqa: SIM905 - a word list reads better as text
+
 MIN_HEARD = 4  # soft spellings shorter than this ("abe", "aso") are heard inside too many readings
 
 
@@ -205,7 +214,7 @@ def bridge_question(question: str, bridge: Bridge, vocabulary: Collection[str]) 
     i = 0
     while i < len(words):
         word, capital = words[i]
-        if word in STOPWORDS:
+        if word in STOPWORDS or word in FRAMING:
             i += 1
             continue
         term = None

@@ -15,6 +15,7 @@ from ingest.errors import IndexFileError
 from ingest.lexicon import english_forms, gloss_keys, lexicon_header, name_key, romaji, soft_spelling
 from ingest.tokens import Tokenizer
 from retriever import Retriever
+from retriever.retriever import HAND_SET
 from retriever.english import bridge_question, term_coverage, token_weights
 
 ROMAJI = [
@@ -218,6 +219,28 @@ def lexical_retriever(tmp_path_factory: pytest.TempPathFactory) -> Retriever:
     (folder / "news.txt").write_text("\n\n".join(reversed(CORPUS)) + "\n", encoding="utf-8")
     build_index([folder / "news.txt"], folder / "index", embedder="none")
     return Retriever.load(folder / "index")
+
+
+def test_words_framing_a_view_are_not_bridged(bridge: Bridge, vocabulary: set[str]) -> None:
+    # "author", "think": 筆者, 考える are in the view sentences of every report, whatever they are about
+    terms = bridge_question("What does the author think of Iran's president?", bridge, vocabulary)
+    assert [t.english for t in terms] == ["iran", "president"]
+
+
+def test_why_is_answered_by_the_reason_after_its_restatement(tmp_path: Path) -> None:
+    from ingest import build_index
+
+    (tmp_path / "brief.txt").write_text(
+        "■ 日本の関与\n\n日本は島嶼国への援助を続けてきた。筆者は、日本が中国に対抗するための援助を打ち出す"
+        "べきではないと考える。島嶼国は大国の競争の駒として扱われることを嫌うからである。援助の決定には時間がかかる。\n",
+        encoding="utf-8")
+    build_index([tmp_path / "brief.txt"], tmp_path / "index", embedder="none")
+    r = Retriever.load(tmp_path / "index")
+    question = "Why shouldn't Japan present its aid as countering China?"
+    assert r.ask(question).answer.text.endswith("嫌うからである。")  # type: ignore[union-attr]
+    # Without the sentence after the best match, the restatement (it shares more words) wins.
+    plain = r.with_settings(sentence_weights={**HAND_SET, "follows_match": 0.0, "follows_match_stated": 0.0})
+    assert plain.ask(question).answer.text.startswith("筆者は")  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(("question", "word"), ENGLISH_ASKS)

@@ -16,6 +16,7 @@ from retriever.question import (
     TERM,
     VIEW_CUES,
     Question,
+    states_reason,
     states_view,
     view_asked,
 )
@@ -80,6 +81,7 @@ def test_a_question_gets_the_tokens_a_passage_would(text: str) -> None:
     ("What is the aim of the new levy?", "reason"),
     ("What is the town famous for?", None),  # a thing, not a purpose
     ("What should the prefecture do about empty houses?", "recommendation"),
+    ("What kind of subsidy does the author want instead?", "recommendation"),  # what is wanted done
     ("Why should Japan join the initiative?", "reason"),  # the reason is asked, not the proposal
     ("How does the ministry plan to fund the reform?", "plan"),
     ("What is the bank doing to cut its emissions?", "plan"),
@@ -103,6 +105,18 @@ def test_view_asked(text: str, view: str | None) -> None:
 ])
 def test_view_cues(view: str, sentence: str, holds: bool) -> None:
     assert bool(VIEW_CUES[view].search(sentence)) == holds
+
+
+@pytest.mark.parametrize(("sentence", "stated"), [
+    ("島嶼国は大国間競争の駒として扱われることを最も嫌うからである。", True),  # closes on its cause
+    ("運転手が足りないためだ。", True),
+    ("遅れの理由は、近隣住民の確保が難しいことにある。", True),  # names it
+    ("入漁料の引き上げは経営を圧迫している。", False),
+    ("これは商品の安定供給を守るための施策でもある。", False),  # ため of a purpose, mid-sentence
+    ("このため、備蓄を7日分に増やす。", False),  # このため answers the sentence before it
+])
+def test_states_reason(sentence: str, stated: bool) -> None:
+    assert states_reason(sentence) == stated
 
 
 def test_only_english_questions_get_a_view(tokenizer: Tokenizer) -> None:
