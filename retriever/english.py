@@ -125,6 +125,23 @@ def echoed(words: Sequence[str], morphs: Sequence[Morpheme]) -> frozenset[int]:
 FRAMING = frozenset("""author authors writer writers think thinks believe believes view views expect expects
 argue argues according consider considers see sees regard regards want wants""".split())  # noqa: SIM905 - a word list reads better as text
 
+# Spellings of a country that the dictionary's glosses do not use: EDICT glosses 米国 as
+# "America; USA", never "the United States", and "US" lower-cased is the pronoun "us", a
+# stop word. "What has to go hand in hand with any improvement in US–China relations?" lost
+# its US altogether. Case matters: "tell us" is no country.
+_COUNTRY_SPELLINGS = re.compile(r"\b(?:[Tt]he )?[Uu]nited [Ss]tates\b|\bU\.S\.(?:A\.)?|\bUSA?\b")
+# A people or an adjective stands for its country as well as for what the dictionary says:
+# "European" alone reached 洋 (ocean), "American" nothing.
+DEMONYMS = {"american": "america", "americans": "america", "chinese": "china", "russian": "russia",
+            "russians": "russia", "japanese": "japan", "european": "europe", "europeans": "europe",
+            "korean": "korea", "koreans": "korea", "australian": "australia", "australians": "australia",
+            "british": "britain", "indian": "india", "french": "france", "german": "germany",
+            "taiwanese": "taiwan", "iranian": "iran"}
+# Japanese names two countries together by one kanji each: 米中 (US–China), 日米, 米露, 中露, 日韓.
+COUNTRY_KANJI = {"america": "米", "japan": "日", "china": "中", "russia": "露", "korea": "韓", "australia": "豪",
+                 "europe": "欧", "india": "印", "britain": "英", "france": "仏", "germany": "独", "taiwan": "台"}
+PAIR_WEIGHT = 0.8  # 米中 as two tokens 米 + 中 (MeCab splits it), which may also stand apart
+
 MIN_HEARD = 4  # soft spellings shorter than this ("abe", "aso") are heard inside too many readings
 
 
@@ -209,8 +226,8 @@ def bridge_question(question: str, bridge: Bridge, vocabulary: Collection[str]) 
     Phrases first, so "prime minister" is 首相 rather than 首位 + 大臣; a capitalised word
     the dictionary knows is also tried as a name (Rose -> ローズ as well as 薔薇).
     """
-    words = question_words(question)
-    terms: list[BridgedTerm] = []
+    words = question_words(_COUNTRY_SPELLINGS.sub("America", question))
+    placed: list[tuple[int, BridgedTerm]] = []  # each term with the position of its first word
     i = 0
     while i < len(words):
         word, capital = words[i]
@@ -225,13 +242,48 @@ def bridge_question(question: str, bridge: Bridge, vocabulary: Collection[str]) 
         else:
             n = 1
             term = dictionary_term([word], bridge)
+            if word in DEMONYMS:
+                term = _joined(word, term, dictionary_term([DEMONYMS[word]], bridge))
         if n == 1:
             term = _with_name_and_latin(word, capital, term, bridge, vocabulary)
         # A content word with no counterpart in the corpus still counts, as missing evidence:
         # "capital" and "France" asked of a report that never names either.
-        terms.append(term or BridgedTerm(word, (), "unbridged"))
+        placed.append((i, term or BridgedTerm(word, (), "unbridged")))
         i += n
-    return tuple(terms)
+    return tuple(_with_country_pairs(placed, vocabulary))
+
+
+def _joined(word: str, *terms: BridgedTerm | None) -> BridgedTerm | None:
+    """One term for ``word`` holding the alternatives of ``terms``, each at its best weight."""
+    best: dict[tuple[str, ...], float] = {}
+    for term in terms:
+        for tokens, w in term.alternatives if term else ():
+            best[tokens] = max(best.get(tokens, 0.0), w)
+    if not best:
+        return None
+    return BridgedTerm(word, tuple(sorted(best.items(), key=lambda kv: -kv[1])), "dictionary")
+
+
+def _with_country_pairs(placed: list[tuple[int, BridgedTerm]], vocabulary: Collection[str]) -> list[BridgedTerm]:
+    """Terms of two countries named together ("US–China", "the US and Russia") also stand for
+    the Japanese pair word: # US–China -> 米中 (tokens 米, 中), US–Russia -> 米露."""
+    terms = [term for _, term in placed]
+    for k in range(len(placed) - 1):
+        (i, a), (j, b) = placed[k], placed[k + 1]
+        ka = COUNTRY_KANJI.get(DEMONYMS.get(a.english, a.english))
+        kb = COUNTRY_KANJI.get(DEMONYMS.get(b.english, b.english))
+        if ka is None or kb is None or ka == kb or j - i > 2:  # at most "and" between them
+            continue
+        pairs: list[tuple[tuple[str, ...], float]] = []
+        for first, second in ((ka, kb), (kb, ka)):
+            if first + second in vocabulary:
+                pairs.append(((first + second,), 1.0))
+            elif first in vocabulary and second in vocabulary:
+                pairs.append(((first, second), PAIR_WEIGHT))
+        pair = BridgedTerm("", tuple(pairs), "dictionary")
+        terms[k] = _joined(a.english, terms[k], pair) or terms[k]
+        terms[k + 1] = _joined(b.english, terms[k + 1], pair) or terms[k + 1]
+    return terms
 
 
 def _with_name_and_latin(word: str, capital: bool, term: BridgedTerm | None, bridge: Bridge,

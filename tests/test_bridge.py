@@ -15,8 +15,8 @@ from ingest.errors import IndexFileError
 from ingest.lexicon import english_forms, gloss_keys, lexicon_header, name_key, romaji, soft_spelling
 from ingest.tokens import Tokenizer
 from retriever import Retriever
-from retriever.retriever import HAND_SET
 from retriever.english import bridge_question, term_coverage, token_weights
+from retriever.retriever import HAND_SET
 
 ROMAJI = [
     ("トコロザワ", "tokorozawa"),
@@ -225,6 +225,39 @@ def test_words_framing_a_view_are_not_bridged(bridge: Bridge, vocabulary: set[st
     # "author", "think": 筆者, 考える are in the view sentences of every report, whatever they are about
     terms = bridge_question("What does the author think of Iran's president?", bridge, vocabulary)
     assert [t.english for t in terms] == ["iran", "president"]
+
+
+# Countries as English names them and as Japanese reports join them (米中, 米露).
+COUNTRY_CORPUS = ["米中の対話は進まない。", "米国と中国は協議した。", "米露の条約は失効する。", "欧州の制度は異なる。"]
+COUNTRY_ENTRIES = [("米国", "米国", "べいこく", "P", "America/USA"), ("中国", "中国", "ちゅうごく", "P", "China"),
+                   ("ロシア", "ロシア", "ろしあ", "P", "Russia"), ("欧州", "欧州", "おうしゅう", "P", "Europe")]
+
+
+@pytest.fixture(scope="module")
+def country_bridge(tmp_path_factory: pytest.TempPathFactory) -> tuple[Bridge, set[str]]:
+    path = tmp_path_factory.mktemp("countries") / "lexicon.tsv.gz"
+    tokenizer = Tokenizer()
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        f.write(lexicon_header(tokenizer) + "\n")
+        f.writelines("\t".join(e) + "\n" for e in COUNTRY_ENTRIES)
+    return build_bridge(COUNTRY_CORPUS, tokenizer, path), {t for text in COUNTRY_CORPUS for t in tokenizer(text)}
+
+
+@pytest.mark.parametrize(("question", "english", "reaches"), [
+    ("Why did US–China talks stall?", "america", ("米", "中")),  # MeCab splits 米中
+    ("Why did US–China talks stall?", "china", ("米", "中")),
+    ("What will happen to the US–Russia treaty?", "america", ("米露",)),  # one token
+    ("Did the United States talk to China?", "america", ("米国",)),  # not "united" + "states"
+    ("How does the European system differ?", "european", ("欧州",)),  # a demonym is its country too
+])
+def test_countries_reach_their_japanese(country_bridge: tuple[Bridge, set[str]], question: str, english: str,
+                                        reaches: tuple[str, ...]) -> None:
+    terms = {t.english: [alt for alt, _ in t.alternatives] for t in bridge_question(question, *country_bridge)}
+    assert reaches in terms[english]
+
+
+def test_us_is_a_country_only_in_capitals(country_bridge: tuple[Bridge, set[str]]) -> None:
+    assert [t.english for t in bridge_question("Tell us about China.", *country_bridge)] == ["tell", "china"]
 
 
 def test_why_is_answered_by_the_reason_after_its_restatement(tmp_path: Path) -> None:
