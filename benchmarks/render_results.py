@@ -308,10 +308,10 @@ def english_section(e: dict | None) -> list[str]:
     off = e["offtopic"]
     out += ["", f"Off-topic questions abstained: English {off['en']['abstained']} of {off['en']['n']}, "
             f"Japanese {off['ja']['abstained']} of {off['ja']['n']}. " + english_latency(e), ""]
-    for key, title in (("natural", "Natural questions (the report and four documents, `benchmarks/data/natural/`; "
+    for key, title in (("natural", "Natural questions (the report and six documents, `benchmarks/data/natural/`; "
                                    "rules and weights are chosen on these)"),
                        ("natural_heldout", "Natural questions held out (two more documents, `benchmarks/data/"
-                                           "natural_heldout/`, asked against all seven; never tuned on)")):
+                                           "natural_heldout/`, asked against all nine; never tuned on)")):
         if key in e:
             out.append(f"{title}: answer sentence holds a gold span")
             for lang, f in e[key].items():
