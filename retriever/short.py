@@ -69,6 +69,7 @@ class Candidate:
 
 _BRACKETS = re.compile(r"「([^「」]{1,40})」|『([^『』]{1,40})』|“([^“”]{1,40})”|（([^（）]{1,30})）|\(([^()]{1,30})\)")
 _KATAKANA = re.compile(r"[ァ-ヺー・]{2,}")
+_KANJI_BEFORE = re.compile(r"[一-龥]")
 # A reading: hiragana, perhaps followed by other names after a comma (おうりょく、ストレス).
 _READING = re.compile(r"[ぁ-ゖー・ 　]+(?:[、,].*)?")
 # Compounds ending like this name an organisation or a place: 国際原子力機関, 欧州連合, 沖縄県.
@@ -281,7 +282,9 @@ def _katakana_names(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
     run_end = {a: b for a, b, _ in s.runs}
     out = []
     for m in _KATAKANA.finditer(s.text):
-        if s.text[m.end():m.end() + 4].startswith(_PERSON_SUFFIX):
+        # Not the katakana tail of a longer noun: 軍縮・科学技術[センター]所長 is a title.
+        after_kanji = m.start() > 0 and _KANJI_BEFORE.match(s.text[m.start() - 1]) is not None
+        if s.text[m.end():m.end() + 4].startswith(_PERSON_SUFFIX) and not after_kanji:
             out.append(Candidate(m.start(), m.end(), m[0], PERSON))
         elif "・" in m[0].strip("・"):
             named = _holds(persons, m.start(), m.end())

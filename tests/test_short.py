@@ -395,3 +395,12 @@ def test_an_english_question_says_which_particle_follows_the_answer(tokenizer: T
     q = replace(Question.of("What is the capital of Laos?", tokenizer), bridged=())
     assert all(x[FEATURES.index("particle_match")] == 0 for _, x in scored_candidates(q, sentence,
                                                                                      analyse(tokenizer, sentence)))
+
+
+def test_a_katakana_word_ending_a_title_is_no_name(tokenizer: Tokenizer) -> None:
+    # 所長 after センター makes a title of 軍縮・科学技術センター, not a person named センター;
+    # after アラグチ, a name of its own, 外相 makes a person.
+    sentence = "秋山信将／軍縮・科学技術センター所長。アラグチ外相が会見した。"
+    found = {(c.text, c.kind) for c in candidates(sentence, analyse(tokenizer, sentence))}
+    assert ("センター", PERSON) not in found
+    assert ("アラグチ", PERSON) in found
