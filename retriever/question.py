@@ -218,6 +218,20 @@ def states_reason(text: str) -> bool:
     return REASON_STATED.search(text[opening.end():] if opening else text) is not None
 
 
+# A sentence that opens by taking up the one before it: a turn (しかし, ただし, むしろ), a
+# consequence or response (このため, その結果, これに応えるため), a conclusion (したがって).
+# It adds no topic of its own, so a question about the topic before it may be answered by it:
+#   屋外の防災行政無線が…聞き取りにくいという声が多く寄せられています。
+#   これに応えるため、避難情報をスマートフォンに直接届ける「しおみ防災アプリ」の配信を…始めます。
+TAKES_UP = re.compile(r"^(?:しかし|ただし|だが|むしろ|そこで|ところが|したがって|つまり|すなわち|この(?:ため|結果)|"
+                      r"その(?:ため|結果)|これに(?:応える|対し|より)|これを受け|こうした)")
+
+
+def takes_up(text: str) -> bool:
+    """Whether a sentence opens by taking up the sentence before it (TAKES_UP)."""
+    return TAKES_UP.match(text) is not None
+
+
 def states_view(view: str, text: str, next_text: str | None) -> bool:
     """Whether a sentence ``text`` (followed by ``next_text`` in its document, if any) makes
     the kind of statement ``view`` asks for: its cue words, or for a reason the sentence a

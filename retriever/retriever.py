@@ -53,6 +53,7 @@ from .question import (
     anchor_runs,
     states_reason,
     states_view,
+    takes_up,
 )
 from .records import Answer, Citation, GlossNote, ShortAnswer
 from .short import FEATURES, Candidate, first_candidates, ranked, ranker_language
@@ -119,9 +120,10 @@ class Settings:
 # passage, its words and its vector match the question, how its characters echo it
 # (retriever.alignment), and how the sentence before it does (a question that rewords
 # 拍の周期の長短によって、音楽の速度を感じる。 is answered by the next one, これをテンポという。).
+FOLLOWS_MATCH = ("follows_match", "follows_match_stated", "follows_match_linked")  # Retriever._follows_match
 SENTENCE_FEATURES = ("passage", "top_passage", "lexical", "dense", "dense_gap", "intent", "type", "coverage",
                      "log_length", "dense_raw", "passage_margin", "second_dense", "view", *ECHO_FEATURES,
-                     "prev_coverage", "prev_echo", "prev_echo_cover", "follows_match", "follows_match_stated")
+                     "prev_coverage", "prev_echo", "prev_echo_cover", *FOLLOWS_MATCH)
 _SENTENCE_COLUMN = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
 # Weights set by hand on the report's questions and JSQuAD (and English ones on the English
 # dev sets); English questions keep them (their words are not in the Japanese sentence for
@@ -133,7 +135,10 @@ HAND_SET = {"passage": 1.0, "lexical": 0.5, "dense": 1.0,
             "view": 0.5,  # a reason for "why…", a proposal for "what should…" (English; question.VIEW_CUES)
             # For "why…", the sentence after the one that matches the question best, more so when it
             # states a reason outright (Retriever._follows_match): chosen on the natural dev set.
-            "follows_match": 0.25, "follows_match_stated": 0.5}
+            "follows_match": 0.25, "follows_match_stated": 0.5,
+            # For any view asked (reason, recommendation, plan, expectation), the sentence after the
+            # best match when it opens by taking it up (しかし, このため, その結果): chosen on the natural dev set.
+            "follows_match_linked": 0.5}
 SENTENCE_RANKER_FILE = Path(__file__).with_name("sentence_ranker.json")
 
 
@@ -766,15 +771,16 @@ class Retriever:
             x[:, col["log_length"]] = np.log1p([len(ix.units.text[u]) for u in cand])
         if weighed[[col[name] for name in (*ECHO_FEATURES, "prev_echo", "prev_echo_cover")]].any():
             self._echo_features(q, cand, x, known)
-        if q.view == "reason" and weighed[[col["follows_match"], col["follows_match_stated"]]].any():
+        if q.view is not None and weighed[[col[name] for name in FOLLOWS_MATCH]].any():
             self._follows_match(q, cand, x)
         return x
 
     def _follows_match(self, q: Question, cand: list[int], x: np.ndarray) -> None:
         """Mark the candidate that follows, in its document, the candidate the other features rank
-        first, and whether it states a reason outright (question.states_reason). Asked why, the
-        sentence that matches the question best restates what is to be explained, and the reason
-        comes next:
+        first: whether it opens by taking that one up (question.takes_up: しかし, このため), and
+        for a reason asked, that it follows and whether it states a reason outright
+        (question.states_reason). Asked why, the sentence that matches the question best
+        restates what is to be explained, and the reason comes next:
 
         # "Why shouldn't Japan present its engagement as countering China?"
         # 筆者は、日本が島嶼国への関与を「中国への対抗」として打ち出すべきではないと考える。 <- matches best
@@ -783,13 +789,15 @@ class Retriever:
         best match, 20 by the best match itself)."""
         col = _SENTENCE_COLUMN
         w = self.sentence_weights(q.language).copy()
-        w[[col["follows_match"], col["follows_match_stated"]]] = 0.0
+        w[[col[name] for name in FOLLOWS_MATCH]] = 0.0
         best = cand[int(np.argmax(x @ w))]
         units = self.index.units
         for i, u in enumerate(cand):
             if u == best + 1 and units.doc[u] == units.doc[best]:
-                x[i, col["follows_match"]] = 1.0
-                x[i, col["follows_match_stated"]] = float(states_reason(units.text[u]))
+                x[i, col["follows_match_linked"]] = float(takes_up(units.text[u]))
+                if q.view == "reason":
+                    x[i, col["follows_match"]] = 1.0
+                    x[i, col["follows_match_stated"]] = float(states_reason(units.text[u]))
 
     def _previous(self, cand: list[int]) -> list[int]:
         """The unit before each candidate in its document, or -1 for a document's first."""

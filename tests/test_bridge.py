@@ -276,6 +276,20 @@ def test_why_is_answered_by_the_reason_after_its_restatement(tmp_path: Path) -> 
     assert plain.ask(question).answer.text.startswith("筆者は")  # type: ignore[union-attr]
 
 
+def test_a_view_is_answered_by_the_sentence_taking_up_its_topic(tmp_path: Path) -> None:
+    from ingest import build_index
+
+    (tmp_path / "outlook.txt").write_text(
+        "■ 見通し\n\n米中の交渉は来月に再開される。しかし、交渉で合意に至るまでには長い時間がかかる。"
+        "両国の貿易額は増えている。\n", encoding="utf-8")
+    build_index([tmp_path / "outlook.txt"], tmp_path / "index", embedder="none")
+    r = Retriever.load(tmp_path / "index")
+    question = "What does the author expect from the US–China negotiations?"
+    assert r.ask(question).answer.text.startswith("しかし")  # type: ignore[union-attr]
+    plain = r.with_settings(sentence_weights={**HAND_SET, "follows_match_linked": 0.0})
+    assert plain.ask(question).answer.text.startswith("米中の交渉")  # type: ignore[union-attr]
+
+
 @pytest.mark.parametrize(("question", "word"), ENGLISH_ASKS)
 def test_english_question_finds_its_sentence(lexical_retriever: Retriever, question: str, word: str) -> None:
     answer = lexical_retriever.ask(question)

@@ -18,6 +18,7 @@ from retriever.question import (
     Question,
     states_reason,
     states_view,
+    takes_up,
     view_asked,
 )
 
@@ -117,6 +118,17 @@ def test_view_cues(view: str, sentence: str, holds: bool) -> None:
 ])
 def test_states_reason(sentence: str, stated: bool) -> None:
     assert states_reason(sentence) == stated
+
+
+@pytest.mark.parametrize(("sentence", "taken_up"), [
+    ("しかし、交渉で合意に至るまでには長い時間がかかる。", True),  # a turn
+    ("これに応えるため、アプリの配信を始めます。", True),  # a response
+    ("その結果、乗り継ぎの時刻は合わない。", True),  # a consequence
+    ("また、市は訓練を毎年行います。", False),  # また adds a point of its own
+    ("交渉は来月に再開される。", False),
+])
+def test_takes_up(sentence: str, taken_up: bool) -> None:
+    assert takes_up(sentence) == taken_up
 
 
 def test_only_english_questions_get_a_view(tokenizer: Tokenizer) -> None:
