@@ -351,5 +351,5 @@ def _asked(kind: str, m: re.Match[str], q: str, japanese: bool) -> Asked:
     if kind == DATE:
         granularity = "decade" if re.search(r"何年代|what decade|which decade", q, re.I) \
             else "year" if re.search(r"何年(?!.{0,2}月)|what year|which year", q, re.I) \
-            else "month" if re.search(r"何月(?!.{0,2}日)", q) else None
+            else "month" if re.search(r"何月(?!.{0,2}日)|(?:what|which) month", q, re.I) else None
     return Asked(kind, counter, m.start(), m.end(), head, granularity)

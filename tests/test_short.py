@@ -404,3 +404,15 @@ def test_a_katakana_word_ending_a_title_is_no_name(tokenizer: Tokenizer) -> None
     found = {(c.text, c.kind) for c in candidates(sentence, analyse(tokenizer, sentence))}
     assert ("センター", PERSON) not in found
     assert ("アラグチ", PERSON) in found
+
+
+@pytest.mark.parametrize(("question", "granularity"), [
+    ("朝鮮人活動家が射殺されたのは何月か", "month"),
+    ("In which month was the activist shot dead?", "month"),  # 8月, not 8月15日
+    ("What year did the party split?", "year"),
+    ("When was the treaty signed?", None),  # any date
+])
+def test_a_date_question_says_how_fine_a_date_it_wants(question: str, granularity: str | None) -> None:
+    lang = "en" if question.isascii() else "ja"
+    asked = asked_for(unicodedata.normalize("NFKC", question), lang)
+    assert asked.kind == DATE and asked.granularity == granularity
