@@ -424,6 +424,7 @@ class _Positions:
         self.starts = [m.start for m in morphs]
         self.ends = [m.end for m in morphs]  # non-decreasing too: morphemes do not overlap
         self.tokens = [m.token() for m in morphs]
+        self.pos = [m.pos for m in morphs]
 
     def within(self, start: int, end: int) -> list[str]:
         """Content tokens of the morphemes inside [start, end)."""
@@ -439,6 +440,11 @@ class _Positions:
         """Content tokens of the morphemes that start in [start, end)."""
         i, j = bisect.bisect_left(self.starts, start), bisect.bisect_left(self.starts, end)
         return [t for t in self.tokens[i:j] if t]
+
+    def last_pos(self, end: int) -> str:
+        """The part of speech of the morpheme that ends at ``end`` (a span's head), or ''."""
+        i = bisect.bisect_left(self.ends, end)
+        return self.pos[i] if i < len(self.ends) and self.ends[i] == end else ""
 
     def next_content(self, at: int) -> str:
         # The first content word after a span, skipping particles: 戦略核演習[を]実施 -> 実施.
@@ -753,6 +759,8 @@ def _admitted(c: Candidate, ctx: _Context) -> tuple[float, bool] | None:
         fit = max(fit, FIT_NAMED_HEAD)  # 何国 -> 内陸国, whatever MeCab calls it
     if fit <= 0 or (c.kind == DATE and c.sub and not asked.granularity):
         return None
+    if asked.kind == PERSON and c.kind == TERM and ctx.q.language != "ja" and "サ変" in ctx.pos.last_pos(c.end):
+        return None  # "Who awards the qualification?" is no 付与: an action names no one
     if c.kind == DATE and asked.granularity and not c.text.endswith(_GRANULARITY_END[asked.granularity]):
         return None  # 何年 asks for 1931年, not 1931年9月 (its year part is a candidate too)
     if asked.head and text.startswith(asked.head, c.end):

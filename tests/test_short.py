@@ -371,6 +371,11 @@ def test_an_english_who_may_be_answered_by_an_organisation_or_a_people(tokenizer
     q = replace(Question.of("In April 1931, who issued the Draft Political Theses?", tokenizer), bridged=())
     assert q.asked.kind == PERSON
     assert "コミンテルン" in [c.text for c, _ in scored_candidates(q, sentence, analyse(tokenizer, sentence))]
+    # but not an action: 付与 names no one who awards
+    sentence = "職業訓練の資格は専門家協会が付与する。"
+    q = replace(Question.of("Who awards the professional training qualification?", tokenizer), bridged=())
+    texts = [c.text for c, _ in scored_candidates(q, sentence, analyse(tokenizer, sentence))]
+    assert "専門家協会" in texts and "付与" not in texts
     # MeCab calls 日本共産党 a place (日本 is one): "which party" admits it all the same
     sentence = "韓国各メディアは、日本共産党を評価。"
     q = replace(Question.of("Which party did the South Korean media praise?", tokenizer), bridged=())
