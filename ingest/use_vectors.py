@@ -21,7 +21,8 @@ import functools
 import hashlib
 import importlib.util
 import os
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -74,19 +75,54 @@ def question_similarities(text: str, *matrices: np.ndarray) -> tuple[np.ndarray,
         return tuple(m @ v for m in matrices)
 
 
+class _OneBlasThread:
+    """NumPy's BLAS on one thread while any thread of the process is inside :meth:`held`.
+
+    The limit is process-wide (OpenBLAS has one thread count), so it is set by the first
+    thread in and restored by the last one out: with one limit per thread, a question's USE
+    vector (in a worker thread, ``retriever.Retriever``) and its e5 products (in the caller's)
+    could each restore the other's limit. OpenBLAS (0.3.31 here) takes its thread count back
+    up only when asked from a thread that had set it, not from a worker: so the asking thread
+    holds the limit until its worker is done, and is the last one out.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._inside = 0
+        self._limit: Any = None
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            self._controller: Any = None
+        else:
+            self._controller = ThreadpoolController()
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        if self._controller is None:
+            yield
+            return
+        with self._lock:
+            if self._inside == 0:
+                self._limit = self._controller.limit(limits=1, user_api="blas")
+            self._inside += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._inside -= 1
+                if self._inside == 0:
+                    self._limit.restore_original_limits()
+
+
 @functools.cache
-def _blas_controller() -> Any:
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:
-        return None
-    return ThreadpoolController()
+def _blas_limit() -> _OneBlasThread:
+    return _OneBlasThread()
 
 
-def one_blas_thread() -> contextlib.AbstractContextManager[Any]:
+def one_blas_thread() -> contextlib.AbstractContextManager[None]:
     """A context in which NumPy's BLAS runs on one thread (no limit without threadpoolctl)."""
-    controller = _blas_controller()
-    return controller.limit(limits=1, user_api="blas") if controller is not None else contextlib.nullcontext()
+    return _blas_limit().held()
 
 
 def _load_backend() -> Any:

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import time
+import unicodedata
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
@@ -42,6 +45,7 @@ from .english import (
     term_scores,
     token_weights,
 )
+from .language import detect_language
 from .question import (
     DATE,
     FACT_KINDS,
@@ -261,6 +265,8 @@ class Retriever:
         self._scopes: dict[tuple[str, ...], Scope] = {}  # by the patterns given: `ask -` asks with one set
         self._matching_forms: dict[int, Paired] = {}  # by unit (Retriever._matching)
         self._analysed: dict[str, list[Morpheme]] = {}  # by text (Retriever.morphemes)
+        self._second_pending: dict[str, Future] = {}  # USE similarities being computed, by NFKC text
+        self._second_worker: ThreadPoolExecutor | None = None
         self._sounds: dict[tuple[int, ...], Sound] = {}  # by passages (Retriever.terms)
 
     def sentence_weights(self, language: str) -> np.ndarray:
@@ -316,17 +322,27 @@ class Retriever:
         qs = [_check_question(q) for q in questions]
         if not qs:
             return []
+        # One BLAS thread: an ask's products are matrix-vector products, which OpenBLAS splits
+        # over every core; on this 2-core machine under load (1-min load average 10) JSQuAD's
+        # 4,509 x 384 product took 24 ms that way and 0.1 ms on one thread. Held until the USE
+        # similarities started in the worker thread are done: OpenBLAS takes its thread count
+        # back up only when asked from this thread (ingest.use_vectors.one_blas_thread).
+        with one_blas_thread():
+            started = self._start_second_dense(qs)
+            try:
+                return self._answers(qs, k, scope)
+            finally:
+                futures_wait(started)
+
+    def _answers(self, qs: list[str], k: int, scope: Scope | None) -> list[Answer]:
+        """The questions embedded at once, then answered one by one (:meth:`ask_many`)."""
         t0 = time.perf_counter()
         qvecs = self.embedder.queries(qs) if self.embedder is not None else None
         t1 = time.perf_counter()
         dense_u = dense_p = None
         if qvecs is not None and self.index.unit_vectors is not None:
-            # One BLAS thread: these are a few matrix-vector products, which OpenBLAS splits
-            # over every core; on this 2-core machine under load (1-min load average 10) the
-            # 4,509 x 384 product of JSQuAD took 24 ms that way and 0.1 ms on one thread.
-            with one_blas_thread():
-                dense_u = self.index.unit_vectors @ qvecs.T  # units x questions
-                dense_p = self.index.passage_vectors @ qvecs.T
+            dense_u = self.index.unit_vectors @ qvecs.T  # units x questions
+            dense_p = self.index.passage_vectors @ qvecs.T
         t2 = time.perf_counter()
         per_q_embed = (t1 - t0) * 1000 / len(qs)
         per_q_dense = (t2 - t1) * 1000 / len(qs)
@@ -424,13 +440,44 @@ class Retriever:
 
     def second_dense(self, q: Question) -> tuple[np.ndarray, np.ndarray] | None:
         """The question's USE similarity to every unit and passage, when its language weighs
-        USE and the index has USE vectors (the encoder loads on the first such question)."""
+        USE and the index has USE vectors (the encoder loads on the first such question);
+        those :meth:`ask_many` started for it if it did."""
         ix = self.index
         if not self.settings.second_dense.get(q.language) or ix.use_unit_vectors is None \
                 or ix.use_passage_vectors is None:
             return None
-        units, passages = question_similarities(q.nfkc, ix.use_unit_vectors, ix.use_passage_vectors)
+        started = self._second_pending.pop(q.nfkc, None)
+        if started is not None:
+            units, passages = started.result()
+        else:
+            units, passages = question_similarities(q.nfkc, ix.use_unit_vectors, ix.use_passage_vectors)
         return units, passages
+
+    def _start_second_dense(self, questions: Sequence[str]) -> list[Future]:
+        """Start the USE similarities of the English questions (:meth:`second_dense`) in a
+        worker thread, to be computed while e5 embeds the questions in this one (ONNX Runtime
+        lets go of the GIL while it runs). Each question is still encoded alone, so its
+        similarities do not depend on the batch it came in.
+
+        # "Who became Iran's president?": e5's vector takes about 10-15 ms here, USE's 4 ms;
+        # one after the other, USE added its 4 ms to every English question's answer.
+        """
+        ix = self.index
+        if not self.settings.second_dense.get("en") or ix.use_unit_vectors is None \
+                or ix.use_passage_vectors is None:
+            return []
+        if len(self._second_pending) > 1_000:  # left by asks that failed before their answers
+            self._second_pending.clear()
+        started = []
+        for text in questions:
+            nfkc = unicodedata.normalize("NFKC", text)
+            if detect_language(text) == "en" and nfkc not in self._second_pending:
+                if self._second_worker is None:
+                    self._second_worker = ThreadPoolExecutor(1, thread_name_prefix="kotae-use")
+                started.append(self._second_worker.submit(
+                    question_similarities, nfkc, ix.use_unit_vectors, ix.use_passage_vectors))
+                self._second_pending[nfkc] = started[-1]
+        return started
 
     def _lexical(self, lexical: LexicalIndex, q: Question) -> np.ndarray:
         """BM25 of every row of ``lexical``: the question's tokens, or its bridged terms (each

@@ -140,3 +140,45 @@ def test_unmeasured_evidence_weighs_nothing() -> None:
                   second=float("nan"), second_top=float("nan"))
     assert model.probability(ev) == pytest.approx(0.5)
     assert model.probability(replace(ev, second=0.0)) < 0.01
+
+
+def test_an_english_answer_is_the_same_with_its_use_vector_started_early(report_retriever: Retriever) -> None:
+    # ask_many starts an English question's USE similarities in a worker thread while e5
+    # embeds it; the answer must be the one computed in order
+    questions = ["Who became Iran's president?", "安保理決議2231はいつ終了するか",
+                 "What does the author expect for US-China arms control?"]
+    early = [a.as_dict() for a in report_retriever.ask_many(questions)]
+    in_order = report_retriever.with_settings()
+    in_order._start_second_dense = lambda texts: []  # type: ignore[method-assign]
+    late = [a.as_dict() for a in in_order.ask_many(questions)]
+    for a, b in zip(early, late, strict=True):
+        a.pop("timings_ms"), b.pop("timings_ms")
+        assert a == b
+    assert report_retriever.analyse(questions[0]).second_dense is not None  # nothing left pending
+
+
+def test_blas_is_limited_while_any_thread_needs_it_and_restored_after() -> None:
+    # a worker limiting BLAS while the asking thread does must not undo the asker's limit,
+    # and the asker, last out, restores it
+    import threading
+
+    from threadpoolctl import threadpool_info
+
+    from ingest.use_vectors import one_blas_thread
+
+    def blas_threads() -> int:
+        return min(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+
+    before = blas_threads()
+
+    def worker() -> None:
+        with one_blas_thread():
+            pass
+
+    with one_blas_thread():
+        assert blas_threads() == 1
+        thread = threading.Thread(target=worker)
+        thread.start()
+        thread.join(10)
+        assert blas_threads() == 1  # the worker left; the asker is still inside
+    assert blas_threads() == before
