@@ -717,12 +717,17 @@ def _context(q: Question, text: str, morphs: Sequence[Morpheme]) -> _Context:
         left, right = [], [t for term in q.bridged for tokens, _ in term.alternatives[:1] for t in tokens]
     pos = _Positions(morphs)
     anchors = [(a, b, t) for a, b, t in zip(pos.starts, pos.ends, pos.tokens, strict=True) if t and t in content]
+    roles = _roles(q) if q.language == "ja" else _english_roles(q, text)
+    if q.bridged is not None and asked.kind != PERSON:
+        # For "what X", the Japanese of X is the answer's neighbour, as the words after 何 are:
+        # "What system is China developing?" -> [極超音速滑空体]などの[システム]を開発.
+        left, right = [], [roles.topic] if roles.topic else []
     return _Context(q, text, pos, frozenset(left[-2:]),
                     frozenset(right if q.bridged is not None and asked.kind == PERSON else right[:2]),
                     bool(_NAMING.search(q.nfkc)),
                     bool(_ABBREVIATION.search(q.nfkc)), bool(_PAIR.search(q.nfkc)),
                     [a for a, _, _ in anchors], [b for _, b, _ in anchors], [t for _, _, t in anchors],
-                    _roles(q) if q.language == "ja" else _english_roles(q, text),
+                    roles,
                     _slot(q, morphs) if q.language == "ja" else None,
                     echoed([w for w, _ in question_words(q.nfkc)], morphs) if q.bridged is not None else frozenset())
 

@@ -421,3 +421,14 @@ def test_a_date_question_says_how_fine_a_date_it_wants(question: str, granularit
     lang = "en" if question.isascii() else "ja"
     asked = asked_for(unicodedata.normalize("NFKC", question), lang)
     assert asked.kind == DATE and asked.granularity == granularity
+
+
+def test_an_english_what_x_puts_x_next_to_the_answer(report_retriever: Retriever) -> None:
+    # "What system …?": システム through the bridge is the answer's neighbour (next_near), as
+    # the words after 何 are for a Japanese question; 中国, a word of the question too, is not.
+    q = report_retriever.analyse("What system is China developing?")
+    sentence = "中国は極超音速滑空体などのシステムを開発している。"
+    scored = {c.text: dict(zip(FEATURES, x, strict=True))
+              for c, x in scored_candidates(q, sentence, analyse(report_retriever.tokenizer, sentence))}
+    assert scored["極超音速滑空体"]["next_near"] == 1
+    assert all(f["next_near"] == 0 for t, f in scored.items() if t != "極超音速滑空体")
