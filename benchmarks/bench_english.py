@@ -3,6 +3,7 @@
 Needs: the project installed with the bench extra, ../shared/eval/jsquad-valid-v1.3.json and
 benchmarks/data/ (jsquad_en.a1/.a2.jsonl, offtopic_en/ja.jsonl, natural/). Writes
 benchmarks/results/english.json. Run: python benchmarks/bench_english.py
+(``--latency``: only the warm latency and USE's cold start, rewritten into the last english.json)
 (the JSQuAD index is built once into ~/.cache/kotae/bench and reused; see cached_index.py).
 
 Sets: a1 (articles 0-29) is where weights were chosen, a2 (articles 30-58) is the held-out
@@ -36,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 from cached_index import cached_index
-from common import ROOT, SHARED, contains, exact, write_result
+from common import RESULTS, ROOT, SHARED, contains, exact, write_result
 
 from ingest.bridge import Bridge
 from ingest.load import documents_from_texts, load
@@ -206,10 +207,27 @@ def tatoeba() -> dict:
     return out
 
 
+def latency_only(r: Retriever) -> None:
+    """``--latency``: rerun the latency and USE cold start alone, into the last english.json
+    (the quality figures stay those of its full run; ``latency_rerun`` says when and at what load)."""
+    path = RESULTS / "english.json"
+    result = json.loads(path.read_text(encoding="utf-8"))
+    a1 = [row["question"] for row in read_jsonl(DATA / "jsquad_en.a1.jsonl")][:100]
+    result["latency"] = latency(r, a1)
+    result["use_cold_start"] = use_cold_start()
+    result["latency_rerun"] = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                               "load_average_1min": round(os.getloadavg()[0], 2)}
+    print("latency", result["latency"], "use cold start", result["use_cold_start"], flush=True)
+    path.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 def main() -> None:
     qset = read_questions(SHARED / "eval" / "jsquad-valid-v1.3.json")
     docs = qset.documents or []
     r = Retriever.load(cached_index(docs, "jsquad"))
+    if sys.argv[1:] == ["--latency"]:
+        latency_only(r)
+        return
     result: dict = {"data": "JSQuAD v1.3 validation (JGLUE by Yahoo Japan, CC BY-SA 4.0); English renderings "
                             "and off-topic/natural sets in benchmarks/data (see its README)",
                     "contexts": len(docs), "k": K}

