@@ -120,6 +120,7 @@ def main() -> None:
     out += ingest_section(load("ingest_speed"))
     out += load_serve_section(load("load_serve"))
     out += english_section(load("english"))
+    out += natural_misses_section(load("natural_misses"))
     out += abstain_section(load("abstain"))
     out += engine_section(load("engine"))
     out += lone_engine_section(load("lone_engine"))
@@ -324,6 +325,24 @@ def english_section(e: dict | None) -> list[str]:
                 + ", ".join(f"{name} {f3(f['top1'])}" for name, f in t.items()) + "."]
     out.append("")
     return out
+
+
+def natural_misses_section(m: dict | None) -> list[str]:
+    """Where the answer sentence goes wrong on the natural dev set (benchmarks/natural_misses.py)."""
+    if not m:
+        return []
+    out = ["## Natural questions: where the answer sentence goes wrong (`python benchmarks/natural_misses.py`)", "",
+           "The natural dev set's questions, each in English and in Japanese, against the report and six documents; "
+           "the top sentence as `ask` ranks it, abstention aside. Wrong passage: no candidate sentence holds a gold "
+           "span; answer next: the gold sentence is the one after the pick (the topic-then-answer pattern).", "",
+           "| language | n | right | wrong passage | wrong sentence | of which answer next |",
+           "| --- | --- | --- | --- | --- | --- |"]
+    for lang in ("en", "ja"):
+        f = m[lang]
+        wrong = f.get("wrong sentence", 0) + f.get("answer next", 0)
+        out.append(f"| {lang} | {f['n']} | {f.get('right', 0)} | {f.get('wrong passage', 0)} | {wrong} | "
+                   f"{f.get('answer next', 0)} |")
+    return [*out, ""]
 
 
 def english_latency(e: dict) -> str:
