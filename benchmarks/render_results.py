@@ -230,6 +230,10 @@ def latency_section(lat: dict | None) -> list[str]:
             "", f"Cold `kotae ask` (new process, index built): median {lat['cold_kotae_ask_s']['median']} s "
             "over 5 runs" + (f" for an English question (it loads USE too), {lat['cold_kotae_ask_ja_s']['median']} s "
                              "for the README's Japanese one" if "cold_kotae_ask_ja_s" in lat else "")
+            + (" — with every module compiled from source in each run, as this machine's PYTHONDONTWRITEBYTECODE "
+               "makes it; with bytecode cached, as an installed kotae runs: "
+               f"{lat['cold_kotae_ask_bytecode_s']['en']} s English, {lat['cold_kotae_ask_bytecode_s']['ja']} s "
+               "Japanese" if "cold_kotae_ask_bytecode_s" in lat else "")
             + f". `kotae eval` throughput: {lat['eval_questions_per_s']} questions/s."
             + (f" Load average (1, 5, 15 min) at the end: {', '.join(map(str, lat['load_average']))}."
                if "load_average" in lat else ""), ""]
