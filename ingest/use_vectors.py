@@ -53,14 +53,33 @@ class UseEncoder:
 
     def __init__(self) -> None:
         self._backend: Any = None
+        self._loading = threading.Lock()
+        self._warming: threading.Thread | None = None
+
+    def warm(self) -> None:
+        """Start loading in a background thread and return at once (``kotae ask`` with an English
+        question: USE loads while the index is read). A failure is left to :meth:`encode` to say."""
+        if self._backend is not None or self._warming is not None or not installed():
+            return
+
+        def load() -> None:
+            with contextlib.suppress(Exception):
+                self._loaded()
+
+        self._warming = threading.Thread(target=load, name="kotae-use-warm", daemon=True)
+        self._warming.start()
+
+    def _loaded(self) -> Any:
+        with self._loading:  # an encode arriving while warm() loads waits for that load
+            if self._backend is None:
+                self._backend = _load_backend()
+            return self._backend
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """L2-normalised float32 rows, one per text."""
         if not texts:
             return np.zeros((0, USE_DIM), np.float32)
-        if self._backend is None:
-            self._backend = _load_backend()
-        rows = np.asarray(self._backend.encode(list(texts)), dtype=np.float32)
+        rows = np.asarray(self._loaded().encode(list(texts)), dtype=np.float32)
         return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
 
 

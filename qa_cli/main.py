@@ -151,8 +151,12 @@ def settings_of(args: argparse.Namespace):
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    from ingest.use_vectors import shared_use_encoder
     from retriever import Retriever
+    from retriever.language import detect_language
 
+    if args.question != "-" and detect_language(args.question) == "en":
+        shared_use_encoder().warm()  # English questions also read USE: it loads while the index is read
     # The engine starts loading in the background while the index is read (ingest.embed.E5Engine.warm).
     retriever = Retriever.load(_index_arg(args), args.embedder, settings_of(args))
     docs = retriever.documents(args.doc) if args.doc else None  # a bad --doc fails before any question

@@ -182,3 +182,11 @@ def test_blas_is_limited_while_any_thread_needs_it_and_restored_after() -> None:
         thread.join(10)
         assert blas_threads() == 1  # the worker left; the asker is still inside
     assert blas_threads() == before
+
+
+def test_a_warmed_encoder_gives_the_vectors_of_a_cold_one() -> None:
+    # kotae ask starts loading USE for an English question while the index is read
+    warmed = UseEncoder()
+    warmed.warm()
+    texts = ["Who became Iran's president?", "安保理決議2231はいつ終了するか"]
+    assert np.array_equal(warmed.encode(texts), shared_use_encoder().encode(texts))
