@@ -392,9 +392,9 @@ def _fit(c: Candidate, asked: Asked, lang: str = "ja") -> float:
     if asked.kind == TERM:
         return {PLACE: FIT_CLOSE_KIND, ORG: FIT_CLOSE_KIND, PERSON: FIT_PERSON_FOR_TERM,
                 QUANTITY: FIT_NUMBER_FOR_TERM, DATE: FIT_NUMBER_FOR_TERM}.get(c.kind, 0.0)
-    if {asked.kind, c.kind} == {PLACE, ORG}:
-        # どこ asks for either; and MeCab's kinds blur them in any language: 日本共産党 is a
-        # place to it (日本 is one), yet it answers "Which party did the media praise?".
+    if {asked.kind, c.kind} == {PLACE, ORG} and (lang == "ja" or asked.kind == ORG):
+        # どこ asks for either. English "where" asks for a place (not 第3回準備委員会), but
+        # "which party" may get a "place": MeCab calls 日本共産党 one (日本 is one).
         return FIT_CLOSE_KIND
     if asked.kind == PERSON and lang == "ja" and c.kind == TERM and c.text.endswith(_ROLES):
         return FIT_STANDS_IN  # 誰が指揮するか -> 国連事務総長: a role names a person too

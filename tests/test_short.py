@@ -381,6 +381,10 @@ def test_an_english_who_may_be_answered_by_an_organisation_or_a_people(tokenizer
     q = replace(Question.of("Which party did the South Korean media praise?", tokenizer), bridged=())
     assert q.asked.kind == ORG
     assert "日本共産党" in [c.text for c, _ in scored_candidates(q, sentence, analyse(tokenizer, sentence))]
+    # but English "where" asks for a place, not an organisation (as どこ may)
+    sentence = "2025年には第3回準備委員会が開催される。"
+    q = replace(Question.of("Where will the 2026 NPT Review Conference be held?", tokenizer), bridged=())
+    assert q.asked.kind == PLACE and not scored_candidates(q, sentence, analyse(tokenizer, sentence))
 
 
 @pytest.mark.parametrize(("question", "sentence", "answer", "other"), [
