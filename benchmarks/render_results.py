@@ -122,6 +122,7 @@ def main() -> None:
     out += load_serve_section(load("load_serve"))
     out += english_section(load("english"))
     out += natural_misses_section(load("natural_misses"))
+    out += english_gap_section(load("english_short_gap"))
     out += abstain_section(load("abstain"))
     out += engine_section(load("engine"))
     out += lone_engine_section(load("lone_engine"))
@@ -348,6 +349,26 @@ def natural_misses_section(m: dict | None) -> list[str]:
         out.append(f"| {lang} | {f['n']} | {f.get('right', 0)} | {f.get('wrong passage', 0)} | {wrong} | "
                    f"{f.get('answer next', 0)} |")
     return [*out, ""]
+
+
+def english_gap_section(g: dict | None) -> list[str]:
+    """Where English short answers are lost (benchmarks/english_short_gap.py)."""
+    if not g:
+        return []
+    names = {"right": "right", "abstained": "abstained", "wrong_sentence": "wrong answer sentence",
+             "no_candidates": "no candidate fits", "gold_not_a_candidate": "gold not a candidate",
+             "gold_ranked_below": "gold ranked below another"}
+    out = ["### Where English short answers are lost (`python benchmarks/english_short_gap.py`)", "",
+           "Each question in the first class that fits, as shares of the set; the same questions in Japanese "
+           "beside them. The last row gives the English question's short answer on the sentence kotae "
+           "picked for the Japanese one: the gap the answer sentence accounts for.", "",
+           "| class | a1 en | a1 ja | a2 en (held out) | a2 ja |", "| --- | --- | --- | --- | --- |"]
+    for c in g["classes"]:
+        out.append(f"| {names.get(c, c)} | {f3(g['a1']['en'][c])} | {f3(g['a1']['ja'][c])} | "
+                   f"{f3(g['a2']['en'][c])} | {f3(g['a2']['ja'][c])} |")
+    out += [f"| English on the Japanese question's sentence: right | {f3(g['a1']['en_on_ja_sentence'])} | – | "
+            f"{f3(g['a2']['en_on_ja_sentence'])} | – |", ""]
+    return out
 
 
 def english_latency(e: dict) -> str:
