@@ -70,22 +70,36 @@ def confidence_section(c: dict | None) -> list[str]:
                                      for p in h["short"]["risk_coverage"]) + " |",
             "| precision | " + " | ".join(f3(p["precision"]) for p in h["short"]["risk_coverage"]) + " |", "",
             f"Short EM over all questions with the held-out ranker: {f3(h['short_em_all_questions'])}.", ""]
-    held = h.get("sentence_held_out_folds")
-    if held:
-        out += ["The answer-sentence threshold is chosen on folds 0–2 alone; on folds 3–4 "
-                f"({held['picks']:,} picks), it marks {f3(held['coverage_at_threshold'])} of the questions confident "
-                f"at precision {f3(held['precision_at_threshold'])} (ECE {f3(held['ece_10_bins'])}).", ""]
-    en = h.get("english")
-    if en:
-        out += [f"English questions ({en['questions']} JSQuAD questions rendered in English, "
-                f"{' + '.join(en['sets'])}): the Japanese calibrators alone have ECE "
-                f"{f3(en['japanese_calibrators_alone']['sentence_ece'])} (sentence) and "
-                f"{f3(en['japanese_calibrators_alone']['short_ece'])} (short); after Platt scaling, held out by "
-                f"article, {f3(en['sentence']['ece_10_bins'])} and {f3(en['short']['ece_10_bins'])}. At the default "
-                f"thresholds {f3(en['sentence']['coverage_at_threshold'])} of English questions are marked confident "
-                f"(precision {f3(en['sentence']['precision_at_threshold'])}) and "
-                f"{f3(en['short']['coverage_at_threshold'])} get a shown short answer (precision "
-                f"{f3(en['short']['precision_at_threshold'])}).", ""]
+    dev, held = h.get("sentence_dev_folds"), h.get("sentence_held_out_folds")
+    if dev and held:
+        out += ["The answer-sentence threshold is chosen on folds 0–2 alone: there it marks "
+                f"{f3(dev['coverage_at_threshold'])} of the questions confident at precision "
+                f"{f3(dev['precision_at_threshold'])}; on folds 3–4 ({held['picks']:,} picks), held out, "
+                f"{f3(held['coverage_at_threshold'])} at precision {f3(held['precision_at_threshold'])} "
+                f"(ECE {f3(held['ece_10_bins'])}).", ""]
+    if h.get("cited"):
+        out += [f"The best sentences of the other cited passages ({h['cited']['candidates']:,} runners-up, "
+                f"{f3(h['cited']['right'])} of them right) have a calibrator of their own: ECE "
+                f"{f3(h['cited']['ece_10_bins'])}.", ""]
+    return out + english_confidence(h.get("english"))
+
+
+def english_confidence(en: dict | None) -> list[str]:
+    """The English calibration's paragraph: fitted on a1, judged on a2 (train_confidence.english)."""
+    if not en or "dev" not in en:
+        return []
+    out = []
+    for key, how in (("dev", "by folds of its articles"), ("held_out", "held out")):
+        f = en[key]
+        out += [f"English questions, {f['set']} ({how}; {f['questions']} JSQuAD questions rendered in English, "
+                f"{f['picks']} reach an answer sentence): the Japanese calibrators alone have ECE "
+                f"{f3(f['japanese_calibrators_alone']['sentence_ece'])} (sentence) and "
+                f"{f3(f['japanese_calibrators_alone']['short_ece'])} (short); after Platt scaling fitted on a1, "
+                f"{f3(f['sentence']['ece_10_bins'])} and {f3(f['short']['ece_10_bins'])}. At the default "
+                f"thresholds {f3(f['sentence']['coverage_at_threshold'])} of its questions are marked confident "
+                f"(precision {f3(f['sentence']['precision_at_threshold'])}) and "
+                f"{f3(f['short']['coverage_at_threshold'])} get a shown short answer (precision "
+                f"{f3(f['short']['precision_at_threshold'])}).", ""]
     return out
 
 

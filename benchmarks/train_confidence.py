@@ -13,7 +13,8 @@ What it does:
    fold (train_sentence_ranker.fit; hand-set weights for questions other than Japanese); the
    evidence of the top ones (retriever.confidence.sentence_evidence, the function kotae runs)
    is labelled by whether the sentence holds a gold answer; a logistic model then an isotonic
-   step are fitted on four folds of articles and judged on the fifth.
+   step are fitted on four folds of articles and judged on the fifth, one for the picks (the
+   answer sentences) and one for the runners-up (the cited passages' best sentences).
 3. Short answers: the candidates (in the held-out sentence ranker's pick) are ranked by a
    short-answer ranker trained without the
    question's fold (train_short_ranker.fit), as kotae's ranker will rank questions it never
@@ -324,41 +325,57 @@ def japanese(rows: list[dict], r: Retriever, folds: int) -> tuple[dict, dict, di
     s_by_q = oof_sentence_weights(rows, r, fold, folds)
     cands = featurise(rows, r, picks(rows, s_by_q))
     w_by_q = oof_ranker_weights(rows, cands, fold, folds)
-    s_rows = sentence_items(rows, s_by_q, cands, w_by_q)
-    s_names = tuple(sorted({k for it in s_rows for k in it["e"]}))
-    s_items = stack(s_rows, s_names)
-    s_p = cross_validate(s_items, s_names, fold, folds)
-    s_top = s_items.top
-    sentence_p = {int(q): float(p) for q, p in zip(s_items.q[s_top], s_p[s_top], strict=True)}
+    s_items, s_p, sentence_shipped = sentence_calibrators(sentence_items(rows, s_by_q, cands, w_by_q), fold, folds)
+    sentence_p = {int(q): float(p) for q, p in zip(s_items.q, s_p, strict=True)}
     # The sentence threshold, in steps of 0.01, is chosen on the dev folds alone (0 to DEV_FOLDS - 1)
     # and judged on the others as well ("sentence_held_out_folds").
     dev = fold[s_items.q] < DEV_FOLDS
-    s_t = threshold(s_p[s_top & dev], s_items.y[s_top & dev], 0.95, step=0.01)
+    s_t = threshold(s_p[dev], s_items.y[dev], 0.95, step=0.01)
     h_items = stack(h_rows := short_items(rows, cands, w_by_q, sentence_p),
                     h_names := tuple(sorted({k for it in h_rows for k in it["e"]})))
     h_p = cross_validate(h_items, h_names, fold, folds)
     h_top = h_items.top
     h_t = threshold(h_p[h_top], h_items.y[h_top], SHORT_PRECISION, SHORT_STEP)
     held_out = {"folds": folds, "by": "article", "questions": n,
-                "sentence": figures(s_p[s_top], s_items.y[s_top], s_t, n),
-                "sentence_held_out_folds": figures(s_p[s_top & ~dev], s_items.y[s_top & ~dev], s_t,
-                                                   int((fold >= DEV_FOLDS).sum())),
+                "sentence": figures(s_p, s_items.y, s_t, n),
+                "sentence_dev_folds": figures(s_p[dev], s_items.y[dev], s_t, int((fold < DEV_FOLDS).sum())),
+                "sentence_held_out_folds": figures(s_p[~dev], s_items.y[~dev], s_t, int((fold >= DEV_FOLDS).sum())),
+                "cited": sentence_shipped.pop("figures"),
                 "short": figures(h_p[h_top], h_items.y[h_top], h_t, n),
                 "short_em_all_questions": round(float(h_items.y[h_top].sum()) / n, 4)}
     shipped = {"min_confidence": h_t, "min_sentence_confidence": s_t,
-               "sentence": fit_calibrator(s_items, s_names).as_dict(),
+               **sentence_shipped,
                "short": fit_calibrator(h_items, h_names).as_dict()}
     curves = {"short answer (→)": (h_p[h_top], h_items.y[h_top], h_t),
-              "answer sentence": (s_p[s_top], s_items.y[s_top], s_t)}
+              "answer sentence": (s_p, s_items.y, s_t)}
     return held_out, shipped, curves
+
+
+def sentence_calibrators(s_rows: list[dict], fold: np.ndarray, folds: int) -> tuple[Items, np.ndarray, dict]:
+    """The answer sentences (the picks) as items with their held-out probabilities, and the two
+    calibrators to ship: ``sentence`` for the picks, ``cited`` for the runners-up (a cited
+    passage's best sentence), each fitted on its own population, with the held-out figures of
+    ``cited`` under "figures"."""
+    names = tuple(sorted({k for it in s_rows for k in it["e"]}))
+    everything = stack(s_rows, names)
+    chosen, others = subset(everything, everything.top), subset(everything, ~everything.top)
+    p_others = cross_validate(others, names, fold, folds)
+    shipped = {"sentence": fit_calibrator(chosen, names).as_dict(), "cited": fit_calibrator(others, names).as_dict(),
+               "figures": {"candidates": len(others.y), "right": round(float(others.y.mean()), 4),
+                           "ece_10_bins": round(expected_calibration_error(p_others, others.y), 4)}}
+    return chosen, cross_validate(chosen, names, fold, folds), shipped
 
 
 def english(index: Path, ja: QuestionSet, cal: Calibration, r: Retriever, folds: int) -> tuple[dict, dict]:
     """Platt scaling of the Japanese calibrators for English questions (benchmarks/data/jsquad_en.*:
-    JSQuAD questions rendered in English, answered against the same contexts), fitted and judged
-    with folds by article. Returns the held-out figures and the two scalings to ship."""
-    qset = QuestionSet([q for path in ENGLISH for q in read_questions(path).questions], context_of=ja.context_of)
+    JSQuAD questions rendered in English, answered against the same contexts), fitted on the dev
+    set (a1; its figures by folds of its articles) and judged on a2, held out. Returns the figures
+    and the two scalings to ship."""
+    parts = [read_questions(path) for path in ENGLISH]
+    qset = QuestionSet([q for part in parts for q in part.questions], context_of=ja.context_of)
+    a1 = {q.id for q in parts[0].questions}
     rows = [row for row in collect(index, qset) if not row["abstained"] and row.get("x")]
+    dev = np.array([row["id"] in a1 for row in rows])
     fold = folds_by_article(rows, folds)
     cands = featurise(rows, r)
     s_logit, s_y = np.zeros(len(rows)), np.zeros(len(rows))
@@ -370,7 +387,7 @@ def english(index: Path, ja: QuestionSet, cal: Calibration, r: Retriever, folds:
         e = sentence_evidence(scores, i, dict(zip(SENTENCE_FEATURES, x[i], strict=True)), row["coverage"][i],
                               row["kind"], short)
         s_logit[q], s_y[q] = logit(cal.sentence.probability(e)), found(row["answers"], row["texts"][i])
-    s_p = cross_validate(platt_items(s_logit, s_y), ("logit",), fold, folds, isotonic_step=False)
+    s_p, s_cal = platt(s_logit, s_y, dev, fold, folds)
     with_short = [q for q in range(len(rows)) if cands[q]]
     h_logit, h_y = np.zeros(len(with_short)), np.zeros(len(with_short))
     for j, q in enumerate(with_short):
@@ -379,22 +396,32 @@ def english(index: Path, ja: QuestionSet, cal: Calibration, r: Retriever, folds:
                            float(s_p[q]), rows[q]["kind"])
         h_logit[j] = logit(cal.short.probability(e))
         h_y[j] = any(exact(best[0][0].text, g) for g in rows[q]["answers"])
-    h_p = cross_validate(platt_items(h_logit, h_y), ("logit",), fold[with_short], folds, isotonic_step=False)
-    n = len(qset.questions)
-    # English short answers get their own threshold, by the Japanese rule on these held-out
+    h_dev = dev[with_short]
+    h_p, h_cal = platt(h_logit, h_y, h_dev, fold[with_short], folds)
+    # English short answers get their own threshold, by the Japanese rule on the dev set's
     # probabilities (NEVER when no step is precise enough: better no → than a wrong one).
-    h_t = threshold(h_p, h_y, SHORT_PRECISION, SHORT_STEP, fallback=NEVER)
-    held_out = {"questions": n, "sets": [p.name for p in ENGLISH],
-                "sentence": figures(s_p, s_y, cal.min_sentence_confidence, n),
-                "short": figures(h_p, h_y, h_t, n),
-                "short_at_japanese_threshold": figures(h_p, h_y, cal.min_confidence, n),
-                "japanese_calibrators_alone": {
-                    "sentence_ece": round(expected_calibration_error(1 / (1 + np.exp(-s_logit)), s_y), 4),
-                    "short_ece": round(expected_calibration_error(1 / (1 + np.exp(-h_logit)), h_y), 4)}}
-    shipped = {"min_confidence": h_t,
-               "sentence": fit_calibrator(platt_items(s_logit, s_y), ("logit",), False).as_dict(),
-               "short": fit_calibrator(platt_items(h_logit, h_y), ("logit",), False).as_dict()}
-    return held_out, shipped
+    h_t = threshold(h_p[h_dev], h_y[h_dev], SHORT_PRECISION, SHORT_STEP, fallback=NEVER)
+    figures_of = {}
+    for name, m, hm, n in (("dev", dev, h_dev, len(parts[0].questions)),
+                           ("held_out", ~dev, ~h_dev, len(parts[1].questions))):
+        alone = {"sentence_ece": expected_calibration_error(1 / (1 + np.exp(-s_logit[m])), s_y[m]),
+                 "short_ece": expected_calibration_error(1 / (1 + np.exp(-h_logit[hm])), h_y[hm])}
+        figures_of[name] = {"set": ENGLISH[name == "held_out"].name, "questions": n, "picks": int(m.sum()),
+                            "sentence": figures(s_p[m], s_y[m], cal.min_sentence_confidence, n),
+                            "short": figures(h_p[hm], h_y[hm], h_t, n),
+                            "japanese_calibrators_alone": {k: round(v, 4) for k, v in alone.items()}}
+    return figures_of, {"min_confidence": h_t, "sentence": s_cal.as_dict(), "short": h_cal.as_dict()}
+
+
+def platt(logits: np.ndarray, y: np.ndarray, dev: np.ndarray, fold: np.ndarray,
+          folds: int) -> tuple[np.ndarray, Calibrator]:
+    """Platt scaling fitted on the ``dev`` items: their probabilities by folds of articles within
+    them (``fold``), the others' from the scaling fitted on all of dev, which is returned."""
+    p = np.zeros(len(y))
+    p[dev] = cross_validate(platt_items(logits[dev], y[dev]), ("logit",), fold[dev], folds, isotonic_step=False)
+    fitted = fit_calibrator(platt_items(logits[dev], y[dev]), ("logit",), False)
+    p[~dev] = fitted.probabilities(logits[~dev, None])
+    return p, fitted
 
 
 def platt_items(logits: np.ndarray, y: np.ndarray) -> Items:
@@ -417,8 +444,10 @@ def main() -> None:
                                    "held_out": summary, **shipped}, ensure_ascii=False, indent=1) + "\n",
                        encoding="utf-8")
     write_result("confidence", {"data": DATA, "held_out": held_out, "seconds": round(time.perf_counter() - t0, 1)})
-    for name, f in [(k, held_out[k]) for k in ("sentence", "short")] + [
-            (f"english {k}", held_out["english"][k]) for k in ("sentence", "short")]:
+    japanese_keys = ("sentence", "sentence_dev_folds", "sentence_held_out_folds", "short")
+    for name, f in [(k, held_out[k]) for k in japanese_keys] + [
+            (f"english {part} {k}", held_out["english"][part][k]) for part in ("dev", "held_out")
+            for k in ("sentence", "short")]:
         print(f"{name}: ECE {f['ece_10_bins']:.3f} · threshold {f['threshold']} · precision "
               f"{f['precision_at_threshold']} · coverage {f['coverage_at_threshold']} · AURC "
               f"{f['area_under_risk_coverage']:.3f} (accuracy of picks {f['accuracy']:.3f})")

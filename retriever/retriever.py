@@ -565,7 +565,7 @@ class Retriever:
             named = dict(zip(SENTENCE_FEATURES, ranking.x[i].tolist(), strict=True))
             short = short_summary(found.ranked) if found is not None and found.unit == u else None
             evidence = sentence_evidence(ranking.score, i, named, self._coverage(q, u, idf), q.asked.kind, short)
-            out.append(self.calibration.sentence_probability(evidence, q.language))
+            out.append(self.calibration.sentence_probability(evidence, q.language, pick=u == ranking.order[0]))
         return out
 
     def cite(self, q: Question, best: int, top: Sequence[int], fused: np.ndarray, du: np.ndarray | None,

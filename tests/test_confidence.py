@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ingest.errors import IndexFileError
 from qa_cli.main import main, render
@@ -85,12 +87,45 @@ def test_evidence_is_relative_to_the_rivals() -> None:
     assert (s["margin"], s["sentence_dense_raw"], s["coverage"], s["asks_person"]) == (1.0, 0.9, 0.5, 1.0)
 
 
+# Scores and shifts in 1/64ths, which add exactly: with any float, a tie between two candidates
+# can round one way before the shift and the other way after it.
+@given(st.lists(st.integers(-1280, 1280).map(lambda v: v / 64), min_size=1, max_size=12),
+       st.integers(-400, 400).map(lambda v: v / 8), st.data())
+def test_sentence_evidence_does_not_move_with_the_rankers_offset(scores: list[float], shift: float,
+                                                                 data: st.DataObject) -> None:
+    # Rankers trained on different folds put every candidate's score higher or lower by an
+    # offset that decides nothing; the calibrator must read the same evidence either way.
+    i = data.draw(st.integers(0, len(scores) - 1))
+    s = np.array(scores)
+    plain, shifted = sentence_evidence(s, i, {}, 0.5, "date"), sentence_evidence(s + shift, i, {}, 0.5, "date")
+    assert plain.keys() == shifted.keys() and "score" not in plain
+    for name, value in plain.items():
+        assert shifted[name] == pytest.approx(value, abs=1e-6), name
+    assert plain["score_centred"] == pytest.approx(scores[i] - float(np.mean(s)))
+
+
+def test_the_pick_and_the_cited_sentences_have_their_own_calibrators() -> None:
+    pick = Calibrator(("margin",), (1.0,), 2.0, (0.0,), (1.0,))
+    cited = Calibrator(("margin",), (1.0,), -2.0, (0.0,), (1.0,))
+    both = Calibration(pick, pick, 0.5, 0.5, cited=cited)
+    e = {"margin": 0.0}
+    assert both.sentence_probability(e, "ja") == pytest.approx(1 / (1 + math.exp(-2)))
+    assert both.sentence_probability(e, "ja", pick=False) == pytest.approx(1 / (1 + math.exp(2)))
+    # A calibration without one (written before it existed) scores every sentence with the pick's.
+    assert Calibration(pick, pick, 0.5, 0.5).sentence_probability(e, "ja", pick=False) == pytest.approx(
+        1 / (1 + math.exp(-2)))
+    d = {"sentence": pick.as_dict(), "short": pick.as_dict(), "cited": cited.as_dict(), "min_confidence": 0.5,
+         "min_sentence_confidence": 0.5}
+    assert Calibration.from_dict(d) == both
+
+
 def test_shipped_calibration_reads_and_says_what_was_measured() -> None:
     cal = shipped_calibration()
     assert 0.0 < cal.min_confidence < 1.0 and 0.0 < cal.min_sentence_confidence < 1.0
     data = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
     assert "JSQuAD" in data["trained_on"] and data["held_out"]["short"]["precision_at_threshold"] >= 0.9
     assert cal == Calibration.from_dict(data)
+    assert cal.cited is not None and "score_centred" in cal.sentence.features and "score" not in cal.cited.features
 
 
 def test_english_short_answers_have_their_own_threshold() -> None:
