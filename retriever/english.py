@@ -137,6 +137,19 @@ DEMONYMS = {"american": "america", "americans": "america", "chinese": "china", "
             "korean": "korea", "koreans": "korea", "australian": "australia", "australians": "australia",
             "british": "britain", "indian": "india", "french": "france", "german": "germany",
             "taiwanese": "taiwan", "iranian": "iran"}
+# A capital stands for its government in policy writing, which Japanese reports name by the
+# country: "How is Beijing likely to retaliate?" is about 中国's response, and a report that
+# never writes 北京 left Beijing with no counterpart at all (the question then abstained).
+CAPITALS = {"beijing": "china", "washington": "america", "moscow": "russia", "tokyo": "japan",
+            "seoul": "korea", "pyongyang": "north korea", "taipei": "taiwan", "canberra": "australia",
+            "tehran": "iran", "manila": "philippines", "london": "britain", "paris": "france",
+            "berlin": "germany", "brussels": "europe", "delhi": "india", "kyiv": "ukraine", "kiev": "ukraine",
+            "hanoi": "vietnam", "jakarta": "indonesia", "wellington": "new zealand", "ottawa": "canada"}
+STANDS_FOR = {**DEMONYMS, **CAPITALS}  # a word -> the country words it also stands for
+# An acronym the corpus writes in Latin letters is that name, whatever the same letters
+# mean as a word: "New START" is the treaty the report writes 新START条約, and START read
+# as "start" reached 始める and 開始, which lead nowhere near it.
+_ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]+\b")
 # Japanese names two countries together by one kanji each: 米中 (US–China), 日米, 米露, 中露, 日韓.
 COUNTRY_KANJI = {"america": "米", "japan": "日", "china": "中", "russia": "露", "korea": "韓", "australia": "豪",
                  "europe": "欧", "india": "印", "britain": "英", "france": "仏", "germany": "独", "taiwan": "台"}
@@ -226,12 +239,18 @@ def bridge_question(question: str, bridge: Bridge, vocabulary: Collection[str]) 
     Phrases first, so "prime minister" is 首相 rather than 首位 + 大臣; a capitalised word
     the dictionary knows is also tried as a name (Rose -> ローズ as well as 薔薇).
     """
-    words = question_words(_COUNTRY_SPELLINGS.sub("America", question))
+    plain = _COUNTRY_SPELLINGS.sub("America", question)
+    words = question_words(plain)
+    held_acronyms = {a.lower() for a in _ACRONYM.findall(plain) if a.lower() in vocabulary}
     placed: list[tuple[int, BridgedTerm]] = []  # each term with the position of its first word
     i = 0
     while i < len(words):
         word, capital = words[i]
         if word in STOPWORDS or word in FRAMING:
+            i += 1
+            continue
+        if word in held_acronyms:  # the corpus's own Latin letters, not the word's glosses
+            placed.append((i, BridgedTerm(word, (((word,), LATIN_WEIGHT),), "latin")))
             i += 1
             continue
         term = None
@@ -242,8 +261,8 @@ def bridge_question(question: str, bridge: Bridge, vocabulary: Collection[str]) 
         else:
             n = 1
             term = dictionary_term([word], bridge)
-            if word in DEMONYMS:
-                term = _joined(word, term, dictionary_term([DEMONYMS[word]], bridge))
+            if word in STANDS_FOR:
+                term = _joined(word, term, dictionary_term(STANDS_FOR[word].split(), bridge))
         if n == 1:
             term = _with_name_and_latin(word, capital, term, bridge, vocabulary)
         # A content word with no counterpart in the corpus still counts, as missing evidence:
@@ -270,8 +289,8 @@ def _with_country_pairs(placed: list[tuple[int, BridgedTerm]], vocabulary: Colle
     terms = [term for _, term in placed]
     for k in range(len(placed) - 1):
         (i, a), (j, b) = placed[k], placed[k + 1]
-        ka = COUNTRY_KANJI.get(DEMONYMS.get(a.english, a.english))
-        kb = COUNTRY_KANJI.get(DEMONYMS.get(b.english, b.english))
+        ka = COUNTRY_KANJI.get(STANDS_FOR.get(a.english, a.english))
+        kb = COUNTRY_KANJI.get(STANDS_FOR.get(b.english, b.english))
         if ka is None or kb is None or ka == kb or j - i > 2:  # at most "and" between them
             continue
         pairs: list[tuple[tuple[str, ...], float]] = []

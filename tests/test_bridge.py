@@ -228,9 +228,11 @@ def test_words_framing_a_view_are_not_bridged(bridge: Bridge, vocabulary: set[st
 
 
 # Countries as English names them and as Japanese reports join them (米中, 米露).
-COUNTRY_CORPUS = ["米中の対話は進まない。", "米国と中国は協議した。", "米露の条約は失効する。", "欧州の制度は異なる。"]
+COUNTRY_CORPUS = ["米中の対話は進まない。", "米国と中国は協議した。", "米露の条約は失効する。", "欧州の制度は異なる。",
+                  "新START条約の後継をめぐる交渉を始める。"]
 COUNTRY_ENTRIES = [("米国", "米国", "べいこく", "P", "America/USA"), ("中国", "中国", "ちゅうごく", "P", "China"),
-                   ("ロシア", "ロシア", "ろしあ", "P", "Russia"), ("欧州", "欧州", "おうしゅう", "P", "Europe")]
+                   ("ロシア", "ロシア", "ろしあ", "P", "Russia"), ("欧州", "欧州", "おうしゅう", "P", "Europe"),
+                   ("始める", "始める", "はじめる", "P", "to start/to begin")]
 
 
 @pytest.fixture(scope="module")
@@ -249,11 +251,23 @@ def country_bridge(tmp_path_factory: pytest.TempPathFactory) -> tuple[Bridge, se
     ("What will happen to the US–Russia treaty?", "america", ("米露",)),  # one token
     ("Did the United States talk to China?", "america", ("米国",)),  # not "united" + "states"
     ("How does the European system differ?", "european", ("欧州",)),  # a demonym is its country too
+    ("How will Beijing respond?", "beijing", ("中国",)),  # a capital is its government: the corpus has no 北京
+    ("Why did Washington–Beijing talks stall?", "washington", ("米", "中")),  # and pairs as its country does
+    ("When do the talks start?", "start", ("始める",)),  # a word is still glossed
 ])
 def test_countries_reach_their_japanese(country_bridge: tuple[Bridge, set[str]], question: str, english: str,
                                         reaches: tuple[str, ...]) -> None:
     terms = {t.english: [alt for alt, _ in t.alternatives] for t in bridge_question(question, *country_bridge)}
     assert reaches in terms[english]
+
+
+def test_an_acronym_the_corpus_writes_is_its_name_not_a_word(country_bridge: tuple[Bridge, set[str]]) -> None:
+    # 新START条約: START is the treaty's name, not "start" (始める), when the corpus spells it so
+    terms = {t.english: t for t in bridge_question("What will replace New START?", *country_bridge)}
+    assert [alt for alt, _ in terms["start"].alternatives] == [("start",)] and terms["start"].source == "latin"
+    # an acronym the corpus does not write in Latin letters keeps the dictionary's glosses
+    terms = {t.english: t for t in bridge_question("When do the talks START?", country_bridge[0], {"始める"})}
+    assert ("始める",) in [alt for alt, _ in terms["start"].alternatives]
 
 
 def test_us_is_a_country_only_in_capitals(country_bridge: tuple[Bridge, set[str]]) -> None:
