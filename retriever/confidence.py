@@ -22,7 +22,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +173,101 @@ class Calibrator:
                    tuple(d["scale"]), tuple(d["knots"]), tuple(d["values"]))
 
 
+@dataclass(frozen=True)
+class Forest:
+    """Boosted decision trees over named evidence (fitted with LightGBM by
+    benchmarks/train_confidence.py, evaluated here with numpy alone), then an optional
+    isotonic step as in :class:`Calibrator`.
+
+    Each tree is a table of nodes, the root first: a node with ``feature`` -1 is a leaf worth
+    ``value``; any other sends a row to ``left`` when its ``feature`` is at most ``threshold``,
+    else to ``right``. The probability is the logistic of the sum of the leaves reached.
+    Where a logistic model adds a sentence's margin and its short answer's score, the trees
+    can say that a wide margin means less when the sentence offers no candidate of the kind
+    asked (何年 and no date in it).
+    """
+
+    features: tuple[str, ...]
+    feature: tuple[tuple[int, ...], ...]  # per tree, per node
+    threshold: tuple[tuple[float, ...], ...]
+    left: tuple[tuple[int, ...], ...]
+    right: tuple[tuple[int, ...], ...]
+    value: tuple[tuple[float, ...], ...]
+    knots: tuple[float, ...] = ()
+    values: tuple[float, ...] = ()
+
+    @cached_property
+    def _flat(self) -> tuple[np.ndarray, ...]:
+        """All trees' nodes in one table, made on first use: the feature each node reads (0 for a
+        leaf), its threshold, its children as rows of the table (right, left; a leaf is its own
+        child, so a row that reached one stays), its value, each tree's root, and the depth of
+        the deepest leaf."""
+        starts = np.cumsum([0] + [len(t) for t in self.feature[:-1]], dtype=np.int64)
+        feature = np.array([f for t in self.feature for f in t], dtype=np.int64)
+        own = np.arange(len(feature))
+        left = np.array([c + s for t, s in zip(self.left, starts, strict=True) for c in t], dtype=np.int64)
+        right = np.array([c + s for t, s in zip(self.right, starts, strict=True) for c in t], dtype=np.int64)
+        leaf = feature < 0
+        children = np.stack([np.where(leaf, own, right), np.where(leaf, own, left)], axis=1)
+        depth = np.zeros(len(feature), dtype=np.int64)
+        for i in np.flatnonzero(~leaf):  # preorder: a node's row comes before its children's
+            depth[left[i]] = depth[right[i]] = depth[i] + 1
+        threshold = np.array([v for t in self.threshold for v in t], dtype=np.float64)
+        value = np.array([v for t in self.value for v in t], dtype=np.float64)
+        return np.maximum(feature, 0), threshold, children, value, starts, np.array(depth.max(initial=0))
+
+    def raw(self, x: np.ndarray) -> np.ndarray:
+        """The sum of the leaves each row of ``x`` (evidence in ``features`` order) reaches."""
+        feature, threshold, children, value, starts, depth = self._flat
+        node = np.broadcast_to(starts, (x.shape[0], len(starts)))
+        rows = np.arange(x.shape[0])[:, None]
+        for _ in range(int(depth)):  # every row of every tree is at a leaf after as many steps
+            node = children[node, (x[rows, feature[node]] <= threshold[node]).astype(np.int64)]
+        return value[node].sum(axis=1)
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        p = 1.0 / (1.0 + np.exp(-np.clip(self.raw(x), -30, 30)))
+        return np.interp(p, self.knots, self.values) if self.knots else p
+
+    def probability(self, evidence: Mapping[str, float]) -> float:
+        return float(self.probabilities(self.row(evidence)[None, :])[0])
+
+    def row(self, evidence: Mapping[str, float]) -> np.ndarray:
+        return np.array([evidence.get(name, 0.0) for name in self.features])
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"features": list(self.features), "trees": [
+            {"feature": list(f), "threshold": [round(v, 9) for v in t], "left": list(lo), "right": list(hi),
+             "value": [round(v, 9) for v in val]}
+            for f, t, lo, hi, val in zip(self.feature, self.threshold, self.left, self.right, self.value, strict=True)],
+            "knots": [round(k, 6) for k in self.knots], "values": [round(v, 6) for v in self.values]}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Forest:
+        trees = d["trees"]
+        for t in trees:
+            n = len(t["feature"])
+            if not (len(t["threshold"]) == len(t["left"]) == len(t["right"]) == len(t["value"]) == n) or any(
+                    not -1 <= f < len(d["features"]) or (f >= 0 and not (0 < lo < n and 0 < hi < n))
+                    for f, lo, hi in zip(t["feature"], t["left"], t["right"], strict=True)):
+                raise ValueError("a tree's node tables differ in length or point outside the tree or the features")
+        if len(d.get("knots", ())) != len(d.get("values", ())):
+            raise ValueError("knots and values must have one entry each")
+        def column(key: str) -> tuple[tuple[Any, ...], ...]:
+            return tuple(tuple(t[key]) for t in trees)
+
+        return cls(tuple(d["features"]), column("feature"), column("threshold"), column("left"), column("right"),
+                   column("value"), tuple(d.get("knots", ())), tuple(d.get("values", ())))
+
+
+Model = Calibrator | Forest
+
+
+def model_from_dict(d: Mapping[str, Any]) -> Model:
+    """A calibrator as confidence.json stores it: trees when it has them, else a logistic model."""
+    return Forest.from_dict(d) if "trees" in d else Calibrator.from_dict(d)
+
+
 def logit(p: float) -> float:
     p = min(max(p, 1e-4), 1 - 1e-4)
     return math.log(p / (1 - p))
@@ -189,7 +284,7 @@ class Calibration:
     calibrator's logit (Platt scaling), fitted on the English renderings of JSQuAD questions.
     """
 
-    sentence: Calibrator  # the answer sentence: the ranker's pick
+    sentence: Model  # the answer sentence: the ranker's pick
     short: Calibrator
     min_confidence: float  # a short answer under this is not shown (no → line)
     min_sentence_confidence: float  # an answer sentence under this is marked low confidence
@@ -204,7 +299,7 @@ class Calibration:
     # separated the picks less well (held out by article, the share of answer sentences marked
     # confident at 0.95 precision rose from 0.61 to 0.67 on folds 0-2 with the picks alone).
     # None: ``sentence`` scores them too.
-    cited: Calibrator | None = None
+    cited: Model | None = None
 
     def short_threshold(self, language: str) -> float:
         """The confidence a short answer in ``language`` needs to be shown."""
@@ -227,12 +322,12 @@ class Calibration:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Calibration:
         english = d.get("english") or {}
-        return cls(Calibrator.from_dict(d["sentence"]), Calibrator.from_dict(d["short"]),
+        return cls(model_from_dict(d["sentence"]), Calibrator.from_dict(d["short"]),
                    float(d["min_confidence"]), float(d["min_sentence_confidence"]),
                    Calibrator.from_dict(english["sentence"]) if "sentence" in english else None,
                    Calibrator.from_dict(english["short"]) if "short" in english else None,
                    float(english["min_confidence"]) if "min_confidence" in english else None,
-                   Calibrator.from_dict(d["cited"]) if "cited" in d else None)
+                   model_from_dict(d["cited"]) if "cited" in d else None)
 
 
 @cache

@@ -18,6 +18,7 @@ from retriever.confidence import (
     CALIBRATION_FILE,
     Calibration,
     Calibrator,
+    Forest,
     area_under_risk_coverage,
     expected_calibration_error,
     risk_coverage,
@@ -74,6 +75,46 @@ def test_calibrator_is_logistic_then_isotonic() -> None:
     # z = -1, logistic 0.2689, between the knots 0 -> 0.1 and 0.5 -> 0.3: 0.1 + 0.2689 / 0.5 * 0.2
     assert stepped.probability({"margin": 1.0, "share": 0.5}) == pytest.approx(0.2076, abs=1e-4)
     assert Calibrator.from_dict(json.loads(json.dumps(stepped.as_dict()))) == stepped
+
+
+# Two trees over (margin, type): the first splits on margin at 1.5, then on type; the second
+# is one split on type. Leaves: tree one -1.0 / 0.5 / 2.0, tree two -0.5 / 0.5.
+TREES = {"features": ["margin", "type"], "knots": [], "values": [], "trees": [
+    {"feature": [0, -1, 1, -1, -1], "threshold": [1.5, 0, 0.5, 0, 0], "left": [1, 0, 3, 0, 0],
+     "right": [2, 0, 4, 0, 0], "value": [0, -1.0, 0, 0.5, 2.0]},
+    {"feature": [1, -1, -1], "threshold": [0.5, 0, 0], "left": [1, 0, 0], "right": [2, 0, 0],
+     "value": [0, -0.5, 0.5]}]}
+
+
+@pytest.mark.parametrize(("margin", "kind_fits", "raw"), [
+    (1.0, 1.0, -1.0 + 0.5),  # a narrow margin: tree one stops at its first leaf
+    (1.5, 0.0, -1.0 - 0.5),  # at the threshold goes left, as LightGBM's <= does
+    (3.0, 0.0, 0.5 - 0.5),  # a wide margin and no fact of the kind asked
+    (3.0, 1.0, 2.0 + 0.5),  # a wide margin and the fact: sure
+])
+def test_forest_sums_the_leaves_each_tree_reaches(margin: float, kind_fits: float, raw: float) -> None:
+    forest = Forest.from_dict(TREES)
+    assert forest.raw(np.array([[margin, kind_fits]]))[0] == pytest.approx(raw)
+    assert forest.probability({"margin": margin, "type": kind_fits}) == pytest.approx(1 / (1 + math.exp(-raw)))
+    assert Forest.from_dict(json.loads(json.dumps(forest.as_dict()))) == forest
+    # Many rows at once give what each gives alone.
+    rows = np.array([[margin, kind_fits], [0.0, 0.0], [9.0, 1.0]])
+    assert forest.raw(rows)[0] == pytest.approx(raw) and forest.raw(rows)[2] == pytest.approx(2.5)
+
+
+def test_a_forest_that_points_outside_itself_is_refused() -> None:
+    bad = json.loads(json.dumps(TREES))
+    bad["trees"][1]["right"][0] = 7  # no node 7
+    with pytest.raises(ValueError, match="outside"):
+        Forest.from_dict(bad)
+    bad = json.loads(json.dumps(TREES))
+    bad["trees"][0]["feature"][0] = 2  # only features 0 and 1
+    with pytest.raises(ValueError, match="outside"):
+        Forest.from_dict(bad)
+    stepped = dict(TREES, knots=[0.0, 1.0], values=[0.2, 0.8])
+    assert Calibration.from_dict({"sentence": stepped, "short": Calibrator(("margin",), (1.0,), 0.0, (0.0,), (1.0,))
+                                  .as_dict(), "min_confidence": 0.5, "min_sentence_confidence": 0.5}).sentence \
+        == Forest.from_dict(stepped)
 
 
 def test_evidence_is_relative_to_the_rivals() -> None:
