@@ -365,26 +365,29 @@ def test_an_english_question_does_not_answer_with_its_own_names(tokenizer: Token
     assert np.array_equal(table["bridged"] - table["ja"], weights(short.ENGLISH))
 
 
-def test_an_english_who_may_be_answered_by_an_organisation_or_a_people(tokenizer: Tokenizer) -> None:
-    # English asks "who" where the Japanese asks 何 or どこ: コミンテルン is a term to MeCab.
-    sentence = "1931年4月、コミンテルンより「31年政治テーゼ草案」が出された。"
-    q = replace(Question.of("In April 1931, who issued the Draft Political Theses?", tokenizer), bridged=())
-    assert q.asked.kind == PERSON
-    assert "コミンテルン" in [c.text for c, _ in scored_candidates(q, sentence, analyse(tokenizer, sentence))]
+@pytest.mark.parametrize(("question", "sentence", "kind", "admitted", "refused"), [
+    # English asks "who" where the Japanese asks 何 or どこ: コミンテルン is a term to MeCab
+    ("In April 1931, who issued the Draft Political Theses?",
+     "1931年4月、コミンテルンより「31年政治テーゼ草案」が出された。", PERSON, "コミンテルン", None),
     # but not an action: 付与 names no one who awards
-    sentence = "職業訓練の資格は専門家協会が付与する。"
-    q = replace(Question.of("Who awards the professional training qualification?", tokenizer), bridged=())
-    texts = [c.text for c, _ in scored_candidates(q, sentence, analyse(tokenizer, sentence))]
-    assert "専門家協会" in texts and "付与" not in texts
+    ("Who awards the professional training qualification?", "職業訓練の資格は専門家協会が付与する。",
+     PERSON, "専門家協会", "付与"),
     # MeCab calls 日本共産党 a place (日本 is one): "which party" admits it all the same
-    sentence = "韓国各メディアは、日本共産党を評価。"
-    q = replace(Question.of("Which party did the South Korean media praise?", tokenizer), bridged=())
-    assert q.asked.kind == ORG
-    assert "日本共産党" in [c.text for c, _ in scored_candidates(q, sentence, analyse(tokenizer, sentence))]
+    ("Which party did the South Korean media praise?", "韓国各メディアは、日本共産党を評価。", ORG, "日本共産党", None),
     # but English "where" asks for a place, not an organisation (as どこ may)
-    sentence = "2025年には第3回準備委員会が開催される。"
-    q = replace(Question.of("Where will the 2026 NPT Review Conference be held?", tokenizer), bridged=())
-    assert q.asked.kind == PLACE and not scored_candidates(q, sentence, analyse(tokenizer, sentence))
+    ("Where will the 2026 NPT Review Conference be held?", "2025年には第3回準備委員会が開催される。",
+     PLACE, None, "第3回準備委員会"),
+])
+def test_an_english_who_may_be_answered_by_an_organisation_or_a_people(
+        tokenizer: Tokenizer, question: str, sentence: str, kind: str, admitted: str | None,
+        refused: str | None) -> None:
+    q = replace(Question.of(question, tokenizer), bridged=())
+    assert q.asked.kind == kind
+    texts = [c.text for c, _ in scored_candidates(q, sentence, analyse(tokenizer, sentence))]
+    assert admitted is None or admitted in texts
+    assert refused is None or refused not in texts
+    if admitted is None:  # nothing of the kind asked
+        assert not texts
 
 
 @pytest.mark.parametrize(("question", "sentence", "answer", "other"), [
