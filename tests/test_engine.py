@@ -379,3 +379,21 @@ def test_questions_run_on_a_graph_that_embeds_each_one_by_itself(variant: str, q
     engine = E5Engine(variant)
     assert engine.query_variant == questions_on
     assert engine.engine.startswith(f"onnxruntime {variant}")
+
+
+def test_a_cache_that_cannot_be_written_is_one_line_not_a_traceback(report_index: Path, tmp_path: Path) -> None:
+    # every question runs on ONNX Runtime, whose graph lives in kotae's cache: where the cache
+    # cannot be made (XDG_CACHE_HOME below a file here; a read-only disk elsewhere) `kotae ask`
+    # says so in one line and how to fix it
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    env = {**os.environ, "XDG_CACHE_HOME": str(blocker / "cache")}
+    out = subprocess.run([sys.executable, "-m", "qa_cli", "ask", "安保理決議2231はいつ終了するか", "--index",
+                          str(report_index)], capture_output=True, text=True, cwd=REPO, env=env, timeout=120,
+                         check=False)
+    # the engine announces its one-time preparation (once more if the background load tried
+    # first: it fails quietly, the question says why), then the error
+    lines = out.stderr.splitlines()
+    assert out.returncode != 0 and lines[0].startswith("kotae: preparing the e5 engine once")
+    line = error_line("\n".join(x for x in lines if not x.startswith("kotae: preparing")))
+    assert "cannot write the e5 engine's cache file" in line and "XDG_CACHE_HOME" in line
