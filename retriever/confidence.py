@@ -247,10 +247,14 @@ class Forest:
         trees = d["trees"]
         for t in trees:
             n = len(t["feature"])
+            # children after their node (preorder, as train_confidence writes them): raw() walks
+            # each tree as many steps as its deepest leaf, counted in that order, so a child
+            # listed before its node (or a loop) would stop a row short of a leaf
             if not (len(t["threshold"]) == len(t["left"]) == len(t["right"]) == len(t["value"]) == n) or any(
-                    not -1 <= f < len(d["features"]) or (f >= 0 and not (0 < lo < n and 0 < hi < n))
-                    for f, lo, hi in zip(t["feature"], t["left"], t["right"], strict=True)):
-                raise ValueError("a tree's node tables differ in length or point outside the tree or the features")
+                    not -1 <= f < len(d["features"]) or (f >= 0 and not (i < lo < n and i < hi < n))
+                    for i, (f, lo, hi) in enumerate(zip(t["feature"], t["left"], t["right"], strict=True))):
+                raise ValueError("a tree's node tables differ in length or point outside the tree or the "
+                                 "features, or back to a node before the child")
         if len(d.get("knots", ())) != len(d.get("values", ())):
             raise ValueError("knots and values must have one entry each")
         def column(key: str) -> tuple[tuple[Any, ...], ...]:

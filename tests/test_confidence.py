@@ -111,6 +111,10 @@ def test_a_forest_that_points_outside_itself_is_refused() -> None:
     bad["trees"][0]["feature"][0] = 2  # only features 0 and 1
     with pytest.raises(ValueError, match="outside"):
         Forest.from_dict(bad)
+    bad = json.loads(json.dumps(TREES))
+    bad["trees"][0]["left"][2] = 1  # node 2 sends rows back to node 1, listed before it
+    with pytest.raises(ValueError, match="before"):
+        Forest.from_dict(bad)
     stepped = dict(TREES, knots=[0.0, 1.0], values=[0.2, 0.8])
     assert Calibration.from_dict({"sentence": stepped, "short": Calibrator(("margin",), (1.0,), 0.0, (0.0,), (1.0,))
                                   .as_dict(), "min_confidence": 0.5, "min_sentence_confidence": 0.5}).sentence \
