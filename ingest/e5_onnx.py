@@ -21,6 +21,7 @@ import platform
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -273,12 +274,32 @@ def session_encoder(path: Path, threads: int = 1) -> Encoder:
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    try:
+        session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    except ort_errors(ort) as e:  # a cache file cut short, or an ONNX Runtime without MatMulNBits
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise GraphLoadError(f"ONNX Runtime cannot load the e5 engine's graph {path} ({first[:200]}); delete "
+                             "it to have it built again, or pip install -U onnxruntime") from None
 
     def run(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return session.run(["last"], {"hidden": hidden, "mask": mask})[0]
 
     return run
+
+
+class GraphLoadError(KotaeError):
+    """ONNX Runtime refused a graph file of kotae's cache."""
+
+
+def ort_errors(ort: Any) -> tuple[type[Exception], ...]:
+    """The exceptions ONNX Runtime raises for a model it cannot load (its own classes, each
+    derived from Exception alone: InvalidProtobuf for a file cut short, NotImplemented for an
+    operator it lacks). Any other exception there is a bug and is not caught."""
+    state = getattr(getattr(ort, "capi", None), "onnxruntime_pybind11_state", None)
+    names = ("Fail", "InvalidArgument", "NoSuchFile", "NoModel", "RuntimeException", "InvalidProtobuf",
+             "NotImplemented", "InvalidGraph", "EPFail")
+    return tuple(c for c in (getattr(state, n, None) for n in names)
+                 if isinstance(c, type) and issubclass(c, Exception))
 
 
 def weights_key(path: Path) -> str:

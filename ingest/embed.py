@@ -190,10 +190,15 @@ class E5Engine:
             if self._parts is None:
                 self._parts = _OnnxParts.load()
             if (variant, threads) not in self._sessions:
-                from .e5_onnx import cached_graph, session_encoder
+                from .e5_onnx import GraphLoadError, cached_graph, session_encoder
 
                 graph = cached_graph(self._parts.model, variant)
-                self._sessions[variant, threads] = session_encoder(graph, threads=threads)
+                try:
+                    session = session_encoder(graph, threads=threads)
+                except GraphLoadError:  # a cache file cut short (a full disk, a copy): built again, once
+                    graph.unlink(missing_ok=True)
+                    session = session_encoder(cached_graph(self._parts.model, variant), threads=threads)
+                self._sessions[variant, threads] = session
             return self._parts, self._sessions[variant, threads]
 
     def _onnx(self, texts: Sequence[str], prefix: str, variant: str, progress: Progress | None = None,

@@ -402,3 +402,22 @@ def test_a_cache_that_cannot_be_written_is_one_line_not_a_traceback(report_index
     assert out.returncode != 0 and lines[0].startswith("kotae: preparing the e5 engine once")
     line = error_line("\n".join(x for x in lines if not x.startswith("kotae: preparing")))
     assert "cannot write the e5 engine's cache file" in line and "XDG_CACHE_HOME" in line
+
+
+def test_a_damaged_graph_in_the_cache_is_built_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a graph file cut short (a disk that filled while copying ~/.cache) is not ONNX to
+    # ONNX Runtime: the engine builds it again once, and the question gets its usual vector
+    from ingest.e5_onnx import GraphLoadError, session_encoder
+    from ingest.embed import E5Engine
+
+    question = ["安保理決議2231はいつ終了するか"]
+    expected = E5Engine().queries(question)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    engine = E5Engine()
+    engine.queries(question)
+    [graph] = (tmp_path / "cache" / "kotae" / "engine").glob(f"e5-small-{engine.query_variant}-*.onnx")
+    graph.write_bytes(graph.read_bytes()[:100_000])
+    with pytest.raises(GraphLoadError, match="delete it"):
+        session_encoder(graph)
+    assert np.array_equal(E5Engine().queries(question), expected)
+    assert graph.stat().st_size > 1_000_000
