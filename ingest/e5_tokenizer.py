@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import re
+import zipfile
 import zlib
 from array import array
 from collections.abc import Sequence
@@ -149,14 +150,17 @@ class Tables:
     @classmethod
     def read(cls, path: Path) -> Tables:
         """The tables :meth:`write` saved (OSError, ValueError or KeyError if it cannot)."""
-        with np.load(path, allow_pickle=False) as z:
-            pieces = PieceTable(z["hashes"], z["ids"], z["offsets"], z["blob"].tobytes())
-            scores = array("f", z["scores"].astype(np.float32).tobytes())
-            longest = dict(zip(map(chr, z["first"].tolist()), z["longest"].tolist(), strict=True))
-            text, lengths = str(z["replacements"]), z["replaced"].tolist()
-            ends = np.cumsum(lengths).tolist() if lengths else []
-            normalise = {c: text[e - n:e] for c, n, e in zip(z["codes"].tolist(), lengths, ends, strict=True)}
-            bos, eos, unk = z["specials"].tolist()
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                pieces = PieceTable(z["hashes"], z["ids"], z["offsets"], z["blob"].tobytes())
+                scores = array("f", z["scores"].astype(np.float32).tobytes())
+                longest = dict(zip(map(chr, z["first"].tolist()), z["longest"].tolist(), strict=True))
+                text, lengths = str(z["replacements"]), z["replaced"].tolist()
+                ends = np.cumsum(lengths).tolist() if lengths else []
+                normalise = {c: text[e - n:e] for c, n, e in zip(z["codes"].tolist(), lengths, ends, strict=True)}
+                bos, eos, unk = z["specials"].tolist()
+        except (zipfile.BadZipFile, EOFError) as e:  # a file cut short is no zip: numpy does not say ValueError
+            raise ValueError(f"{path}: damaged tokenizer tables ({e})") from None
         if len(pieces.offsets) != len(scores) + 1 or len(pieces.hashes) != len(pieces.ids):
             raise ValueError(f"{path}: inconsistent tokenizer tables")
         return cls(pieces, scores, longest, normalise, bos, eos, unk)

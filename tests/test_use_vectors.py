@@ -190,3 +190,18 @@ def test_a_warmed_encoder_gives_the_vectors_of_a_cold_one() -> None:
     warmed.warm()
     texts = ["Who became Iran's president?", "安保理決議2231はいつ終了するか"]
     assert np.array_equal(warmed.encode(texts), shared_use_encoder().encode(texts))
+
+
+def test_a_damaged_copy_of_the_weights_gives_way_to_the_packages_own(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # kotae keeps USE's weights uncompressed in its cache; a copy cut short (a disk that
+    # filled) is no zip archive: the package's archive serves, and the copy is made anew
+    texts = ["Who became Iran's president?"]
+    expected = shared_use_encoder().encode(texts)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    UseEncoder().encode(texts)  # writes the copy
+    [copy] = (tmp_path / "cache" / "kotae" / "use").glob("weights-*.npz")
+    copy.write_bytes(copy.read_bytes()[:1_000_000])
+    assert np.array_equal(UseEncoder().encode(texts), expected)
+    assert not copy.exists() or copy.stat().st_size > 1_000_000
+    assert np.array_equal(UseEncoder().encode(texts), expected) and copy.stat().st_size > 1_000_000
