@@ -43,7 +43,8 @@ SHORT_RANKER_FEATURES = ("fit", "kind_match", "shared", "next_near", "prev_near"
                          "clause_before", "near_question_words", "gap", "sub", "heads", "naming", "log_length",
                          "date", "quantity", "person", "place", "organisation", "term", "echo_before",
                          "echo_after", "governor_after", "particle_match", "proximity", "outside", "topic_head",
-                         "topic_char", "formal", "naming_topic", "in_slot", "slot_fill", "hiragana")
+                         "topic_char", "formal", "naming_topic", "in_slot", "slot_fill", "hiragana",
+                         "fallback")
 
 
 def _relative(scores: np.ndarray, i: int) -> dict[str, float]:

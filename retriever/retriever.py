@@ -244,6 +244,12 @@ class ShortCandidates:
     unit: int
     ranked: list[tuple[Candidate, float, np.ndarray]]
 
+    @property
+    def fallback(self) -> bool:
+        """Whether the candidates only stand in for the fact asked, which the sentence lacks
+        (retriever.short.scored_candidates): for abstaining, the fact is missing all the same."""
+        return bool(self.ranked) and bool(self.ranked[0][2][FEATURES.index("fallback")] > 0)
+
 
 def _patterns(docs: Sequence[str]) -> list[str]:
     # docs="x.pdf" is one pattern, not the five one-character patterns x . p d f
@@ -413,7 +419,8 @@ class Retriever:
         short = shorts[0] if shorts else None
         citations = self.cite(q, best, top[:k], fused, du, ranking, sure)
         best_dense = float(du[best]) if du is not None else 1.0
-        why = self.abstain(q, best, best_dense, short, lex_p if du is None else None, du)
+        fact = None if found is not None and found.fallback else short  # いつ answered by 夜間: no date
+        why = self.abstain(q, best, best_dense, fact, lex_p if du is None else None, du)
         gloss = self.glosses(q, best, short) if q.bridged is not None and why is None else ()
         threshold = self.settings.min_sentence_confidence
         threshold = self.calibration.min_sentence_confidence if threshold is None else threshold

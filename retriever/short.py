@@ -24,7 +24,7 @@ import itertools
 import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -345,6 +345,30 @@ def _ranges(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
     return out
 
 
+# What joins the items of a list: 中央委員会[および]党大会, 台風[や]熱帯低気圧, 社会権[あるいは]生存権.
+_LIST_JOINERS = frozenset({"や", "および", "及び", "ならびに", "並びに", "または", "又は", "あるいは",
+                           "もしくは"})
+LIST_ITEMS = 3  # at most this many nouns in one list candidate
+
+
+def _lists(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
+    """Nouns joined into a list (中央委員会および党大会, 台風や熱帯低気圧): a candidate for each
+    run of two or three of them; the kind is the items' when they share one, else a term.
+    (と, 、 and ・ also join lists, but as often clauses or a name's parts: with them the
+    held-out EM fell.)"""
+    runs, text, out = s.runs, s.text, []
+    kinds = [_compound_kind(text, a, b, run) for a, b, run in runs]
+    for i in range(len(runs) - 1):
+        first, j = kinds[i], i
+        while first is not None and j + 1 < len(runs) and j - i < LIST_ITEMS - 1 \
+                and text[runs[j][1]:runs[j + 1][0]] in _LIST_JOINERS and kinds[j + 1] is not None:
+            j += 1
+            a, b = runs[i][0], runs[j][1]
+            kind = first if all(k == first for k in kinds[i:j + 1]) else TERM
+            out.append(Candidate(a, b, text[a:b], kind, joined=True))
+    return out
+
+
 _RANGE_JOIN = re.compile(r"\s*(?:から|より|-|－|–|～|〜|~)\s*")
 _QUOTED_WITH_NOUN = re.compile(r"「[^「」]{1,30}」[ァ-ヺー一-龥]{1,8}")
 # The extractors, in order: each sees what the ones before it found (katakana names look
@@ -352,7 +376,7 @@ _QUOTED_WITH_NOUN = re.compile(r"「[^「」]{1,30}」[ァ-ヺー一-龥]{1,8}")
 # which decides between equal scores.
 EXTRACTORS: tuple[Callable[[_Sentence, list[Candidate]], list[Candidate]], ...] = (
     _dates_and_quantities, _bracketed, _compound_nouns, _katakana_names, _no_phrases, _ordinals,
-    _quoted_with_noun, _pairs, _ranges)
+    _quoted_with_noun, _pairs, _ranges, _lists)
 
 
 def candidates(text: str, morphs: Sequence[Morpheme]) -> list[Candidate]:
@@ -470,6 +494,9 @@ def _gap(anchor_starts: Sequence[int], anchor_ends: Sequence[int], start: int, e
     return min(gaps, default=default)
 
 
+# A 何 question's answer is any noun: where it sits weighs more than for いつ, where the
+# kind alone nearly decides. These features get a second weight for term questions.
+TERM_INTERACTIONS = ("log_length", "proximity", "particle_match", "in_slot", "slot_fill", "shared", "kind_match")
 # What is known about a candidate, by name. The ranker is a weighted sum of these:
 # HEURISTIC holds hand-set weights, and retriever/short_ranker.json, when present, the
 # weights learned on JSQuAD by benchmarks/train_short_ranker.py.
@@ -484,6 +511,7 @@ FEATURES = (
     "joined", "asks_pair", "echo_before", "echo_after",
     "governor_after", "particle_match", "proximity", "outside", "topic_head", "topic_char", "formal",
     "hiragana", "naming_topic", "in_slot", "slot_fill", "echo_share",
+    "lead_shared", "tail_shared", *(f"term_{k}" for k in TERM_INTERACTIONS), "fallback",
 )
 _INDEX = {name: i for i, name in enumerate(FEATURES)}
 HEURISTIC = {"fit": 1.0, "shared": -1.0, "next_near": 1.5, "prev_near": 1.0, "after": 0.5, "before": 0.3,
@@ -734,8 +762,8 @@ def _context(q: Question, text: str, morphs: Sequence[Morpheme]) -> _Context:
 
 def _pool(ctx: _Context, morphs: Sequence[Morpheme]) -> list[Candidate]:
     """The sentence's candidates, and for 何内閣 the compounds cut after their head
-    (吉田内閣 out of 吉田内閣打倒); compounds that open with the question's own words
-    also offer the rest (南スーダンの首都は -> 首都ジュバ offers ジュバ)."""
+    (吉田内閣 out of 吉田内閣打倒); compounds that open (or close) with the question's own
+    words also offer the rest (南スーダンの首都は -> 首都ジュバ offers ジュバ)."""
     pool, head = candidates(ctx.text, morphs), ctx.q.asked.head
     if head:
         for c in list(pool):
@@ -752,6 +780,15 @@ def _pool(ctx: _Context, morphs: Sequence[Morpheme]) -> list[Candidate]:
         if k and (inside[k][0], c.end) not in seen:
             seen.add((inside[k][0], c.end))
             pool.append(Candidate(inside[k][0], c.end, ctx.text[inside[k][0]:c.end], c.kind, c.counter, sub=True))
+        if c.kind in (DATE, QUANTITY):
+            continue  # 5年間 is not 5 when the question says 年間
+        # … and those that close with them: カラフトマスは主に[いつ]移動する -> 夜間移動 offers 夜間.
+        j = len(inside)
+        while j > 1 and inside[j - 1][2] and inside[j - 1][2] in ctx.q.content:
+            j -= 1
+        if j < len(inside) and inside[j - 1][2] and (c.start, inside[j - 1][1]) not in seen:  # not …の
+            seen.add((c.start, inside[j - 1][1]))
+            pool.append(Candidate(c.start, inside[j - 1][1], ctx.text[c.start:inside[j - 1][1]], c.kind, sub=True))
     return pool
 
 
@@ -843,7 +880,11 @@ def _question_word_features(c: Candidate, ctx: _Context) -> dict[str, float]:
             "before": len(words & set(pos.within(c.start - WORDS_WINDOW, c.start))),
             "gap": min(gap, GAP_CAP) / GAP_UNIT,
             "morphs": len(inside),
-            "near_question_words": bool(set(near) & words)}
+            "near_question_words": bool(set(near) & words),
+            # 通称フーバーミッション for 通称は何: the question's word opening (or closing) a span
+            # is the question's, not the answer's (フーバーミッション, also a candidate).
+            "lead_shared": bool(inside) and len(inside) > 1 and inside[0] in words,
+            "tail_shared": bool(inside) and len(inside) > 1 and inside[-1] in words}
 
 
 def _clause_features(c: Candidate, ctx: _Context) -> dict[str, float]:
@@ -939,9 +980,25 @@ def _vectors(features: list[dict[str, float]]) -> np.ndarray:
 
 
 def scored_candidates(q: Question, text: str, morphs: Sequence[Morpheme]) -> list[tuple[Candidate, np.ndarray]]:
-    """The candidates of a sentence that fit what is asked, each with its feature vector."""
+    """The candidates of a sentence that fit what is asked, each with its feature vector.
+
+    When a Japanese question asks for a fact the sentence has none of, any term may answer:
+    クロマニョン人が…進出し始めたのは[いつ] -> 35,000年前 (no date the pattern knows),
+    何人が…到来した -> ポルトガル人 (なにじん, not なんにん). Those candidates are ranked as
+    for a 何 question and marked ``fallback``, for the confidence to read."""
     if q.asked.kind == DESCRIPTION:
         return []
+    scored = _scored(q, text, morphs)
+    if scored or q.asked.kind not in FACT_KINDS or q.language != "ja":
+        return scored
+    as_term = replace(q, asked=replace(q.asked, kind=TERM, counter=None, granularity=None))
+    scored = _scored(as_term, text, morphs)
+    for _, x in scored:
+        x[_INDEX["fallback"]] = 1.0
+    return scored
+
+
+def _scored(q: Question, text: str, morphs: Sequence[Morpheme]) -> list[tuple[Candidate, np.ndarray]]:
     ctx = _context(q, text, morphs)
     kept: list[Candidate] = []
     features: list[dict[str, float]] = []
@@ -950,9 +1007,11 @@ def scored_candidates(q: Question, text: str, morphs: Sequence[Morpheme]) -> lis
         if admitted is None:
             continue
         kept.append(c)
-        features.append({**_kind_features(c, *admitted, ctx), **_surface_features(c, ctx),
-                         **_question_word_features(c, ctx), **_clause_features(c, ctx),
-                         **_alignment_features(c, ctx)})
+        f = {**_kind_features(c, *admitted, ctx), **_surface_features(c, ctx), **_question_word_features(c, ctx),
+             **_clause_features(c, ctx), **_alignment_features(c, ctx)}
+        if ctx.q.asked.kind == TERM:
+            f.update({f"term_{k}": f[k] for k in TERM_INTERACTIONS})
+        features.append(f)
     if not kept:
         return []
     return list(zip(kept, _vectors(features), strict=True))

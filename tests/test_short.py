@@ -259,6 +259,11 @@ RECALL_CASES = [
     ("原点に電気量qの電荷を置く。", "電気量を表す文字は何か", "q"),
     # the compound without the question's own word in front: 首都[ジュバ]
     ("首都ジュバの住民に多数の犠牲者が出た。", "南スーダンの首都は？", "ジュバ"),
+    # nouns joined into a list by および / や
+    ("梅雨前線の近くに台風や熱帯低気圧が接近すると豪雨となる。", "梅雨前線が豪雨となるのは何が接近したときか",
+     "台風や熱帯低気圧"),
+    # a fact asked that the sentence has not in that kind: any term may answer (fallback)
+    ("カラフトマスは主に夜間移動することが報告されている。", "カラフトマスは主にいつ移動する？", "夜間"),
 ]
 
 
