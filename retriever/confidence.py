@@ -126,8 +126,33 @@ def short_evidence(scores: np.ndarray, i: int, row: Mapping[str, float], sentenc
     return out
 
 
+class StepMapped:
+    """What :class:`Calibrator` and :class:`Forest` share: evidence read in ``features`` order
+    (a feature the evidence lacks counts as 0), a logistic output, then the isotonic step
+    ``knots``/``values`` (the logistic output at the knots and the probability there,
+    interpolated between; empty knots leave the logistic output as it is)."""
+
+    features: tuple[str, ...]
+    knots: tuple[float, ...]
+    values: tuple[float, ...]
+
+    def logistic(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        p = self.logistic(x)
+        return np.interp(p, self.knots, self.values) if self.knots else p
+
+    def probability(self, evidence: Mapping[str, float]) -> float:
+        return float(self.probabilities(self.row(evidence)[None, :])[0])
+
+    def row(self, evidence: Mapping[str, float]) -> np.ndarray:
+        """Evidence in ``features`` order; a feature the evidence lacks counts as 0."""
+        return np.array([evidence.get(name, 0.0) for name in self.features])
+
+
 @dataclass(frozen=True)
-class Calibrator:
+class Calibrator(StepMapped):
     """A logistic model over named evidence, then an isotonic map of its output.
 
     ``mean``/``scale`` standardise each feature; ``knots``/``values`` are the isotonic step
@@ -148,17 +173,6 @@ class Calibrator:
         z = ((x - np.array(self.mean)) / np.array(self.scale)) @ np.array(self.weights) + self.bias
         return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
 
-    def probabilities(self, x: np.ndarray) -> np.ndarray:
-        p = self.logistic(x)
-        return np.interp(p, self.knots, self.values) if self.knots else p
-
-    def probability(self, evidence: Mapping[str, float]) -> float:
-        return float(self.probabilities(self.row(evidence)[None, :])[0])
-
-    def row(self, evidence: Mapping[str, float]) -> np.ndarray:
-        """Evidence in ``features`` order; a feature the evidence lacks counts as 0."""
-        return np.array([evidence.get(name, 0.0) for name in self.features])
-
     def as_dict(self) -> dict[str, Any]:
         return {"features": list(self.features), "weights": [round(w, 6) for w in self.weights],
                 "bias": round(self.bias, 6), "mean": [round(m, 6) for m in self.mean],
@@ -175,7 +189,7 @@ class Calibrator:
 
 
 @dataclass(frozen=True)
-class Forest:
+class Forest(StepMapped):
     """Boosted decision trees over named evidence (fitted with LightGBM by
     benchmarks/train_confidence.py, evaluated here with numpy alone), then an optional
     isotonic step as in :class:`Calibrator`.
@@ -226,15 +240,9 @@ class Forest:
             node = children[node, (x[rows, feature[node]] <= threshold[node]).astype(np.int64)]
         return value[node].sum(axis=1)
 
-    def probabilities(self, x: np.ndarray) -> np.ndarray:
-        p = 1.0 / (1.0 + np.exp(-np.clip(self.raw(x), -30, 30)))
-        return np.interp(p, self.knots, self.values) if self.knots else p
-
-    def probability(self, evidence: Mapping[str, float]) -> float:
-        return float(self.probabilities(self.row(evidence)[None, :])[0])
-
-    def row(self, evidence: Mapping[str, float]) -> np.ndarray:
-        return np.array([evidence.get(name, 0.0) for name in self.features])
+    def logistic(self, x: np.ndarray) -> np.ndarray:
+        """The logistic of :meth:`raw`."""
+        return 1.0 / (1.0 + np.exp(-np.clip(self.raw(x), -30, 30)))
 
     def as_dict(self) -> dict[str, Any]:
         return {"features": list(self.features), "trees": [
