@@ -60,8 +60,15 @@ _JA = [
     (QUANTITY, re.compile(r"いくつ|いくら|どれ(?:くらい|ほど|だけ)|どの(?:くらい|程度)|何(?:" + COUNTERS + r")")),
     (TERM, re.compile(r"何|どの|どんな|どのような|名称|名前")),
 ]
-# English cues; the one that starts first decides.
+# English cues; the one that starts first decides, and of two that start together the first
+# in this table. "How much does X matter …" asks for a degree, not a number: a description.
+# (Answered by 入漁料は政府の歳入の柱である, it abstained as "asks for a quantity and the
+# best sentence has none".) "How much does it cost", "how much did they spend" are amounts.
+_EN_DEGREE = re.compile(r"\bhow much (?:do|does|did|will|would|can|could|should|might|may)\b(?:\s+[\w'’-]+){1,8}?"
+                        r"\s+(?:matter|matters|count|weigh|affect|influence|depend|rely|help|hurt|contribute|"
+                        r"care|differ|change|improve|benefit|shape|drive|worry|concern)\b", re.I)
 _EN = [
+    (DESCRIPTION, _EN_DEGREE),
     (QUANTITY, re.compile(r"\bhow (?:many|much|long|often|far|old|large|big)\b|\bwhat (?:\w+ )?(?:number|"
                           r"percentage|share|proportion|level|amount)\b", re.I)),
     (DESCRIPTION, re.compile(r"\bhow\b(?! (?:many|much|long|often|far|old|large|big)\b)|\bfor what reason\b|"

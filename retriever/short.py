@@ -684,6 +684,7 @@ _EN_KIND_OF = r"(?:(?:kinds?|types?|sorts?|forms?)\s+of\s+)?"
 _EN_ASKED_NOUN = re.compile(r"\b(?:what|which)\s+" + _EN_KIND_OF + r"((?:[a-z][a-z-]*\s+){0,3}?[a-z][a-z-]*)\s+"
                             r"(?:is|are|was|were|did|does|do|has|have|had|can|could|will|would|should|may|might|"
                             r"of|in|on|for|that|to|from|by|with)\b", re.I)
+_EN_COUNTED = re.compile(r"\bhow many\s+([a-z][a-z-]*)", re.I)  # the noun counted, or its first word
 _EN_NEXT_WORD = re.compile(r"\b(?:what|which)\s+" + _EN_KIND_OF + r"([a-z][a-z-]*)\b", re.I)  # "Which party …"
 
 
@@ -696,11 +697,14 @@ def _english_roles(q: Question, text: str) -> _Roles:
         return _Roles()
     particle = _english_particle(q)
     m = _EN_ASKED_NOUN.search(q.nfkc) or _EN_NEXT_WORD.search(q.nfkc)
-    if m is None:
+    counted = _EN_COUNTED.search(q.nfkc) if q.asked.kind == QUANTITY else None
+    if m is None and counted is None:
         return _Roles(particle=particle)
-    head = m[1].split()[-1].lower()
+    # "How many municipalities …" -> 市町村, the noun 52市町村 ends with (topic_head)
+    head = counted[1].lower() if counted is not None else m[1].split()[-1].lower()  # type: ignore[index]
     for term in q.bridged:
-        if term.english.split()[-1] == head and term.alternatives:
+        if (head in term.english.split() if counted is not None else term.english.split()[-1] == head) \
+                and term.alternatives:
             said = ["".join(tokens) for tokens, _ in term.alternatives]
             return _Roles(particle=particle, topic=next((t for t in said if t in text), said[0]))
     return _Roles(particle=particle)
@@ -760,11 +764,70 @@ def _context(q: Question, text: str, morphs: Sequence[Morpheme]) -> _Context:
                     echoed([w for w, _ in question_words(q.nfkc)], morphs) if q.bridged is not None else frozenset())
 
 
+COUNTED_NOUN = 3  # morphemes of the noun a number counts: 52[市町村], 3[年ごと]
+_NUMERAL_START = frozenset("0123456789０１２３４５６７８９〇一二三四五六七八九十百千")  # not 京 of 京年, nor 数 of 数年
+
+
+def counted_numbers(text: str, morphs: Sequence[Morpheme]) -> list[Candidate]:
+    """A number with the noun it counts, whatever the noun, and fractions: for an English
+    "how many X" or "how often" that names no counter Japanese has (COUNTERS).
+
+    # 2025年3月末までに[52市町村]が区域を設定した   ("How many municipalities …?")
+    # 日本は1997年から[3年ごと]に…サミットを開き      ("How often does Japan hold …?")
+    # 補助率を現行の[2分の1]から[4分の3]へ引き上げる ("How far should subsidies go?")
+
+    The counters of ``ingest.facts`` are a closed class: 市町村, 年ごと and 分の1 are not in
+    it, so these questions had no candidate at all, and "asks for a quantity and the best
+    sentence has none" abstained on sentences that hold the number. A number inside a date
+    (2025年3月) is the date's."""
+    dates = [(m.start(), m.end()) for m in _DATE.finditer(text)]
+    out: list[Candidate] = []
+    i = 0
+    while i < len(morphs):
+        m = morphs[i]
+        before = morphs[i - 1] if i and morphs[i - 1].end == m.start else None
+        if not m.pos.startswith("名詞-数詞") or m.surface[0] not in _NUMERAL_START or (before is not None and (
+                before.pos.startswith("名詞-数詞") or before.surface == "第")):  # 第2次: an ordinal
+            i += 1
+            continue
+        start = before.start if before is not None and before.surface in ("約", "およそ") else m.start
+        j = i + 1
+        while j < len(morphs) and morphs[j].start == morphs[j - 1].end and (
+                morphs[j].pos.startswith("名詞-数詞") or morphs[j].surface in (",", ".", "，", "．")):
+            j += 1
+        k = _counted_end(morphs, j)
+        if k > j and not any(a < morphs[k - 1].end and start < b for a, b in dates):
+            end = morphs[k - 1].end
+            out.append(Candidate(start, end, text[start:end], QUANTITY, text[morphs[j].start:end]))
+        i = max(j, i + 1)
+    return out
+
+
+def _counted_end(morphs: Sequence[Morpheme], j: int) -> int:
+    """Where the noun counted by the number that ends before morpheme ``j`` ends (``j``: none):
+    a fraction's 分の + number (2分の1), else up to COUNTED_NOUN touching nouns and suffixes."""
+    def touches(k: int) -> bool:
+        return k < len(morphs) and morphs[k].start == morphs[k - 1].end
+
+    if all(touches(k) for k in (j, j + 1, j + 2)) and morphs[j].surface == "分" \
+            and morphs[j + 1].surface == "の" and morphs[j + 2].pos.startswith("名詞-数詞"):
+        return j + 3
+    k = j
+    while k < j + COUNTED_NOUN and touches(k) and morphs[k].pos.startswith(("名詞", "接尾辞")) \
+            and not morphs[k].pos.startswith(("名詞-数詞", "名詞-助動詞語幹")):
+        k += 1
+    return k
+
+
 def _pool(ctx: _Context, morphs: Sequence[Morpheme]) -> list[Candidate]:
     """The sentence's candidates, and for 何内閣 the compounds cut after their head
     (吉田内閣 out of 吉田内閣打倒); compounds that open (or close) with the question's own
-    words also offer the rest (南スーダンの首都は -> 首都ジュバ offers ジュバ)."""
+    words also offer the rest (南スーダンの首都は -> 首都ジュバ offers ジュバ). An English
+    quantity question that names no counter also takes any counted number (counted_numbers)."""
     pool, head = candidates(ctx.text, morphs), ctx.q.asked.head
+    if ctx.q.language != "ja" and ctx.q.asked.kind == QUANTITY and ctx.q.asked.counter is None:
+        spans = {(c.start, c.end) for c in pool if c.kind == QUANTITY}  # 52市町村 is also a noun compound
+        pool += [c for c in counted_numbers(ctx.text, morphs) if (c.start, c.end) not in spans]
     if head:
         for c in list(pool):
             at = c.text.find(head)

@@ -75,6 +75,10 @@ ASKED_CASES = [
      "en", DESCRIPTION, None),
     ("When a typhoon approaches the front, the front becomes active; what happens then?", "en", TERM, None),
     ("When was the caricature drawn?", "en", DATE, None),
+    # "how much does X matter" asks for a degree, not an amount; "how much does X cost" an amount
+    ("How much do fishing access fees matter to island governments' budgets?", "en", DESCRIPTION, None),
+    ("How much does membership of the party cost?", "en", QUANTITY, None),
+    ("How many municipalities had designated promotion zones?", "en", QUANTITY, None),
     ("Where, in Japan, is the rainy season longest?", "en", PLACE, None),
 ]
 
@@ -316,6 +320,51 @@ def test_an_english_what_or_which_names_the_head_of_the_answer(report_retriever:
               for c, x in scored_candidates(q, sentence, analyse(report_retriever.tokenizer, sentence))}
     assert scored["新START条約"]["topic_head"] == 1
     assert scored["2023年2月"]["topic_head"] == 0
+
+
+@pytest.mark.parametrize(("sentence", "counted"), [
+    # a number with any noun it counts (52 municipalities), not the numbers of a date
+    ("2025年3月末までに52市町村が区域を設定した。", ["52市町村"]),
+    ("日本は1997年から3年ごとにサミットを開いてきた。", ["3年ごと"]),
+    # fractions: 2分の1 is no number of 分
+    ("補助率を現行の2分の1から4分の3へ引き上げること", ["2分の1", "4分の3"]),
+    # with 約, and with a counter the closed class knows too
+    ("全国で約7兆円の投資が必要になる。", ["約7兆円"]),
+    # an ordinal is a name (第2次世界大戦), and a number with no noun after it counts nothing
+    ("第2次世界大戦の後、人口は52に減った。", []),
+])
+def test_counted_numbers(tokenizer: Tokenizer, sentence: str, counted: list[str]) -> None:
+    found = short.counted_numbers(sentence, analyse(tokenizer, sentence))
+    assert [c.text for c in found] == counted
+    assert all(sentence[c.start:c.end] == c.text and c.kind == QUANTITY for c in found)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(_TEXTS)
+def test_every_counted_number_is_the_text_at_its_offsets(tokenizer: Tokenizer, sentence: str) -> None:
+    for c in short.counted_numbers(sentence, analyse(tokenizer, sentence)):
+        assert sentence[c.start:c.end] == c.text
+        assert c.text.lstrip("約およそ")[0] in "0123456789一二三四五六七八九十百千"
+
+
+@pytest.mark.parametrize(("question", "sentence", "answer"), [
+    # English "how many X" names no counter Japanese has: before, no candidate at all, and the
+    # question abstained as "asks for a quantity and the best sentence has none"
+    ("How many municipalities had designated promotion zones by March 2025?",
+     "2025年3月末までに52市町村が区域を設定した。", "52市町村"),
+    ("How often does Japan hold its summit with island leaders?",
+     "日本は1997年から3年ごとにサミットを開いてきた。", "3年ごと"),
+])
+def test_an_english_quantity_question_without_a_counter_takes_counted_numbers(
+        tokenizer: Tokenizer, question: str, sentence: str, answer: str) -> None:
+    q = replace(Question.of(question, tokenizer), bridged=())
+    assert q.asked.kind == QUANTITY and q.asked.counter is None
+    found = best_span(q, sentence, analyse(tokenizer, sentence))
+    assert found is not None and found[0].text == answer
+    # a Japanese question's candidates are as they were (its ranker learned them): no counted number
+    ja = Question.of("区域を設定したのはいくつの市町村か", tokenizer)
+    assert (answer, QUANTITY) not in [(c.text, c.kind) for c, _ in scored_candidates(ja, sentence,
+                                                                                   analyse(tokenizer, sentence))]
 
 
 # (English question, sentence, the morphemes that say the question's words again)
