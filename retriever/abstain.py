@@ -19,11 +19,14 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from ingest.facts import COUNTERS
 
 WEIGHTS = Path(__file__).with_name("abstain.json")
 
@@ -31,6 +34,33 @@ WEIGHTS = Path(__file__).with_name("abstain.json")
 EVIDENCE = ("dense", "dense_z", "top_z", "coverage", "known", "missing_fact",
             "passage_coverage", "anchor_coverage", "absent", "held_rare", "lead", "second", "second_top")
 LEAD_OVER = 10  # the best sentence's lead is measured over the 10th most similar
+
+
+# A number a sentence states: any digit, or a kanji numeral with a counter after it (二度,
+# 三か所, 十数人; not 一 of 一般 or 統一). Wider than the short-answer step's quantities on
+# purpose: 2度の優勝 and 60日程度 are counts it has no counter for.
+_NUMERAL = r"(?:[0-9０-９][0-9０-９,，.．]*|[一二三四五六七八九十百千数]+)[万億兆]?"
+_NUMBER = re.compile(r"[0-9０-９]|[一二三四五六七八九十百千万数]+(?:"
+                     + COUNTERS + r"|度|日|年|月|週|か所|ヶ所|カ所|箇所|世紀|代)")
+# Counters that count the same thing as the one an English noun was given (times -> 回).
+_SAME_COUNT = {"回": "回|度", "年間": "年間|年", "%": "%|％|パーセント|割", "か国": "か国|カ国|ヶ国|箇国",
+               "人": "人|名"}
+
+
+def states_number(text: str, counter: str | None = None) -> bool:
+    """Whether a sentence states a number, of ``counter`` when the question names one: what
+    "how many / how long" needs of it.
+
+    Asked "How many times has Dominica won the Cricket World Cup?", the sentence
+    …クリケット・ワールドカップで2度の優勝経験がある。 answers it although no short answer
+    of the kind asked (a number of 回) is found in it: 度 counts times as 回 does. Whether the
+    sentence has the fact is read off its text, not off what the short-answer step made of
+    it; "How many ICBM silos…" still needs a number of 基, not the 5つ of 5つの核兵器国.
+    """
+    if counter is None:
+        return _NUMBER.search(text) is not None
+    same = _SAME_COUNT.get(counter, re.escape(counter))
+    return re.search(_NUMERAL + "(?:" + same + ")", text) is not None
 
 
 @dataclass(frozen=True)

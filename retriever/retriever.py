@@ -30,7 +30,7 @@ from ingest.manifest import check_tokenizer
 from ingest.tokens import Morpheme, Tokenizer, analyse
 from ingest.use_vectors import one_blas_thread, question_similarities
 
-from .abstain import Evidence, Term, lead, models, standing, term_evidence
+from .abstain import Evidence, Term, lead, models, standing, states_number, term_evidence
 from .alignment import ECHO_FEATURES, Echo, Paired
 from .confidence import Calibration, sentence_evidence, shipped_calibration, short_evidence, short_summary
 from .english import (
@@ -622,6 +622,19 @@ class Retriever:
         """The kind of fact asked, in words ("a number of 発", "a date"), or ""."""
         return f"a number of {q.asked.counter}" if q.asked.counter else _FACT_NAMES.get(q.asked.kind, "")
 
+    def missing_fact(self, q: Question, best: int, short: ShortAnswer | None) -> bool:
+        """Whether the question asks for a date, person, place, organisation or quantity and
+        the best sentence offers none: no short answer of the kind, or, for an English
+        quantity, no number in the sentence's text at all. English names no counter a
+        Japanese sentence's number must carry: "How many times has Dominica won…" is
+        answered by 2度の優勝経験, which the short-answer step offers as no number of 回
+        (:func:`states_number`)."""
+        if q.asked.kind not in FACT_KINDS:
+            return False
+        if q.language != "ja" and q.asked.kind == QUANTITY:
+            return not states_number(self.index.units.text[best], q.asked.counter)
+        return short is None
+
     def evidence(self, q: Question, best: int, du: np.ndarray, short: ShortAnswer | None) -> Evidence:
         """What is known about the question and its best sentence, for the abstain model."""
         dense_z, top_z = standing(du, best)
@@ -635,7 +648,7 @@ class Retriever:
             total = sum(idf.values())
             lexical = self.index.passage_lexical
             known = sum(v for t, v in idf.items() if lexical.document_frequency(t) > 0) / total if total else 1.0
-        missing = q.asked.kind in FACT_KINDS and short is None
+        missing = self.missing_fact(q, best, short)
         second = (float(q.second_dense[0][best]), float(q.second_dense[0].max())) if q.second_dense else (0.0, 0.0)
         if q.second_dense is None and q.language == "en":  # an index without USE vectors: not measured
             second = (float("nan"), float("nan"))
@@ -721,7 +734,7 @@ class Retriever:
         # coverage is evidence of no answer; a missing fact (何発 with no count of 発)
         # is, when coverage is also middling. English questions share no words with
         # Japanese text: there the missing fact alone decides.
-        missing_fact = st.abstain_missing_fact and q.asked.kind in FACT_KINDS and short is None
+        missing_fact = st.abstain_missing_fact and self.missing_fact(q, best, short)
         fact = self.fact_name(q)
         if missing_fact and q.language != "ja" and (q.bridged is None or q.asked.kind == QUANTITY):
             # Without a bridge the missing fact alone decides; through one, a missing count

@@ -6,7 +6,17 @@ import numpy as np
 import pytest
 
 from retriever import Retriever
-from retriever.abstain import EVIDENCE, AbstainModel, Evidence, Term, lead, models, standing, term_evidence
+from retriever.abstain import (
+    EVIDENCE,
+    AbstainModel,
+    Evidence,
+    Term,
+    lead,
+    models,
+    standing,
+    states_number,
+    term_evidence,
+)
 from retriever.english import BridgedTerm, anchor_words, heard_in, sound_of
 from retriever.question import anchor_runs
 
@@ -230,3 +240,47 @@ def test_an_unplaced_number_is_not_an_absent_name(word: str, alternatives: tuple
     assert term.in_corpus is in_corpus
     assert not term.in_sentence and not term.in_passage
     assert term_evidence([term])["absent"] == (0.0 if in_corpus else 1.0)
+
+
+# (sentence, states a number): what an English "how many" needs of its best sentence
+NUMBER_CASES = [
+    ("過去にはクリケット・ワールドカップで2度の優勝経験がある。", True),  # 度: no counter "times" maps to
+    ("水温8℃では、60日程度かかって孵化する。", True),
+    ("全国に約千三百か所ある。", True),  # a kanji numeral with its counter
+    ("十数人が参加した。", True),
+    ("電子基準点は、その観測点である。", False),
+    ("一般に統一された基準はない。", False),  # 一 inside words is no number
+]
+
+
+@pytest.mark.parametrize(("text", "stated"), NUMBER_CASES)
+def test_states_number(text: str, stated: bool) -> None:
+    assert states_number(text) is stated
+
+
+# (sentence, the counter an English noun was given, states a number of it)
+COUNTED_CASES = [
+    ("過去にはクリケット・ワールドカップで2度の優勝経験がある。", "回", True),  # 度 counts times as 回 does
+    ("比例票は参院選としては18年ぶりの10%越えを達成した。", "年間", True),
+    ("5つの核兵器国の中で、唯一核弾頭数を増加させている。", "基", False),  # silos: a number of 基, not 5つ
+    ("サイロを三百基建設した。", "基", True),
+    ("190か国が加盟している。", "か国", True),
+]
+
+
+@pytest.mark.parametrize(("text", "counter", "stated"), COUNTED_CASES)
+def test_states_number_of_a_counter(text: str, counter: str, stated: bool) -> None:
+    assert states_number(text, counter) is stated
+
+
+def test_an_english_quantity_is_missing_only_from_a_sentence_without_a_number(report_retriever: Retriever) -> None:
+    r = report_retriever
+    q = r.analyse("How much did the budget grow?")
+    assert q.asked.kind == "quantity" and q.asked.counter is None
+    texts = r.index.units.text
+    with_number = next(u for u in range(len(texts)) if states_number(texts[u]))
+    without = next(u for u in range(len(texts)) if not states_number(texts[u]))
+    # No short answer was found in either: the sentence's own text decides.
+    assert not r.missing_fact(q, with_number, None)
+    assert r.missing_fact(q, without, None)
+    assert r.missing_fact(r.analyse("何回会談したか"), with_number, None)  # Japanese: by the short answer, as before
