@@ -106,19 +106,37 @@ def cross_validate(rows: list[dict], items: list, fold: np.ndarray, folds: int) 
     return learned, handset
 
 
-def main() -> None:
+def collect_jsquad(index_dir: str | None) -> list[dict]:
+    """Every JSQuAD validation question's candidate sentences and features (train_confidence.collect)."""
     from train_confidence import collect  # imports this module: not at the top
 
+    qset = read_questions(JSQUAD)
+    index = Path(index_dir) if index_dir else corpus_index(qset, CACHE / "eval", progress=True)
+    return collect(index, qset)
+
+
+def check_trainable(rows: list[dict], items: list, source: str) -> None:
+    """Stop in one line unless some Japanese question has a right and a wrong candidate: the
+    ranker is fitted on those alone (inputs of English questions only left nothing to fit)."""
+    usable = sum(1 for row, it in zip(rows, items, strict=True)
+                 if row.get("lang") == "ja" and it is not None and it[1].any() and not it[1].all())
+    if not usable:
+        languages = ", ".join(sorted({str(row.get("lang")) for row in rows})) or "none"
+        raise SystemExit(f"train_sentence_ranker: {source} holds no Japanese question with both a right and a "
+                         f"wrong candidate sentence ({len(rows)} questions, languages: {languages}), and the "
+                         "ranker is fitted on those alone; give inputs collected on JSQuAD's Japanese questions")
+
+
+def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--index", help="a JSQuAD index built before (default: built once and cached)")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--inputs", help="the inputs of an earlier run (a confidence-inputs-*.json of the cache)")
     args = ap.parse_args()
     t0 = time.perf_counter()
-    qset = read_questions(JSQUAD)
-    index = Path(args.index) if args.index else corpus_index(qset, CACHE / "eval", progress=True)
-    rows = json.loads(Path(args.inputs).read_text(encoding="utf-8")) if args.inputs else collect(index, qset)
+    rows = json.loads(Path(args.inputs).read_text(encoding="utf-8")) if args.inputs else collect_jsquad(args.index)
     items = [labelled(row) for row in rows]
+    check_trainable(rows, items, args.inputs or "the JSQuAD run")
     fold = folds_by_article(rows, args.folds)
     learned, handset = cross_validate(rows, items, fold, args.folds)
     kinds = sorted({row["kind"] for row in rows if row.get("kind")})

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -104,3 +106,23 @@ def test_a_damaged_sentence_ranker_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(IndexFileError, match=r"damaged.*train_sentence_ranker\.py"):
         sentence_rankers(path)
 
+
+
+def test_training_the_sentence_ranker_on_english_inputs_alone_is_one_line(tmp_path: Path) -> None:
+    # the ranker is fitted on Japanese questions only (English keeps the hand-set weights):
+    # inputs of English questions alone left it nothing to fit, and np.vstack of nothing crashed
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "train_sentence_ranker.py"
+    row = {"lang": "en", "article": "Tokyo", "abstained": False, "kind": "who", "answers": ["アラグチ"],
+           "texts": ["アラグチ氏が外相に就任した。", "大統領はペゼシュキアン氏である。"],
+           "x": [[0.5] * len(SENTENCE_FEATURES), [0.1] * len(SENTENCE_FEATURES)]}
+    inputs = tmp_path / "confidence-inputs-en.json"
+    inputs.write_text(json.dumps([dict(row, article=f"a{i}") for i in range(10)], ensure_ascii=False),
+                      encoding="utf-8")
+    ranker = script.parent.parent / "retriever" / "sentence_ranker.json"
+    before = ranker.read_bytes()
+    done = subprocess.run([sys.executable, str(script), "--inputs", str(inputs)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Japanese" in lines[0] and str(inputs) in lines[0], done.stderr
+    assert ranker.read_bytes() == before
