@@ -279,6 +279,17 @@ def read_use_vectors(gen: Path, units: int) -> np.ndarray | None:
     return rows.astype(np.float32)
 
 
+def index_has_use_vectors(index_dir: Path) -> bool:
+    """Whether the live generation of ``index_dir`` holds USE vectors (False where there is none
+    to read: loading the index then says why). ``kotae ask`` loads USE early only for those."""
+    from .generations import generation
+
+    try:
+        return (generation(index_dir) / USE_FILE).is_file()
+    except (IndexFileError, OSError):
+        return False
+
+
 @functools.cache
 def shared_use_encoder() -> UseEncoder:
     """One encoder per process: its weights are read once, on the first English question."""

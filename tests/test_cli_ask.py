@@ -13,6 +13,7 @@ import pytest
 from helpers import error_line as _error_line
 
 from ingest.generations import generation
+from ingest.use_vectors import USE_FILE, UseEncoder
 from qa_cli.main import main
 
 QUESTIONS = Path(__file__).resolve().parent.parent / "corpus" / "questions" / "report.jsonl"
@@ -258,3 +259,34 @@ def test_default_corpus_of_empty_files(tmp_path: Path, capsys: pytest.CaptureFix
     rc = main(["ask", "米国はいつ交渉を始めるか"])
     assert rc == 2
     assert "empty" in _error_line(capsys.readouterr().err)
+
+
+class _WarmCounter(UseEncoder):
+    """The USE encoder, counting the early loads kotae ask starts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.warmed = 0
+
+    def warm(self) -> None:
+        self.warmed += 1
+        super().warm()
+
+
+def test_ask_loads_use_early_only_for_english_over_an_index_with_use_vectors(
+        report_index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # USE costs an English question ~0.3 s of background CPU to load: worth it only where the
+    # index holds USE vectors for it to be compared with
+    counter = _WarmCounter()
+    monkeypatch.setattr("ingest.use_vectors.shared_use_encoder", lambda: counter)
+    without = tmp_path / "index"
+    shutil.copytree(report_index, without, symlinks=True)
+    (generation(without) / USE_FILE).unlink()
+    assert main(["ask", "Who became Iran's president?", "--index", str(without), "--json"]) == 0
+    assert "ペゼシュキアン" in json.loads(capsys.readouterr().out)["answer"]["text"]
+    assert counter.warmed == 0
+    assert main(["ask", "イランの大統領は誰か", "--index", str(report_index), "--json"]) == 0
+    assert counter.warmed == 0
+    assert main(["ask", "Who became Iran's president?", "--index", str(report_index), "--json"]) == 0
+    assert counter.warmed == 1
