@@ -8,6 +8,7 @@ could not be written (closed or full), 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -28,11 +29,22 @@ def default_corpus() -> Path:
 
 
 def default_index() -> Path:
-    """$KOTAE_INDEX, else ~/.cache/kotae/index (or under $XDG_CACHE_HOME)."""
+    """$KOTAE_INDEX, else an index of the default corpus's own under kotae's cache
+    (``~/.cache/kotae/index-<key>``, see :func:`corpus_key`)."""
     env = os.environ.get("KOTAE_INDEX")
     if env:
         return Path(env)
-    return cache_dir() / "index"
+    return cache_dir() / f"index-{corpus_key(default_corpus())}"
+
+
+def corpus_key(corpus: Path) -> str:
+    """The default index's name for ``corpus``: a hash of its resolved path.
+
+    # One ~/.cache/kotae/index served every checkout: a clone at /home/a/kotae2 answered
+    # from the index /home/a/kotae built, and cited /home/a/kotae/corpus/... . Keyed by
+    # the path, each checkout (and each $KOTAE_CORPUS) has its own, built on its first use.
+    """
+    return hashlib.sha256(str(corpus.resolve()).encode("utf-8")).hexdigest()[:12]
 
 
 def _ensure_default_index(index: Path) -> None:
@@ -46,7 +58,11 @@ def _ensure_default_index(index: Path) -> None:
     # The progress bar shows while it builds; the notice comes after, so that a corpus
     # that cannot be indexed gives its one error line and nothing else.
     summary = build_index([corpus], index, progress=True)
-    print(f"kotae: built the default index from {corpus} (first use): {summary.line()}", file=sys.stderr)
+    shared = cache_dir() / "index"  # the index every checkout shared before: not read any more
+    before = f"; the shared index of earlier versions stays usable with --index {shared}" \
+        if os.path.lexists(shared / CURRENT) else ""
+    print(f"kotae: built the default index of {corpus} in {index} (first use of this corpus{before}): "
+          f"{summary.line()}", file=sys.stderr)
 
 
 def _index_arg(args: argparse.Namespace) -> Path:
@@ -226,8 +242,8 @@ def _confidence_opt(s: argparse.ArgumentParser) -> None:
 
 
 def _index_opt(s: argparse.ArgumentParser) -> None:
-    s.add_argument("--index", metavar="DIR", help="index directory (default: $KOTAE_INDEX or "
-                   "~/.cache/kotae/index, built from the bundled corpus on first use)")
+    s.add_argument("--index", metavar="DIR", help="index directory (default: $KOTAE_INDEX, else one "
+                   "per corpus under ~/.cache/kotae, built from the bundled corpus on first use)")
 
 
 def _doc_opt(s: argparse.ArgumentParser) -> None:

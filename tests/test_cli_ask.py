@@ -236,7 +236,7 @@ def test_default_index_is_built_on_first_use(tmp_path: Path, capsys: pytest.Capt
     rc = main(["ask", "米国はいつ交渉を始めるか", "--json"])
     out, err = capsys.readouterr()
     assert rc == 0
-    assert f"built the default index from {corpus}" in err
+    assert f"built the default index of {corpus} in {index}" in err
     assert (index / "current" / "manifest.json").is_file()
     d = json.loads(out)
     assert d["answer"]["text"] == "米国は2026年に交渉を始める。"
@@ -290,3 +290,32 @@ def test_ask_loads_use_early_only_for_english_over_an_index_with_use_vectors(
     assert counter.warmed == 0
     assert main(["ask", "Who became Iran's president?", "--index", str(report_index), "--json"]) == 0
     assert counter.warmed == 1
+
+
+def test_each_corpus_gets_its_own_default_index(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    # two checkouts (two corpus/ folders) used to share ~/.cache/kotae/index: a fresh clone
+    # answered from the first one's index and cited the first one's files
+    monkeypatch.delenv("KOTAE_INDEX", raising=False)
+    monkeypatch.setattr("qa_cli.main.cache_dir", lambda: tmp_path / "cache" / "kotae")  # not the engine's
+    (tmp_path / "cache" / "kotae" / "index").mkdir(parents=True)
+    (tmp_path / "cache" / "kotae" / "index" / "current").write_text("gen-x\n")  # the one shared before
+    corpora = {}
+    for name, year in (("first", 2026), ("second", 2027)):
+        corpora[name] = tmp_path / name / "corpus"
+        corpora[name].mkdir(parents=True)
+        (corpora[name] / "plan.txt").write_text(f"米国は{year}年に交渉を始める。\n中国は核戦力を増強している。\n",
+                                                encoding="utf-8")
+    for name, year, builds in (("first", 2026, True), ("second", 2027, True), ("first", 2026, False)):
+        monkeypatch.setenv("KOTAE_CORPUS", str(corpora[name]))
+        assert main(["ask", "米国はいつ交渉を始めるか", "--json"]) == 0
+        out, err = capsys.readouterr()
+        answer = json.loads(out)["answer"]
+        assert answer["short"]["text"] == f"{year}年"
+        assert answer["path"] == str((corpora[name] / "plan.txt").resolve())
+        if builds:  # one line, naming the corpus and the index the shared one no longer serves
+            (line,) = [line for line in err.splitlines() if line.startswith("kotae:")]
+            assert f"built the default index of {corpora[name]}" in line
+            assert f"--index {tmp_path / 'cache' / 'kotae' / 'index'}" in line
+        else:
+            assert err == ""
