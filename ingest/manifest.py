@@ -19,6 +19,13 @@ from .errors import IndexFileError
 
 FORMAT_VERSION = 2  # 2: units carry the kinds of facts they state
 MANIFEST = "manifest.json"
+# The version of the rules that cut a text into units (ingest.segment, clean, headings): bump it
+# with any change that moves a unit's boundaries. Each document's manifest entry records it
+# (SEGMENTER), so the next ingest cuts an unchanged document again when the rules have changed,
+# and kotae ask warns about one that was not. Here, not in segment.py: ask reads it, and
+# importing the segmenter costs a cold ask 14 ms.
+UNITS_VERSION = 1
+SEGMENTER = f"kotae units {UNITS_VERSION}"
 
 
 class ManifestError(IndexFileError):
@@ -121,14 +128,58 @@ def _mapping(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+# The tokenizer keys whose change changes a lemma, and so the BM25 vocabulary: a question's
+# lemmas must come from the dictionary of the index's. fugashi's own version (with the MeCab it
+# bundles) is recorded too, but a new fugashi over the same dictionary is only warned about.
+LEMMA_KEYS = ("dictionary", "dictionary_version")
+
+
 def check_tokenizer(manifest: Manifest, version: Mapping[str, str], where: object) -> None:
-    """Raise IndexFileError unless the index was tokenised by the tokenizer given.
+    """Raise IndexFileError unless the index was tokenised with the dictionary given.
 
     # unidic-lite 1.0.8 -> another UniDic: 行っ/た may come out with another lemma, and a
     # question's lemmas would then miss the index's BM25 vocabulary without a word.
     """
-    if dict(manifest.tokenizer) != dict(version):
+    if any(manifest.tokenizer.get(k) != version.get(k) for k in LEMMA_KEYS):
         was = ", ".join(f"{v}" for v in manifest.tokenizer.values())
         now = ", ".join(f"{v}" for v in version.values())
         raise IndexFileError(f"{where} was tokenised with {was}, this kotae has {now}; "
                              "rebuild with kotae ingest")
+
+
+@dataclass(frozen=True)
+class Build:
+    """What made a document's units and vectors, recorded with each document of the manifest:
+    the sentence rules (:data:`UNITS_VERSION`) and the engine of the embedder."""
+
+    segmenter: str
+    engine: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"segmenter": self.segmenter, "engine": self.engine}
+
+    def matches(self, manifest: Manifest, doc: str) -> bool:
+        """Whether ``doc`` of ``manifest`` was built so (one ingested before documents recorded
+        their segmenter counts as this one's; its engine is the manifest's)."""
+        before = manifest.documents.get(doc, {})
+        return (before.get("segmenter", self.segmenter) == self.segmenter
+                and before.get("engine", manifest.embedder_engine) == self.engine)
+
+
+def built_elsewhere(manifest: Manifest, tokenizer: Mapping[str, str], build: Build) -> list[str]:
+    """How the index differs from what this kotae on this machine would build, short of what
+    :func:`check_tokenizer` refuses: fugashi's version, the documents' segmenter and engine
+    (``onnxruntime mixed`` on a CPU with VNNI, ``onnxruntime q4`` elsewhere). Empty: none."""
+    out = []
+    if manifest.tokenizer.get("tokenizer", "") not in ("", tokenizer.get("tokenizer")):
+        out.append(f"tokenised by {manifest.tokenizer['tokenizer']}, here {tokenizer.get('tokenizer')}")
+    docs = manifest.documents_sha256
+    checks = (("segmented by", "segmenter", build.segmenter, ""),
+              ("embedded by", "engine", build.engine, manifest.embedder_engine))
+    for what, key, now, unrecorded in checks:
+        was = [str(manifest.documents.get(doc, {}).get(key, unrecorded)) for doc in docs]
+        other = [w for w in was if w and now and w != now]
+        if other:
+            out.append(f"{len(other)} of {len(docs)} documents {what} {max(set(other), key=other.count)}, "
+                       f"here {now}")
+    return out

@@ -18,6 +18,9 @@ from .clean import OffsetText, clean, is_space
 from .headings import MARKER_FIRST, Marker, MarkerKey, marker
 from .records import Document, DocumentMeta, Passage, Segmented, Span, Unit
 
+# A change to these rules (or clean.py's, headings.py's) that moves a unit's boundaries, e.g.
+# the one that made ・広域の人材バンク an item of its own, bumps ingest.manifest.UNITS_VERSION.
+
 # ◆◆概観, ■ 提言, ## Markdown heading
 _HEADING = re.compile(r"^[ \t\u3000]*(?:[◆◇■□▼▽★☆◎]+|#{1,6}(?=[ \t]))[ \t\u3000]*(?P<text>\S.*?)[ \t\u3000]*$")
 # •\t日本は…  ・ 次に…  - item   (・ only with a space after it: 北朝鮮・イラン is a word)

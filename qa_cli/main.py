@@ -166,6 +166,19 @@ def settings_of(args: argparse.Namespace):
     return Settings(min_confidence=args.min_confidence)
 
 
+def _warn_if_built_elsewhere(retriever, index: Path) -> None:
+    """One line on stderr when another fugashi, segmenter or engine built the index (another
+    kotae, or a machine with(out) VNNI): it answers, a little differently from a fresh index."""
+    from ingest.manifest import SEGMENTER, Build, built_elsewhere
+
+    build = Build(SEGMENTER, str(getattr(retriever.embedder, "engine", "")))
+    differences = built_elsewhere(retriever.index.manifest, retriever.tokenizer.version, build)
+    if differences:
+        print(f"kotae: warning: {terminal_safe(str(index))} was built with another segmenter or engine "
+              f"({'; '.join(differences)}); to rebuild it with this one, ingest its files again: "
+              f"kotae ingest PATH... --index {terminal_safe(str(index))}", file=sys.stderr)
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     from ingest import use_vectors
     from retriever import Retriever
@@ -184,8 +197,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
         raise KotaeError("standard input is closed; give the question as an argument, or pipe questions in")
     if args.question != "-":
         answer = retriever.ask(args.question, k=args.k, docs=docs)
+        _warn_if_built_elsewhere(retriever, index)  # after: the engine it names has loaded by now
         print(json.dumps(answer.as_dict(), ensure_ascii=False) if args.json else render(answer, tty))
         return 0
+    _warn_if_built_elsewhere(retriever, index)
     bad = 0
     for n, line in enumerate(sys.stdin, 1):
         if not line.strip():

