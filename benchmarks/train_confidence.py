@@ -58,6 +58,7 @@ from retriever.confidence import (
     area_under_risk_coverage,
     expected_calibration_error,
     logit,
+    pick_lead,
     risk_coverage,
     sentence_evidence,
     short_evidence,
@@ -107,6 +108,7 @@ class Recorder(Retriever):
             idf = self._idf(q)
             self.seen[-1].update({"lang": q.language, "kind": q.asked.kind, "x": x.round(5).tolist(),
                                   "coverage": [round(self._coverage(q, u, idf), 5) for u in cand],
+                                  "next": self.next_candidates(cand),
                                   "texts": [self.index.units.text[u] for u in cand]})
         return x
 
@@ -151,7 +153,9 @@ def sentence_items(rows: list[dict], s_by_q: list[np.ndarray], cands: list[Score
         short = short_summary(ranked(cands[q], row["lang"], w_by_q[q])) if cands[q] else None
         for rank, i in enumerate(np.argsort(-scores, kind="stable")[:SENTENCES_KEPT]):
             named = dict(zip(SENTENCE_FEATURES, x[i], strict=True))
-            e = sentence_evidence(scores, int(i), named, row["coverage"][i], row["kind"], short if rank == 0 else None)
+            lead = pick_lead(scores, x, SENTENCE_FEATURES, int(i), row["next"][i])
+            e = sentence_evidence(scores, int(i), named, row["coverage"][i], row["kind"], short if rank == 0 else None,
+                                  lead)
             out.append({"q": q, "rank": rank, "y": found(row["answers"], row["texts"][i]), "e": e})
     return out
 
@@ -440,7 +444,7 @@ def english(index: Path, ja: QuestionSet, cal: Calibration, r: Retriever, folds:
         i = int(np.argsort(-scores, kind="stable")[0])
         short = short_summary(ranked(cands[q], "ja")) if cands[q] else None  # bridged: Japanese weights
         e = sentence_evidence(scores, i, dict(zip(SENTENCE_FEATURES, x[i], strict=True)), row["coverage"][i],
-                              row["kind"], short)
+                              row["kind"], short, pick_lead(scores, x, SENTENCE_FEATURES, i, row["next"][i]))
         s_logit[q], s_y[q] = logit(cal.sentence.probability(e)), found(row["answers"], row["texts"][i])
     s_p, s_cal = platt(s_logit, s_y, dev, fold, folds)
     with_short = [q for q in range(len(rows)) if cands[q]]

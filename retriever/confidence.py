@@ -84,14 +84,43 @@ def short_summary(ranked: Sequence[tuple[object, float, np.ndarray]]) -> dict[st
             "particle_match": first.get("particle_match", 0.0)}
 
 
+# Features of the answer sentence compared with the best of the other candidates (pick_lead).
+LEAD_FEATURES = ("coverage", "echo", "echo_cover", "lexical", "dense_raw", "anchor_before", "anchor_after", "type")
+
+
+def pick_lead(scores: np.ndarray, x: np.ndarray, names: Sequence[str], i: int, following: int) -> dict[str, float]:
+    """How candidate ``i`` (row ``i`` of ``x``, features in ``names`` order) stands against the
+    other candidates of its question, feature by feature (LEAD_FEATURES: its value less the best
+    of the others'), and against the sentence after it (``following``: its row, -1 when that
+    sentence did not compete). A pick that holds the question's words no better than another
+    sentence is a guess between two, and a pick whose next sentence scores nearly as well often
+    rewords the question and leaves the answer to that one:
+
+    # 梅雨の期間中ほとんど雨が降らない場合を何と呼ぶ？ (gold: 空梅雨)
+    # 梅雨の期間中ほとんど雨が降らない場合がある。 (the pick: it rewords the question)
+    # このような梅雨のことを空梅雨（からつゆ）という。 (the next sentence, ranked second: the answer)
+    """
+    others = np.delete(x, i, axis=0)
+    out = {}
+    for name in LEAD_FEATURES:
+        j = list(names).index(name)
+        out[f"lead_{name}"] = float(x[i, j] - others[:, j].max()) if len(others) else float(x[i, j])
+    order = np.argsort(-np.asarray(scores), kind="stable")
+    out["next_gap"] = float(scores[following] - scores[i]) if following >= 0 else -MARGIN_CAP
+    out["next_second"] = float(len(order) > 1 and following >= 0 and int(order[1]) == following)
+    return out
+
+
 def sentence_evidence(scores: np.ndarray, i: int, row: Mapping[str, float], coverage: float,
-                      asked_kind: str, short: Mapping[str, float] | None = None) -> dict[str, float]:
+                      asked_kind: str, short: Mapping[str, float] | None = None,
+                      lead: Mapping[str, float] | None = None) -> dict[str, float]:
     """Evidence that candidate sentence ``i`` holds the answer.
 
     ``scores`` are all candidate sentences' ranker scores, ``row`` sentence ``i``'s named
     features (retriever.retriever.SENTENCE_FEATURES), ``coverage`` the share of the
     question's content words it holds (1.0 for questions other than Japanese), ``short``
-    what its short-answer candidates say (short_summary), when they were looked for.
+    what its short-answer candidates say (short_summary), when they were looked for, ``lead``
+    how it stands against the other candidates (pick_lead), when known.
     """
     out = _relative(scores, i)
     # The ranker's score counts from its mean over the question's candidates: the score itself
@@ -104,6 +133,7 @@ def sentence_evidence(scores: np.ndarray, i: int, row: Mapping[str, float], cove
     out["coverage"] = coverage
     out.update(_asked(asked_kind))
     out.update({f"short_{k}": v for k, v in (short or {}).items()})
+    out.update(lead or {})
     return out
 
 

@@ -32,7 +32,14 @@ from ingest.use_vectors import one_blas_thread, question_similarities
 
 from .abstain import Evidence, Term, lead, models, standing, states_number, term_evidence
 from .alignment import ECHO_FEATURES, Echo, Paired
-from .confidence import Calibration, sentence_evidence, shipped_calibration, short_evidence, short_summary
+from .confidence import (
+    Calibration,
+    pick_lead,
+    sentence_evidence,
+    shipped_calibration,
+    short_evidence,
+    short_summary,
+)
 from .english import (
     BridgedTerm,
     Sound,
@@ -125,9 +132,10 @@ class Settings:
 # (retriever.alignment), and how the sentence before it does (a question that rewords
 # 拍の周期の長短によって、音楽の速度を感じる。 is answered by the next one, これをテンポという。).
 FOLLOWS_MATCH = ("follows_match", "follows_match_stated", "follows_match_linked")  # Retriever._follows_match
+NEIGHBOURS = ("takes_up", "prev_type", "next_type")  # Retriever._neighbour_features
 SENTENCE_FEATURES = ("passage", "top_passage", "lexical", "dense", "dense_gap", "intent", "type", "coverage",
                      "log_length", "dense_raw", "passage_margin", "second_dense", "view", *ECHO_FEATURES,
-                     "prev_coverage", "prev_echo", "prev_echo_cover", *FOLLOWS_MATCH)
+                     "prev_coverage", "prev_echo", "prev_echo_cover", *FOLLOWS_MATCH, *NEIGHBOURS)
 _SENTENCE_COLUMN = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
 # Weights set by hand on the report's questions and JSQuAD (and English ones on the English
 # dev sets); English questions keep them (their words are not in the Japanese sentence for
@@ -566,12 +574,15 @@ class Retriever:
         """The calibrated probability that each of ``units`` (candidates) holds the answer; ``found``,
         the short-answer candidates of one of them, is evidence for that one."""
         idf = self._idf(q)
+        following = self.next_candidates(ranking.cand)
         out = []
         for u in units:
             i = ranking.cand.index(u)
             named = dict(zip(SENTENCE_FEATURES, ranking.x[i].tolist(), strict=True))
             short = short_summary(found.ranked) if found is not None and found.unit == u else None
-            evidence = sentence_evidence(ranking.score, i, named, self._coverage(q, u, idf), q.asked.kind, short)
+            lead = pick_lead(ranking.score, ranking.x, SENTENCE_FEATURES, i, following[i])
+            evidence = sentence_evidence(ranking.score, i, named, self._coverage(q, u, idf), q.asked.kind, short,
+                                         lead)
             out.append(self.calibration.sentence_probability(evidence, q.language, pick=u == ranking.order[0]))
         return out
 
@@ -840,7 +851,29 @@ class Retriever:
             self._echo_features(q, cand, x, known)
         if q.view is not None and weighed[[col[name] for name in FOLLOWS_MATCH]].any():
             self._follows_match(q, cand, x)
+        self._neighbour_features(q, cand, x)
         return x
+
+    def _neighbour_features(self, q: Question, cand: list[int], x: np.ndarray) -> None:
+        """Fill NEIGHBOURS, always (a lookup and a pattern a candidate; the calibrator reads
+        them for every language): whether a candidate opens by taking up the sentence before
+        it, and whether the sentence before or after it states the kind of fact asked. A
+        sentence that rewords the question often leaves the fact to the next one, and the
+        calibrator reads a pick without the fact asked but followed by one as a likely miss:
+
+        # 安保理決議2231はいつ終了するか (the report, l.94-97)
+        # しかし、イラン国内では、…信頼構築は困難であろう。 (no date; next_type 1)
+        # さらに、…安保理決議 2231 は、2025 年 10 月18日に終了する。 (type 1)
+        # そうなれば、欧米諸国は…制裁を復活させることができるようになるが、… (prev_type 1)
+        """
+        col = _SENTENCE_COLUMN
+        units = self.index.units
+        x[:, col["takes_up"]] = [takes_up(units.text[u]) for u in cand]
+        if q.asked.kind not in FACT_KINDS:
+            return
+        need = f"quantity:{q.asked.counter}" if q.asked.counter else q.asked.kind
+        x[:, col["prev_type"]] = [p >= 0 and need in units.facts[p] for p in self._previous(cand)]
+        x[:, col["next_type"]] = [n >= 0 and need in units.facts[n] for n in self._following(cand)]
 
     def _follows_match(self, q: Question, cand: list[int], x: np.ndarray) -> None:
         """Mark the candidate that follows, in its document, the candidate the other features rank
@@ -870,6 +903,18 @@ class Retriever:
         """The unit before each candidate in its document, or -1 for a document's first."""
         doc = self.index.units.doc
         return [u - 1 if u > 0 and doc[u - 1] == doc[u] else -1 for u in cand]
+
+    def _following(self, cand: list[int]) -> list[int]:
+        """The unit after each candidate in its document, or -1 for a document's last."""
+        doc = self.index.units.doc
+        n = len(doc)
+        return [u + 1 if u + 1 < n and doc[u + 1] == doc[u] else -1 for u in cand]
+
+    def next_candidates(self, cand: list[int]) -> list[int]:
+        """For each candidate, the position in ``cand`` of the unit after it in its document,
+        or -1 when that unit does not compete (retriever.confidence.pick_lead reads it)."""
+        at = {u: i for i, u in enumerate(cand)}
+        return [at.get(n, -1) for n in self._following(cand)]
 
     def _echo_features(self, q: Question, cand: list[int], x: np.ndarray, known: Ranking | None) -> None:
         """Fill the ECHO_FEATURES of the candidates, and the echo of the sentence before each;

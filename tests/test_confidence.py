@@ -21,6 +21,7 @@ from retriever.confidence import (
     Forest,
     area_under_risk_coverage,
     expected_calibration_error,
+    pick_lead,
     risk_coverage,
     sentence_evidence,
     shipped_calibration,
@@ -130,6 +131,28 @@ def test_evidence_is_relative_to_the_rivals() -> None:
     assert (runner_up["margin"], runner_up["gap"], runner_up["top"]) == (-2.0, -2.0, 0.0)
     s = sentence_evidence(np.array([1.0, 2.0]), 1, {"dense_raw": 0.9}, 0.5, "person")
     assert (s["margin"], s["sentence_dense_raw"], s["coverage"], s["asks_person"]) == (1.0, 0.9, 0.5, 1.0)
+
+
+LEAD_NAMES = ("coverage", "echo", "echo_cover", "lexical", "dense_raw", "anchor_before", "anchor_after", "type")
+
+
+def test_pick_lead_compares_the_pick_with_the_best_other_and_the_next_sentence() -> None:
+    # three candidates: the pick rewords the question (coverage 0.9), the sentence after it
+    # (row 1) holds fewer of its words but ranks second, another (row 2) holds as many echoes
+    x = np.array([[0.9, 0.5, 0.4, 1.0, 0.88, 1.0, 0.0, 0.0],
+                  [0.6, 0.2, 0.1, 0.5, 0.86, 0.0, 0.0, 1.0],
+                  [0.3, 0.5, 0.6, 0.2, 0.80, 0.0, 1.0, 0.0]])
+    scores = np.array([3.0, 2.5, 1.0])
+    lead = pick_lead(scores, x, LEAD_NAMES, 0, 1)
+    assert lead["lead_coverage"] == pytest.approx(0.3) and lead["lead_echo"] == pytest.approx(0.0)
+    assert lead["lead_echo_cover"] == pytest.approx(-0.2) and lead["lead_type"] == pytest.approx(-1.0)
+    assert lead["next_gap"] == pytest.approx(-0.5) and lead["next_second"] == 1.0
+    # the last sentence of its document, or one whose next sentence did not compete
+    alone = pick_lead(scores, x, LEAD_NAMES, 0, -1)
+    assert alone["next_second"] == 0.0 and alone["next_gap"] < -5
+    # a lone candidate leads by its own values
+    assert pick_lead(scores[:1], x[:1], LEAD_NAMES, 0, -1)["lead_coverage"] == pytest.approx(0.9)
+    assert set(lead) <= set(sentence_evidence(scores, 0, {}, 0.9, "date", None, lead))
 
 
 # Scores and shifts in 1/64ths, which add exactly: with any float, a tie between two candidates

@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ingest import build_index
@@ -22,7 +23,8 @@ from ingest.generations import generation
 from ingest.manifest import MANIFEST
 from retriever import Answer, Citation, Retriever
 from retriever.language import detect_language
-from retriever.retriever import HAND_SET, SENTENCE_RANKER_FILE
+from retriever.question import takes_up
+from retriever.retriever import HAND_SET, SENTENCE_FEATURES, SENTENCE_RANKER_FILE
 
 QUESTIONS = Path(__file__).resolve().parent.parent / "corpus" / "questions" / "report.jsonl"
 
@@ -450,6 +452,24 @@ def test_ask_many_equals_ask(report_retriever: Retriever) -> None:
     assert report_retriever.ask_many([]) == []
     with pytest.raises(InputError):
         report_retriever.ask_many(["安保理決議2231はいつ終了するか", "  "])
+
+
+def test_neighbour_features_read_the_sentences_around(report_retriever: Retriever) -> None:
+    # l.95-96: 「…安保理決議 2231 は、2025 年 10 月18日に終了する。」 states the date asked for, so
+    # the sentence before it has a date next and the sentence after it a date before
+    r = report_retriever
+    units = r.index.units
+    at = next(u for u, text in enumerate(units.text) if "2025年10月18日に終了" in text)
+    cand = [at - 1, at, at + 1]
+    x = r.rank_sentences(r.analyse("安保理決議2231はいつ終了するか"), cand, np.ones(len(r.index.passages)), None).x
+    column = SENTENCE_FEATURES.index
+    assert x[:, column("next_type")].tolist() == [1.0, 0.0, float("date" in units.facts[at + 2])]
+    assert x[:, column("prev_type")].tolist() == [float("date" in units.facts[at - 2]), 0.0, 1.0]
+    assert x[:, column("takes_up")].tolist() == [float(takes_up(units.text[u])) for u in cand]
+    assert r.next_candidates(cand) == [1, 2, -1] and r.next_candidates([at + 1, at]) == [-1, 0]
+    # a question that asks for no kind of fact leaves them at 0
+    x = r.rank_sentences(r.analyse("北朝鮮は何を進めているか"), cand, np.ones(len(r.index.passages)), None).x
+    assert not x[:, [column("prev_type"), column("next_type")]].any()
 
 
 def test_sentence_weights_name_the_features(report_retriever: Retriever) -> None:
