@@ -180,7 +180,8 @@ _EN_VIEWS = [
                           r"\bfor what\b|(?<!famous )(?<!known )(?<!named )(?<!noted )\bfor\s*\?*\s*$", re.I)),
     # "What kind of subsidy does the author want…": what someone wants done is a proposal.
     ("recommendation", re.compile(r"\bshould\b|\brecommend|\bpropos|\badvi[sc]e|\bcalls? for\b|\bought to\b|"
-                                  r"\bneeds? to\b|\bmust\b|\b(?:do|does|would) (?:the )?\w+ want\b", re.I)),
+                                  r"\bneeds? to\b|\bmust\b|\b(?:has|have) to\b|\b(?:do|does|would) (?:the )?\w+ want\b",
+                                  re.I)),
     ("plan", re.compile(r"\bplans?\b|\bplanning\b|\bintends?\b|\bdoing\b|\bsteps?\b|\bmeasures?\b|"
                         r"\bapproach|\bhow (?:will|does|do|is|are|did|can) (?:[\w’'-]+ ){0,5}?(?:get|make|deal|"
                         r"handle|respond|tackle|address|start|bring|use|reach|keep|cope|fill|support)\b", re.I)),
@@ -323,11 +324,12 @@ def _first_cue(text: str, japanese: bool, start: int = 0) -> tuple[str, re.Match
         return None
     if not japanese and start == 0 and _SUBORDINATE.match(text):
         # "When X happens, how does Y move?": a leading when/where/if clause sets the scene;
-        # the question is the clause after it, if that clause asks anything.
-        cut = max(text.rfind(", "), text.rfind("; "))
-        later = _first_cue(text, japanese, cut + 1) if cut > 0 else None
-        if later is not None:
-            return later
+        # the question is the first clause after it that asks anything ("When a case is
+        # decided, what must the organisation, as a rule, give …?" asks what, not when).
+        for cut in sorted(m.start() for m in re.finditer(r"[,;] ", text)):
+            later = _first_cue(text, japanese, cut + 1)
+            if later is not None:
+                return later
     # In English the leading wh-phrase decides: "What contingencies … when coordinating …"
     # asks for a term, not a date. In Japanese the table's order does (なぜ … 何 is なぜ).
     _, _, kind, m = min(hits, key=(lambda h: h[1]) if japanese else (lambda h: (h[0], h[1])))

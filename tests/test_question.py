@@ -83,6 +83,7 @@ def test_a_question_gets_the_tokens_a_passage_would(text: str) -> None:
     ("What is the town famous for?", None),  # a thing, not a purpose
     ("What should the prefecture do about empty houses?", "recommendation"),
     ("What kind of subsidy does the author want instead?", "recommendation"),  # what is wanted done
+    ("What has to go hand in hand with better relations?", "recommendation"),  # an obligation, as "must"
     ("Why should Japan join the initiative?", "reason"),  # the reason is asked, not the proposal
     ("How does the ministry plan to fund the reform?", "plan"),
     ("What is the bank doing to cut its emissions?", "plan"),

@@ -75,6 +75,9 @@ ASKED_CASES = [
      "en", DESCRIPTION, None),
     ("When a typhoon approaches the front, the front becomes active; what happens then?", "en", TERM, None),
     ("When was the caricature drawn?", "en", DATE, None),
+    # the first clause after the scene-setting one asks, not the last ("as a rule" asks nothing)
+    ("When a disciplinary case is decided, what must the organisation, as a rule, give the member?", "en", TERM,
+     None),
     # "how much does X matter" asks for a degree, not an amount; "how much does X cost" an amount
     ("How much do fishing access fees matter to island governments' budgets?", "en", DESCRIPTION, None),
     ("How much does membership of the party cost?", "en", QUANTITY, None),
