@@ -183,7 +183,8 @@ _EN_VIEWS = [
                                   r"\bneeds? to\b|\bmust\b|\b(?:has|have) to\b|\b(?:do|does|would) (?:the )?\w+ want\b",
                                   re.I)),
     ("plan", re.compile(r"\bplans?\b|\bplanning\b|\bintends?\b|\bdoing\b|\bsteps?\b|\bmeasures?\b|"
-                        r"\bapproach|\bhow (?:will|does|do|is|are|did|can) (?:[\w’'-]+ ){0,5}?(?:get|make|deal|"
+                        r"\bapproach|\bstance\b|\bposture\b|\bposition (?:itself|themselves|yourself)\b|"
+                        r"\bhow (?:will|does|do|is|are|did|can) (?:[\w’'-]+ ){0,5}?(?:get|make|deal|"
                         r"handle|respond|tackle|address|start|bring|use|reach|keep|cope|fill|support)\b", re.I)),
     ("expectation", re.compile(r"\bexpect|\bpredict|\bforecast|\boutlook\b|\bprospects?\b|\blikely\b|"
                                r"\bhow realistic\b|\bwill\b|\bfuture\b|\bin the (?:near|coming|next)\b", re.I)),
@@ -197,7 +198,10 @@ VIEW_CUES = {
     "reason": re.compile(r"ため|ので|から(?:だ|です|である)|理由|原因|要因|背景|によって|により|ことから|せいで|妨げ"),
     "recommendation": re.compile(r"べき|必要(?:がある|があろう|だ|です|である)|求められ|望まれ|提言|"
                                  r"重要(?:だ|です|である)|こと[。]?$"),
-    "plan": re.compile(r"進め|目指|取り組|導入|支援|計画|予定|設け|拡充|始め|開始|方針|図る|強化|整備"),
+    # A plan, or the stance an approach takes (姿勢, 立場: "What kind of approach to North Korea is
+    # Washington expected to take?" -> …との姿勢を打ち出しており).
+    "plan": re.compile(r"進め|目指|取り組|導入|支援|計画|予定|設け|拡充|始め|開始|方針|図る|強化|整備|"
+                       r"姿勢|立場|路線|態度"),
     "expectation": re.compile(r"見込|見通|予想|予測|見られ|見てい|だろう|でしょう|可能性|おそれ|恐れ|推計|考えられ|"
                               r"と見る|ではないか"),
 }

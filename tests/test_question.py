@@ -86,6 +86,7 @@ def test_a_question_gets_the_tokens_a_passage_would(text: str) -> None:
     ("What has to go hand in hand with better relations?", "recommendation"),  # an obligation, as "must"
     ("Why should Japan join the initiative?", "reason"),  # the reason is asked, not the proposal
     ("How does the ministry plan to fund the reform?", "plan"),
+    ("How do the island states position themselves between the powers?", "plan"),  # a stance
     ("What is the bank doing to cut its emissions?", "plan"),
     ("What does the author expect from the next summit?", "expectation"),
     ("Is the deal likely to survive the election?", "expectation"),
@@ -104,6 +105,9 @@ def test_view_asked(text: str, view: str | None) -> None:
     ("expectation", "交渉は難航する見通しである。", True),
     ("expectation", "会議は東京で開かれた。", False),
     ("plan", "市は2027年度までに備蓄を増やすことを目指す。", True),
+    # an approach asked is a stance taken: "What kind of approach … is Washington expected to take?"
+    ("plan", "大統領は対話を通じて発射をやめさせるとの姿勢を打ち出している。", True),
+    ("plan", "会議は東京で開かれた。", False),
 ])
 def test_view_cues(view: str, sentence: str, holds: bool) -> None:
     assert bool(VIEW_CUES[view].search(sentence)) == holds
