@@ -14,10 +14,14 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ingest.cache import cache_dir
 from ingest.errors import InputError, KotaeError
 from qa_cli.output import OutputError, discard_stdout, guard_stdout, terminal_safe
+
+if TYPE_CHECKING:
+    from retriever import Retriever
 
 DEFAULT_K = 3
 
@@ -166,7 +170,7 @@ def settings_of(args: argparse.Namespace):
     return Settings(min_confidence=args.min_confidence)
 
 
-def _warn_if_built_elsewhere(retriever, index: Path) -> None:
+def _warn_if_built_elsewhere(retriever: Retriever, index: Path) -> None:
     """One line on stderr when another fugashi, segmenter or engine built the index (another
     kotae, or a machine with(out) VNNI): it answers, a little differently from a fresh index."""
     from ingest.manifest import SEGMENTER, Build, built_elsewhere
