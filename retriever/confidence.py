@@ -324,7 +324,8 @@ class Calibration:
     same kind but not the same size (its words reach the text through a dictionary, and its
     short answers are ranked by hand-set weights), so its probabilities are mapped once more
     by ``english_sentence`` / ``english_short``: a logistic curve over the Japanese
-    calibrator's logit (Platt scaling), fitted on the English renderings of JSQuAD questions.
+    calibrator's logit (Platt scaling; for the sentence, its margin over the runner-up too),
+    fitted on the English renderings of JSQuAD questions.
     """
 
     sentence: Model  # the answer sentence: the ranker's pick
@@ -353,14 +354,19 @@ class Calibration:
         """The probability that a sentence holds the answer: the ranker's pick (``pick``), or
         another candidate (a cited passage's best sentence)."""
         calibrator = self.sentence if pick or self.cited is None else self.cited
-        return self._language(calibrator.probability(evidence), language, self.english_sentence)
+        return self._language(calibrator.probability(evidence), language, self.english_sentence, evidence)
 
     def short_probability(self, evidence: Mapping[str, float], language: str) -> float:
         return self._language(self.short.probability(evidence), language, self.english_short)
 
     @staticmethod
-    def _language(p: float, language: str, english: Calibrator | None) -> float:
-        return english.probability({"logit": logit(p)}) if language == "en" and english is not None else p
+    def _language(p: float, language: str, english: Calibrator | None,
+                  evidence: Mapping[str, float] | None = None) -> float:
+        """``p`` for a question in ``language``: an English one's mapped by ``english``, which reads
+        the logit of ``p`` and may read the ``evidence`` too (the sentence's margin)."""
+        if language != "en" or english is None:
+            return p
+        return english.probability({**(evidence or {}), "logit": logit(p)})
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Calibration:

@@ -206,6 +206,19 @@ def test_english_short_answers_have_their_own_threshold() -> None:
     assert Calibration.from_dict(data).short_threshold("en") == cal.min_confidence
 
 
+def test_the_english_sentence_scaling_reads_the_logit_and_the_margin() -> None:
+    # Platt scaling over the Japanese probability's logit and the pick's margin over the runner-up:
+    # with one weight each (unit scale), an English pick at p = 0.5 and margin 2 gets sigmoid(2)
+    pick = Calibrator(("margin",), (0.0,), 0.0, (0.0,), (1.0,))
+    english = Calibrator(("logit", "margin"), (1.0, 1.0), 0.0, (0.0, 0.0), (1.0, 1.0))
+    cal = Calibration(pick, pick, 0.5, 0.5, english_sentence=english)
+    assert cal.sentence_probability({"margin": 2.0}, "en") == pytest.approx(1 / (1 + math.exp(-2)))
+    assert cal.sentence_probability({"margin": 2.0}, "ja") == pytest.approx(0.5)
+    # a scaling over the logit alone (as written before) ignores the margin
+    logit_only = Calibration(pick, pick, 0.5, 0.5, english_sentence=Calibrator(("logit",), (1.0,), 0.0, (0.0,), (1.0,)))
+    assert logit_only.sentence_probability({"margin": 2.0}, "en") == pytest.approx(0.5)
+
+
 def test_a_damaged_calibration_is_a_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "confidence.json"
     bad.write_text('{"sentence": {}}', encoding="utf-8")
