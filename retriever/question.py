@@ -65,8 +65,8 @@ _JA = [
 # (Answered by 入漁料は政府の歳入の柱である, it abstained as "asks for a quantity and the
 # best sentence has none".) "How much does it cost", "how much did they spend" are amounts.
 _EN_DEGREE = re.compile(r"\bhow much (?:do|does|did|will|would|can|could|should|might|may)\b(?:\s+[\w'’-]+){1,8}?"
-                        r"\s+(?:matter|matters|count|weigh|affect|influence|depend|rely|help|hurt|contribute|"
-                        r"care|differ|change|improve|benefit|shape|drive|worry|concern)\b", re.I)
+                        r"\s+(?:matter|affect|influence|depend|rely|help|hurt|contribute|care|benefit|shape|drive|"
+                        r"worry|concern)\b", re.I)  # not weigh, change, improve: "how much did prices change" is 3%
 _EN = [
     (DESCRIPTION, _EN_DEGREE),
     (QUANTITY, re.compile(r"\bhow (?:many|much|long|often|far|old|large|big)\b|\bwhat (?:\w+ )?(?:number|"

@@ -81,6 +81,7 @@ ASKED_CASES = [
     # "how much does X matter" asks for a degree, not an amount; "how much does X cost" an amount
     ("How much do fishing access fees matter to island governments' budgets?", "en", DESCRIPTION, None),
     ("How much does membership of the party cost?", "en", QUANTITY, None),
+    ("How much did consumer prices change in 2024?", "en", QUANTITY, None),
     ("How many municipalities had designated promotion zones?", "en", QUANTITY, None),
     ("Where, in Japan, is the rainy season longest?", "en", PLACE, None),
 ]
