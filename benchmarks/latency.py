@@ -22,6 +22,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -70,10 +71,11 @@ class Timed(Retriever):
         self.short_ms.append((time.perf_counter() - t0) * 1000)
         return found
 
-    def short(self, found: ShortCandidates | None, sure: float, q: Question) -> tuple[ShortAnswer, ...]:
+    def short(self, found: ShortCandidates | None, sure: float, q: Question,
+              order: Sequence[int] = ()) -> tuple[ShortAnswer, ...]:
         # The step is the candidates, their ranking and their calibrated confidences.
         t0 = time.perf_counter()
-        out = super().short(found, sure, q)
+        out = super().short(found, sure, q, order)
         self.short_ms[-1] += (time.perf_counter() - t0) * 1000
         return out
 

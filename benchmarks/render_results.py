@@ -77,6 +77,17 @@ def confidence_section(c: dict | None) -> list[str]:
                 f"{f3(dev['precision_at_threshold'])}; on folds 3–4 ({held['picks']:,} picks), held out, "
                 f"{f3(held['coverage_at_threshold'])} at precision {f3(held['precision_at_threshold'])} "
                 f"(ECE {f3(held['ece_10_bins'])}).", ""]
+    short_dev, short_held = h.get("short_dev_folds"), h.get("short_held_out_folds")
+    if short_dev and short_held:
+        again = h["short_held_out_folds_dev_threshold"]
+        out += ["The short answers' calibrator is boosted trees over the ranker's features, the rival, the "
+                "characters around the span and the same text in the next sentences by rank. At the default "
+                "threshold, folds 0–2 (where its evidence and trees were chosen): "
+                f"{f3(short_dev['coverage_at_threshold'])} of the questions shown at precision "
+                f"{f3(short_dev['precision_at_threshold'])}; folds 3–4: "
+                f"{f3(short_held['coverage_at_threshold'])} at {f3(short_held['precision_at_threshold'])} (ECE "
+                f"{f3(short_held['ece_10_bins'])}). With the threshold folds 0–2 alone choose ({again['threshold']}), "
+                f"folds 3–4 get {f3(again['coverage_at_threshold'])} at {f3(again['precision_at_threshold'])}.", ""]
     if h.get("cited"):
         out += [f"The best sentences of the other cited passages ({h['cited']['candidates']:,} runners-up, "
                 f"{f3(h['cited']['right'])} of them right) have a calibrator of their own: ECE "

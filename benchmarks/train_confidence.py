@@ -19,8 +19,10 @@ What it does:
 3. Short answers: the candidates (in the held-out sentence ranker's pick) are ranked by a
    short-answer ranker trained without the
    question's fold (train_short_ranker.fit), as kotae's ranker will rank questions it never
-   saw; their evidence (short_evidence, with the held-out sentence confidence) is labelled
-   by exact match with a gold answer, and calibrated the same way.
+   saw; their evidence (short_evidence, with the held-out sentence confidence, and
+   short_context: the rival, the characters around the span, the same text in the next
+   sentences by rank) is labelled by exact match with a gold answer, and calibrated by boosted
+   trees (SHORT_FOREST).
 4. Thresholds: for short answers, the smallest confidence (in steps of 0.01) at which the
    held-out precision of those shown is at least 0.91 (0.90 asked, one point to spare); for
    answer sentences, the smallest in steps of 0.01 at which the held-out precision on folds
@@ -52,6 +54,7 @@ from train_short_ranker import fit as fit_ranker
 
 from retriever import Answer, Retriever
 from retriever.confidence import (
+    AGREEMENT_SENTENCES,
     Calibration,
     Calibrator,
     Forest,
@@ -61,6 +64,7 @@ from retriever.confidence import (
     pick_lead,
     risk_coverage,
     sentence_evidence,
+    short_context,
     short_evidence,
     short_summary,
 )
@@ -161,16 +165,19 @@ def sentence_items(rows: list[dict], s_by_q: list[np.ndarray], cands: list[Score
 
 
 def short_items(rows: list[dict], cands: list[Scored], w_by_q: list[np.ndarray],
-                sentence_p: dict[int, float]) -> list[dict]:
-    """The top short-answer candidates of each question, ranked by ``w_by_q[q]``."""
+                sentence_p: dict[int, float], texts: list[list[str] | None]) -> list[dict]:
+    """The top short-answer candidates of each question, ranked by ``w_by_q[q]``, in the first
+    of ``texts[q]`` (the candidate sentences best first, the others read for agreement)."""
     out = []
     for q, (row, scored) in enumerate(zip(rows, cands, strict=True)):
         if not scored or q not in sentence_p:
             continue
         best = ranked(scored, row["lang"], w_by_q[q])
         scores = np.array([s for _, s, _ in best])
+        sentences = texts[q] or [""]
         for rank, (c, _, x) in enumerate(best[:SHORTS_KEPT]):
-            e = short_evidence(scores, rank, dict(zip(FEATURES, x, strict=True)), sentence_p[q], row["kind"])
+            context = short_context(best, rank, sentences[0], sentences[1:AGREEMENT_SENTENCES + 1])
+            e = short_evidence(scores, rank, dict(zip(FEATURES, x, strict=True)), sentence_p[q], row["kind"], context)
             out.append({"q": q, "rank": rank, "y": any(exact(c.text, g) for g in row["answers"]), "e": e})
     return out
 
@@ -218,14 +225,14 @@ def subset(items: Items, mask: np.ndarray) -> Items:
 
 
 def cross_validate(items: Items, names: tuple[str, ...], fold: np.ndarray, folds: int,
-                   isotonic_step: bool = True, forest: bool = False) -> np.ndarray:
+                   isotonic_step: bool = True, forest: dict | None = None) -> np.ndarray:
     """Held-out probabilities of every item, each from a calibrator (a logistic model, or trees
-    with ``forest``) that did not see its fold."""
+    with the LightGBM parameters ``forest``) that did not see its fold."""
     p = np.zeros(len(items.y))
     for k in range(folds):
         test = fold[items.q] == k
         train = subset(items, ~test)
-        model = fit_forest(train, names) if forest else fit_calibrator(train, names, isotonic_step)
+        model = fit_forest(train, names, forest) if forest else fit_calibrator(train, names, isotonic_step)
         p[test] = model.probabilities(items.x[test])
     return p
 
@@ -237,13 +244,16 @@ FOREST = {"objective": "binary", "num_leaves": 7, "learning_rate": 0.03, "min_da
           "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "seed": 0, "num_threads": 1,
           "deterministic": True, "verbose": -1}
 FOREST_ROUNDS = 300
+# The short answer's trees: 15 leaves (7 marked fewer answers at 0.90 precision on the dev folds,
+# 0.346 of the questions against 0.350; 31 no more), the rest as for the answer sentence.
+SHORT_FOREST = {**FOREST, "num_leaves": 15}
 
 
-def fit_forest(items: Items, names: tuple[str, ...]) -> Forest:
+def fit_forest(items: Items, names: tuple[str, ...], params: dict | None = None) -> Forest:
     """Boosted trees (LightGBM, the bench extra) on the evidence, as the numpy-only Forest kotae runs."""
     import lightgbm
 
-    booster = lightgbm.train(FOREST, lightgbm.Dataset(items.x, items.y), FOREST_ROUNDS)
+    booster = lightgbm.train(params or FOREST, lightgbm.Dataset(items.x, items.y), FOREST_ROUNDS)
     forest = forest_of(booster.dump_model(), names)
     if not np.allclose(forest.raw(items.x), booster.predict(items.x, raw_score=True), atol=1e-6):
         raise SystemExit("the trees read back from LightGBM's dump do not give its own scores; "
@@ -354,11 +364,11 @@ def oof_sentence_weights(rows: list[dict], r: Retriever, fold: np.ndarray, folds
     return out
 
 
-def picks(rows: list[dict], s_by_q: list[np.ndarray]) -> list[list[str] | None]:
-    """Per question, the answer sentence ``s_by_q`` picks (as the list of sentences kotae
-    searches for a short answer), or None when kotae abstained before ranking."""
-    return [[row["texts"][int(np.argmax(np.array(row["x"]) @ w))]] if not row["abstained"] and row.get("x")
-            else None for row, w in zip(rows, s_by_q, strict=True)]
+def ordered(rows: list[dict], s_by_q: list[np.ndarray]) -> list[list[str] | None]:
+    """Per question, the candidate sentences best first by ``s_by_q[q]``, or None when kotae
+    abstained before ranking."""
+    return [[row["texts"][int(i)] for i in np.argsort(-(np.array(row["x"]) @ w), kind="stable")]
+            if not row["abstained"] and row.get("x") else None for row, w in zip(rows, s_by_q, strict=True)]
 
 
 def oof_ranker_weights(rows: list[dict], cands: list[Scored], fold: np.ndarray,
@@ -381,7 +391,8 @@ def japanese(rows: list[dict], r: Retriever, folds: int) -> tuple[dict, dict, di
     n = len(rows)
     fold = folds_by_article(rows, folds)
     s_by_q = oof_sentence_weights(rows, r, fold, folds)
-    cands = featurise(rows, r, picks(rows, s_by_q))
+    texts = ordered(rows, s_by_q)
+    cands = featurise(rows, r, [t[:1] if t else None for t in texts])
     w_by_q = oof_ranker_weights(rows, cands, fold, folds)
     s_items, s_p, sentence_shipped = sentence_calibrators(sentence_items(rows, s_by_q, cands, w_by_q), fold, folds)
     sentence_p = {int(q): float(p) for q, p in zip(s_items.q, s_p, strict=True)}
@@ -389,9 +400,9 @@ def japanese(rows: list[dict], r: Retriever, folds: int) -> tuple[dict, dict, di
     # and judged on the others as well ("sentence_held_out_folds").
     dev = fold[s_items.q] < DEV_FOLDS
     s_t = threshold(s_p[dev], s_items.y[dev], 0.95, step=0.01)
-    h_items = stack(h_rows := short_items(rows, cands, w_by_q, sentence_p),
+    h_items = stack(h_rows := short_items(rows, cands, w_by_q, sentence_p, texts),
                     h_names := tuple(sorted({k for it in h_rows for k in it["e"]})))
-    h_p = cross_validate(h_items, h_names, fold, folds)
+    h_p = cross_validate(h_items, h_names, fold, folds, forest=SHORT_FOREST)
     h_top = h_items.top
     h_t = threshold(h_p[h_top], h_items.y[h_top], SHORT_PRECISION, SHORT_STEP)
     held_out = {"folds": folds, "by": "article", "questions": n,
@@ -400,13 +411,25 @@ def japanese(rows: list[dict], r: Retriever, folds: int) -> tuple[dict, dict, di
                 "sentence_held_out_folds": figures(s_p[~dev], s_items.y[~dev], s_t, int((fold >= DEV_FOLDS).sum())),
                 "cited": sentence_shipped.pop("figures"),
                 "short": figures(h_p[h_top], h_items.y[h_top], h_t, n),
+                **short_by_folds(h_p[h_top], h_items.y[h_top], fold[h_items.q[h_top]], fold, h_t),
                 "short_em_all_questions": round(float(h_items.y[h_top].sum()) / n, 4)}
     shipped = {"min_confidence": h_t, "min_sentence_confidence": s_t,
                **sentence_shipped,
-               "short": fit_calibrator(h_items, h_names).as_dict()}
+               "short": fit_forest(h_items, h_names, SHORT_FOREST).as_dict()}
     curves = {"short answer (→)": (h_p[h_top], h_items.y[h_top], h_t),
               "answer sentence": (s_p, s_items.y, s_t)}
     return held_out, shipped, curves
+
+
+def short_by_folds(p: np.ndarray, y: np.ndarray, fold_of_pick: np.ndarray, fold: np.ndarray, t: float) -> dict:
+    """The short answers' figures on the dev folds (0-2) and the others at the shipped threshold
+    ``t`` (chosen on all folds), and on the others at the threshold the dev folds alone would
+    choose: what a question set the threshold never saw gets."""
+    dev, n_dev = fold_of_pick < DEV_FOLDS, int((fold < DEV_FOLDS).sum())
+    t_dev = threshold(p[dev], y[dev], SHORT_PRECISION, SHORT_STEP)
+    return {"short_dev_folds": figures(p[dev], y[dev], t, n_dev),
+            "short_held_out_folds": figures(p[~dev], y[~dev], t, len(fold) - n_dev),
+            "short_held_out_folds_dev_threshold": figures(p[~dev], y[~dev], t_dev, len(fold) - n_dev)}
 
 
 def sentence_calibrators(s_rows: list[dict], fold: np.ndarray, folds: int) -> tuple[Items, np.ndarray, dict]:
@@ -422,7 +445,7 @@ def sentence_calibrators(s_rows: list[dict], fold: np.ndarray, folds: int) -> tu
     shipped = {"sentence": fit_forest(chosen, names).as_dict(), "cited": fit_calibrator(others, names).as_dict(),
                "figures": {"candidates": len(others.y), "right": round(float(others.y.mean()), 4),
                            "ece_10_bins": round(expected_calibration_error(p_others, others.y), 4)}}
-    return chosen, cross_validate(chosen, names, fold, folds, forest=True), shipped
+    return chosen, cross_validate(chosen, names, fold, folds, forest=FOREST), shipped
 
 
 # What the English answer sentence's scaling reads beside the Japanese calibrator's logit: the
@@ -457,11 +480,15 @@ def english(index: Path, ja: QuestionSet, cal: Calibration, r: Retriever, folds:
         s_extra[q] = [e[name] for name in ENGLISH_SENTENCE_EVIDENCE]
     s_p, s_cal = platt(s_logit, s_y, dev, fold, folds, s_extra, ENGLISH_SENTENCE_EVIDENCE)
     with_short = [q for q in range(len(rows)) if cands[q]]
+    texts = ordered(rows, [r.sentence_weights(row["lang"]) for row in rows])
     h_logit, h_y = np.zeros(len(with_short)), np.zeros(len(with_short))
     for j, q in enumerate(with_short):
         best = ranked(cands[q], "ja")
+        # kotae searched its own pick (row["sentences"]); the others by rank are read for agreement
+        searched = rows[q]["sentences"][0]
+        context = short_context(best, 0, searched, [t for t in texts[q] or () if t != searched][:AGREEMENT_SENTENCES])
         e = short_evidence(np.array([s for _, s, _ in best]), 0, dict(zip(FEATURES, best[0][2], strict=True)),
-                           float(s_p[q]), rows[q]["kind"])
+                           float(s_p[q]), rows[q]["kind"], context)
         h_logit[j] = logit(cal.short.probability(e))
         h_y[j] = any(exact(best[0][0].text, g) for g in rows[q]["answers"])
     h_dev = dev[with_short]
@@ -518,7 +545,8 @@ def main() -> None:
                                    "held_out": summary, **shipped}, ensure_ascii=False, indent=1) + "\n",
                        encoding="utf-8")
     write_result("confidence", {"data": DATA, "held_out": held_out, "seconds": round(time.perf_counter() - t0, 1)})
-    japanese_keys = ("sentence", "sentence_dev_folds", "sentence_held_out_folds", "short")
+    japanese_keys = ("sentence", "sentence_dev_folds", "sentence_held_out_folds", "short", "short_dev_folds",
+                     "short_held_out_folds", "short_held_out_folds_dev_threshold")
     for name, f in [(k, held_out[k]) for k in japanese_keys] + [
             (f"english {part} {k}", held_out["english"][part][k]) for part in ("dev", "held_out")
             for k in ("sentence", "short")]:

@@ -5,11 +5,12 @@ means nothing on its own: a short-answer score of 3.1 is a sure date for one que
 and a coin toss between two names for another. So kotae describes each pick by its
 *evidence* — its score, its margin over the runner-up, its share of the candidates'
 softmax, what kind of fact was asked, how well its sentence did — and maps that to a
-probability with a logistic model followed by an isotonic step, both fitted on JSQuAD
+probability (boosted trees, or a logistic model followed by an isotonic step), fitted on JSQuAD
 validation with cross-validation by article (benchmarks/train_confidence.py, which writes
 ``confidence.json`` beside this module with the held-out figures and the threshold).
 
-    evidence = short_evidence(scores, 0, row, sentence_confidence, asked_kind)
+    context = short_context(ranked, 0, sentence, runners_up)
+    evidence = short_evidence(scores, 0, row, sentence_confidence, asked_kind, context)
     shipped_calibration().short.probability(evidence)   # -> 0.93
 
 The same evidence functions serve kotae and the training script, so what was fitted is
@@ -37,15 +38,6 @@ CALIBRATION_FILE = Path(__file__).with_name("confidence.json")
 # The asked kinds of retriever.short, as evidence: a date question is answered right more
 # often than a term question with the same ranker margin.
 ASKED_KINDS = ("date", "person", "place", "organisation", "quantity", "term", "description")
-
-# The short-answer ranker's own features that a calibrator may read (retriever.short.FEATURES).
-SHORT_RANKER_FEATURES = ("fit", "kind_match", "shared", "next_near", "prev_near", "clause_after",
-                         "clause_before", "near_question_words", "gap", "sub", "heads", "naming", "log_length",
-                         "date", "quantity", "person", "place", "organisation", "term", "echo_before",
-                         "echo_after", "governor_after", "particle_match", "proximity", "outside", "topic_head",
-                         "topic_char", "formal", "naming_topic", "in_slot", "slot_fill", "hiragana",
-                         "fallback")
-
 
 def _relative(scores: np.ndarray, i: int) -> dict[str, float]:
     """Where candidate ``i`` stands among ``scores``: its gap to the best, its margin over
@@ -138,12 +130,13 @@ def sentence_evidence(scores: np.ndarray, i: int, row: Mapping[str, float], cove
 
 
 def short_evidence(scores: np.ndarray, i: int, row: Mapping[str, float], sentence_confidence: float,
-                   asked_kind: str) -> dict[str, float]:
+                   asked_kind: str, context: Mapping[str, float] | None = None) -> dict[str, float]:
     """Evidence that short-answer candidate ``i`` is the answer: where it stands among the
-    sentence's candidates, some of its ranker features, and how sure kotae is of the sentence
-    (a right span in a wrong sentence is rare: the retrieval and the span must agree)."""
+    sentence's candidates, its ranker features (retriever.short.FEATURES), how sure kotae is
+    of the sentence (a right span in a wrong sentence is rare: the retrieval and the span must
+    agree), and what :func:`short_context` says of it and its rival."""
     out = _relative(scores, i)
-    out.update({f"short_{k}": float(row.get(k, 0.0)) for k in SHORT_RANKER_FEATURES})
+    out.update({f"short_{k}": float(row.get(k, 0.0)) for k in FEATURES})
     out["sentence_logit"] = logit(sentence_confidence)
     out.update(_asked(asked_kind))
     # The same lead means more for some kinds than others: a sentence rarely holds two dates
@@ -153,6 +146,54 @@ def short_evidence(scores: np.ndarray, i: int, row: Mapping[str, float], sentenc
         out.update({f"asks_{kind}_margin": asks * out["margin"], f"asks_{kind}_share": asks * out["share"],
                     f"asks_{kind}_sentence_logit": asks * out["sentence_logit"]})
     out["share_sentence_logit"] = out["share"] * out["sentence_logit"]
+    out.update(context or {})
+    return out
+
+
+# The rival's features the short calibrator reads: a runner-up that fits as well as the pick
+# (the same kind, the wh-word's particle after it) makes the pick a coin toss.
+RIVAL_FEATURES = ("kind_match", "particle_match", "proximity", "fit", "in_slot", "echo_before", "echo_after")
+AGREEMENT_SENTENCES = 4  # runner-up sentences searched for the candidate's text
+
+
+def _char_class(ch: str) -> float:
+    """0 none (the sentence's edge), 1 kanji, 2 katakana, 3 hiragana, 4 Latin letter or digit, 5 other."""
+    if not ch:
+        return 0.0
+    if "\u4e00" <= ch <= "\u9fff" or ch == "々":
+        return 1.0
+    if "\u30a1" <= ch <= "\u30fc":
+        return 2.0
+    if "\u3041" <= ch <= "\u3096":
+        return 3.0
+    return 4.0 if ch.isascii() and ch.isalnum() else 5.0
+
+
+def short_context(ranked: Sequence[tuple[Any, float, np.ndarray]], i: int, sentence: str,
+                  runners_up: Sequence[str]) -> dict[str, float]:
+    """What the candidates' scores do not say about candidate ``i`` of ``ranked`` (best first:
+    a retriever.short.Candidate with offsets into ``sentence``, its score, its features):
+
+    - whether the span is cut out of a longer word: 社会[主義] after the pick 社会 (kanji on
+      both sides of the cut) is often a fragment of the answer 社会主義;
+    - its rival (the best other candidate): as well placed as the pick, or not;
+    - how many candidates fit the kind asked (one date among the nouns, or three);
+    - agreement: how many of the next sentences by rank (``runners_up``) say the same text
+      (「マレボ湖」 in the two best sentences about the river is rarely a coincidence).
+    """
+    c = ranked[i][0]
+    kind_match = FEATURES.index("kind_match")
+    out = {"next_char": _char_class(sentence[c.end:c.end + 1]),
+           "prev_char": _char_class(sentence[c.start - 1:c.start] if c.start else ""),
+           "kind_matches": float(sum(x[kind_match] for _, _, x in ranked)),
+           "sentence_chars": float(len(sentence)),
+           "agree_next": float(any(c.text in t for t in runners_up[:2])),
+           "agree_count": float(sum(c.text in t for t in runners_up[:AGREEMENT_SENTENCES]))}
+    if len(ranked) > 1:
+        j = 1 if i == 0 else 0
+        rival, mine = ranked[j][0], c
+        out.update({f"rival_{k}": float(ranked[j][2][FEATURES.index(k)]) for k in RIVAL_FEATURES})
+        out["rival_overlap"] = float(rival.start < mine.end and mine.start < rival.end)
     return out
 
 
@@ -329,7 +370,7 @@ class Calibration:
     """
 
     sentence: Model  # the answer sentence: the ranker's pick
-    short: Calibrator
+    short: Model
     min_confidence: float  # a short answer under this is not shown (no → line)
     min_sentence_confidence: float  # an answer sentence under this is marked low confidence
     english_sentence: Calibrator | None = None
@@ -359,6 +400,13 @@ class Calibration:
     def short_probability(self, evidence: Mapping[str, float], language: str) -> float:
         return self._language(self.short.probability(evidence), language, self.english_short)
 
+    def short_probabilities(self, evidence: Sequence[Mapping[str, float]], language: str) -> list[float]:
+        """:meth:`short_probability` of several candidates, in one pass of the calibrator."""
+        if not evidence:
+            return []
+        p = self.short.probabilities(np.stack([self.short.row(e) for e in evidence]))
+        return [self._language(float(v), language, self.english_short) for v in p]
+
     @staticmethod
     def _language(p: float, language: str, english: Calibrator | None,
                   evidence: Mapping[str, float] | None = None) -> float:
@@ -371,7 +419,7 @@ class Calibration:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Calibration:
         english = d.get("english") or {}
-        return cls(model_from_dict(d["sentence"]), Calibrator.from_dict(d["short"]),
+        return cls(model_from_dict(d["sentence"]), model_from_dict(d["short"]),
                    float(d["min_confidence"]), float(d["min_sentence_confidence"]),
                    Calibrator.from_dict(english["sentence"]) if "sentence" in english else None,
                    Calibrator.from_dict(english["short"]) if "short" in english else None,

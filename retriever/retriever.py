@@ -33,10 +33,12 @@ from ingest.use_vectors import one_blas_thread, question_similarities
 from .abstain import Evidence, Term, lead, models, standing, states_number, term_evidence
 from .alignment import ECHO_FEATURES, Echo, Paired
 from .confidence import (
+    AGREEMENT_SENTENCES,
     Calibration,
     pick_lead,
     sentence_evidence,
     shipped_calibration,
+    short_context,
     short_evidence,
     short_summary,
 )
@@ -423,7 +425,7 @@ class Retriever:
         best = ranking.order[0]
         found = self.short_candidates(q, ranking.order[: self.settings.short_sentences])
         sure = self.confidences(q, ranking, [best], found)[0]
-        shorts = self.short(found, sure, q)
+        shorts = self.short(found, sure, q, ranking.order)
         short = shorts[0] if shorts else None
         citations = self.cite(q, best, top[:k], fused, du, ranking, sure)
         best_dense = float(du[best]) if du is not None else 1.0
@@ -975,21 +977,28 @@ class Retriever:
             return None
         return ShortCandidates(units[found[0]], ranked(found[1], ranker_language(q)))
 
-    def short(self, found: ShortCandidates | None, sure: float, q: Question) -> tuple[ShortAnswer, ...]:
+    def short(self, found: ShortCandidates | None, sure: float, q: Question,
+              order: Sequence[int] = ()) -> tuple[ShortAnswer, ...]:
         """The best short answers with calibrated confidences (``sure``: that of the answer
-        sentence), best first, in raw offsets, verified like citations."""
+        sentence; ``order``: the candidate sentences best first, where the same answer found
+        again in another is evidence for it), best first, in raw offsets, verified like citations."""
         if found is None:
             return ()
         ix, u = self.index, found.unit
         doc = int(ix.units.doc[u])
+        runners_up = [ix.units.text[v] for v in order[:AGREEMENT_SENTENCES + 1] if v != u][:AGREEMENT_SENTENCES]
         ot = offset_map(ix.sources[doc].text, int(ix.units.start[u]), int(ix.units.end[u]), ix.units.gaps[u])
         scores = np.array([s for _, s, _ in found.ranked])
         threshold = self.settings.min_confidence
         threshold = self.calibration.short_threshold(q.language) if threshold is None else threshold
+        listed = found.ranked[:SHORT_CANDIDATES]
+        evidence = [short_evidence(scores, rank, dict(zip(FEATURES, x.tolist(), strict=True)), sure, q.asked.kind,
+                                   short_context(found.ranked, rank, ix.units.text[u], runners_up))
+                    for rank, (_, _, x) in enumerate(listed)]
         out = []
-        for rank, (cand, _, x) in enumerate(found.ranked[:SHORT_CANDIDATES]):
-            evidence = short_evidence(scores, rank, dict(zip(FEATURES, x.tolist(), strict=True)), sure, q.asked.kind)
-            p = self.calibration.short_probability(evidence, q.language)
+        # The candidates at once: the trees walk all their rows in one pass (a third of the time of three).
+        for rank, ((cand, _, _), p) in enumerate(zip(listed, self.calibration.short_probabilities(evidence, q.language),
+                                                     strict=True)):
             start, end = ot.pos[cand.start], ot.raw_end(cand.end)
             self._verified(doc, start, end, (), cand.text)
             out.append(ShortAnswer(cand.text, start, end, cand.kind, p, shown=rank == 0 and p >= threshold))

@@ -25,9 +25,11 @@ from retriever.confidence import (
     risk_coverage,
     sentence_evidence,
     shipped_calibration,
+    short_context,
     short_evidence,
 )
 from retriever.evaluate import Question, judge, summarize
+from retriever.short import FEATURES, Candidate
 
 # (confidences, right or not, ECE over 10 bins)
 ECE_CASES = [
@@ -153,6 +155,38 @@ def test_pick_lead_compares_the_pick_with_the_best_other_and_the_next_sentence()
     # a lone candidate leads by its own values
     assert pick_lead(scores[:1], x[:1], LEAD_NAMES, 0, -1)["lead_coverage"] == pytest.approx(0.9)
     assert set(lead) <= set(sentence_evidence(scores, 0, {}, 0.9, "date", None, lead))
+
+
+def _features(**named: float) -> np.ndarray:
+    return np.array([named.get(name, 0.0) for name in FEATURES])
+
+
+def test_short_context_reads_the_cut_the_rival_and_agreement() -> None:
+    sentence = "ラオスは社会主義共和制国家である。"
+    socialism = Candidate(4, 6, "社会", "term")  # cut out of 社会主義共和制国家: kanji on the right
+    laos = Candidate(0, 3, "ラオス", "place")
+    ranked = [(socialism, 2.0, _features(kind_match=1.0, proximity=0.5)),
+              (laos, 1.0, _features(kind_match=1.0, particle_match=1.0, proximity=0.25))]
+    later = ["社会主義の国である。", "首都はビエンチャン。", "社会保障は手厚い。"]
+    c = short_context(ranked, 0, sentence, later)
+    assert (c["next_char"], c["prev_char"]) == (1.0, 3.0)  # 主 after it, は before it
+    assert c["kind_matches"] == 2.0 and c["sentence_chars"] == len(sentence)
+    assert (c["agree_next"], c["agree_count"]) == (1.0, 2.0)
+    assert (c["rival_particle_match"], c["rival_proximity"], c["rival_overlap"]) == (1.0, 0.25, 0.0)
+    # The runner-up's rival is the pick; ラオス opens the sentence (nothing before it).
+    r = short_context(ranked, 1, sentence, later[1:])
+    assert (r["prev_char"], r["next_char"], r["rival_proximity"], r["agree_next"]) == (0.0, 3.0, 0.5, 0.0)
+    # A lone candidate has no rival, and its evidence says so by leaving the rival out.
+    assert not any(k.startswith("rival_") for k in short_context(ranked[:1], 0, sentence, []))
+    e = short_evidence(np.array([2.0, 1.0]), 0, dict(zip(FEATURES, ranked[0][2], strict=True)), 0.8, "term", c)
+    assert e["agree_count"] == 2.0 and e["short_proximity"] == 0.5 and e["margin"] == 1.0
+    # The shipped calibrator scores candidates together as it scores each alone.
+    rows = [e, short_evidence(np.array([2.0, 1.0]), 1, dict(zip(FEATURES, ranked[1][2], strict=True)), 0.8, "term", r)]
+    cal = shipped_calibration()
+    for language in ("ja", "en"):
+        assert cal.short_probabilities(rows, language) == pytest.approx(
+            [cal.short_probability(x, language) for x in rows], abs=1e-12)
+    assert cal.short_probabilities([], "ja") == []
 
 
 # Scores and shifts in 1/64ths, which add exactly: with any float, a tie between two candidates
