@@ -82,6 +82,7 @@ _EN = [
                      r"bod(?:y|ies)|groups?|compan(?:y|ies)|parties|party)\b", re.I)),
     (TERM, re.compile(r"\bwhat\b|\bwhich\b|\bname\b|\bcalled\b", re.I)),
 ]
+_LATER_WH = re.compile(r"(?:は|が|を)(?:誰|だれ|何者|何|どこ|いつ)")
 _SUBORDINATE = re.compile(r"(?:when|where|while|if|once|as|although|though)\b", re.I)
 _ORDINAL_Q = re.compile(r"第何[回期次代条章位番号]*([一-龥ァ-ヺー]{0,6})")
 # 何 followed by a noun names the answer's head: 何気団 -> 小笠原気団, 何国 -> 内陸国.
@@ -337,6 +338,14 @@ def _first_cue(text: str, japanese: bool, start: int = 0) -> tuple[str, re.Match
     # In English the leading wh-phrase decides: "What contingencies … when coordinating …"
     # asks for a term, not a date. In Japanese the table's order does (なぜ … 何 is なぜ).
     _, _, kind, m = min(hits, key=(lambda h: h[1]) if japanese else (lambda h: (h[0], h[1])))
+    if japanese and kind == DESCRIPTION:
+        # なぜ or 理由 inside the clause that describes what is asked about is not the question:
+        # 「…なぜ顔を見せないのだろう?」とアルマに尋ねたのは[誰], その理由について述べているのは[誰]か,
+        # …との理由で設置されている防衛部隊の別称は[何]か. A wh-word after a particle, later in the
+        # question, asks; 理由は何か (the particle right after the cue) still asks for the reason.
+        later = _LATER_WH.search(text, m.end() + 1)
+        if later is not None:
+            return _first_cue(text, japanese, later.start() + 1)
     return kind, m
 
 

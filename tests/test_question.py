@@ -32,6 +32,11 @@ CASES = [
     ("筆者は米中間の軍備管理について何を主張しているか", "ja", TERM, frozenset()),
     ("英国が保有する核弾頭数は何発か", "ja", QUANTITY, frozenset()),  # ja-u1
     ("米国はNDS2022で中国をどのように位置付けたか", "ja", DESCRIPTION, frozenset()),  # ja-04
+    # a why inside the clause about the thing asked: the wh-word after it asks (JSQuAD)
+    ("その理由について述べているのは誰か", "ja", PERSON, frozenset()),
+    ("インドはなぜ貧しいのかという疑問から経済学者となった人物は誰か", "ja", PERSON, frozenset()),
+    ("最高幹部を大事するとの理由で設置されている部隊の別称は何か", "ja", TERM, frozenset()),
+    ("工業化が遅れた理由は何か", "ja", DESCRIPTION, frozenset()),  # the reason itself is asked
     ("What does the photo show?", "en", TERM, frozenset({"caption"})),
     ("Who became Iran's foreign minister?", "en", PERSON, frozenset()),  # en-15
     # who or when of "this report" is the byline's, without the word "author"
