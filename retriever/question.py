@@ -343,9 +343,9 @@ def _first_cue(text: str, japanese: bool, start: int = 0) -> tuple[str, re.Match
         # 「…なぜ顔を見せないのだろう?」とアルマに尋ねたのは[誰], その理由について述べているのは[誰]か,
         # …との理由で設置されている防衛部隊の別称は[何]か. A wh-word after a particle, later in the
         # question, asks; 理由は何か (the particle right after the cue) still asks for the reason.
-        later = _LATER_WH.search(text, m.end() + 1)
-        if later is not None:
-            return _first_cue(text, japanese, later.start() + 1)
+        wh = _LATER_WH.search(text, m.end() + 1)
+        if wh is not None:
+            return _first_cue(text, japanese, wh.start() + 1)
     return kind, m
 
 
