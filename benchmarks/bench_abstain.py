@@ -7,7 +7,7 @@ Run: python benchmarks/bench_abstain.py
 
 One run answers every question once with the model on; an abstention whose why is the
 model's (retriever/abstain.py) is one the rules alone would not have made, so both columns
-come from the same answers. Sets: off-topic en/ja (benchmarks/data; the first and dev2 sets are
+come from the same answers. Sets: off-topic en/ja (benchmarks/data; the first, dev2 and dev3 sets are
 among train_abstain.py's unanswerable questions, the held-out ones are never used to fit or tune),
 the English JSQuAD renderings a1/a2 and their Japanese originals, all 4,442 Japanese JSQuAD
 questions (whole validation index), the report set and the natural set (report + documents).
@@ -32,6 +32,7 @@ MODEL_WHY = "the corpus likely does not answer"
 # English a1, the first off-topic sets) or chose its rules; "held out" sets never did; "check"
 # sets were only watched for false abstentions.
 ROLE = {"offtopic-en": "dev", "offtopic-ja": "dev", "offtopic-en-dev2": "dev", "offtopic-ja-dev2": "dev",
+        "offtopic-en-dev3": "dev", "offtopic-ja-dev3": "dev",
         "offtopic-en-heldout": "held out",
         "offtopic-ja-heldout": "held out", "a1-en": "dev", "a1-ja": "dev", "a2-en": "held out", "a2-ja": "dev",
         "jsquad-ja-all": "dev", "report-answerable": "check", "report-unanswerable": "check",
@@ -54,6 +55,7 @@ def jsquad(r: Retriever) -> dict:
     for lang in ("en", "ja"):
         for name, file in ((f"offtopic-{lang}", f"offtopic_{lang}.jsonl"),
                            (f"offtopic-{lang}-dev2", f"offtopic_{lang}.dev2.jsonl"),
+                           (f"offtopic-{lang}-dev3", f"offtopic_{lang}.dev3.jsonl"),
                            (f"offtopic-{lang}-heldout", f"offtopic_{lang}.heldout.jsonl")):
             out[name] = counts(r, [row["question"] for row in read_jsonl(DATA / file)])
             print(name, out[name], flush=True)

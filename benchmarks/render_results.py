@@ -452,7 +452,22 @@ def abstain_section(a: dict | None) -> list[str]:
         out.append(f"| {name} | {c.get('role', '–')} | {c['n']} | {c['abstained_rules']} | "
                    f"{c['abstained_with_model']} |")
     out.append("")
-    return out + abstain_scan_section(load("abstain_scan"))
+    return out + abstain_thresholds_section(load("abstain_thresholds")) + abstain_scan_section(load("abstain_scan"))
+
+
+def abstain_thresholds_section(t: dict | None) -> list[str]:
+    """English dev questions abstained on at other thresholds of the English model (whole index)."""
+    if not t:
+        return []
+    out = [f"Where the English threshold falls (`python benchmarks/abstain_thresholds.py`; whole JSQuAD index, "
+           f"dev sets only; shipped threshold {t['shipped']:.4f}, capped by `THRESHOLD_CAP` in train_abstain.py): "
+           f"rules and model together.", "",
+           f"| threshold | a1 English false abstentions (of {t['n']['a1-en']}) | "
+           f"dev off-topic English abstained (of {t['n']['offtopic-en-dev']}) |", "| --- | --- | --- |"]
+    for r in t["rows"]:
+        out.append(f"| {r['threshold']:.4f} | {r['a1-en']} | {r['offtopic-en-dev']} |")
+    out.append("")
+    return out
 
 
 def abstain_scan_section(s: dict | None) -> list[str]:

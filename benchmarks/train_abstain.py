@@ -1,7 +1,7 @@
 """Fit retriever/abstain.json: when the corpus does not answer a question, by evidence.
 
 Needs: the project installed with the bench extra and ../shared/eval/jsquad-valid-v1.3.json
-(KOTAE_SHARED); benchmarks/data/jsquad_en.a1.jsonl, offtopic_{ja,en}.jsonl and offtopic_{ja,en}.dev2.jsonl.
+(KOTAE_SHARED); benchmarks/data/jsquad_en.a1.jsonl and the dev off-topic sets of OFFTOPIC_FILES.
 Run: python benchmarks/train_abstain.py [--refresh] [--scan]
 
 Unanswerable questions are made, not written: only the JSQuAD articles of even index are
@@ -44,6 +44,15 @@ FOLDS = 5
 # (The model alone, replacing the rules, did better here but let the report's unanswerable
 # questions through: one document of one topic is not a corpus it was fitted on.)
 BUDGET = {"en": 0.025, "ja": 0.018}
+# The English threshold is at most this. Out of fold it is read off 118 answerable questions,
+# one of which is 0.85 points, and in the second session on issue 14 it fell on a cliff: on the
+# whole JSQuAD index the English dev questions (a1, 287) and the dev off-topic ones (first,
+# dev2, dev3: 116) were abstained on as follows (rules and model; benchmarks/abstain_thresholds.py):
+#   threshold 0.0100 · 0.0125 · 0.0150 · 0.0175 · 0.0200 · 0.0250   (out of fold: 0.0197)
+#   a1        3      · 3      · 3      · 4      · 7      · 8      of 287
+#   off-topic 29     · 36     · 40     · 42     · 42     · 46     of 116
+# so 0.015 keeps nearly all of the off-topic questions caught for 4 fewer false abstentions.
+THRESHOLD_CAP = {"en": 0.015}
 L2 = 1.0
 # The evidence each language's model reads. English leaves out the corpus-relative standings
 # (dense_z, top_z, lead): they are measured in sd of the corpus's sentences, which a 21-passage
@@ -54,7 +63,11 @@ L2 = 1.0
 FEATURES = {"ja": tuple(n for n in EVIDENCE if not n.startswith("second")),
             "en": tuple(n for n in EVIDENCE if n not in ("dense_z", "top_z", "lead"))}
 OFFTOPIC = 10_000  # the pseudo-articles of off-topic questions start here
-OFFTOPIC_FILES = ("offtopic_{}.jsonl", "offtopic_{}.dev2.jsonl")
+# The dev off-topic sets each language's model is fitted with. Japanese leaves out dev3: fitted
+# with it, one more of dev3's 44 was abstained on (31) for one more false abstention among the
+# 4,442 JSQuAD questions on the whole index (35), so the Japanese model stays as it was.
+OFFTOPIC_FILES = {"ja": ("offtopic_ja.jsonl", "offtopic_ja.dev2.jsonl"),
+                  "en": ("offtopic_en.jsonl", "offtopic_en.dev2.jsonl", "offtopic_en.dev3.jsonl")}
 # An off-topic question weighs this many questions in the fit: 70 of them against ~4,400
 # JSQuAD questions would otherwise hardly move the model, whose other unanswerable questions
 # (the odd articles') are near misses of another kind.
@@ -91,11 +104,15 @@ def articles() -> tuple[list, dict[str, int], list[tuple[str, str, int]]]:
     # The first off-topic sets (not the held-out ones): questions no article answers, with
     # an odd "article" of their own each, so that they are unanswerable and spread over folds.
     for lang in ("ja", "en"):
-        lines = [line for name in OFFTOPIC_FILES
-                 for line in (DATA / name.format(lang)).read_text(encoding="utf-8").splitlines() if line.strip()]
-        for i, line in enumerate(lines):
-            asked.append((lang, json.loads(line)["question"], OFFTOPIC + 2 * i + 1))
+        for i, question in enumerate(offtopic_questions(lang)):
+            asked.append((lang, question, OFFTOPIC + 2 * i + 1))
     return even, article, asked
+
+
+def offtopic_questions(lang: str) -> list[str]:
+    """The dev off-topic questions of one language's fit (OFFTOPIC_FILES), in file order."""
+    return [json.loads(line)["question"] for name in OFFTOPIC_FILES[lang]
+            for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def collect(refresh: bool) -> list[dict]:
@@ -203,7 +220,7 @@ def fit(lang: str, rows: list[dict]) -> tuple[dict, dict]:
     """The model for one language on all its rows, with out-of-fold figures and threshold."""
     features = FEATURES[lang]
     p = out_of_fold(rows, features)
-    t = threshold(rows, p, BUDGET[lang])
+    t = min(threshold(rows, p, BUDGET[lang]), THRESHOLD_CAP.get(lang, 1.0))
     x, y = matrix(rows, features), np.array([r["answerable"] for r in rows], float)
     mean, scale = x.mean(0), x.std(0) + 1e-9
     coef, b = fit_logistic((x - mean) / scale, y, row_weights(rows, OFFTOPIC_WEIGHT))
