@@ -113,9 +113,17 @@ def baselines(r: Retriever, questions: Sequence[str], golds: Sequence[Sequence[s
 
 
 def latency(r: Retriever, questions: Sequence[str]) -> dict:
-    """Warm ask, one question at a time, p50 in ms: kotae, kotae without USE and kotae
-    without the bridge (nor USE), interleaved in the same run; and, interleaved with them,
-    the two question vectors alone: USE's (with its products over the index) and e5's."""
+    """Warm ask of English questions, one at a time: p50 in ms of kotae, kotae without USE and
+    kotae without the bridge (nor USE), interleaved in the same run; and, interleaved with them,
+    the two question vectors alone: USE's (with its products over the index) and e5's.
+
+    What English adds is kotae's time less the same question's time without the English parts
+    (USE's vector and similarities, the bridge and all it feeds: bridged BM25, the short answer's
+    alignment, glosses, the bridged abstention evidence). Besides the difference of the two p50s
+    (the issue's figure), the median of the per-question differences (``paired``: each pair ran
+    back to back, so a busy spell of the shared cores falls on both) and the same in process CPU
+    time (``cpu``: what the English parts cost in work, which other processes' load does not
+    inflate; all threads, USE's worker and e5's included)."""
     systems = {"kotae": r.ask, "without USE": without_use(r).ask, "without bridge": without_bridge(r).ask}
     warmed = getattr(r.embedder, "warmed", None)
     if warmed is not None:
@@ -125,17 +133,29 @@ def latency(r: Retriever, questions: Sequence[str]) -> dict:
              "e5 question vector": lambda q: r.embedder.queries([q])}  # type: ignore[union-attr]
     r.ask(questions[0])  # the USE encoder loads on the first English question: not a warm ask
     times: dict[str, list[float]] = {name: [] for name in [*systems, *parts]}
+    cpu: dict[str, list[float]] = {name: [] for name in systems}
     for q in questions:
         for name, call in [*systems.items(), *parts.items()]:
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             call(q)
             times[name].append((time.perf_counter() - t0) * 1000)
+            if name in cpu:
+                cpu[name].append((time.process_time() - c0) * 1000)
     p50 = {k: round(float(np.percentile(v, 50)), 1) for k, v in times.items()}
     # p10: what a call costs when the shared cores are free for it (this machine is rarely quiet)
     p10 = {k: round(float(np.percentile(v, 10)), 1) for k, v in times.items()}
+
+    def added(by: dict[str, list[float]], without: str) -> float:
+        return round(float(np.median(np.subtract(by["kotae"], by[without]))), 1)
+
     return {"p50_ms": p50, "p10_ms": p10, "added_by_use_p50_ms": round(p50["kotae"] - p50["without USE"], 1),
             "added_by_use_p10_ms": round(p10["kotae"] - p10["without USE"], 1),
             "added_by_bridge_and_use_p50_ms": round(p50["kotae"] - p50["without bridge"], 1),
+            "added_paired_p50_ms": {"bridge and USE": added(times, "without bridge"),
+                                    "USE": added(times, "without USE")},
+            "cpu_p50_ms": {k: round(float(np.percentile(v, 50)), 1) for k, v in cpu.items()},
+            "added_cpu_paired_p50_ms": {"bridge and USE": added(cpu, "without bridge"),
+                                        "USE": added(cpu, "without USE")},
             "n": len(questions), "load_average_1min": round(os.getloadavg()[0], 2)}
 
 

@@ -422,6 +422,12 @@ def english_latency(e: dict) -> str:
             f"{lat['load_average_1min']}): {p50}; USE adds {lat['added_by_use_p50_ms']:+} ms, the bridge and "
             f"USE together {lat['added_by_bridge_and_use_p50_ms']:+} ms."
             + (f" Interleaved with them, p50 of the {' and the '.join(parts)}." if parts else ""))
+    if "added_paired_p50_ms" in lat:
+        paired, cpu = lat["added_paired_p50_ms"], lat["added_cpu_paired_p50_ms"]
+        text += (f" Median of the per-question differences (each pair back to back): the bridge and USE add "
+                 f"{paired['bridge and USE']:+} ms, USE {paired['USE']:+} ms; in process CPU time (all threads; "
+                 f"others' load does not inflate it) {cpu['bridge and USE']:+} ms and {cpu['USE']:+} ms "
+                 f"(CPU p50: " + ", ".join(f"{k} {v} ms" for k, v in lat["cpu_p50_ms"].items()) + ").")
     if "latency_rerun" in e:
         text += f" (Latency rerun alone on {e['latency_rerun']['date']}, after the figures above.)"
     if "p10_ms" in lat:
