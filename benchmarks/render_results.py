@@ -382,8 +382,10 @@ def natural_misses_section(m: dict | None) -> list[str]:
            "span; answer next: the gold sentence is the one after the pick (the topic-then-answer pattern).", "",
            "| language | n | right | wrong passage | wrong sentence | of which answer next |",
            "| --- | --- | --- | --- | --- | --- |"]
-    for lang in ("en", "ja"):
-        f = m[lang]
+    rows = [(lang, m[lang]) for lang in ("en", "ja")]
+    rows += [(f"{lang}, held out (two more documents, asked against all nine)", f)
+             for lang, f in m.get("held_out", {}).items()]
+    for lang, f in rows:
         wrong = f.get("wrong sentence", 0) + f.get("answer next", 0)
         out.append(f"| {lang} | {f['n']} | {f.get('right', 0)} | {f.get('wrong passage', 0)} | {wrong} | "
                    f"{f.get('answer next', 0)} |")

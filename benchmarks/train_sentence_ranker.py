@@ -35,7 +35,14 @@ from common import CACHE, SHARED, write_result
 from scipy.optimize import minimize
 
 from retriever.evaluate import corpus_index, found, read_questions
-from retriever.retriever import HAND_SET, SENTENCE_FEATURES, SENTENCE_RANKER_FILE, sentence_weights
+from retriever.retriever import (
+    HAND_SET,
+    JAPANESE_VIEW_SCALE,
+    SENTENCE_FEATURES,
+    SENTENCE_RANKER_FILE,
+    VIEW_FEATURES,
+    sentence_weights,
+)
 
 JSQUAD = SHARED / "eval" / "jsquad-valid-v1.3.json"
 DATA = "JSQuAD v1.3 validation (JGLUE by Yahoo Japan, CC BY-SA 4.0)"
@@ -62,9 +69,14 @@ def fit(items: list[tuple[np.ndarray, np.ndarray]], l2: float = L2) -> np.ndarra
     candidate, the log of the softmax probability that the pick is right.
 
     Any right candidate will do: a gold answer such as 1972 may stand in two sentences, and
-    spreading the target over both (a plain softmax) was 0.8 points worse held out."""
+    spreading the target over both (a plain softmax) was 0.8 points worse held out.
+
+    The VIEW_FEATURES are not learned (too few JSQuAD questions ask for a view): they weigh
+    HAND_SET's weights times JAPANESE_VIEW_SCALE."""
     kept = [(x, y) for x, y in items if y.any() and not y.all()]
+    hand = [SENTENCE_FEATURES.index(name) for name in VIEW_FEATURES]
     X = np.vstack([x for x, _ in kept])
+    X[:, hand] = 0.0  # nothing to learn from: their weights are set below
     t = np.concatenate([y for _, y in kept]).astype(float)
     sizes = np.array([len(y) for _, y in kept])
     starts = np.r_[0, np.cumsum(sizes)[:-1]]
@@ -82,8 +94,10 @@ def fit(items: list[tuple[np.ndarray, np.ndarray]], l2: float = L2) -> np.ndarra
         g = p - t * p / right[owner]  # d(-log right)/ds
         return float(-np.log(right).sum() + l2 * (w @ w)), Z.T @ g + 2 * l2 * w
 
-    w = minimize(loss, np.zeros(Z.shape[1]), jac=True, method="L-BFGS-B").x
-    return w / sd  # the per-question shift of the mean changes no ranking
+    # in raw feature units: the per-question shift of the mean changes no ranking
+    w = minimize(loss, np.zeros(Z.shape[1]), jac=True, method="L-BFGS-B").x / sd
+    w[hand] = [JAPANESE_VIEW_SCALE * HAND_SET.get(name, 0.0) for name in VIEW_FEATURES]
+    return w
 
 
 def right_first(item: tuple[np.ndarray, np.ndarray], w: np.ndarray) -> bool:

@@ -149,7 +149,9 @@ class Question:
     # The question's similarity to every unit and every passage by the index's second vector
     # (multilingual USE, for English questions on an index that has it), filled the same way.
     second_dense: tuple[np.ndarray, np.ndarray] | None = field(default=None, compare=False, repr=False)
-    view: str | None = None  # reason, recommendation, plan or expectation (English questions; see VIEW_CUES)
+    # reason, recommendation, plan or expectation (English questions; see VIEW_CUES), or reason
+    # for a Japanese one (japanese_view)
+    view: str | None = None
 
     @classmethod
     def of(cls, text: str, tokenizer: Tokenizer, language: str | None = None) -> Question:
@@ -159,9 +161,10 @@ class Question:
         morphemes = tuple(analyse(tokenizer, nfkc))
         tokens = tuple(t for t in (m.token() for m in morphemes) if t)
         content = frozenset(tokens) - QUESTION_WORDS
+        asked = asked_for(nfkc, lang)
         return cls(text=text, nfkc=nfkc, normalized=normalize(text), language=lang, morphemes=morphemes,
-                   tokens=tokens, content=content, asked=asked_for(nfkc, lang), intents=intents(text),
-                   view=view_asked(nfkc) if lang == "en" else None,
+                   tokens=tokens, content=content, asked=asked, intents=intents(text),
+                   view=view_asked(nfkc) if lang == "en" else japanese_view(nfkc, asked) if lang == "ja" else None,
                    anchors=frozenset(t for m in morphemes if (t := m.token()) in content and is_anchor(m)))
 
 
@@ -256,6 +259,20 @@ def states_view(view: str, text: str, next_text: str | None) -> bool:
     if view == "reason":
         return next_text is not None and _CONSEQUENCE.match(next_text) is not None
     return view in ("plan", "recommendation") and opening is not None
+
+
+# A Japanese question that asks why: なぜ, 何故, どうして, …理由は/として. 原因は何か asks for the
+# cause as a noun, which the sentence naming it answers (梅雨前線による豪雨の原因は？): no view.
+_JA_REASON = re.compile(r"なぜ|何故|どうして|理由(?:は|を|として|に)")
+
+
+def japanese_view(text: str, asked: Asked | None = None) -> str | None:
+    """The view a Japanese question asks for: a reason (_JA_REASON), else None; when the question
+    was analysed (``asked``), only if it asks for a description, not when なぜ stands in the clause
+    about what is asked (「…なぜ顔を見せないのだろう?」とアルマに尋ねたのは誰 asks for a person)."""
+    if asked is not None and asked.kind != DESCRIPTION:
+        return None
+    return "reason" if _JA_REASON.search(text) else None
 
 
 def view_asked(text: str) -> str | None:

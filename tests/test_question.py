@@ -16,6 +16,7 @@ from retriever.question import (
     TERM,
     VIEW_CUES,
     Question,
+    japanese_view,
     states_reason,
     states_view,
     takes_up,
@@ -141,9 +142,28 @@ def test_takes_up(sentence: str, taken_up: bool) -> None:
     assert takes_up(sentence) == taken_up
 
 
-def test_only_english_questions_get_a_view(tokenizer: Tokenizer) -> None:
+# A Japanese question asks for a view only when it asks why; a cause asked as a noun is a fact.
+JAPANESE_VIEW_CASES = [
+    ("なぜ省は改革を遅らせたのか", "reason"),
+    ("津波の際に2か所の小学校を避難先として使わないことにしたのはなぜか。", "reason"),  # natural nat-22
+    ("プーチン大統領は、軍備管理の話し合いを拒む理由として何を挙げているか。", "reason"),  # natural nat-04
+    ("どうして備蓄を7日分に増やすのか", "reason"),
+    ("梅雨前線による豪雨の原因は？", None),  # JSQuAD: the cause as a noun
+    ("安保理決議2231はいつ終了するか", None),
+]
+
+
+@pytest.mark.parametrize(("text", "view"), JAPANESE_VIEW_CASES)
+def test_japanese_view(text: str, view: str | None) -> None:
+    assert japanese_view(text) == view
+
+
+def test_english_and_japanese_questions_get_a_view(tokenizer: Tokenizer) -> None:
     assert Question.of("Why did the ministry delay the reform?", tokenizer).view == "reason"
-    assert Question.of("なぜ省は改革を遅らせたのか", tokenizer).view is None
+    assert Question.of("なぜ省は改革を遅らせたのか", tokenizer).view == "reason"
+    assert Question.of("省は改革をいつ遅らせたのか", tokenizer).view is None
+    # なぜ in the clause about what is asked: the question asks for a person (JSQuAD)
+    assert Question.of("「あの二人は、なぜ顔を見せないのだろう？」とアルマに尋ねたのは誰", tokenizer).view is None
 
 
 def test_a_consequence_marks_its_reason_and_its_response() -> None:
