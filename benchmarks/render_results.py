@@ -432,6 +432,12 @@ def english_latency(e: dict) -> str:
                  f"(CPU p50: " + ", ".join(f"{k} {v} ms" for k, v in lat["cpu_p50_ms"].items()) + ").")
     if "latency_rerun" in e:
         text += f" (Latency rerun alone on {e['latency_rerun']['date']}, after the figures above.)"
+    if len(e.get("latency_runs", [])) > 1:
+        text += (f" The {len(e['latency_runs'])} runs of that rerun (the one above is the median), what the bridge "
+                 "and USE add as p50 difference / paired / CPU: " + "; ".join(
+                     f"{run['added_by_bridge_and_use_p50_ms']:+} / {run['added_paired_p50_ms']['bridge and USE']:+}"
+                     f" / {run['added_cpu_paired_p50_ms']['bridge and USE']:+} ms (load {run['load_average_1min']})"
+                     for run in e["latency_runs"]) + ".")
     if "p10_ms" in lat:
         p10 = lat["p10_ms"]
         text += (f" p10 (a call with the cores free): kotae {p10['kotae']} ms, without USE {p10['without USE']} ms "
