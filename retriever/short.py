@@ -65,6 +65,7 @@ class Candidate:
     counter: str | None = None
     sub: bool = False  # a proper noun cut out of a longer compound
     joined: bool = False  # two of a kind joined by と/や/、: シェーンベルクとツェムリンスキー
+    shape: str = ""  # how a phrase was built: "chain" (の-phrase), "modified" (an adjective before it), "list"
 
 
 _BRACKETS = re.compile(r"「([^「」]{1,40})」|『([^『』]{1,40})』|“([^“”]{1,40})”|（([^（）]{1,30})）|\(([^()]{1,30})\)")
@@ -299,15 +300,57 @@ def _katakana_names(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
     return out
 
 
+# What joins two nouns of one noun phrase: 日米同盟[の]信頼性, 米国のウクライナ戦争[への]対応,
+# 隕石[などの]衝突熱, 欧州[における]安定.
+_NO_JOINERS = frozenset({"の", "への", "での", "との", "からの", "までの", "などの", "における", "に対する", "による",
+                         "に関する", "にとっての"})
+NO_PHRASE_RUNS = 3  # at most this many compounds in one の-phrase
+
+
 def _no_phrases(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
-    """Noun phrases of up to three compounds joined by の: 日米同盟の信頼性の維持."""
+    """Noun phrases of up to three compounds joined by の (日米同盟の信頼性の維持) or by a particle
+    and の (米国のウクライナ戦争への対応). Places joined so name a place (カナダのケベック州,
+    for どこ); any other phrase is a term."""
     runs, text, out = s.runs, s.text, []
+    kinds = [_compound_kind(text, a, b, run) for a, b, run in runs]
     for i in range(len(runs) - 1):
         end = i
-        while end + 1 < len(runs) and runs[end + 1][0] == runs[end][1] + 1 and text[runs[end][1]] == "の" \
-                and end - i < 2:
+        while end + 1 < len(runs) and end - i < NO_PHRASE_RUNS - 1 \
+                and text[runs[end][1]:runs[end + 1][0]] in _NO_JOINERS:
             end += 1
-            out.append(Candidate(runs[i][0], runs[end][1], text[runs[i][0]:runs[end][1]], TERM))
+            a, b = runs[i][0], runs[end][1]
+            kind = PLACE if all(k == PLACE for k in kinds[i:end + 1]) else TERM
+            out.append(Candidate(a, b, text[a:b], kind, shape="chain"))
+    return out
+
+
+def _modified_nouns(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
+    """A noun compound, or an の-phrase ending in one, with the adjective that modifies it:
+    [高圧的な]態度 (a na-adjective and な), [新しい]技術 (an adjective), [量的・質的な]能力."""
+    by_end = {m.end: k for k, m in enumerate(s.morphs)}
+    out = []
+    for head in found:
+        if head.kind != TERM or head.sub or head.joined or head.shape:
+            continue
+        k = by_end.get(head.start)
+        if k is None:
+            continue
+        m = s.morphs[k]
+        if m.pos.startswith("形容詞"):
+            begin = m.start
+        elif m.surface == "な" and k > 0 and s.morphs[k - 1].pos.startswith("形状詞"):
+            begin = s.morphs[k - 1].start
+            # 量的・質的な: adjectives listed with ・ share the な
+            while k > 2 and s.morphs[k - 2].surface == "・" and s.morphs[k - 3].pos.startswith("形状詞"):
+                k -= 2
+                begin = s.morphs[k - 1].start
+        elif m.surface == "な" and k > 1 and s.morphs[k - 1].pos.startswith("接尾辞-形状詞的") \
+                and s.morphs[k - 2].end == s.morphs[k - 1].start:
+            # 高圧+的+な: a noun made an adjective by 的; the noun compound before it opens the span
+            begin = next((a for a, b, _ in s.runs if b == s.morphs[k - 2].end), s.morphs[k - 2].start)
+        else:
+            continue
+        out.append(Candidate(begin, head.end, s.text[begin:head.end], TERM, shape="modified"))
     return out
 
 
@@ -369,14 +412,36 @@ def _lists(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
     return out
 
 
+# と, 、 and ・ join lists as often as clauses or a name's parts, so their lists are marked
+# (shape "list") for the ranker to weigh apart from those joined by や/および.
+_LOOSE_JOINERS = frozenset({"と", "、", "・"})
+LOOSE_ITEMS = 4
+
+
+def _loose_lists(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
+    """Nouns joined by と, 、 or ・: 海岸線と河川, 朝鮮、中国、台湾、樺太, 軍縮・科学技術センター所長
+    (two to four of them); the kind is the items' when they share one, else a term."""
+    runs, text, out = s.runs, s.text, []
+    kinds = [_compound_kind(text, a, b, run) for a, b, run in runs]
+    for i in range(len(runs) - 1):
+        j = i
+        while kinds[i] is not None and j + 1 < len(runs) and j - i < LOOSE_ITEMS - 1 \
+                and text[runs[j][1]:runs[j + 1][0]] in _LOOSE_JOINERS and kinds[j + 1] is not None:
+            j += 1
+            a, b = runs[i][0], runs[j][1]
+            kind = kinds[i] if all(k == kinds[i] for k in kinds[i:j + 1]) else TERM
+            out.append(Candidate(a, b, text[a:b], kind or TERM, joined=True, shape="list"))
+    return out
+
+
 _RANGE_JOIN = re.compile(r"\s*(?:から|より|-|－|–|～|〜|~)\s*")
 _QUOTED_WITH_NOUN = re.compile(r"「[^「」]{1,30}」[ァ-ヺー一-龥]{1,8}")
 # The extractors, in order: each sees what the ones before it found (katakana names look
 # for persons inside, pairs join whole names). The order is also the candidates' order,
 # which decides between equal scores.
 EXTRACTORS: tuple[Callable[[_Sentence, list[Candidate]], list[Candidate]], ...] = (
-    _dates_and_quantities, _bracketed, _compound_nouns, _katakana_names, _no_phrases, _ordinals,
-    _quoted_with_noun, _pairs, _ranges, _lists)
+    _dates_and_quantities, _bracketed, _compound_nouns, _katakana_names, _no_phrases, _modified_nouns, _ordinals,
+    _quoted_with_noun, _pairs, _ranges, _lists, _loose_lists)
 
 
 def candidates(text: str, morphs: Sequence[Morpheme]) -> list[Candidate]:
@@ -496,6 +561,9 @@ def _gap(anchor_starts: Sequence[int], anchor_ends: Sequence[int], start: int, e
 
 # A 何 question's answer is any noun: where it sits weighs more than for いつ, where the
 # kind alone nearly decides. These features get a second weight for term questions.
+# How a phrase candidate was built (Candidate.shape), each a feature: the ranker learns how
+# often each shape answers.
+SHAPES = ("chain", "modified", "list")
 TERM_INTERACTIONS = ("log_length", "proximity", "particle_match", "in_slot", "slot_fill", "shared", "kind_match")
 # What is known about a candidate, by name. The ranker is a weighted sum of these:
 # HEURISTIC holds hand-set weights, and retriever/short_ranker.json, when present, the
@@ -512,6 +580,7 @@ FEATURES = (
     "governor_after", "particle_match", "proximity", "outside", "topic_head", "topic_char", "formal",
     "hiragana", "naming_topic", "in_slot", "slot_fill", "echo_share",
     "lead_shared", "tail_shared", *(f"term_{k}" for k in TERM_INTERACTIONS), "fallback",
+    *(f"shape_{k}" for k in SHAPES),
 )
 _INDEX = {name: i for i, name in enumerate(FEATURES)}
 HEURISTIC = {"fit": 1.0, "shared": -1.0, "next_near": 1.5, "prev_near": 1.0, "after": 0.5, "before": 0.3,
@@ -898,6 +967,7 @@ def _kind_features(c: Candidate, fit: float, heads: bool, ctx: _Context) -> dict
     return {"fit": fit, c.kind: 1.0, "heads": heads,
             "sub": c.sub,  # the part (a name in a compound, a year in a date) only when it fits better
             "joined": c.joined, "asks_pair": c.joined and ctx.pair, "kind_match": c.kind == asked.kind,
+            **({f"shape_{c.shape}": 1.0} if c.shape else {}),
             "number_for_term": asked.kind == TERM and c.kind in (DATE, QUANTITY),
             "proper_for_term": asked.kind == TERM and c.kind in (PERSON, PLACE, ORG)}
 

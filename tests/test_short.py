@@ -272,7 +272,36 @@ RECALL_CASES = [
      "台風や熱帯低気圧"),
     # a fact asked that the sentence has not in that kind: any term may answer (fallback)
     ("カラフトマスは主に夜間移動することが報告されている。", "カラフトマスは主にいつ移動する？", "夜間"),
+    # l.49: nouns joined by への and の into one noun phrase (issue 14: a clause-length gold)
+    ("ロシアから見れば米国のウクライナ戦争への対応がカギを握る。", "ロシアから見て何がカギを握るか",
+     "米国のウクライナ戦争への対応"),
+    # places joined by の name a place, for どこ
+    ("研究チームはカナダのケベック州で岩石を採取した。", "研究チームはどこで岩石を採取したか", "カナダのケベック州"),
+    # a noun with the na-adjective that modifies it
+    ("楽団員からはマーラーの高圧的な態度が嫌われた。", "楽団員はマーラーのどんな態度を嫌ったか", "高圧的な態度"),
+    # nouns joined by と, and by 、 (four of them)
+    ("ドミニカ国の道路網は海岸線と河川の谷に沿って走る。", "道路網は何と何の谷に沿って走るか", "海岸線と河川"),
+    ("綱領草案は朝鮮、中国、台湾、樺太からの撤退を求めた。", "綱領草案は何からの撤退を求めたか", "朝鮮、中国、台湾、樺太"),
+    # l.118: a title whose first noun is joined by ・
+    ("（脱稿日2024年12月11日　秋山信将／軍縮・科学技術センター所長）", "筆者の役職は何か", "軍縮・科学技術センター所長"),
 ]
+
+
+@pytest.mark.parametrize(("sentence", "text", "shape"), [
+    ("道路網は海岸線と河川の谷に沿って走る。", "海岸線と河川", "list"),
+    ("米国のウクライナ戦争への対応がカギを握る。", "米国のウクライナ戦争への対応", "chain"),
+    ("マーラーの高圧的な態度が嫌われた。", "高圧的な態度", "modified"),
+    ("平和維持活動には量的・質的な能力が求められる。", "量的・質的な能力", "modified"),
+])
+def test_a_phrase_says_how_it_was_built(tokenizer: Tokenizer, sentence: str, text: str, shape: str) -> None:
+    # The ranker weighs each shape on its own (shape_list, shape_chain, shape_modified): a list
+    # joined by と is as often two arguments of a verb as one answer.
+    q = Question.of("何が求められるか", tokenizer)
+    scored = {c.text: (c, dict(zip(FEATURES, x, strict=True)))
+              for c, x in scored_candidates(q, sentence, analyse(tokenizer, sentence))}
+    c, f = scored[text]
+    assert c.shape == shape and f[f"shape_{shape}"] == 1.0
+    assert sum(f[f"shape_{k}"] for k in short.SHAPES) == 1.0
 
 
 def test_alignment_features_read_the_words_around_the_wh_word(tokenizer: Tokenizer) -> None:
