@@ -6,7 +6,7 @@
    (なぜ, how) that has no short answer.
 2. :func:`candidates` lists the spans of a sentence that could be such an answer
    (dates, numbers with counters, 「」 terms, proper nouns from MeCab, noun compounds,
-   katakana and Latin terms).
+   katakana and Latin terms, and phrases: の-phrases, nouns with their adjective, lists).
 3. :func:`scored_candidates` keeps those that fit what is asked (and that the question
    does not already say) and describes each by named features: type fit, how close it
    sits to the question's words around the wh-word, the particle after it, its length…
@@ -187,6 +187,39 @@ def _dates_and_quantities(s: _Sentence, found: list[Candidate]) -> list[Candidat
     """Dates (2010年9月4日 also offers 2010年 and 2010年9月, for 何年 / 何月 questions) and
     numbers with their counters (190か国, 約2,800人), except the digits of a date."""
     return _numbers(s.text)
+
+
+# A number as written, with its separators and multipliers: 1,447, 39.3, 55万, 3億5000万.
+_NUMBER = re.compile(r"(?<![0-9０-９.,．，])[0-9０-９][0-9０-９,，.．]*(?:[万億兆][0-9０-９,，.．]*)*")
+# Units MeCab does not call counters: 1,447[m], 39.3[℃].
+_UNITS = frozenset({"m", "km", "cm", "mm", "kg", "g", "t", "℃", "°C", "%", "％", "ha", "MW", "kW"})
+# What a date may go on with and still be a date: 11世紀[半ば], 1960年代[後半], 2000年[頃], 2006年[秋].
+_DATE_TAILS = re.compile(r"ごろ|頃|半ば|前半|後半|以降|以前|初頭|末|春|夏|秋|冬")
+
+
+def _counted(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
+    """Numbers with the counter MeCab names after them, where the pattern of ingest.facts knows
+    none (1,300[ヶ所], 35,000[年]前, 55万[部], 1,447[m]); and dates with what makes them vaguer
+    or a part of a period (1960年代後半, 2000年頃, 11世紀半ば)."""
+    starts = {m.start: m for m in s.morphs}
+    have = {(c.start, c.end) for c in found if c.kind in (DATE, QUANTITY)}  # a term so cut gives way to them
+    out = []
+    for m in _NUMBER.finditer(s.text):
+        unit = starts.get(m.end())
+        if unit is None or not ("助数詞" in unit.pos or unit.surface in _UNITS):
+            continue
+        end = unit.end
+        after = starts.get(end)
+        if after is not None and after.surface in ("前", "後") and unit.surface in ("年", "世紀"):
+            end = after.end  # 35,000年[前]: a time ago is said with its 前
+        if (m.start(), end) not in have:
+            out.append(Candidate(m.start(), end, s.text[m.start():end], QUANTITY, unit.surface))
+    for c in found:
+        if c.kind == DATE and not c.sub:
+            tail = _DATE_TAILS.match(s.text, c.end)
+            if tail and (c.start, tail.end()) not in have:
+                out.append(Candidate(c.start, tail.end(), s.text[c.start:tail.end()], DATE))
+    return out
 
 
 def _bracketed(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
@@ -397,8 +430,8 @@ LIST_ITEMS = 3  # at most this many nouns in one list candidate
 def _lists(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
     """Nouns joined into a list (中央委員会および党大会, 台風や熱帯低気圧): a candidate for each
     run of two or three of them; the kind is the items' when they share one, else a term.
-    (と, 、 and ・ also join lists, but as often clauses or a name's parts: with them the
-    held-out EM fell.)"""
+    (と, 、 and ・ join lists too, but as often clauses or a name's parts: _loose_lists offers
+    those, marked for the ranker.)"""
     runs, text, out = s.runs, s.text, []
     kinds = [_compound_kind(text, a, b, run) for a, b, run in runs]
     for i in range(len(runs) - 1):
@@ -441,7 +474,7 @@ _QUOTED_WITH_NOUN = re.compile(r"「[^「」]{1,30}」[ァ-ヺー一-龥]{1,8}")
 # which decides between equal scores.
 EXTRACTORS: tuple[Callable[[_Sentence, list[Candidate]], list[Candidate]], ...] = (
     _dates_and_quantities, _bracketed, _compound_nouns, _katakana_names, _no_phrases, _modified_nouns, _ordinals,
-    _quoted_with_noun, _pairs, _ranges, _lists, _loose_lists)
+    _quoted_with_noun, _pairs, _ranges, _lists, _loose_lists, _counted)
 
 
 def candidates(text: str, morphs: Sequence[Morpheme]) -> list[Candidate]:
