@@ -203,11 +203,13 @@ def _counted(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
     or a part of a period (1960年代後半, 2000年頃, 11世紀半ば)."""
     starts = {m.start: m for m in s.morphs}
     have = {(c.start, c.end) for c in found if c.kind in (DATE, QUANTITY)}  # a term so cut gives way to them
+    dates = _Numbers(sorted((c.start, c.end) for c in found if c.kind == DATE))
     out = []
     for m in _NUMBER.finditer(s.text):
         unit = starts.get(m.end())
-        if unit is None or not ("助数詞" in unit.pos or unit.surface in _UNITS):
-            continue
+        if unit is None or not ("助数詞" in unit.pos or unit.surface in _UNITS) \
+                or dates.cut_or_equal(m.start(), unit.end) or _holds(dates.spans, m.start(), unit.end):
+            continue  # 2023年[10月] is a part of a date, not a number of months
         end = unit.end
         after = starts.get(end)
         if after is not None and after.surface in ("前", "後") and unit.surface in ("年", "世紀"):
