@@ -392,6 +392,20 @@ def test_serve_on_a_taken_port_is_one_line(report_index: Path, capsys: pytest.Ca
     assert line.startswith(f"kotae: error: cannot listen on 127.0.0.1:{port}") and "--port" in line
 
 
+def test_a_serve_stopped_by_a_signal_exits_130_even_when_uvicorn_returns(
+        report_index: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # uvicorn re-raises a caught Ctrl-C through asyncio, which can let run() return instead;
+    # this fakes that return so the exit code does not depend on the race
+    import uvicorn
+
+    def returns_after_a_signal(self: uvicorn.Server, sockets: Any = None) -> None:
+        self.should_exit = True
+
+    monkeypatch.setattr(uvicorn.Server, "run", returns_after_a_signal)
+    assert main(["serve", "--index", str(report_index), "--port", "0"]) == 130
+    assert capsys.readouterr().err.splitlines()[-1] == "kotae: interrupted"
+
+
 def test_kotae_serve_says_where_and_answers(report_index: Path) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "qa_cli", "serve", "--index", str(report_index), "--port", "0"],
