@@ -181,6 +181,7 @@ class _Sentence:
     text: str
     morphs: Sequence[Morpheme]
     runs: list[tuple[int, int, list[Morpheme]]]
+    kinds: tuple[str | None, ...]  # what each run names (_compound_kind), read by the phrase extractors
 
 
 def _dates_and_quantities(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
@@ -346,8 +347,7 @@ def _no_phrases(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
     """Noun phrases of up to three compounds joined by の (日米同盟の信頼性の維持) or by a particle
     and の (米国のウクライナ戦争への対応). Places joined so name a place (カナダのケベック州,
     for どこ); any other phrase is a term."""
-    runs, text, out = s.runs, s.text, []
-    kinds = [_compound_kind(text, a, b, run) for a, b, run in runs]
+    runs, text, kinds, out = s.runs, s.text, s.kinds, []
     for i in range(len(runs) - 1):
         end = i
         while end + 1 < len(runs) and end - i < NO_PHRASE_RUNS - 1 \
@@ -429,22 +429,26 @@ _LIST_JOINERS = frozenset({"や", "および", "及び", "ならびに", "並び
 LIST_ITEMS = 3  # at most this many nouns in one list candidate
 
 
-def _lists(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
-    """Nouns joined into a list (中央委員会および党大会, 台風や熱帯低気圧): a candidate for each
-    run of two or three of them; the kind is the items' when they share one, else a term.
-    (と, 、 and ・ join lists too, but as often clauses or a name's parts: _loose_lists offers
-    those, marked for the ranker.)"""
-    runs, text, out = s.runs, s.text, []
-    kinds = [_compound_kind(text, a, b, run) for a, b, run in runs]
+def _joined_runs(s: _Sentence, joiners: frozenset[str], items: int, shape: str) -> list[Candidate]:
+    """A candidate for each run of two to ``items`` nouns joined by one of ``joiners``; its kind
+    is the items' when they share one, else a term."""
+    runs, text, kinds, out = s.runs, s.text, s.kinds, []
     for i in range(len(runs) - 1):
-        first, j = kinds[i], i
-        while first is not None and j + 1 < len(runs) and j - i < LIST_ITEMS - 1 \
-                and text[runs[j][1]:runs[j + 1][0]] in _LIST_JOINERS and kinds[j + 1] is not None:
+        j = i
+        while kinds[i] is not None and j + 1 < len(runs) and j - i < items - 1 \
+                and text[runs[j][1]:runs[j + 1][0]] in joiners and kinds[j + 1] is not None:
             j += 1
             a, b = runs[i][0], runs[j][1]
-            kind = first if all(k == first for k in kinds[i:j + 1]) else TERM
-            out.append(Candidate(a, b, text[a:b], kind, joined=True))
+            kind = kinds[i] if all(k == kinds[i] for k in kinds[i:j + 1]) else TERM
+            out.append(Candidate(a, b, text[a:b], kind or TERM, joined=True, shape=shape))
     return out
+
+
+def _lists(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
+    """Nouns joined into a list (中央委員会および党大会, 台風や熱帯低気圧), two or three of them.
+    (と, 、 and ・ join lists too, but as often clauses or a name's parts: _loose_lists offers
+    those, marked for the ranker.)"""
+    return _joined_runs(s, _LIST_JOINERS, LIST_ITEMS, shape="")
 
 
 # と, 、 and ・ join lists as often as clauses or a name's parts, so their lists are marked
@@ -455,18 +459,8 @@ LOOSE_ITEMS = 4
 
 def _loose_lists(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
     """Nouns joined by と, 、 or ・: 海岸線と河川, 朝鮮、中国、台湾、樺太, 軍縮・科学技術センター所長
-    (two to four of them); the kind is the items' when they share one, else a term."""
-    runs, text, out = s.runs, s.text, []
-    kinds = [_compound_kind(text, a, b, run) for a, b, run in runs]
-    for i in range(len(runs) - 1):
-        j = i
-        while kinds[i] is not None and j + 1 < len(runs) and j - i < LOOSE_ITEMS - 1 \
-                and text[runs[j][1]:runs[j + 1][0]] in _LOOSE_JOINERS and kinds[j + 1] is not None:
-            j += 1
-            a, b = runs[i][0], runs[j][1]
-            kind = kinds[i] if all(k == kinds[i] for k in kinds[i:j + 1]) else TERM
-            out.append(Candidate(a, b, text[a:b], kind or TERM, joined=True, shape="list"))
-    return out
+    (two to four of them)."""
+    return _joined_runs(s, _LOOSE_JOINERS, LOOSE_ITEMS, shape="list")
 
 
 _RANGE_JOIN = re.compile(r"\s*(?:から|より|-|－|–|～|〜|~)\s*")
@@ -481,7 +475,8 @@ EXTRACTORS: tuple[Callable[[_Sentence, list[Candidate]], list[Candidate]], ...] 
 
 def candidates(text: str, morphs: Sequence[Morpheme]) -> list[Candidate]:
     """Spans of a clean sentence that could be a short answer, with their kinds (EXTRACTORS)."""
-    sentence = _Sentence(text, morphs, _compounds(morphs))
+    runs = _compounds(morphs)
+    sentence = _Sentence(text, morphs, runs, tuple(_compound_kind(text, a, b, run) for a, b, run in runs))
     found: list[Candidate] = []
     for extract in EXTRACTORS:
         found.extend(extract(sentence, found))
@@ -594,11 +589,11 @@ def _gap(anchor_starts: Sequence[int], anchor_ends: Sequence[int], start: int, e
     return min(gaps, default=default)
 
 
-# A 何 question's answer is any noun: where it sits weighs more than for いつ, where the
-# kind alone nearly decides. These features get a second weight for term questions.
 # How a phrase candidate was built (Candidate.shape), each a feature: the ranker learns how
 # often each shape answers.
 SHAPES = ("chain", "modified", "list")
+# A 何 question's answer is any noun: where it sits weighs more than for いつ, where the
+# kind alone nearly decides. These features get a second weight for term questions.
 TERM_INTERACTIONS = ("log_length", "proximity", "particle_match", "in_slot", "slot_fill", "shared", "kind_match")
 # What is known about a candidate, by name. The ranker is a weighted sum of these:
 # HEURISTIC holds hand-set weights, and retriever/short_ranker.json, when present, the
