@@ -7,10 +7,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
 
+from hypothesis import given
+from hypothesis import strategies as st
 from reliability_support import PLACES, QUESTIONS, comparable, run_kotae, write_files
 
 from ingest import build_index
@@ -53,11 +56,26 @@ def _records(path: Path) -> list[dict]:
     The last line may be cut: the test reads the file while the reader appends to it,
     and Linux copies a write into a file a page at a time, so a read can end inside an
     8.5 kB answer line: a JSONDecodeError here under load, never a fault of the index
-    (a writer printing such lines gave 6 cut reads in 1,918). Only lines that end in a
-    newline are parsed; print writes the newline after the line.
+    (a writer printing such lines gave 6 cut reads in 1,918). The cut can also fall inside
+    a three-byte Japanese character (a UnicodeDecodeError in a fresh-clone CI run), so the
+    bytes are split first and only lines that end in a newline are decoded and parsed;
+    print writes the newline after the line.
     """
-    whole = path.read_text(encoding="utf-8").split("\n")[:-1]
-    return [json.loads(line) for line in whole if line.strip()]
+    whole = path.read_bytes().split(b"\n")[:-1]
+    return [json.loads(line.decode("utf-8")) for line in whole if line.strip()]
+
+
+@given(st.lists(st.dictionaries(st.text(max_size=4), st.text(max_size=12), max_size=3), max_size=5),
+       st.data())
+def test_a_read_cut_anywhere_gives_the_whole_lines_before_the_cut(records: list[dict],
+                                                                    data: st.DataObject) -> None:
+    written = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
+    cut = data.draw(st.integers(0, len(written)))
+    with tempfile.TemporaryDirectory() as d:  # a function-scoped tmp_path would be shared by all examples
+        path = Path(d) / "reader.jsonl"
+        path.write_bytes(written[:cut])
+        got = _records(path)
+    assert got == records[:written[:cut].count(b"\n")]
 
 
 def test_readers_see_the_old_or_the_new_index_never_a_mix(tmp_path: Path, versions: dict,
