@@ -23,7 +23,7 @@ from retriever.abstain import models
 from retriever.evaluate import read_questions
 
 DATA = ROOT / "benchmarks" / "data"
-THRESHOLDS = (0.005, 0.0075, 0.01, 0.0125, 0.015, 0.0175, 0.02, 0.0225, 0.025, 0.03)
+THRESHOLDS = (0.005, 0.0075, 0.01, 0.0125, 0.015, 0.0175, 0.02, 0.0225, 0.025, 0.03, 0.035, 0.04, 0.05)
 
 
 class Recorder(Retriever):

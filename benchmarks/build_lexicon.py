@@ -2,7 +2,9 @@
 
 Needs: Debian's ``edict`` package (``apt-get install edict``: /usr/share/edict/edict, EUC-JP,
 © Electronic Dictionary Research and Development Group, CC BY-SA 4.0) and kotae installed.
-Writes ingest/data/edict.tsv.gz. Run: python benchmarks/build_lexicon.py [--edict PATH]
+Writes ingest/data/edict.tsv.gz and ingest/data/edict_words.txt.gz (every English word of
+its gloss keys, ``ingest.lexicon.key_words``: what the dictionary can name).
+Run: python benchmarks/build_lexicon.py [--edict PATH] [--words-only]
 
 Each kept entry becomes one line ``tokens<TAB>headword<TAB>reading<TAB>flags<TAB>senses``:
 
@@ -29,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ingest.lexicon import LEXICON_PATH, lexicon_header  # noqa: E402
+from ingest.lexicon import LEXICON_PATH, WORDS_PATH, key_words, lexicon_header  # noqa: E402
 from ingest.tokens import Tokenizer  # noqa: E402
 
 MAX_SENSES = 3
@@ -88,7 +90,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--edict", default="/usr/share/edict/edict")
     ap.add_argument("--out", default=str(LEXICON_PATH))
+    ap.add_argument("--words-only", action="store_true", help="only rewrite the key words of the lexicon at --out")
     args = ap.parse_args()
+    if args.words_only:
+        write_words(Path(args.out), Path(args.out).with_name(WORDS_PATH.name))
+        return
     tokenizer = Tokenizer()
     text = Path(args.edict).read_bytes().decode("euc_jp", errors="replace")
     kept = 0
@@ -112,6 +118,15 @@ def main() -> None:
                 f.write(f"{' '.join(tokens)}\t{head}\t{reading}\t{'P' if priority else ''}\t{glosses}\n")
                 kept += 1
     print(f"kept {kept} entries -> {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    write_words(out, out.with_name(WORDS_PATH.name))
+
+
+def write_words(lexicon: Path, out: Path) -> None:
+    """The lexicon's key words, sorted, one a line (``mtime=0``: the same lexicon, the same bytes)."""
+    words = sorted(key_words(lexicon))
+    with open(out, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9, mtime=0) as f:
+        f.write(("\n".join(words) + "\n").encode("utf-8"))
+    print(f"{len(words)} key words -> {out} ({out.stat().st_size / 1e3:.0f} kB)")
 
 
 if __name__ == "__main__":

@@ -63,15 +63,25 @@ BUDGET = {"en": 0.025, "ja": 0.018}
 #   off-topic  20/35/29 · 21/36/30 · 21/36/30 · 21/36/31 · 21/36/32 · 23/40/33
 # so 0.032 sits mid-way in the span that keeps the off-topic figures of the model before
 # (21/36/30) for fewer false abstentions than it made (37).
-THRESHOLD_CAP = {"en": 0.015, "ja": 0.032}
+# English, refitted when absent came to count only names the dictionary knows (unplaced the
+# rest): out of fold the 2.5% budget gives 0.0168; on the whole index
+#   threshold 0.0100 · 0.0125 · 0.0150 · 0.0175 · 0.0200 · 0.0225 · 0.0250
+#   a1        2      · 2      · 2      · 3      · 3      · 3      · 5      of 287
+#   off-topic 39     · 44     · 48     · 49     · 52     · 53     · 53     of 116
+# and the natural English set (report and documents, 129 answerable) lost 2 questions at 0.015
+# that it kept before (probabilities 0.0140 and 0.0142, no names in either: the refit's other
+# weights moved), none at 0.0125, which still catches 44 off-topic questions where 0.015 caught
+# 40 before the refit.
+THRESHOLD_CAP = {"en": 0.0125, "ja": 0.032}
 L2 = 1.0
 # The evidence each language's model reads. English leaves out the corpus-relative standings
 # (dense_z, top_z, lead): they are measured in sd of the corpus's sentences, which a 21-passage
 # report and 1,145 Wikipedia paragraphs spread differently, and through the bridge they did
 # not carry over: fitted here with them, the model abstained on 5 of the natural English set's
 # 70 answerable questions (from 2), for 6 of the 26 off-topic ones; without them 3 and 8.
-# Japanese leaves out the second vector's similarities: only English questions are given one.
-FEATURES = {"ja": tuple(n for n in EVIDENCE if not n.startswith("second")),
+# Japanese leaves out the second vector's similarities (only English questions are given one)
+# and unplaced (a Japanese word is in the corpus or not: there is no dictionary between them).
+FEATURES = {"ja": tuple(n for n in EVIDENCE if not n.startswith("second") and n != "unplaced"),
             "en": tuple(n for n in EVIDENCE if n not in ("dense_z", "top_z", "lead"))}
 OFFTOPIC = 10_000  # the pseudo-articles of off-topic questions start here
 # The dev off-topic sets each language's model is fitted with. (Japanese left out dev3 until

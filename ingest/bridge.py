@@ -19,6 +19,7 @@ Three sources, strongest first:
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections import Counter, defaultdict
@@ -79,6 +80,12 @@ class Bridge:
         if not raw:
             return ()
         return tuple((tuple(t.split(" ")), float(w)) for t, _, w in (x.partition("\t") for x in raw.split("|")))
+
+    @functools.cached_property
+    def key_words(self) -> frozenset[str]:
+        """Every word of the bridge's keys, made on first use: "pacific" when the corpus says
+        太平洋 (keyed "pacific ocean") though no entry is keyed by "pacific" alone."""
+        return frozenset(w for key in self.terms for w in key.split(" "))
 
     def heard(self, skeleton: str) -> tuple[tuple[tuple[str, ...], str], ...]:
         """Corpus names whose reading has this consonant skeleton, with their soft spelling."""

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from .tokens import Tokenizer
 
 LEXICON_PATH = Path(__file__).resolve().parent / "data" / "edict.tsv.gz"
+# Every English word of the lexicon's keys, one a line (derived from LEXICON_PATH by
+# benchmarks/build_lexicon.py: :func:`key_words`), for what the dictionary can name at all.
+WORDS_PATH = LEXICON_PATH.with_name("edict_words.txt.gz")
 MAX_KEY_WORDS = 3  # glosses longer than this are descriptions, not names of the thing
 
 # English words that carry no meaning a dictionary could bridge: articles, pronouns,
@@ -115,6 +118,32 @@ def gloss_keys(gloss: str) -> str | None:
     if not words or len(words) > MAX_KEY_WORDS or all(w in STOPWORDS for w in words):
         return None
     return " ".join(words)
+
+
+def key_words(path: Path = LEXICON_PATH) -> frozenset[str]:
+    """Every word of every gloss key of the lexicon (:func:`gloss_keys`): "pacific" (of
+    "pacific ocean", 太平洋), "budapest", "kilimanjaro" (of "mount kilimanjaro"). Slow (the
+    whole lexicon: seconds); a query reads the shipped list instead (:func:`dictionary_words`)."""
+    words: set[str] = set()
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        f.readline()
+        for line in f:
+            for gloss in re.split(r"[|/]", line.rstrip("\n").rpartition("\t")[2]):
+                key = gloss_keys(gloss)
+                if key:
+                    words.update(key.split(" "))
+    return frozenset(words)
+
+
+@functools.cache
+def dictionary_words(path: Path = WORDS_PATH) -> frozenset[str]:
+    """The words the dictionary names anything by (:func:`key_words`, as shipped), read on
+    first use: ~60k words, a few tens of ms."""
+    if not path.is_file():
+        raise KotaeError(f"the lexicon's word list {path} is missing; reinstall kotae "
+                         "or rebuild it with python benchmarks/build_lexicon.py")
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return frozenset(f.read().split())
 
 
 def english_forms(word: str) -> list[str]:

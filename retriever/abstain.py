@@ -32,7 +32,8 @@ WEIGHTS = Path(__file__).with_name("abstain.json")
 
 # What is known about the best sentence and the question, by name (Evidence's fields).
 EVIDENCE = ("dense", "dense_z", "top_z", "coverage", "known", "missing_fact",
-            "passage_coverage", "anchor_coverage", "absent", "held_rare", "lead", "second", "second_top")
+            "passage_coverage", "anchor_coverage", "absent", "held_rare", "lead", "second", "second_top",
+            "unplaced")
 LEAD_OVER = 10  # the best sentence's lead is measured over the 10th most similar
 
 
@@ -76,12 +77,15 @@ class Evidence:
     # The rest by :func:`term_evidence` and :func:`lead` (defaults: nothing to judge by).
     passage_coverage: float = 1.0  # share of the question's terms (rarity-weighted) the best passage holds
     anchor_coverage: float = 1.0  # the same for its names, numbers and foreign words alone
-    absent: float = 0.0  # share of those the indexed documents hold nowhere
+    absent: float = 0.0  # share of those the indexed documents hold nowhere (and the dictionary names)
     held_rare: float = 1.0  # rarity of the rarest question term the sentence holds (1: a word no other passage has)
     lead: float = 0.0  # the most similar sentence's lead over the 10th, in sd of the corpus
     # The second cross-lingual vector (multilingual USE; English questions on an index that has it):
     second: float = 0.0  # the best sentence's similarity to the question (NaN: an English question, no USE vectors)
     second_top: float = 0.0  # the corpus's most similar sentence's
+    # Share of the names that neither the dictionary nor the indexed documents can place: no
+    # evidence either way (English: "arrhenius", said アレニウス in a passage the bridge never heard).
+    unplaced: float = 0.0
     word: str = ""  # the name an abstention points to: absent from the corpus, or from the passage
 
     def vector(self, names: tuple[str, ...]) -> np.ndarray:
@@ -98,6 +102,7 @@ class Term:
     in_sentence: bool
     in_passage: bool  # any passage that holds the best sentence
     in_corpus: bool
+    named: bool = True  # the dictionary names it (English); a Japanese word is its own name
 
 
 def term_evidence(terms: Sequence[Term]) -> dict[str, float | str]:
@@ -108,16 +113,23 @@ def term_evidence(terms: Sequence[Term]) -> dict[str, float | str]:
     and only the name, オーストラリア, says the sentence is about something else. An English
     name that the bridge cannot place at all ("Which river flows through Budapest?": no
     ブダペスト anywhere) is absent, and the river the passage names (メコン川) is no answer.
+
+    Absent only when the dictionary names it: then the corpus holds none of the dictionary's
+    Japanese for it (Budapest is ブダペスト to EDICT). A name the dictionary lacks too
+    ("Svante Arrhenius" of a passage on アレニウス, "Tanegawa" for 種川) is unplaced: the
+    bridge could not hear it, which says nothing of the corpus. (On JSQuAD's English dev
+    questions, fitted with the two apart, absent weighs against an answer and unplaced for it.)
     """
     total = sum(t.rarity for t in terms)
     anchors = [t for t in terms if t.anchor]
     weight = sum(t.rarity for t in anchors)
-    absent = [t for t in anchors if not t.in_corpus]
+    absent = [t for t in anchors if not t.in_corpus and t.named]
     unheld = sorted((t for t in anchors if not t.in_passage), key=lambda t: -t.rarity)
     return {
         "passage_coverage": sum(t.rarity for t in terms if t.in_passage) / total if total else 1.0,
         "anchor_coverage": sum(t.rarity for t in anchors if t.in_passage) / weight if weight else 1.0,
         "absent": len(absent) / len(anchors) if anchors else 0.0,
+        "unplaced": sum(not t.in_corpus and not t.named for t in anchors) / len(anchors) if anchors else 0.0,
         "held_rare": max((t.rarity for t in terms if t.in_sentence), default=0.0) if terms else 1.0,
         "word": (absent or unheld or [Term("", 0.0, False, False, False, False)])[0].text,
     }
@@ -199,6 +211,8 @@ def describe(name: str, ev: Evidence, fact: str = "") -> str:
         return f"{where} {ev.word!r}"
     if name in ("absent", "anchor_coverage"):
         return f"the best passage holds {ev.anchor_coverage:.0%} of the question's names and numbers"
+    if name == "unplaced":
+        return "the question's names are ones neither the dictionary nor the indexed documents place"
     if name == "held_rare":
         return "the best sentence shares only common words with the question"
     if name in ("second", "second_top"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field, replace
@@ -26,6 +26,7 @@ from ingest.embed import Embedder, get_embedder
 from ingest.embed import warm as start_warming
 from ingest.errors import IndexFileError, InputError, IntegrityError, KotaeError
 from ingest.lexical import LexicalIndex
+from ingest.lexicon import dictionary_words, english_forms
 from ingest.manifest import check_tokenizer
 from ingest.tokens import Morpheme, Tokenizer, analyse
 from ingest.use_vectors import one_blas_thread, question_similarities
@@ -705,7 +706,10 @@ class Retriever:
                           all(t in passage for t in run), all(lexical.document_frequency(t) > 0 for t in run))
                      for run in anchor_runs(q)]
             return words + names
-        terms = [self.bridged_term(t, q.anchors, rarity, sentence, passage) for t in q.bridged]
+        # What the bridge and the dictionary hold is read only for a word the bridge could not place.
+        unplaced = any(not t.alternatives for t in q.bridged)
+        phrased, dictionary = (ix.bridge.key_words, dictionary_words()) if unplaced else (frozenset(), frozenset())
+        terms = [self.bridged_term(t, q.anchors, rarity, sentence, passage, phrased, dictionary) for t in q.bridged]
         if not any(t.anchor and not t.in_passage for t in terms):
             return terms
         # A name the bridge could not place may still be said in the passage, in readings of
@@ -727,7 +731,8 @@ class Retriever:
 
     @staticmethod
     def bridged_term(t: BridgedTerm, anchors: frozenset[str], rarity: Any, sentence: frozenset[str],
-                      passage: frozenset[str]) -> Term:
+                     passage: frozenset[str], phrased: Container[str] = frozenset(),
+                     dictionary: Container[str] = frozenset()) -> Term:
         """An English term as a :class:`Term`: as rare as its commonest reading ("year" may be
         年, however rare 年次 is), and a term no passage can say ("budapest", no ブダペスト
         anywhere) as rare as can be.
@@ -735,13 +740,19 @@ class Retriever:
         A word with digits that the bridge cannot place ("19th", "1860s", "24th": the corpus
         writes 19世紀, 1860年代, 第24回) is not counted as absent from the corpus: it is a number
         in another spelling, not a name the corpus lacks. (Of the 287 English a1 questions, 14
-        were marked as naming something absent for such a word alone.)"""
+        were marked as naming something absent for such a word alone.) Nor is a word the bridge
+        holds only inside a phrase (``phrased``: the words of its keys): "the eastern equatorial
+        Pacific" has no entry of its own, but the corpus's 太平洋 is keyed "pacific ocean". A word
+        unplaced is named when ``dictionary`` (the lexicon's key words) holds it: "budapest" is,
+        and so absent; "arrhenius" is not, and so only unplaced (:func:`term_evidence`)."""
         alts = [alt for alt, _ in t.alternatives]
-        spelled_number = not alts and any(ch.isdigit() for ch in t.english)
+        forms = english_forms(t.english) if not alts else []
+        placed = bool(alts) or any(ch.isdigit() for ch in t.english) or any(f in phrased for f in forms)
         return Term(t.english, min((max(rarity(x) for x in alt) for alt in alts), default=1.0),
                     any(w in anchors for w in t.english.split()),
                     any(all(x in sentence for x in alt) for alt in alts),
-                    any(all(x in passage for x in alt) for alt in alts), bool(alts) or spelled_number)
+                    any(all(x in passage for x in alt) for alt in alts), placed,
+                    bool(alts) or any(f in dictionary for f in forms))
 
     def abstain_rules(self, q: Question, best: int, best_dense: float, short: ShortAnswer | None,
                       lex_p: np.ndarray | None) -> str | None:

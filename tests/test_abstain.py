@@ -83,9 +83,10 @@ def test_shipped_models_cover_both_languages() -> None:
 BASE = {"dense": 0.8, "dense_z": 3.0, "top_z": 3.0, "coverage": 0.5, "known": 1.0, "missing_fact": False}
 
 
-def term(text: str, rarity: float, anchor: bool = False, where: str = "") -> Term:
-    """where: "s" sentence (and so passage and corpus), "p" passage, "c" corpus only, "" nowhere."""
-    return Term(text, rarity, anchor, where == "s", where in "sp" and where != "", where != "")
+def term(text: str, rarity: float, anchor: bool = False, where: str = "", named: bool = True) -> Term:
+    """where: "s" sentence (and so passage and corpus), "p" passage, "c" corpus only, "" nowhere;
+    named: the dictionary names it."""
+    return Term(text, rarity, anchor, where == "s", where in "sp" and where != "", where != "", named)
 
 
 # (terms, expected fields of term_evidence)
@@ -97,6 +98,14 @@ TERM_CASES = [
     # Which river flows through Budapest? -> a sentence on the Mekong: budapest is nowhere
     ([term("river", 0.5, False, "s"), term("flows", 0.4, False, "s"), term("budapest", 1.0, True, "")],
      {"anchor_coverage": 0.0, "absent": 1.0, "held_rare": 0.5, "word": "budapest"}),
+    # "In what year did Svante Arrhenius put forward his idea?": neither name is one the
+    # dictionary knows or the bridge heard, so neither says the corpus lacks them
+    ([term("year", 0.2, False, "s"), term("svante", 1.0, True, "", named=False),
+      term("arrhenius", 1.0, True, "", named=False)],
+     {"anchor_coverage": 0.0, "absent": 0.0, "unplaced": 1.0, "word": "svante"}),
+    # one name the dictionary knows and the corpus lacks, one it does not know: half absent
+    ([term("budapest", 1.0, True, ""), term("tanegawa", 1.0, True, "", named=False)],
+     {"absent": 0.5, "unplaced": 0.5, "word": "budapest"}),
     # everything held: nothing to point at
     ([term("iran", 0.3, True, "s"), term("president", 0.6, False, "s")],
      {"passage_coverage": 1.0, "anchor_coverage": 1.0, "absent": 0.0, "held_rare": 0.6, "word": ""}),
@@ -224,22 +233,30 @@ def test_window_coverage_holds_at_least_the_sentences(report_retriever: Retrieve
     assert max(sentence) == 1.0  # the answer sentence (ペゼシュキアン…大統領に就任) holds them all
 
 
-# (English word, its Japanese alternatives in the corpus, counted as held somewhere in the corpus)
+# The words of a bridge's keys, and of the dictionary's, for the cases below.
+PHRASED = frozenset({"pacific", "ocean", "president"})
+DICTIONARY = frozenset({"pacific", "ocean", "president", "budapest", "nordic"})
+# (English word, its Japanese alternatives in the corpus, (absent, unplaced) as term_evidence counts it)
 BRIDGED_CASES = [
-    ("19th", (), True),  # 19世紀: a number in another spelling, not a name the corpus lacks
-    ("1860s", (), True),
-    ("budapest", (), False),  # no ブダペスト anywhere: absent
-    ("president", ((("大統領",), 1.0),), True),
+    ("19th", (), (0.0, 0.0)),  # 19世紀: a number in another spelling, not a name the corpus lacks
+    ("1860s", (), (0.0, 0.0)),
+    ("budapest", (), (1.0, 0.0)),  # the dictionary's ブダペスト is nowhere in the corpus: absent
+    ("nordic", (), (1.0, 0.0)),  # ノルディック, the dictionary's, is not either (北欧 is a paraphrase)
+    ("pacific", (), (0.0, 0.0)),  # no entry of its own, but the corpus's 太平洋 is keyed "pacific ocean"
+    ("arrhenius", (), (0.0, 1.0)),  # no dictionary names it: unplaced, no evidence either way
+    ("president", ((("大統領",), 1.0),), (0.0, 0.0)),
 ]
 
 
-@pytest.mark.parametrize(("word", "alternatives", "in_corpus"), BRIDGED_CASES)
-def test_an_unplaced_number_is_not_an_absent_name(word: str, alternatives: tuple, in_corpus: bool) -> None:
+@pytest.mark.parametrize(("word", "alternatives", "counted"), BRIDGED_CASES)
+def test_an_unplaced_word_is_absent_only_when_the_dictionary_names_it(word: str, alternatives: tuple,
+                                                                       counted: tuple[float, float]) -> None:
     term = Retriever.bridged_term(BridgedTerm(word, alternatives, "dictionary" if alternatives else "unbridged"),
-                                   frozenset({word}), lambda token: 0.5, frozenset(), frozenset())
-    assert term.in_corpus is in_corpus
+                                   frozenset({word}), lambda token: 0.5, frozenset(), frozenset(), PHRASED,
+                                   DICTIONARY)
     assert not term.in_sentence and not term.in_passage
-    assert term_evidence([term])["absent"] == (0.0 if in_corpus else 1.0)
+    got = term_evidence([term])
+    assert (got["absent"], got["unplaced"]) == counted
 
 
 # (sentence, states a number): what an English "how many" needs of its best sentence

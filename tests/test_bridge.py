@@ -12,7 +12,18 @@ from hypothesis import strategies as st
 
 from ingest.bridge import Bridge, build_bridge
 from ingest.errors import IndexFileError
-from ingest.lexicon import english_forms, gloss_keys, lexicon_header, name_key, romaji, soft_spelling
+from ingest.lexicon import (
+    LEXICON_PATH,
+    WORDS_PATH,
+    dictionary_words,
+    english_forms,
+    gloss_keys,
+    key_words,
+    lexicon_header,
+    name_key,
+    romaji,
+    soft_spelling,
+)
 from ingest.tokens import Tokenizer
 from retriever import Retriever
 from retriever.english import bridge_question, term_coverage, token_weights
@@ -150,6 +161,33 @@ def test_key_keeps_its_best_entries(bridge: Bridge) -> None:
     # "bank president", another key; "boss" (a later sense of 大統領) is weaker.
     assert [t for t, _ in bridge.entries("president")] == [("大統領",)]
     assert bridge.entries("boss")[0][1] < bridge.entries("president")[0][1]
+
+
+def test_key_words_are_the_words_of_the_bridges_keys(bridge: Bridge) -> None:
+    # "council" is held by no key of its own, only inside "security council" (安全保障理事会);
+    # "emperor" is the dictionary's (天皇) but not the corpus's, so no key of this bridge.
+    assert {"president", "security", "council", "nations"} <= bridge.key_words
+    assert "emperor" not in bridge.key_words
+
+
+def test_key_words_of_a_lexicon(tmp_path: Path) -> None:
+    path = tmp_path / "lexicon.tsv.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        f.write(lexicon_header(Tokenizer()) + "\n")
+        f.writelines("\t".join(e) + "\n" for e in ENTRIES)
+    words = key_words(path)
+    # every word of every key, of every sense and gloss: "boss" is 大統領's second sense
+    assert {"president", "big", "man", "boss", "emperor", "japan", "security", "council"} <= words
+    assert "nation" not in words  # "(of a nation)" qualifies the sense: no part of the key
+    assert "of" in words  # a stop word inside a key ("emperor of japan") is still one of its words
+
+
+def test_shipped_word_list_is_the_shipped_lexicons() -> None:
+    # The list a query reads (dictionary_words) must be made from the lexicon that ships with
+    # it: python benchmarks/build_lexicon.py --words-only rewrites it after a new lexicon.
+    shipped = dictionary_words(WORDS_PATH)
+    assert shipped == key_words(LEXICON_PATH)
+    assert {"budapest", "pacific", "nordic"} <= shipped and "arrhenius" not in shipped
 
 
 def test_loanword_origin_from_unidic(bridge: Bridge) -> None:
