@@ -566,11 +566,15 @@ class _Positions:
         return self.pos[i] if i < len(self.ends) and self.ends[i] == end else ""
 
     def next_content(self, at: int) -> str:
+        i = self.next_index(at)
+        return self.tokens[i] if i >= 0 else ""
+
+    def next_index(self, at: int) -> int:
         # The first content word after a span, skipping particles: 戦略核演習[を]実施 -> 実施.
         for i in range(bisect.bisect_left(self.starts, at), len(self.tokens)):
             if self.tokens[i] and self.tokens[i] not in _HONORIFICS:  # アラグチ[氏が]外相
-                return self.tokens[i]
-        return ""
+                return i
+        return -1
 
     def prev_content(self, at: int) -> str:
         for i in range(bisect.bisect_right(self.ends, at) - 1, -1, -1):
@@ -595,6 +599,9 @@ SHAPES = ("chain", "modified", "list")
 # A 何 question's answer is any noun: where it sits weighs more than for いつ, where the
 # kind alone nearly decides. These features get a second weight for term questions.
 TERM_INTERACTIONS = ("log_length", "proximity", "particle_match", "in_slot", "slot_fill", "shared", "kind_match")
+# Evidence only an English question through the bridge has (0 for a Japanese one, so the
+# Japanese ranker never weighs them): see _english_features.
+ENGLISH_FEATURES = ("en_instance", "en_next_term", "en_case_term")
 # What is known about a candidate, by name. The ranker is a weighted sum of these:
 # HEURISTIC holds hand-set weights, and retriever/short_ranker.json, when present, the
 # weights learned on JSQuAD by benchmarks/train_short_ranker.py.
@@ -610,7 +617,7 @@ FEATURES = (
     "governor_after", "particle_match", "proximity", "outside", "topic_head", "topic_char", "formal",
     "hiragana", "naming_topic", "in_slot", "slot_fill", "echo_share",
     "lead_shared", "tail_shared", *(f"term_{k}" for k in TERM_INTERACTIONS), "fallback",
-    *(f"shape_{k}" for k in SHAPES),
+    *(f"shape_{k}" for k in SHAPES), *ENGLISH_FEATURES,
 )
 _INDEX = {name: i for i, name in enumerate(FEATURES)}
 HEURISTIC = {"fit": 1.0, "shared": -1.0, "next_near": 1.5, "prev_near": 1.0, "after": 0.5, "before": 0.3,
@@ -619,7 +626,7 @@ HEURISTIC = {"fit": 1.0, "shared": -1.0, "next_near": 1.5, "prev_near": 1.0, "af
 # the question says again (echo_share: bridged, or names heard by their sound) is the question's,
 # not the answer. Chosen on the English JSQuAD dev set (a1, 287 questions; short EM 0.296 at 0,
 # 0.303 at -0.5 and -1, 0.321 at -2, 0.324 at -3 and -5): the smallest weight at the best.
-ENGLISH = {"echo_share": -3.0}
+ENGLISH = {"echo_share": -3.0, "en_instance": 0.91, "en_next_term": -0.38, "en_case_term": 0.56, "kind_match": -0.26, "fit": 0.35, "term": -0.2}
 _THEN = {"は": "then_wa", "が": "then_ga", "を": "then_wo", "に": "then_ni", "で": "then_de", "と": "then_to",
          "の": "then_no", "も": "then_mo", "、": "then_punct", "。": "then_punct", "だ": "then_copula",
          "な": "then_copula"}
@@ -699,6 +706,10 @@ class _Roles:
     particle: str = ""
     governor: str = ""
     topic: str = ""
+    # An English what/which question's words that describe the thing asked, in Japanese:
+    # "What kind of nuclear weapons development …?" -> 核, 兵器, 開発. They are the answer's
+    # own words (戦術核開発), not the question's echo.
+    described: frozenset[str] = frozenset()
 
 
 _WH_PARTICLES = ("から", "まで", "より", "を", "が", "に", "で", "と", "へ", "の", "は", "も")
@@ -801,12 +812,15 @@ def _english_roles(q: Question, text: str) -> _Roles:
         return _Roles(particle=particle)
     # "How many municipalities …" -> 市町村, the noun 52市町村 ends with (topic_head)
     head = counted[1].lower() if counted is not None else m[1].split()[-1].lower()  # type: ignore[index]
+    phrase = set((counted[1] if counted is not None else m[1]).lower().split())  # type: ignore[index]
+    described = frozenset(t for term in q.bridged if set(term.english.split()) <= phrase
+                          for tokens, _ in term.alternatives for t in tokens)
     for term in q.bridged:
         if (head in term.english.split() if counted is not None else term.english.split()[-1] == head) \
                 and term.alternatives:
             said = ["".join(tokens) for tokens, _ in term.alternatives]
-            return _Roles(particle=particle, topic=next((t for t in said if t in text), said[0]))
-    return _Roles(particle=particle)
+            return _Roles(particle=particle, topic=next((t for t in said if t in text), said[0]), described=described)
+    return _Roles(particle=particle, described=described)
 
 
 _EN_AUX = frozenset({"do", "does", "did", "will", "would", "can", "could", "should", "shall", "may", "might", "must",
@@ -847,7 +861,11 @@ def _context(q: Question, text: str, morphs: Sequence[Morpheme]) -> _Context:
         # -> 外相 after アラグチ(氏が), not ペゼシュキアン (氏が大統領).
         left, right = [], [t for term in q.bridged for tokens, _ in term.alternatives[:1] for t in tokens]
     pos = _Positions(morphs)
-    anchors = [(a, b, t) for a, b, t in zip(pos.starts, pos.ends, pos.tokens, strict=True) if t and t in content]
+    echoes = echoed([w for w, _ in question_words(q.nfkc)], morphs) if q.bridged is not None else frozenset()
+    # A name an English question says is one of its words in the sentence, heard or bridged:
+    # "When did Putin say …?" on 2024年2月、[プーチン]大統領は… (Putin has no dictionary entry).
+    anchors = [(a, b, t) for a, b, t in zip(pos.starts, pos.ends, pos.tokens, strict=True)
+               if t and (t in content or a in echoes)]
     roles = _roles(q) if q.language == "ja" else _english_roles(q, text)
     if q.bridged is not None and asked.kind != PERSON:
         # For "what X", the Japanese of X is the answer's neighbour, as the words after 何 are:
@@ -859,8 +877,7 @@ def _context(q: Question, text: str, morphs: Sequence[Morpheme]) -> _Context:
                     bool(_ABBREVIATION.search(q.nfkc)), bool(_PAIR.search(q.nfkc)),
                     [a for a, _, _ in anchors], [b for _, b, _ in anchors], [t for _, _, t in anchors],
                     roles,
-                    _slot(q, morphs) if q.language == "ja" else None,
-                    echoed([w for w, _ in question_words(q.nfkc)], morphs) if q.bridged is not None else frozenset())
+                    _slot(q, morphs) if q.language == "ja" else None, echoes)
 
 
 COUNTED_NOUN = 3  # morphemes of the noun a number counts: 52[市町村], 3[年ごと]
@@ -986,10 +1003,35 @@ def _echo_share(c: Candidate, ctx: _Context, head: bool = False) -> float:
     inside = [(a, t) for a, _, t in ctx.pos.morphemes_within(c.start, c.end) if t]
     if not inside or ctx.q.bridged is None:
         return 0.0
-    # The noun asked about is the answer's head, not an echo: "What kind of nuclear weapons
-    # development …?" -> 戦術核開発 says 核 again, but 開発 is what is asked.
-    topic = ctx.roles.topic if head else ""
-    return sum((t in ctx.q.content or a in ctx.echoes) and not (topic and t in topic) for a, t in inside) / len(inside)
+    if _aliased(c, ctx):
+        return 1.0
+    # The noun asked about and the words that describe it are the answer's, not an echo: "What
+    # kind of nuclear weapons development …?" -> 戦術核開発 says 核 and 開発 again, as asked.
+    topic, described = (ctx.roles.topic, ctx.roles.described) if head else ("", frozenset())
+    return sum((t in ctx.q.content or a in ctx.echoes) and not (topic and t in topic) and t not in described
+               for a, t in inside) / len(inside)
+
+
+def _said(ctx: _Context, start: int, end: int) -> bool:
+    """Whether every word of the sentence in [start, end) is the question's (bridged or echoed)."""
+    inside = [(a, t) for a, _, t in ctx.pos.morphemes_within(start, end) if t]
+    return bool(inside) and all(t in ctx.q.content or a in ctx.echoes for a, t in inside)
+
+
+def _aliased(c: Candidate, ctx: _Context) -> bool:
+    """Whether a candidate is the other name of something the question says, given in brackets
+    beside it: "Besides ICBM silos …?" on 大陸間弾道ミサイル（ICBM）のサイロ -> 大陸間弾道ミサイル
+    is the question's ICBM, not an answer; and the other way round, （ICBM） after a term the
+    question says."""
+    text = ctx.text
+    if text[c.end:c.end + 1] in ("（", "("):
+        close = _after_aside(text, c.end)
+        if close > c.end and _said(ctx, c.end + 1, close - 1):
+            return True
+    if text[c.start - 1:c.start] in ("（", "(") and text[c.end:c.end + 1] in ("）", ")"):
+        before = ctx.pos.prev_content(c.start - 1)
+        return bool(before) and before in ctx.q.content
+    return False
 
 
 def _kind_features(c: Candidate, fit: float, heads: bool, ctx: _Context) -> dict[str, float]:
@@ -1111,6 +1153,34 @@ def _alignment_features(c: Candidate, ctx: _Context) -> dict[str, float]:
             "naming_topic": ctx.naming and text.startswith(("は", "とは"), then)}
 
 
+# What introduces the general noun that an example is one of: 極超音速滑空体（HGV）[といった]新たな
+# 核運搬システム, 「誰が…のか」[という]ナラティブ, NPT運用検討会議…[など]さまざまなマルチの場.
+_INSTANCE = re.compile(r"[」』”]?[^、。「」]{0,24}?(?:という|といった|などの|など|のような|等の)([^、。]{0,16})")
+_CASE = frozenset("をがにはへ")
+
+
+def _english_features(c: Candidate, ctx: _Context) -> dict[str, float]:
+    """What an English question's bridged words say about a candidate's place, where a
+    Japanese question's order and particles (in_slot, particle_match) say it:
+
+    - ``en_instance``: the candidate is an example of the noun the question asks about
+      ("What new nuclear delivery system …?" -> 極超音速滑空体（HGV）といった新たな核運搬システム);
+    - ``en_next_term``: the first content word after it is the question's (a verb it is the
+      subject or object of: "What is China trying to hold in check …?" -> 米英豪の連携を[牽制]);
+    - ``en_case_term``: the same, with a case particle between them (を, が, に, は, へ)."""
+    text, topic, pos = ctx.text, ctx.roles.topic, ctx.pos
+    then = _after_aside(text, c.end)
+    m = _INSTANCE.match(text, then)
+    i = pos.next_index(then)
+    nxt = pos.tokens[i] if i >= 0 else ""
+    next_term = bool(nxt) and nxt in ctx.q.content and nxt not in pos.within(c.start, c.end)
+    # A verb, or a noun that takes する (牽制, 提起): what the case particle hangs on.
+    verbal = i >= 0 and (pos.pos[i].startswith("動詞") or "サ変" in pos.pos[i])
+    return {"en_instance": bool(topic) and m is not None and topic in m[1],
+            "en_next_term": next_term,
+            "en_case_term": next_term and verbal and text[then:then + 1] in _CASE}
+
+
 def _after_aside(text: str, at: int) -> int:
     """Where the sentence goes on after a bracketed aside that starts at ``at`` (a reading,
     an English name: 応力（おうりょく、ストレス）とは), or ``at`` if none starts there."""
@@ -1174,6 +1244,8 @@ def _scored(q: Question, text: str, morphs: Sequence[Morpheme]) -> list[tuple[Ca
              **_clause_features(c, ctx), **_alignment_features(c, ctx)}
         if ctx.q.asked.kind == TERM:
             f.update({f"term_{k}": f[k] for k in TERM_INTERACTIONS})
+        if ctx.q.bridged is not None:
+            f.update(_english_features(c, ctx))
         features.append(f)
     if not kept:
         return []
