@@ -19,11 +19,20 @@ and put in the first class that fits:
 ``en_on_ja_sentence`` is the English short EM when the English question's short-answer step
 reads the sentence kotae picked for the Japanese question: how much of the gap to Japanese
 the answer sentence accounts for, and how much the span within it.
+
+``--report``: the map of the report's 25 answerable English questions, one by one
+(``corpus/questions/report.jsonl``, against the report's own index): whether the answer
+sentence holds a gold answer, where the gold stands among the candidates, the candidate that
+won and the features that put it above the gold (weight × difference), and what kotae picks
+for a Japanese rendering of the same question (``benchmarks/data/report_en_twins.jsonl``,
+written by hand). A right answer here equals or contains a gold answer, as bench_report.py
+counts it. Writes benchmarks/results/english_short_gap_report.json.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,7 +44,7 @@ from retriever import Retriever
 from retriever.evaluate import read_questions
 from retriever.question import Question
 from retriever.retriever import ShortCandidates
-from retriever.short import first_candidates, ranked, ranker_language
+from retriever.short import FEATURES, first_candidates, ranked, ranker_language, rankers
 
 DATA = ROOT / "benchmarks" / "data"
 K = 5
@@ -111,7 +120,59 @@ def split_figures(r: Recorder, rows: list[dict]) -> dict:
     return out
 
 
+def beaten_by(found: ShortCandidates, gold_rank: int, ranker: str, most: int = 3) -> list[str]:
+    """The features that put the winner above the gold candidate, largest first: "name +x.xx"
+    (the weight times the difference of their values)."""
+    w = rankers()[ranker]
+    diff = (found.ranked[0][2] - found.ranked[gold_rank][2]) * w
+    order = [int(i) for i in diff.argsort()[::-1][:most] if diff[int(i)] > 0]
+    return [f"{FEATURES[i]} +{diff[i]:.2f}" for i in order]
+
+
+def report_row(qid: str, gold: Sequence[str], en: tuple, ja: tuple) -> dict:
+    """One report question's line of the map (see the module's docstring)."""
+    (a, q, _, found), (ja_answer, _, _, _) = en, ja
+    short = a.short.text if a.short is not None else None
+    ranked_ = found.ranked if found is not None else []
+    gold_rank = next((i for i, (c, _, _) in enumerate(ranked_) if contains(gold, c.text)), None)
+    row = {"id": qid, "asked": q.asked.kind, "gold": list(gold), "short": short,
+           "right": bool(short) and contains(gold, short), "abstained": a.abstained,
+           "sentence_right": a.answer is not None and contains(gold, a.answer.text),
+           "candidates": len(ranked_), "gold_rank": gold_rank,
+           "ja_short": ja_answer.short.text if ja_answer.short is not None else None}
+    row["ja_right"] = bool(row["ja_short"]) and contains(gold, row["ja_short"])
+    if found is not None and gold_rank:
+        row["beaten_by"] = beaten_by(found, gold_rank, ranker_language(q))
+    return row
+
+
+def report_map() -> None:
+    """The report's English questions one by one (--report; see the module's docstring)."""
+    from cached_index import cached_index as index_of
+
+    from ingest.load import load
+    rows = [q for q in read_questions(ROOT / "corpus" / "questions" / "report.jsonl").questions
+            if q.lang == "en" and q.answers]
+    twins = {t["id"]: t["ja"] for t in read_jsonl(DATA / "report_en_twins.jsonl")}
+    r = Recorder.load(index_of(load([ROOT / "corpus"]).documents, "report"))
+    en = asked(r, [q.question for q in rows])
+    ja = asked(r, [twins[q.id] for q in rows])
+    table = [report_row(q.id, q.answers, e, j) for q, e, j in zip(rows, en, ja, strict=True)]
+    for t in table:
+        print(f"{t['id']} {'right' if t['right'] else 'wrong':5} sentence {'yes' if t['sentence_right'] else 'no ':3} "
+              f"gold@{t['gold_rank']} {t['short']!r} ja {t['ja_short']!r} {' '.join(t.get('beaten_by', []))}")
+    n = len(table)
+    summary = {k: round(sum(t[k] for t in table) / n, 3) for k in ("right", "sentence_right", "ja_right")}
+    print(summary)
+    write_result("english_short_gap_report", {"data": "corpus/questions/report.jsonl (answerable English questions); "
+                                              "Japanese twins: benchmarks/data/report_en_twins.jsonl",
+                                              "k": K, "n": n, **summary, "questions": table})
+
+
 def main() -> None:
+    if "--report" in sys.argv[1:]:
+        report_map()
+        return
     qset = read_questions(SHARED / "eval" / "jsquad-valid-v1.3.json")
     r = Recorder.load(cached_index(qset.documents or [], "jsquad"))
     result: dict = {"data": "JSQuAD v1.3 validation (JGLUE by Yahoo Japan, CC BY-SA 4.0); English renderings in "

@@ -161,6 +161,7 @@ def main() -> None:
     out += english_section(load("english"))
     out += natural_misses_section(load("natural_misses"))
     out += english_gap_section(load("english_short_gap"))
+    out += english_report_map(load("english_short_gap_report"))
     out += abstain_section(load("abstain"))
     out += engine_section(load("engine"))
     out += lone_engine_section(load("lone_engine"))
@@ -410,6 +411,28 @@ def english_gap_section(g: dict | None) -> list[str]:
     out += [f"| English on the Japanese question's sentence: right | {f3(g['a1']['en_on_ja_sentence'])} | – | "
             f"{f3(g['a2']['en_on_ja_sentence'])} | – |", ""]
     return out
+
+
+def english_report_map(m: dict | None) -> list[str]:
+    """The report's English questions one by one (benchmarks/english_short_gap.py --report)."""
+    if not m:
+        return []
+    out = ["### The report's English questions, one by one (`python benchmarks/english_short_gap.py --report`)", "",
+           f"The {m['n']} answerable English questions of `corpus/questions/report.jsonl` (k = {m['k']}). Right: the "
+           f"short answer equals or contains a gold answer ({f3(m['right'])}; answer sentence holds one "
+           f"{f3(m['sentence_right'])}). Gold: its rank among the candidates (– none is one). Beaten by: the "
+           "features that put the winner above the gold (weight × difference). Japanese twin: what kotae answers "
+           "to a Japanese rendering of the same question (`benchmarks/data/report_en_twins.jsonl`; right "
+           f"{f3(m['ja_right'])}).", "",
+           "| id | asks | sentence | gold | short answer | beaten by | Japanese twin |",
+           "| --- | --- | --- | --- | --- | --- | --- |"]
+    for t in m["questions"]:
+        mark = "✓" if t["right"] else "✗"
+        out.append(f"| {t['id']} | {t['asked']} | {'yes' if t['sentence_right'] else 'no'} | "
+                   f"{'–' if t['gold_rank'] is None else t['gold_rank'] + 1} | {mark} {t['short'] or '(none)'} | "
+                   f"{', '.join(t.get('beaten_by', [])) or '–'} | "
+                   f"{'✓' if t['ja_right'] else '✗'} {t['ja_short'] or '(none)'} |")
+    return [*out, ""]
 
 
 def english_latency(e: dict) -> str:

@@ -536,3 +536,62 @@ def test_an_english_what_x_puts_x_next_to_the_answer(report_retriever: Retriever
               for c, x in scored_candidates(q, sentence, analyse(report_retriever.tokenizer, sentence))}
     assert scored["極超音速滑空体"]["next_near"] == 1
     assert all(f["next_near"] == 0 for t, f in scored.items() if t != "極超音速滑空体")
+
+
+def _features(r: Retriever, question: str, sentence: str) -> dict[str, dict[str, float]]:
+    q = r.analyse(question)
+    return {c.text: dict(zip(FEATURES, x, strict=True))
+            for c, x in scored_candidates(q, sentence, analyse(r.tokenizer, sentence))}
+
+
+def test_an_english_what_x_is_answered_by_an_example_of_x(report_retriever: Retriever) -> None:
+    # 極超音速滑空体（HGV）[といった]新たな核運搬[システム]: an example of the system asked about;
+    # 大陸間弾道ミサイル（ICBM）is the question's own ICBM under its other name, no answer.
+    question = "Besides ICBM silos and strategic submarines, what new nuclear delivery system is China developing?"
+    sentence = ("中国は、大陸間弾道ミサイル（ICBM）のサイロの建設、戦略原潜の建造、極超音速滑空体（HGV）といった"
+                "新たな核運搬システムの開発による運用システムの多様化を図っている。")
+    scored = _features(report_retriever, question, sentence)
+    assert scored["極超音速滑空体"]["en_instance"] == 1 and scored["HGV"]["en_instance"] == 1
+    assert scored["運用システム"]["en_instance"] == 0
+    assert "大陸間弾道ミサイル" not in scored
+    q = report_retriever.analyse(question)
+    found = best_span(q, sentence, analyse(report_retriever.tokenizer, sentence))
+    assert found is not None and found[0].text == "極超音速滑空体"
+
+
+def test_an_english_question_words_describing_the_thing_asked_are_no_echo(report_retriever: Retriever) -> None:
+    # "What kind of nuclear weapons development …?": 核 and 開発 of 戦術核開発 are what is asked,
+    # so they do not count against it as the question's own words.
+    sentence = "北朝鮮は、核兵器を戦闘の中で使用することを示唆するような戦術核開発を進めている。"
+    scored = _features(report_retriever, "What kind of nuclear weapons development is North Korea pursuing?", sentence)
+    assert scored["戦術核開発"]["echo_share"] == 0
+    assert scored["戦術核開発"]["en_case_term"] == 0  # 進める is no word of the question
+
+
+def test_an_english_question_verb_after_the_answer(report_retriever: Retriever) -> None:
+    # "… hold in check …" -> 牽制: 米英豪の連携[を]牽制 is what is held in check; 議論[を]提起 is
+    # the question's "raising" too, a verb; 米英豪 [の] 連携 has no case particle before 連携.
+    sentence = "中国は保障措置について議論を提起して、米英豪の連携を牽制することが予想される。"
+    scored = _features(report_retriever, "What is China trying to hold in check by raising safeguards issues?",
+                       sentence)
+    assert scored["米英豪の連携"]["en_case_term"] == 1 and scored["米英豪の連携"]["en_next_term"] == 1
+    assert scored["議論"]["en_case_term"] == 1
+    assert all(f["en_case_term"] == 0 for t, f in scored.items() if t not in ("米英豪の連携", "議論", "連携"))
+    # a Japanese question has none of this evidence: its ranker never sees it
+    ja = Question.of("中国は何を牽制することが予想されるか", report_retriever.tokenizer)
+    for _, x in scored_candidates(ja, sentence, analyse(report_retriever.tokenizer, sentence)):
+        assert not any(x[FEATURES.index(name)] for name in short.ENGLISH_FEATURES)
+
+
+def test_an_english_question_name_heard_in_the_sentence_places_the_answer(report_retriever: Retriever) -> None:
+    # "Putin" has no dictionary entry: heard as プーチン, it is a question word in the sentence,
+    # and the date next to it is the one asked about (2023年2月 is next to ロシア only).
+    sentence = ("ロシアは2023年2月に同条約の履行を停止すると宣言し、2024年2月、プーチン大統領は、米国がロシアに"
+                "戦略的敗北をもたらそうとしている間は軍備管理を話し合わないと述べた。")
+    question = "When did Putin say Russia would not discuss arms control while the US seeks its strategic defeat?"
+    q = report_retriever.analyse(question)
+    scored = _features(report_retriever, question, sentence)
+    assert scored["2024年2月"]["gap"] == 0.1  # 、 between it and プーチン
+    assert scored["2024年2月"]["proximity"] > scored["2023年2月"]["proximity"]
+    found = best_span(q, sentence, analyse(report_retriever.tokenizer, sentence))
+    assert found is not None and found[0].text == "2024年2月"
