@@ -595,3 +595,15 @@ def test_an_english_question_name_heard_in_the_sentence_places_the_answer(report
     assert scored["2024年2月"]["proximity"] > scored["2023年2月"]["proximity"]
     found = best_span(q, sentence, analyse(report_retriever.tokenizer, sentence))
     assert found is not None and found[0].text == "2024年2月"
+
+
+def test_an_english_question_weighs_a_latin_span_by_its_words(report_retriever: Retriever) -> None:
+    # 38 characters of Latin are 5 words: as long, for the ranker, as a 15-character Japanese span
+    sentence = "露、陸海空で戦略核演習を実施（2024年10月写真提供：Russian Defense Ministry Press Service/AP/アフロ）"
+    scored = _features(report_retriever, "Who provided the photo of Russia's strategic nuclear exercise?", sentence)
+    assert scored["Russian Defense Ministry Press Service"]["length"] == 15
+    assert scored["陸海空"]["length"] == 3
+    ja = Question.of("写真を提供したのは誰か", report_retriever.tokenizer)
+    lengths = {c.text: x[FEATURES.index("length")]
+               for c, x in scored_candidates(ja, sentence, analyse(report_retriever.tokenizer, sentence))}
+    assert all(v == len(t) for t, v in lengths.items())  # a Japanese question's lengths are as they were
