@@ -201,7 +201,7 @@ def test_japanese_anchors(question: str, anchors: set[str], report_retriever: Re
 
 # Off-topic for the report: only the model catches these (the rules let them through:
 # each word has a counterpart somewhere, and an English question has no fact rule for when/what).
-OFF_TOPIC = ["When was the Eiffel Tower built?", "What does a koala eat?"]
+OFF_TOPIC = ["What does a koala eat?", "How long should pasta boil?"]
 
 
 @pytest.mark.parametrize("question", OFF_TOPIC)
@@ -210,6 +210,24 @@ def test_the_model_abstains_where_the_rules_answer(report_retriever: Retriever, 
     a = report_retriever.ask(question)
     assert a.abstained and a.why is not None and "likely does not answer" in a.why
     assert not rules_only.ask(question).abstained
+
+
+# Off-topic for the report, naming what the dictionary knows and the report never says
+# (エッフェル, ブダペスト, チェルノブイリ): the rule abstains whatever the model says.
+ABSENT_NAMES = [("When was the Eiffel Tower built?", "eiffel"),
+                ("Which river flows through Budapest?", "budapest"),
+                ("What does the author say about the Chernobyl accident?", "chernobyl")]
+
+
+@pytest.mark.parametrize(("question", "name"), ABSENT_NAMES)
+def test_a_name_the_dictionary_knows_and_the_index_lacks_abstains(report_retriever: Retriever, question: str,
+                                                                   name: str) -> None:
+    for r in (report_retriever, report_retriever.with_settings(abstain_model=False)):
+        a = r.ask(question)
+        assert a.abstained and a.why == f"the indexed documents never mention {name!r} (a name the dictionary knows)"
+    # Half the names suffice; with the share out of reach, the rule leaves them to the rest.
+    lenient = report_retriever.with_settings(abstain_absent_names=1.01, abstain_model=False).ask(question)
+    assert lenient.why is None or "never mention" not in lenient.why
 
 
 # Off-topic Japanese questions of the report: the coverage rule catches them, reading the best
