@@ -10,7 +10,9 @@ Three sources, strongest first:
    occurs in the corpus; each gloss short enough to name a thing becomes a key
    ("president (of a nation)" -> "president" -> 大統領). Weights favour EDICT's common words,
    earlier senses and first glosses, and a key keeps only its few best entries, so
-   "president" reaches 大統領 and 社長 but not every head of every body.
+   "president" reaches 大統領 and 社長 but not every head of every body. Each content word
+   of a phrase gloss is also a key, prefixed ``PART`` and weaker (:func:`phrase_parts`):
+   "fiscal" alone is no gloss, but a word of 年度's "fiscal year".
 3. **Names by sound.** Proper nouns and katakana words of the corpus, romanised from their
    UniDic reading (所沢 -> トコロザワ -> tokorozawa) and keyed by consonant skeleton
    (``lexicon.name_key``), meet English spellings that no dictionary holds (Pezeshkian ->
@@ -28,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import IndexFileError
-from .lexicon import LEXICON_PATH, gloss_keys, lexicon_lines, name_key, romaji, soft_spelling
+from .lexicon import LEXICON_PATH, STOPWORDS, gloss_keys, lexicon_lines, name_key, romaji, soft_spelling
 from .tokens import Tokenizer, analyse
 
 BRIDGE_FILE = "bridge.json"
@@ -40,6 +42,8 @@ UNCOMMON = 0.6  # ... against the rest
 ORIGIN = 1.0  # a UniDic loanword origin (ゲーム-game) is as sure as a common word's first gloss
 KEEP_PER_KEY = 4  # entries a key keeps (the best), and only those within ...
 KEEP_WITHIN = 0.5  # ... this share of the best weight
+PART = "~"  # the prefix of a key made from one word of a phrase gloss (phrase_parts)
+PART_WEIGHT = 0.5  # "fiscal" for 年度 ("fiscal year"): a part of its meaning (0.3 and 0.7 measured the same)
 FREQUENT = 0.2  # tokens in more than this share of units (する, こと) bridge nothing
 _KATAKANA = re.compile(r"^[ァ-ヺー・]+$")
 _LOANWORD = re.compile(r"^.+-([A-Za-z][A-Za-z ]*)$")
@@ -203,6 +207,26 @@ def dictionary_terms(vocab: Vocabulary, frequent: set[str],
     return terms, glosses
 
 
+def phrase_parts(terms: dict[str, dict[tuple[str, ...], float]]) -> dict[str, dict[tuple[str, ...], float]]:
+    """Each content word of a phrase key, as a key of its own prefixed ``PART`` (looked up only for a
+    question word no gloss holds alone), standing for the phrase's entries at PART_WEIGHT.
+
+    # "fiscal year" -> 年度 gives "~fiscal" -> 年度 ("How did operating profit do in fiscal 2024?")
+    # "snow removal" -> 除雪 gives "~snow" -> 除雪 ("How should snow clearing be organised?")
+    """
+    parts: dict[str, dict[tuple[str, ...], float]] = defaultdict(dict)
+    for key, found in terms.items():
+        words = key.split(" ")
+        if len(words) < 2:
+            continue
+        for word in set(words) - STOPWORDS:
+            if len(word) > 2 and not word.isdigit():
+                best = parts[PART + word]
+                for tokens, w in best_entries(found):
+                    best[tokens] = max(best.get(tokens, 0.0), w * PART_WEIGHT)
+    return parts
+
+
 def best_entries(found: dict[tuple[str, ...], float]) -> Alternatives:
     """A key's best few entries: "president" keeps 大統領 (1.0) and 社長 (1.0), not 頭取 (0.36)."""
     ranked = sorted(found.items(), key=lambda kv: (-kv[1], len(kv[0]), kv[0]))
@@ -227,6 +251,7 @@ def bridge_of(vocab: Vocabulary, path: Path = LEXICON_PATH) -> Bridge:
         key = gloss_keys(origin)
         if key and token not in frequent:
             terms[key][(token,)] = ORIGIN
+    terms.update(phrase_parts(terms))
     names: dict[str, set[tuple[str, str]]] = defaultdict(set)
     for tokens, spoken in vocab.spoken.items():
         for s in spoken:

@@ -160,7 +160,7 @@ def english_forms(word: str) -> list[str]:
     n = len(word)
     if n > 4 and word.endswith("ies"):
         out.append(word[:-3] + "y")
-    if n > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+    if n > 3 and word.endswith("s") and not word.endswith(("ss", "us")):  # taxis -> taxi; analysis -> analysi, no key
         out.append(word[:-1])
     if n > 4 and word.endswith("es"):
         out.append(word[:-2])
@@ -174,6 +174,48 @@ def english_forms(word: str) -> list[str]:
         out += [stem[:-1]] if stem[-1] == stem[-2] else []  # running -> run
         out += [stem, stem + "e"]  # making -> make
     return list(dict.fromkeys(out))
+
+
+# British spellings and their American twins (EDICT glosses use both, unevenly): a question's
+# "organised" meets a gloss "organize", "labour" one "labor".
+_SPELLINGS = (("isation", "ization"), ("ise", "ize"), ("ising", "izing"), ("ised", "ized"), ("yse", "yze"),
+              ("our", "or"), ("tre", "ter"), ("ogue", "og"))
+# A verb and the noun made from it: EDICT glosses a サ変 noun as a noun only (導入: "introduction",
+# 集中: "concentration", 関与: "participation"), so a question's verb "introduced" finds no key.
+_NOUN_ENDINGS = (("e", "ion"), ("e", "ation"), ("e", "tion"), ("", "ment"), ("", "ion"), ("", "ation"),
+                 ("e", "al"), ("", "al"), ("e", "ure"), ("b", "ption"), ("be", "ption"), ("me", "mption"))
+
+
+def derived_forms(word: str) -> list[str]:
+    """Guesses at the same meaning in another word class or spelling, for a question word none of
+    whose :func:`english_forms` the dictionary holds (each, again, only a guess until a key holds it).
+
+    # "introduced" -> [..., "introduction", ...]  (導入: glossed "introduction" only)
+    # "organised"  -> [..., "organized", "organization", ...];  "higher" -> ["high", ...]
+    # "currently"  -> ["current", ...];  "concentrate" -> [..., "concentration", ...]
+    """
+    inflected = english_forms(word)
+    bases = list(inflected[1:] or inflected)  # "introduced": introduce (+ tion), not introduced (+ ment)
+    out: list[str] = []
+    n = len(word)
+    if n > 4 and word.endswith(("er", "est")):  # higher -> high, larger -> large, bigger -> big
+        stem = word[:-2] if word.endswith("er") else word[:-3]
+        out += [stem, stem + "e"] + ([stem[:-1]] if stem[-1] == stem[-2] else [])
+        out += [stem[:-1] + "y"] if stem.endswith("i") else []  # earlier -> early
+    if n > 4 and word.endswith("ly"):  # currently -> current, simply -> simple, easily -> easy
+        out += [word[:-2], word[:-1] + "e", word[:-3] + "y" if word.endswith("ily") else word[:-2]]
+        out += [word[:-4]] if word.endswith("ically") else []
+    for base in list(bases):
+        for british, american in _SPELLINGS:
+            if british in base:
+                bases.append(base.replace(british, american))
+            elif american in base and "z" in american:  # organize -> organise
+                bases.append(base.replace(american, british))
+    for base in bases:
+        out += [base[: len(base) - len(cut)] + end for cut, end in _NOUN_ENDINGS
+                if base.endswith(cut) and len(base) > 3]
+    out += bases
+    return [f for f in dict.fromkeys(out) if f not in inflected]
 
 
 # Katakana syllables in Hepburn romaji. Hiragana are mapped to katakana first.

@@ -21,15 +21,16 @@ from difflib import SequenceMatcher
 
 import numpy as np
 
-from ingest.bridge import Bridge
+from ingest.bridge import PART, Bridge
 from ingest.lexical import LexicalIndex
-from ingest.lexicon import STOPWORDS, english_forms, name_key, romaji, soft_spelling
+from ingest.lexicon import STOPWORDS, derived_forms, english_forms, name_key, romaji, soft_spelling
 from ingest.tokens import Morpheme
 
 MAX_PHRASE = 3
 NAME_SIMILARITY = 0.75  # soft spellings this alike are one name: pezeshkian / pesesukian 0.84
 NAME_WEIGHT = 0.9  # a name heard in the corpus, against a dictionary entry's 1.0
 LATIN_WEIGHT = 1.0  # NPT, 2231: the corpus's own spelling
+DERIVED_WEIGHT = 0.8  # "introduced" found as "introduction": a guess at the sense
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’-][A-Za-z0-9]+)*")
 _KATAKANA = re.compile(r"[ァ-ヺー・]+")
 
@@ -208,12 +209,22 @@ def heard_in(word: str, sound: Sound) -> bool:
 
 
 def dictionary_term(words: Sequence[str], bridge: Bridge) -> BridgedTerm | None:
-    """The bridge's entries for a word or phrase, trying the inflections of its last word."""
-    for last in english_forms(words[-1]):
-        key = " ".join([*words[:-1], last])
-        found = bridge.entries(key)
-        if found:
-            return BridgedTerm(" ".join(words), found, "dictionary")
+    """The bridge's entries for a word or phrase under the first inflection of its last word
+    that is a key; failing that, under its derived forms (:func:`ingest.lexicon.derived_forms`),
+    weaker; failing that, a single word as a part of phrase glosses (``ingest.bridge.phrase_parts``).
+
+    # "presidents" -> "president" -> 大統領 (1.0)
+    # "introduced" -> "introduction" -> 導入 (0.8): no gloss says "introduce"
+    # "fiscal"     -> "~fiscal" -> 年度 (0.5, of "fiscal year"): no gloss is "fiscal" alone
+    """
+    tiers = [(english_forms(words[-1]), 1.0), (derived_forms(words[-1]), DERIVED_WEIGHT)]
+    if len(words) == 1:
+        tiers.append(([PART + f for f in english_forms(words[0])], 1.0))  # weighed PART_WEIGHT in the bridge
+    for forms, weight in tiers:
+        for last in forms:
+            found = bridge.entries(" ".join([*words[:-1], last]))
+            if found:
+                return BridgedTerm(" ".join(words), tuple((t, w * weight) for t, w in found), "dictionary")
     return None
 
 

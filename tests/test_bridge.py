@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -10,11 +11,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingest.bridge import Bridge, build_bridge
+from ingest.bridge import PART, PART_WEIGHT, Bridge, build_bridge
 from ingest.errors import IndexFileError
 from ingest.lexicon import (
     LEXICON_PATH,
     WORDS_PATH,
+    derived_forms,
     dictionary_words,
     english_forms,
     gloss_keys,
@@ -26,7 +28,7 @@ from ingest.lexicon import (
 )
 from ingest.tokens import Tokenizer
 from retriever import Retriever
-from retriever.english import bridge_question, term_coverage, token_weights
+from retriever.english import DERIVED_WEIGHT, bridge_question, term_coverage, token_weights
 from retriever.retriever import HAND_SET
 
 ROMAJI = [
@@ -95,6 +97,32 @@ def test_english_forms(word: str, expected: str) -> None:
     assert forms[0] == word and expected in forms
 
 
+@pytest.mark.parametrize(("word", "expected"), [
+    ("introduced", "introduction"), ("organised", "organization"), ("organize", "organisation"),
+    ("higher", "high"), ("bigger", "big"), ("currently", "current"), ("simply", "simple"),
+    ("absorbing", "absorption"), ("involved", "involvement"), ("labour", "labor"), ("concentrate", "concentration"),
+])
+def test_derived_forms(word: str, expected: str) -> None:
+    derived = derived_forms(word)
+    assert expected in derived
+    assert not set(derived) & set(english_forms(word))  # looked up only after the inflections
+
+
+def test_negated_headwords_are_left_out_of_the_lexicon() -> None:
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "build_lexicon.py"
+    spec = importlib.util.spec_from_file_location("build_lexicon", script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    tokenizer = Tokenizer()
+    heads = ("いけない", "行かん", "つまらない", "少ない", "関する", "仕方ない")
+    assert [module.negated(tokenizer, h) for h in heads] == [True, True, True, False, False, False]
+    with gzip.open(LEXICON_PATH, "rt", encoding="utf-8") as f:
+        shipped = {line.split("\t")[1] for line in f if not line.startswith("#")}
+    assert "いけない" not in shipped and "つまらない" not in shipped  # "wrong" and "boring" would reach 行く, 詰まる
+    assert {"大統領", "少ない", "関する"} <= shipped
+
+
 CORPUS = [
     "ペゼシュキアン氏がイランの大統領に就任し、アラグチ氏が外相になった。",
     "首相は国際連合の安全保障理事会で演説した。",
@@ -139,7 +167,8 @@ BRIDGED = [  # question, the Japanese each content term must reach (in question 
     ("Who is the prime minister?", [["首相"]]),  # the phrase, not 首 for "minister"
     ("Who was named foreign minister?", [["外相"]]),
     ("Where did the United Nations Security Council meet?", [["国際", "連合"], ["安全", "保障", "理事", "会"]]),
-    ("When did Pezeshkian take office?", [["ペゼシュキアン"]]),  # a name by its sound
+    # a name by its sound; "office", no gloss alone, as a word of 就任's "assumption of office"
+    ("When did Pezeshkian take office?", [["ペゼシュキアン"], ["就任"]]),
     ("What happened in Tokorozawa?", [["所沢"]]),
     ("Where did Araghchi go?", [["あら", "グチ"]]),  # MeCab split the name (lemma あら); heard together
     ("When is the next NPT review?", [["npt"]]),  # Latin text of the corpus itself
@@ -154,6 +183,42 @@ def test_bridge_question(bridge: Bridge, vocabulary: set[str], question: str, ex
     assert len(reached) == len(expected), reached
     for alternatives, want in zip(reached, expected, strict=True):
         assert [t.lower() for t in want] in [[t.lower() for t in a] for a in alternatives]
+
+
+@pytest.fixture(scope="module")
+def derived_bridge(tmp_path_factory: pytest.TempPathFactory) -> tuple[Bridge, set[str]]:
+    corpus = ["市は2024年度に新しい制度を導入した。", "除雪の体制を自治体間で見直す。"]
+    entries = [("導入", "導入", "どうにゅう", "P", "introduction/bringing in"),
+               ("年度", "年度", "ねんど", "P", "fiscal year/financial year|academic year"),
+               ("除雪", "除雪", "じょせつ", "P", "snow removal"),
+               ("制度", "制度", "せいど", "P", "system/institution")]
+    path = tmp_path_factory.mktemp("lexicon") / "lexicon.tsv.gz"
+    tokenizer = Tokenizer()
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        f.write(lexicon_header(tokenizer) + "\n")
+        f.writelines("\t".join(e) + "\n" for e in entries)
+    return build_bridge(corpus, tokenizer, path), {t for text in corpus for t in tokenizer(text)}
+
+
+@pytest.mark.parametrize(("question", "english", "japanese", "weight"), [
+    ("When was the system introduced?", "introduced", ("導入",), DERIVED_WEIGHT),  # as "introduction"
+    ("What changed in fiscal 2024?", "fiscal", ("年度",), PART_WEIGHT),  # a word of "fiscal year"
+    ("Who clears the snow?", "snow", ("除雪",), PART_WEIGHT),  # a word of "snow removal"
+    ("What is the system?", "system", ("制度",), 1.0),  # a gloss of its own: full weight
+])
+def test_words_no_gloss_holds_reach_their_japanese_weaker(derived_bridge: tuple[Bridge, set[str]], question: str,
+                                                           english: str, japanese: tuple[str, ...],
+                                                           weight: float) -> None:
+    bridge, vocabulary = derived_bridge
+    term = next(t for t in bridge_question(question, bridge, vocabulary) if t.english == english)
+    assert dict(term.alternatives)[japanese] == pytest.approx(weight)
+
+
+def test_phrase_parts_are_keys_of_their_own(derived_bridge: tuple[Bridge, set[str]]) -> None:
+    bridge, _ = derived_bridge
+    assert bridge.entries("fiscal") == ()  # never a gloss alone: a part is looked up last, by its prefix
+    assert [t for t, _ in bridge.entries(PART + "fiscal")] == [("年度",)]
+    assert bridge.entries(PART + "year") and not bridge.entries(PART + "removal" + "x")
 
 
 def test_key_keeps_its_best_entries(bridge: Bridge) -> None:
