@@ -67,6 +67,7 @@ from retriever.confidence import (
     short_context,
     short_evidence,
     short_summary,
+    topic_evidence,
 )
 from retriever.evaluate import QuestionSet, found, read_questions
 from retriever.question import Question
@@ -113,7 +114,8 @@ class Recorder(Retriever):
             self.seen[-1].update({"lang": q.language, "kind": q.asked.kind, "x": x.round(5).tolist(),
                                   "coverage": [round(self._coverage(q, u, idf), 5) for u in cand],
                                   "next": self.next_candidates(cand),
-                                  "texts": [self.index.units.text[u] for u in cand]})
+                                  "texts": [self.index.units.text[u] for u in cand],
+                                  "titles": [self.title_of(u) for u in cand], "as_read": self.question_as_read(q)})
         return x
 
     def short_candidates(self, q: Question, units: list[int]) -> ShortCandidates | None:
@@ -159,9 +161,14 @@ def sentence_items(rows: list[dict], s_by_q: list[np.ndarray], cands: list[Score
             named = dict(zip(SENTENCE_FEATURES, x[i], strict=True))
             lead = pick_lead(scores, x, SENTENCE_FEATURES, int(i), row["next"][i])
             e = sentence_evidence(scores, int(i), named, row["coverage"][i], row["kind"], short if rank == 0 else None,
-                                  lead)
+                                  lead, topic_of(row, int(i)))
             out.append({"q": q, "rank": rank, "y": found(row["answers"], row["texts"][i]), "e": e})
     return out
+
+
+def topic_of(row: dict, i: int) -> dict[str, float]:
+    """Whether candidate ``i`` of a recorded question leaves the answer to what was named before it."""
+    return topic_evidence(row["titles"][i], row["texts"][i], row["as_read"])
 
 
 def short_items(rows: list[dict], cands: list[Scored], w_by_q: list[np.ndarray],
@@ -475,7 +482,8 @@ def english(index: Path, ja: QuestionSet, cal: Calibration, r: Retriever, folds:
         i = int(np.argsort(-scores, kind="stable")[0])
         short = short_summary(ranked(cands[q], "ja")) if cands[q] else None  # bridged: Japanese weights
         e = sentence_evidence(scores, i, dict(zip(SENTENCE_FEATURES, x[i], strict=True)), row["coverage"][i],
-                              row["kind"], short, pick_lead(scores, x, SENTENCE_FEATURES, i, row["next"][i]))
+                              row["kind"], short, pick_lead(scores, x, SENTENCE_FEATURES, i, row["next"][i]),
+                              topic_of(row, i))
         s_logit[q], s_y[q] = logit(cal.sentence.probability(e)), found(row["answers"], row["texts"][i])
         s_extra[q] = [e[name] for name in ENGLISH_SENTENCE_EVIDENCE]
     s_p, s_cal = platt(s_logit, s_y, dev, fold, folds, s_extra, ENGLISH_SENTENCE_EVIDENCE)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property
@@ -29,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from ingest.clean import normalize
 from ingest.errors import IndexFileError
 
 from .short import FEATURES
@@ -103,16 +105,56 @@ def pick_lead(scores: np.ndarray, x: np.ndarray, names: Sequence[str], i: int, f
     return out
 
 
+# A title this short names what its document is about (JSQuAD's オランダ, ドミニカ国); a
+# longer one describes the document (汐見市　地域防災計画の見直しについて…) and names no one
+# thing a question could ask for. JSQuAD's 59 titles are 2 to 12 characters long.
+TOPIC_MAX = 12
+
+# Words that point back to something named before the sentence: the document's topic (同国,
+# この国), a person (彼女は), a thing (これは). A sentence that rewords the question with one of
+# them where the answer should stand names the answer elsewhere:
+#   旧イギリス植民地であり、現在はイギリス連邦の一員である国は？ (gold: ドミニカ国)
+#   同国は旧イギリス植民地であり、現在はイギリス連邦の一員である。 (the pick: 同国 is the answer)
+BACK_REFERENCE = re.compile(
+    r"同(?:国|社|市|町|村|県|州|島|氏|局|党|紙|誌|校|館|園|地|船|機|艦|曲|作|書|軍|団|店|線|駅|川|山|湖|港|寺|城"
+    r"|家|人|会|部|省|庁|法|条約|番組|大学|チーム|グループ)"
+    r"|(?:この|その|本|当)(?:国|地|町|市|島|人物|会社|社|作品|曲|番組|法律|制度|湖|川|山|寺|城|都市|地域|鳥|魚|種"
+    r"|病気|言語)"
+    r"|これ(?:は|が|を|ら)|それ(?:は|が|を|ら)|彼(?:女)?(?:は|が|の|を|に)")
+
+
+def topic_evidence(title: str | None, sentence: str, question: str) -> dict[str, float]:
+    """Whether a sentence leaves the answer to what was named before it (each 1.0 or 0.0):
+
+    - ``topic_elsewhere``: its document's title is short enough to name a topic (TOPIC_MAX)
+      and neither the sentence nor the question holds it. JSQuAD often asks for the article's
+      topic with a question that rewords one sentence of it, and that sentence says 同国 or
+      nothing at all (of the picks that held no gold answer on the dev folds, a third had
+      it in the title):
+      # ソフトドラッグの販売・所持・使用が合法化されている国は (article オランダ, gold オランダ)
+      # 大麻等ソフトドラッグの販売・所持・使用、…が合法化されている。 (the pick)
+    - ``back_reference``: it holds a word pointing back (BACK_REFERENCE) that the question
+      does not hold.
+    """
+    text, asked = normalize(sentence), normalize(question)
+    topic = normalize(title or "")
+    named = 0 < len(topic) <= TOPIC_MAX
+    return {"topic_elsewhere": float(named and topic not in text and topic not in asked),
+            "back_reference": float(any(m.group(0) not in question for m in BACK_REFERENCE.finditer(sentence)))}
+
+
 def sentence_evidence(scores: np.ndarray, i: int, row: Mapping[str, float], coverage: float,
                       asked_kind: str, short: Mapping[str, float] | None = None,
-                      lead: Mapping[str, float] | None = None) -> dict[str, float]:
+                      lead: Mapping[str, float] | None = None,
+                      topic: Mapping[str, float] | None = None) -> dict[str, float]:
     """Evidence that candidate sentence ``i`` holds the answer.
 
     ``scores`` are all candidate sentences' ranker scores, ``row`` sentence ``i``'s named
     features (retriever.retriever.SENTENCE_FEATURES), ``coverage`` the share of the
     question's content words it holds (1.0 for questions other than Japanese), ``short``
     what its short-answer candidates say (short_summary), when they were looked for, ``lead``
-    how it stands against the other candidates (pick_lead), when known.
+    how it stands against the other candidates (pick_lead), when known, ``topic`` whether it
+    leaves the answer to what was named before it (topic_evidence).
     """
     out = _relative(scores, i)
     # The ranker's score counts from its mean over the question's candidates: the score itself
@@ -126,6 +168,7 @@ def sentence_evidence(scores: np.ndarray, i: int, row: Mapping[str, float], cove
     out.update(_asked(asked_kind))
     out.update({f"short_{k}": v for k, v in (short or {}).items()})
     out.update(lead or {})
+    out.update(topic or {})
     return out
 
 

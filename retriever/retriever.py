@@ -42,6 +42,7 @@ from .confidence import (
     short_context,
     short_evidence,
     short_summary,
+    topic_evidence,
 )
 from .english import (
     BridgedTerm,
@@ -601,10 +602,22 @@ class Retriever:
             named = dict(zip(SENTENCE_FEATURES, ranking.x[i].tolist(), strict=True))
             short = short_summary(found.ranked) if found is not None and found.unit == u else None
             lead = pick_lead(ranking.score, ranking.x, SENTENCE_FEATURES, i, following[i])
+            topic = topic_evidence(self.title_of(u), self.index.units.text[u], self.question_as_read(q))
             evidence = sentence_evidence(ranking.score, i, named, self._coverage(q, u, idf), q.asked.kind, short,
-                                         lead)
+                                         lead, topic)
             out.append(self.calibration.sentence_probability(evidence, q.language, pick=u == ranking.order[0]))
         return out
+
+    def title_of(self, u: int) -> str | None:
+        """The title of the document unit ``u`` belongs to (retriever.confidence.topic_evidence reads it)."""
+        return self.index.sources[int(self.index.units.doc[u])].title
+
+    @staticmethod
+    def question_as_read(q: Question) -> str:
+        """The question's text, and for an English one the Japanese its words were bridged to
+        (Iran -> イラン), where a document's title is looked for (topic_evidence)."""
+        japanese = ["".join(tokens) for t in q.bridged or () for tokens, _ in t.alternatives]
+        return " | ".join([q.text, *japanese])
 
     def cite(self, q: Question, best: int, top: Sequence[int], fused: np.ndarray, du: np.ndarray | None,
              ranking: Ranking, sure: float) -> tuple[Citation, ...]:

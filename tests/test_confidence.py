@@ -27,6 +27,7 @@ from retriever.confidence import (
     shipped_calibration,
     short_context,
     short_evidence,
+    topic_evidence,
 )
 from retriever.evaluate import Question, judge, summarize
 from retriever.short import FEATURES, Candidate
@@ -133,6 +134,34 @@ def test_evidence_is_relative_to_the_rivals() -> None:
     assert (runner_up["margin"], runner_up["gap"], runner_up["top"]) == (-2.0, -2.0, 0.0)
     s = sentence_evidence(np.array([1.0, 2.0]), 1, {"dense_raw": 0.9}, 0.5, "person")
     assert (s["margin"], s["sentence_dense_raw"], s["coverage"], s["asks_person"]) == (1.0, 0.9, 0.5, 1.0)
+
+
+# (document title, candidate sentence, question, topic_elsewhere, back_reference)
+TOPIC_CASES = [
+    # JSQuAD asks for its article's topic with a question that rewords one sentence of it
+    ("オランダ", "大麻等ソフトドラッグの販売・所持・使用が合法化されている。",
+     "ソフトドラッグの販売・所持・使用が合法化されている国は", 1.0, 0.0),
+    ("ドミニカ国", "同国は旧イギリス植民地であり、現在はイギリス連邦の一員である。",
+     "旧イギリス植民地であり、現在はイギリス連邦の一員である国は？", 1.0, 1.0),
+    # the topic in the sentence, or asked about by name: the answer is something else
+    ("梅雨", "梅雨（つゆ、ばいう）は、5月から7月にかけて来る曇りや雨の多い期間のこと。", "梅雨はいつ来るか", 0.0, 0.0),
+    ("オランダ", "この国では安楽死が合法化されている。", "オランダで合法化されているのは何か", 0.0, 1.0),
+    # matched after normalisation (full-width letters, spaces)
+    ("ＲＫＢ ラジオ", "RKBラジオは福岡の放送局である。", "九州の放送局はどこか", 0.0, 0.0),
+    # a back-reference the question holds too points at nothing new
+    ("東京", "同社は1950年に設立された。", "同社はいつ設立されたか", 1.0, 0.0),
+    # a long title describes its document and names no topic; none at all names none either
+    ("汐見市　地域防災計画の見直しについて（市民の皆さまへのお知らせ）", "避難先を変更した。", "避難先はどこか", 0.0, 0.0),
+    (None, "彼は首相に就任した。", "誰が首相に就任したか", 0.0, 1.0),
+]
+
+
+@pytest.mark.parametrize(("title", "sentence", "question", "elsewhere", "back"), TOPIC_CASES)
+def test_topic_evidence(title: str | None, sentence: str, question: str, elsewhere: float, back: float) -> None:
+    e = topic_evidence(title, sentence, question)
+    assert (e["topic_elsewhere"], e["back_reference"]) == (elsewhere, back)
+    carried = sentence_evidence(np.array([1.0]), 0, {}, 1.0, "term", topic=e)
+    assert (carried["topic_elsewhere"], carried["back_reference"]) == (elsewhere, back)
 
 
 LEAD_NAMES = ("coverage", "echo", "echo_cover", "lexical", "dense_raw", "anchor_before", "anchor_after", "type")
