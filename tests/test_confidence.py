@@ -151,7 +151,8 @@ TOPIC_CASES = [
     # a back-reference the question holds too points at nothing new
     ("東京", "同社は1950年に設立された。", "同社はいつ設立されたか", 1.0, 0.0),
     # a long title describes its document and names no topic; none at all names none either
-    ("汐見市　地域防災計画の見直しについて（市民の皆さまへのお知らせ）", "避難先を変更した。", "避難先はどこか", 0.0, 0.0),
+    ("汐見市　地域防災計画の見直しについて（市民の皆さまへのお知らせ）", "避難先を変更した。", "避難先はどこか",
+     0.0, 0.0),
     (None, "彼は首相に就任した。", "誰が首相に就任したか", 0.0, 1.0),
 ]
 
