@@ -607,3 +607,28 @@ def test_an_english_question_weighs_a_latin_span_by_its_words(report_retriever: 
     lengths = {c.text: x[FEATURES.index("length")]
                for c, x in scored_candidates(ja, sentence, analyse(report_retriever.tokenizer, sentence))}
     assert all(v == len(t) for t, v in lengths.items())  # a Japanese question's lengths are as they were
+
+
+@pytest.mark.parametrize(("sentence", "clauses"), [
+    # a noun phrase with the する-noun it is the subject of
+    ("いずれにしても最大の懸念は、日米間の政策の齟齬が拡大することである。", ["日米間の政策の齟齬が拡大"]),
+    # with a na-adjective
+    ("批判として選考基準が不明瞭であることが挙げられる。", ["選考基準が不明瞭"]),
+    # not the object of one (を), nor a noun that takes no する
+    ("政府は制度を拡大することにした。", []),
+    ("東京が首都である。", []),
+])
+def test_small_clauses(tokenizer: Tokenizer, sentence: str, clauses: list[str]) -> None:
+    morphs = analyse(tokenizer, sentence)
+    found = short.small_clauses(sentence, morphs, candidates(sentence, morphs))
+    assert [c.text for c in found] == clauses
+    assert all(sentence[c.start:c.end] == c.text and c.shape == "clause" for c in found)
+
+
+def test_only_an_english_what_question_is_offered_small_clauses(report_retriever: Retriever) -> None:
+    sentence = "いずれにしても最大の懸念は、日米間の政策の齟齬が拡大することである。"
+    en = _features(report_retriever, "What does the report identify as the biggest concern?", sentence)
+    assert en["日米間の政策の齟齬が拡大"]["shape_clause"] == 1
+    ja = Question.of("最大の懸念は何か", report_retriever.tokenizer)
+    texts = [c.text for c, _ in scored_candidates(ja, sentence, analyse(report_retriever.tokenizer, sentence))]
+    assert "日米間の政策の齟齬が拡大" not in texts  # the Japanese ranker never learned this shape
