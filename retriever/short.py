@@ -1061,6 +1061,8 @@ def _aliased(c: Candidate, ctx: _Context) -> bool:
     is the question's ICBM, not an answer; and the other way round, （ICBM） after a term the
     question says."""
     text = ctx.text
+    if _in_said_quote(c, ctx):
+        return True
     if text[c.end:c.end + 1] in ("（", "("):
         close = _after_aside(text, c.end)
         if close > c.end and _said(ctx, c.end + 1, close - 1):
@@ -1079,6 +1081,27 @@ def _aliased(c: Candidate, ctx: _Context) -> bool:
 
 
 _NOMINAL = ("名詞", "接頭辞", "接尾辞")
+_QUOTE = re.compile(r"「[^「」]{2,60}」")
+
+
+def _in_said_quote(c: Candidate, ctx: _Context) -> bool:
+    """Whether a candidate lies inside a quotation (not the whole of it) whose other words are
+    mostly the question's: the question quotes it too, and asks about something else.
+    # … the NDS2022 "win one war, deter another" assumption? on
+    # 「[一つ]の主要戦争に勝利／もう一つを抑止」という想定 -> 一つ is the question's slogan, no answer"""
+    for m in _QUOTE.finditer(ctx.text, max(0, c.start - 60), c.end + 60):
+        inner = (m.start() + 1, m.end() - 1)
+        if not (inner[0] <= c.start and c.end <= inner[1]) or (c.start, c.end) == inner:
+            continue
+        pos = ctx.pos
+        i, j = bisect.bisect_left(pos.starts, inner[0]), bisect.bisect_right(pos.ends, inner[1])
+        # its nouns and verbs, not its numbers (もう[一つ]) nor adverbs (もう)
+        rest = [(pos.starts[k], pos.tokens[k]) for k in range(i, j) if pos.tokens[k]
+                and pos.pos[k].startswith(("名詞", "動詞")) and not pos.pos[k].startswith("名詞-数詞")
+                and not c.start <= pos.starts[k] < c.end]
+        said = sum(t in ctx.q.content or a in ctx.echoes for a, t in rest)
+        return len(rest) >= 2 and 2 * said >= len(rest)
+    return False
 
 
 def _kind_features(c: Candidate, fit: float, heads: bool, ctx: _Context) -> dict[str, float]:

@@ -632,3 +632,17 @@ def test_only_an_english_what_question_is_offered_small_clauses(report_retriever
     ja = Question.of("最大の懸念は何か", report_retriever.tokenizer)
     texts = [c.text for c, _ in scored_candidates(ja, sentence, analyse(report_retriever.tokenizer, sentence))]
     assert "日米間の政策の齟齬が拡大" not in texts  # the Japanese ranker never learned this shape
+
+
+def test_an_english_question_quoting_a_phrase_does_not_answer_from_inside_it(report_retriever: Retriever) -> None:
+    # The question quotes the slogan ("win one war, deter another"): 一つ inside the sentence's
+    # quotation of it is the question's; what the sentence says of the slogan is the answer.
+    sentence = ("報告書は、「一つの主要戦争に勝利／もう一つを抑止」するという想定に対して将来、"
+                "戦力不足が起きると指摘した。")
+    question = 'What did the report warn would occur under the "win one war, deter another" assumption?'
+    scored = _features(report_retriever, question, sentence)
+    assert "一つ" not in scored
+    assert "一つの主要戦争に勝利／もう一つを抑止" in scored  # the whole quotation stays a candidate
+    q = report_retriever.analyse(question)
+    found = best_span(q, sentence, analyse(report_retriever.tokenizer, sentence))
+    assert found is not None and found[0].text == "戦力不足"
