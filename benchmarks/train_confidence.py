@@ -55,6 +55,7 @@ from train_short_ranker import fit as fit_ranker
 from retriever import Answer, Retriever
 from retriever.confidence import (
     AGREEMENT_SENTENCES,
+    TOPIC_UNKNOWN,
     Calibration,
     Calibrator,
     Forest,
@@ -231,14 +232,27 @@ def subset(items: Items, mask: np.ndarray) -> Items:
     return Items(items.x[mask], items.y[mask], items.q[mask], items.top[mask])
 
 
+def with_topic_unknown(items: Items, names: tuple[str, ...]) -> Items:
+    """``items`` and a copy of each with ``topic_elsewhere`` TOPIC_UNKNOWN, so that trees fitted on
+    JSQuAD (whose every title names a topic) learn the answer rate over all topics for a document
+    whose title names none (retriever.confidence.topic_evidence)."""
+    if "topic_elsewhere" not in names:
+        return items
+    x = items.x.copy()
+    x[:, names.index("topic_elsewhere")] = TOPIC_UNKNOWN
+    return Items(np.vstack([items.x, x]), np.r_[items.y, items.y], np.r_[items.q, items.q], np.r_[items.top, items.top])
+
+
 def cross_validate(items: Items, names: tuple[str, ...], fold: np.ndarray, folds: int,
-                   isotonic_step: bool = True, forest: dict | None = None) -> np.ndarray:
+                   isotonic_step: bool = True, forest: dict | None = None, unknown_topic: bool = False) -> np.ndarray:
     """Held-out probabilities of every item, each from a calibrator (a logistic model, or trees
-    with the LightGBM parameters ``forest``) that did not see its fold."""
+    with the LightGBM parameters ``forest``) that did not see its fold (and, with
+    ``unknown_topic``, was fitted on its items with and without a topic: with_topic_unknown)."""
     p = np.zeros(len(items.y))
     for k in range(folds):
         test = fold[items.q] == k
         train = subset(items, ~test)
+        train = with_topic_unknown(train, names) if unknown_topic else train
         model = fit_forest(train, names, forest) if forest else fit_calibrator(train, names, isotonic_step)
         p[test] = model.probabilities(items.x[test])
     return p
@@ -444,15 +458,19 @@ def sentence_calibrators(s_rows: list[dict], fold: np.ndarray, folds: int) -> tu
     calibrators to ship: ``sentence`` for the picks (trees: at 0.95 precision they marked 0.67
     of the dev folds' questions confident where the logistic model marked 0.62), ``cited`` for
     the runners-up (a cited passage's best sentence), each fitted on its own population, with
-    the held-out figures of ``cited`` under "figures"."""
+    the held-out figures of ``cited`` under "figures". ``cited``, a logistic model, does not read
+    ``topic_elsewhere``: a line cannot give TOPIC_UNKNOWN the rate over all topics."""
     names = tuple(sorted({k for it in s_rows for k in it["e"]}))
     everything = stack(s_rows, names)
-    chosen, others = subset(everything, everything.top), subset(everything, ~everything.top)
-    p_others = cross_validate(others, names, fold, folds)
-    shipped = {"sentence": fit_forest(chosen, names).as_dict(), "cited": fit_calibrator(others, names).as_dict(),
+    chosen = subset(everything, everything.top)
+    cited_names = tuple(n for n in names if n != "topic_elsewhere")
+    others = subset(stack(s_rows, cited_names), ~everything.top)
+    p_others = cross_validate(others, cited_names, fold, folds)
+    shipped = {"sentence": fit_forest(with_topic_unknown(chosen, names), names).as_dict(),
+               "cited": fit_calibrator(others, cited_names).as_dict(),
                "figures": {"candidates": len(others.y), "right": round(float(others.y.mean()), 4),
                            "ece_10_bins": round(expected_calibration_error(p_others, others.y), 4)}}
-    return chosen, cross_validate(chosen, names, fold, folds, forest=FOREST), shipped
+    return chosen, cross_validate(chosen, names, fold, folds, forest=FOREST, unknown_topic=True), shipped
 
 
 # What the English answer sentence's scaling reads beside the Japanese calibrator's logit: the

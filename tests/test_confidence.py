@@ -16,6 +16,7 @@ from qa_cli.main import main, render
 from retriever import Answer, Citation, Retriever, ShortAnswer
 from retriever.confidence import (
     CALIBRATION_FILE,
+    TOPIC_UNKNOWN,
     Calibration,
     Calibrator,
     Forest,
@@ -152,8 +153,8 @@ TOPIC_CASES = [
     ("東京", "同社は1950年に設立された。", "同社はいつ設立されたか", 1.0, 0.0),
     # a long title describes its document and names no topic; none at all names none either
     ("汐見市　地域防災計画の見直しについて（市民の皆さまへのお知らせ）", "避難先を変更した。", "避難先はどこか",
-     0.0, 0.0),
-    (None, "彼は首相に就任した。", "誰が首相に就任したか", 0.0, 1.0),
+     TOPIC_UNKNOWN, 0.0),
+    (None, "彼は首相に就任した。", "誰が首相に就任したか", TOPIC_UNKNOWN, 1.0),
 ]
 
 
