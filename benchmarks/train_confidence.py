@@ -55,7 +55,6 @@ from train_short_ranker import fit as fit_ranker
 from retriever import Answer, Retriever
 from retriever.confidence import (
     AGREEMENT_SENTENCES,
-    TOPIC_UNKNOWN,
     Calibration,
     Calibrator,
     Forest,
@@ -232,27 +231,14 @@ def subset(items: Items, mask: np.ndarray) -> Items:
     return Items(items.x[mask], items.y[mask], items.q[mask], items.top[mask])
 
 
-def with_topic_unknown(items: Items, names: tuple[str, ...]) -> Items:
-    """``items`` and a copy of each with ``topic_elsewhere`` TOPIC_UNKNOWN, so that trees fitted on
-    JSQuAD (whose every title names a topic) learn the answer rate over all topics for a document
-    whose title names none (retriever.confidence.topic_evidence)."""
-    if "topic_elsewhere" not in names:
-        return items
-    x = items.x.copy()
-    x[:, names.index("topic_elsewhere")] = TOPIC_UNKNOWN
-    return Items(np.vstack([items.x, x]), np.r_[items.y, items.y], np.r_[items.q, items.q], np.r_[items.top, items.top])
-
-
 def cross_validate(items: Items, names: tuple[str, ...], fold: np.ndarray, folds: int,
-                   isotonic_step: bool = True, forest: dict | None = None, unknown_topic: bool = False) -> np.ndarray:
+                   isotonic_step: bool = True, forest: dict | None = None) -> np.ndarray:
     """Held-out probabilities of every item, each from a calibrator (a logistic model, or trees
-    with the LightGBM parameters ``forest``) that did not see its fold (and, with
-    ``unknown_topic``, was fitted on its items with and without a topic: with_topic_unknown)."""
+    with the LightGBM parameters ``forest``) that did not see its fold."""
     p = np.zeros(len(items.y))
     for k in range(folds):
         test = fold[items.q] == k
         train = subset(items, ~test)
-        train = with_topic_unknown(train, names) if unknown_topic else train
         model = fit_forest(train, names, forest) if forest else fit_calibrator(train, names, isotonic_step)
         p[test] = model.probabilities(items.x[test])
     return p
@@ -415,12 +401,14 @@ def japanese(rows: list[dict], r: Retriever, folds: int) -> tuple[dict, dict, di
     texts = ordered(rows, s_by_q)
     cands = featurise(rows, r, [t[:1] if t else None for t in texts])
     w_by_q = oof_ranker_weights(rows, cands, fold, folds)
-    s_items, s_p, sentence_shipped = sentence_calibrators(sentence_items(rows, s_by_q, cands, w_by_q), fold, folds)
+    s_items, s_p, u_p, sentence_shipped = sentence_calibrators(sentence_items(rows, s_by_q, cands, w_by_q), fold,
+                                                               folds)
     sentence_p = {int(q): float(p) for q, p in zip(s_items.q, s_p, strict=True)}
     # The sentence threshold, in steps of 0.01, is chosen on the dev folds alone (0 to DEV_FOLDS - 1)
     # and judged on the others as well ("sentence_held_out_folds").
     dev = fold[s_items.q] < DEV_FOLDS
     s_t = threshold(s_p[dev], s_items.y[dev], 0.95, step=0.01)
+    u_t = threshold(u_p[dev], s_items.y[dev], 0.95, step=0.01)  # the same rule for the untitled trees
     h_items = stack(h_rows := short_items(rows, cands, w_by_q, sentence_p, texts),
                     h_names := tuple(sorted({k for it in h_rows for k in it["e"]})))
     h_p = cross_validate(h_items, h_names, fold, folds, forest=SHORT_FOREST)
@@ -430,11 +418,15 @@ def japanese(rows: list[dict], r: Retriever, folds: int) -> tuple[dict, dict, di
                 "sentence": figures(s_p, s_items.y, s_t, n),
                 "sentence_dev_folds": figures(s_p[dev], s_items.y[dev], s_t, int((fold < DEV_FOLDS).sum())),
                 "sentence_held_out_folds": figures(s_p[~dev], s_items.y[~dev], s_t, int((fold >= DEV_FOLDS).sum())),
+                # every pick scored as if its title named no topic: what a report's picks get
+                "sentence_untitled": figures(u_p, s_items.y, u_t, n),
+                "sentence_untitled_held_out_folds": figures(u_p[~dev], s_items.y[~dev], u_t,
+                                                            int((fold >= DEV_FOLDS).sum())),
                 "cited": sentence_shipped.pop("figures"),
                 "short": figures(h_p[h_top], h_items.y[h_top], h_t, n),
                 **short_by_folds(h_p[h_top], h_items.y[h_top], fold[h_items.q[h_top]], fold, h_t),
                 "short_em_all_questions": round(float(h_items.y[h_top].sum()) / n, 4)}
-    shipped = {"min_confidence": h_t, "min_sentence_confidence": s_t,
+    shipped = {"min_confidence": h_t, "min_sentence_confidence": s_t, "min_untitled_sentence_confidence": u_t,
                **sentence_shipped,
                "short": fit_forest(h_items, h_names, SHORT_FOREST).as_dict()}
     curves = {"short answer (→)": (h_p[h_top], h_items.y[h_top], h_t),
@@ -453,24 +445,30 @@ def short_by_folds(p: np.ndarray, y: np.ndarray, fold_of_pick: np.ndarray, fold:
             "short_held_out_folds_dev_threshold": figures(p[~dev], y[~dev], t_dev, len(fold) - n_dev)}
 
 
-def sentence_calibrators(s_rows: list[dict], fold: np.ndarray, folds: int) -> tuple[Items, np.ndarray, dict]:
-    """The answer sentences (the picks) as items with their held-out probabilities, and the two
-    calibrators to ship: ``sentence`` for the picks (trees: at 0.95 precision they marked 0.67
-    of the dev folds' questions confident where the logistic model marked 0.62), ``cited`` for
-    the runners-up (a cited passage's best sentence), each fitted on its own population, with
-    the held-out figures of ``cited`` under "figures". ``cited``, a logistic model, does not read
-    ``topic_elsewhere``: a line cannot give TOPIC_UNKNOWN the rate over all topics."""
+def sentence_calibrators(s_rows: list[dict], fold: np.ndarray, folds: int
+                         ) -> tuple[Items, np.ndarray, np.ndarray, dict]:
+    """The answer sentences (the picks) as items with their held-out probabilities (from the trees
+    that read topic_elsewhere, and from those that do not), and the calibrators to ship:
+    ``sentence`` for the picks (trees: at 0.95 precision they marked 0.67 of the dev folds'
+    questions confident where the logistic model marked 0.62), ``untitled`` for the picks of
+    documents whose title names no topic (retriever.confidence.TOPIC_UNKNOWN: the same trees
+    without topic_elsewhere), ``cited`` for the runners-up (a cited passage's best sentence;
+    a logistic model, which does not read topic_elsewhere either: a line cannot give
+    TOPIC_UNKNOWN the rate over all topics), each fitted on its own population, with the held-out
+    figures of ``cited`` under "figures"."""
     names = tuple(sorted({k for it in s_rows for k in it["e"]}))
+    untitled = tuple(n for n in names if n != "topic_elsewhere")
     everything = stack(s_rows, names)
-    chosen = subset(everything, everything.top)
-    cited_names = tuple(n for n in names if n != "topic_elsewhere")
-    others = subset(stack(s_rows, cited_names), ~everything.top)
-    p_others = cross_validate(others, cited_names, fold, folds)
-    shipped = {"sentence": fit_forest(with_topic_unknown(chosen, names), names).as_dict(),
-               "cited": fit_calibrator(others, cited_names).as_dict(),
+    chosen, chosen_untitled = subset(everything, everything.top), subset(stack(s_rows, untitled), everything.top)
+    others = subset(stack(s_rows, untitled), ~everything.top)
+    p_others = cross_validate(others, untitled, fold, folds)
+    shipped = {"sentence": fit_forest(chosen, names).as_dict(),
+               "untitled": fit_forest(chosen_untitled, untitled).as_dict(),
+               "cited": fit_calibrator(others, untitled).as_dict(),
                "figures": {"candidates": len(others.y), "right": round(float(others.y.mean()), 4),
                            "ece_10_bins": round(expected_calibration_error(p_others, others.y), 4)}}
-    return chosen, cross_validate(chosen, names, fold, folds, forest=FOREST, unknown_topic=True), shipped
+    return (chosen, cross_validate(chosen, names, fold, folds, forest=FOREST),
+            cross_validate(chosen_untitled, untitled, fold, folds, forest=FOREST), shipped)
 
 
 # What the English answer sentence's scaling reads beside the Japanese calibrator's logit: the
@@ -571,7 +569,8 @@ def main() -> None:
                                    "held_out": summary, **shipped}, ensure_ascii=False, indent=1) + "\n",
                        encoding="utf-8")
     write_result("confidence", {"data": DATA, "held_out": held_out, "seconds": round(time.perf_counter() - t0, 1)})
-    japanese_keys = ("sentence", "sentence_dev_folds", "sentence_held_out_folds", "short", "short_dev_folds",
+    japanese_keys = ("sentence", "sentence_dev_folds", "sentence_held_out_folds", "sentence_untitled",
+                     "sentence_untitled_held_out_folds", "short", "short_dev_folds",
                      "short_held_out_folds", "short_held_out_folds_dev_threshold")
     for name, f in [(k, held_out[k]) for k in japanese_keys] + [
             (f"english {part} {k}", held_out["english"][part][k]) for part in ("dev", "held_out")

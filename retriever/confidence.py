@@ -110,11 +110,17 @@ def pick_lead(scores: np.ndarray, x: np.ndarray, names: Sequence[str], i: int, f
 # thing a question could ask for. JSQuAD's 59 titles are 2 to 12 characters long.
 TOPIC_MAX = 12
 # topic_elsewhere when no title names a topic (a report's long title, or none). Every JSQuAD
-# title names one, so benchmarks/train_confidence.py also fits the calibrators on a copy of each
-# item with this value (with_topic_unknown): for it they learn the answer rate over all topics.
-# Read as "the topic is in the pick", it made the natural dev set's Japanese answers marked
-# confident 60 right of 66 where the calibrator before it had 33 of 33.
+# title names one, so the picks' trees never saw this value: such a pick is scored by trees
+# fitted without topic_elsewhere (Calibration.untitled). Read as "the topic is in the pick", it
+# made the natural dev set's Japanese answers marked confident 60 right of 66 where the
+# calibrator before it had 33 of 33; fitting the trees on a copy of each pick with the topic
+# unknown as well cost JSQuAD's held-out share marked confident 0.711 -> 0.690.
 TOPIC_UNKNOWN = -1.0
+
+
+def names_topic(title: str | None) -> bool:
+    """Whether a document's title is short enough to name its topic (TOPIC_MAX)."""
+    return 0 < len(normalize(title or "")) <= TOPIC_MAX
 
 # Words that point back to something named before the sentence: the document's topic (同国,
 # この国), a person (彼女は), a thing (これは). A sentence that rewords the question with one of
@@ -146,7 +152,7 @@ def topic_evidence(title: str | None, sentence: str, question: str) -> dict[str,
     text, asked = normalize(sentence), normalize(question)
     topic = normalize(title or "")
     back = float(any(m.group(0) not in question for m in BACK_REFERENCE.finditer(sentence)))
-    if not 0 < len(topic) <= TOPIC_MAX:
+    if not names_topic(title):
         return {"topic_elsewhere": TOPIC_UNKNOWN, "back_reference": back}
     return {"topic_elsewhere": float(topic not in text and topic not in asked), "back_reference": back}
 
@@ -436,6 +442,17 @@ class Calibration:
     # confident at 0.95 precision rose from 0.61 to 0.67 on folds 0-2 with the picks alone).
     # None: ``sentence`` scores them too.
     cited: Model | None = None
+    # The picks' trees without topic_elsewhere, for a pick whose document's title names no topic
+    # (TOPIC_UNKNOWN), and the threshold chosen with them the same way. None: ``sentence`` scores
+    # every pick.
+    untitled: Model | None = None
+    min_untitled_sentence_confidence: float | None = None
+
+    def sentence_threshold(self, topic_named: bool = True) -> float:
+        """The confidence an answer sentence needs to be marked confident; ``topic_named``: its
+        document's title names a topic (names_topic)."""
+        untitled = self.min_untitled_sentence_confidence
+        return self.min_sentence_confidence if topic_named or untitled is None else untitled
 
     def short_threshold(self, language: str) -> float:
         """The confidence a short answer in ``language`` needs to be shown."""
@@ -446,6 +463,8 @@ class Calibration:
         """The probability that a sentence holds the answer: the ranker's pick (``pick``), or
         another candidate (a cited passage's best sentence)."""
         calibrator = self.sentence if pick or self.cited is None else self.cited
+        if pick and self.untitled is not None and evidence.get("topic_elsewhere") == TOPIC_UNKNOWN:
+            calibrator = self.untitled
         return self._language(calibrator.probability(evidence), language, self.english_sentence, evidence)
 
     def short_probability(self, evidence: Mapping[str, float], language: str) -> float:
@@ -475,7 +494,9 @@ class Calibration:
                    Calibrator.from_dict(english["sentence"]) if "sentence" in english else None,
                    Calibrator.from_dict(english["short"]) if "short" in english else None,
                    float(english["min_confidence"]) if "min_confidence" in english else None,
-                   model_from_dict(d["cited"]) if "cited" in d else None)
+                   model_from_dict(d["cited"]) if "cited" in d else None,
+                   model_from_dict(d["untitled"]) if "untitled" in d else None,
+                   float(d["min_untitled_sentence_confidence"]) if "min_untitled_sentence_confidence" in d else None)
 
 
 @cache

@@ -36,6 +36,7 @@ from .alignment import ECHO_FEATURES, Echo, Paired
 from .confidence import (
     AGREEMENT_SENTENCES,
     Calibration,
+    names_topic,
     pick_lead,
     sentence_evidence,
     shipped_calibration,
@@ -452,7 +453,8 @@ class Retriever:
         why = self.abstain(q, best, best_dense, fact, lex_p if du is None else None, du)
         gloss = self.glosses(q, best, short) if q.bridged is not None and why is None else ()
         threshold = self.settings.min_sentence_confidence
-        threshold = self.calibration.min_sentence_confidence if threshold is None else threshold
+        if threshold is None:
+            threshold = self.calibration.sentence_threshold(names_topic(self.title_of(best)))
         return Answer(question, q.language, why is not None,
                       None if why else self._unit_citation(best, best_dense), citations,
                       timings_ms={"search": (t1 - t0) * 1000}, short=None if why else short, why=why,
