@@ -77,6 +77,15 @@ def confidence_section(c: dict | None) -> list[str]:
                 f"{f3(dev['precision_at_threshold'])}; on folds 3–4 ({held['picks']:,} picks), held out, "
                 f"{f3(held['coverage_at_threshold'])} at precision {f3(held['precision_at_threshold'])} "
                 f"(ECE {f3(held['ece_10_bins'])}).", ""]
+    untitled, untitled_held = h.get("sentence_untitled"), h.get("sentence_untitled_held_out_folds")
+    if untitled and untitled_held:
+        out += ["The answer sentence's calibrator reads whether the pick leaves the answer to its document's topic "
+                "(a short title that neither the pick nor the question holds) or to a word pointing back (同国は). "
+                "A pick whose document's title names no topic (a report's) is scored by trees fitted without the "
+                f"topic, with their own threshold ({untitled['threshold']}): on JSQuAD, as if no title named a "
+                f"topic, they mark {f3(untitled['coverage_at_threshold'])} of the questions confident at precision "
+                f"{f3(untitled['precision_at_threshold'])} (folds 3–4: {f3(untitled_held['coverage_at_threshold'])} "
+                f"at {f3(untitled_held['precision_at_threshold'])}).", ""]
     short_dev, short_held = h.get("short_dev_folds"), h.get("short_held_out_folds")
     if short_dev and short_held:
         again = h["short_held_out_folds_dev_threshold"]

@@ -22,6 +22,7 @@ from retriever.confidence import (
     Forest,
     area_under_risk_coverage,
     expected_calibration_error,
+    names_topic,
     pick_lead,
     risk_coverage,
     sentence_evidence,
@@ -250,6 +251,29 @@ def test_the_pick_and_the_cited_sentences_have_their_own_calibrators() -> None:
     d = {"sentence": pick.as_dict(), "short": pick.as_dict(), "cited": cited.as_dict(), "min_confidence": 0.5,
          "min_sentence_confidence": 0.5}
     assert Calibration.from_dict(d) == both
+
+
+def test_a_pick_whose_title_names_no_topic_has_its_own_trees_and_threshold() -> None:
+    titled = Calibrator(("topic_elsewhere",), (-1.0,), 2.0, (0.0,), (1.0,))
+    untitled = Calibrator(("back_reference",), (1.0,), -1.0, (0.0,), (1.0,))  # 同社: back_reference 1
+    cal = Calibration(titled, titled, 0.5, 0.84, untitled=untitled, min_untitled_sentence_confidence=0.87)
+    # a topic named and in the pick, named and elsewhere, none named
+    for title, sentence, p in [("オランダ", "オランダは立憲君主制国家である。", 1 / (1 + math.exp(-2))),
+                               ("オランダ", "同国は立憲君主制国家である。", 1 / (1 + math.exp(-1))),
+                               ("ミナトフーズ株式会社 統合報告書2025（抜粋）", "同社は増収となった。", 0.5)]:
+        e = sentence_evidence(np.array([1.0]), 0, {}, 1.0, "term", topic=topic_evidence(title, sentence, "政体は何か"))
+        assert cal.sentence_probability(e, "ja") == pytest.approx(p)
+        assert cal.sentence_threshold(names_topic(title)) == (0.84 if p != 0.5 else 0.87)
+    # The cited sentences keep their own calibrator (here, the titled one) whatever the title.
+    assert cal.sentence_probability({"topic_elsewhere": TOPIC_UNKNOWN}, "ja", pick=False) == pytest.approx(
+        1 / (1 + math.exp(-3)))
+    # A calibration written before the untitled trees existed scores and marks every pick alike.
+    older = Calibration(titled, titled, 0.5, 0.84)
+    assert older.sentence_threshold(False) == 0.84
+    assert older.sentence_probability({"topic_elsewhere": TOPIC_UNKNOWN}, "ja") == pytest.approx(1 / (1 + math.exp(-3)))
+    d = {"sentence": titled.as_dict(), "short": titled.as_dict(), "untitled": untitled.as_dict(),
+         "min_confidence": 0.5, "min_sentence_confidence": 0.84, "min_untitled_sentence_confidence": 0.87}
+    assert Calibration.from_dict(d) == cal
 
 
 def test_shipped_calibration_reads_and_says_what_was_measured() -> None:
