@@ -44,6 +44,7 @@ KEEP_PER_KEY = 4  # entries a key keeps (the best), and only those within ...
 KEEP_WITHIN = 0.5  # ... this share of the best weight
 PART = "~"  # the prefix of a key made from one word of a phrase gloss (phrase_parts)
 PART_WEIGHT = 0.5  # "fiscal" for 年度 ("fiscal year"): a part of its meaning (0.3 and 0.7 measured the same)
+PART_MIN_LETTERS = 4  # "mid" of "mid-level boss" (中ボス), "sub", "non": prefixes, no part of a meaning
 FREQUENT = 0.2  # tokens in more than this share of units (する, こと) bridge nothing
 _KATAKANA = re.compile(r"^[ァ-ヺー・]+$")
 _LOANWORD = re.compile(r"^.+-([A-Za-z][A-Za-z ]*)$")
@@ -220,7 +221,7 @@ def phrase_parts(terms: dict[str, dict[tuple[str, ...], float]]) -> dict[str, di
         if len(words) < 2:
             continue
         for word in set(words) - STOPWORDS:
-            if len(word) > 2 and not word.isdigit():
+            if len(word) >= PART_MIN_LETTERS and not word.isdigit():
                 best = parts[PART + word]
                 for tokens, w in best_entries(found):
                     best[tokens] = max(best.get(tokens, 0.0), w * PART_WEIGHT)

@@ -186,13 +186,16 @@ _NOUN_ENDINGS = (("e", "ion"), ("e", "ation"), ("e", "tion"), ("", "ment"), ("",
                  ("e", "al"), ("", "al"), ("e", "ure"), ("b", "ption"), ("be", "ption"), ("me", "mption"))
 
 
-def derived_forms(word: str) -> list[str]:
+@functools.lru_cache(maxsize=1 << 14)
+def derived_forms(word: str) -> tuple[str, ...]:
     """Guesses at the same meaning in another word class or spelling, for a question word none of
     whose :func:`english_forms` the dictionary holds (each, again, only a guess until a key holds it).
 
     # "introduced" -> [..., "introduction", ...]  (導入: glossed "introduction" only)
     # "organised"  -> [..., "organized", "organization", ...];  "higher" -> ["high", ...]
     # "currently"  -> ["current", ...];  "concentrate" -> [..., "concentration", ...]
+
+    Kept once made (a question word recurs across questions; each has about 20 guesses).
     """
     inflected = english_forms(word)
     bases = list(inflected[1:] or inflected)  # "introduced": introduce (+ tion), not introduced (+ ment)
@@ -215,7 +218,7 @@ def derived_forms(word: str) -> list[str]:
         out += [base[: len(base) - len(cut)] + end for cut, end in _NOUN_ENDINGS
                 if base.endswith(cut) and len(base) > 3]
     out += bases
-    return [f for f in dict.fromkeys(out) if f not in inflected]
+    return tuple(f for f in dict.fromkeys(out) if f not in inflected)
 
 
 # Katakana syllables in Hepburn romaji. Hiragana are mapped to katakana first.

@@ -15,7 +15,7 @@ for themselves. The terms then score passages and sentences with BM25
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
@@ -217,15 +217,21 @@ def dictionary_term(words: Sequence[str], bridge: Bridge) -> BridgedTerm | None:
     # "introduced" -> "introduction" -> 導入 (0.8): no gloss says "introduce"
     # "fiscal"     -> "~fiscal" -> 年度 (0.5, of "fiscal year"): no gloss is "fiscal" alone
     """
-    tiers = [(english_forms(words[-1]), 1.0), (derived_forms(words[-1]), DERIVED_WEIGHT)]
-    if len(words) == 1:
-        tiers.append(([PART + f for f in english_forms(words[0])], 1.0))  # weighed PART_WEIGHT in the bridge
-    for forms, weight in tiers:
+    for forms, weight in _lookup_tiers(words):
         for last in forms:
             found = bridge.entries(" ".join([*words[:-1], last]))
             if found:
                 return BridgedTerm(" ".join(words), tuple((t, w * weight) for t, w in found), "dictionary")
     return None
+
+
+def _lookup_tiers(words: Sequence[str]) -> Iterator[tuple[Sequence[str], float]]:
+    """The forms of a phrase's last word to look up, tier by tier, each tier made only when
+    the one before found nothing (most words are found as they are)."""
+    yield english_forms(words[-1]), 1.0
+    yield derived_forms(words[-1]), DERIVED_WEIGHT
+    if len(words) == 1:
+        yield [PART + f for f in english_forms(words[0])], 1.0  # weighed PART_WEIGHT in the bridge
 
 
 def name_term(word: str, bridge: Bridge) -> BridgedTerm | None:
