@@ -155,10 +155,17 @@ def _deep(root: Path) -> str:
     return kotae("ingest", d, "--index", root / "i", "--embedder", "none", "-q")
 
 
-def _cases() -> list[Case]:  # a table of small set-ups
-    def simple(item: int, name: str, make: Callable[[Path], str]) -> Case:
-        return Case(item, name, lambda root: (make(root), ok))
+def simple(item: int, name: str, make: Callable[[Path], str]) -> Case:
+    """A case whose set-up only builds its command: judged by its exit code, message and traceback alone."""
+    return Case(item, name, lambda root: (make(root), ok))
 
+
+def _cases() -> list[Case]:  # a table of small set-ups, in the order of the items
+    return _cases_1_to_6() + _cases_7_8()
+
+
+def _cases_1_to_6() -> list[Case]:
+    """Items 1 to 6: what lies in and around the ingested directory and the index."""
     return [
         Case(1, "ingest into a directory holding gen-2019-photos/ and .tmp-cache/", _foreign,
              "both still there, nothing added"),
@@ -178,6 +185,12 @@ def _cases() -> list[Case]:  # a table of small set-ups
              "the manifest (and its documents) unchanged"),
         Case(6, "ingest over a manifest that is not JSON", _manifest(lambda t: t[: len(t) // 2]),
              "the manifest (and its documents) unchanged"),
+    ]
+
+
+def _cases_7_8() -> list[Case]:
+    """Items 7 and 8: odd paths, odd corpora, odd options and odd outputs."""
+    return [
         simple(7, "a file name that is not UTF-8", lambda r: (
             docs(r), open(os.path.join(os.fsencode(r / "docs"), b"\xff.txt"), "w").write(GOOD),
             kotae("ingest", r / "docs", "--index", r / "i", "--embedder", "none", "-q"))[2]),

