@@ -165,7 +165,7 @@ def _cases() -> list[Case]:  # a table of small set-ups, in the order of the ite
 
 
 def _cases_1_to_6() -> list[Case]:
-    """Items 1 to 6: what lies in and around the ingested directory and the index."""
+    """Items 1 to 6: foreign files beside the index, huge lines, FIFOs and devices, locked PDFs, bad manifests."""
     return [
         Case(1, "ingest into a directory holding gen-2019-photos/ and .tmp-cache/", _foreign,
              "both still there, nothing added"),
@@ -189,7 +189,7 @@ def _cases_1_to_6() -> list[Case]:
 
 
 def _cases_7_8() -> list[Case]:
-    """Items 7 and 8: odd paths, odd corpora, odd options and odd outputs."""
+    """Items 7 and 8: odd paths and links, near-empty corpora, bad options, full or closed outputs."""
     return [
         simple(7, "a file name that is not UTF-8", lambda r: (
             docs(r), open(os.path.join(os.fsencode(r / "docs"), b"\xff.txt"), "w").write(GOOD),
