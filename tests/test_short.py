@@ -538,10 +538,17 @@ def test_an_english_what_x_puts_x_next_to_the_answer(report_retriever: Retriever
     assert all(f["next_near"] == 0 for t, f in scored.items() if t != "極超音速滑空体")
 
 
-def _features(r: Retriever, question: str, sentence: str) -> dict[str, dict[str, float]]:
-    q = r.analyse(question)
+def _features(r: Retriever, question: str | Question, sentence: str) -> dict[str, dict[str, float]]:
+    """Each candidate's features by name, for a question as the retriever reads it (or as given)."""
+    q = r.analyse(question) if isinstance(question, str) else question
     return {c.text: dict(zip(FEATURES, x, strict=True))
             for c, x in scored_candidates(q, sentence, analyse(r.tokenizer, sentence))}
+
+
+def _best_text(r: Retriever, question: str, sentence: str) -> str | None:
+    """The short answer the ranker picks in ``sentence`` for ``question``, or None."""
+    found = best_span(r.analyse(question), sentence, analyse(r.tokenizer, sentence))
+    return found[0].text if found is not None else None
 
 
 def test_an_english_what_x_is_answered_by_an_example_of_x(report_retriever: Retriever) -> None:
@@ -554,9 +561,7 @@ def test_an_english_what_x_is_answered_by_an_example_of_x(report_retriever: Retr
     assert scored["極超音速滑空体"]["en_instance"] == 1 and scored["HGV"]["en_instance"] == 1
     assert scored["運用システム"]["en_instance"] == 0
     assert "大陸間弾道ミサイル" not in scored
-    q = report_retriever.analyse(question)
-    found = best_span(q, sentence, analyse(report_retriever.tokenizer, sentence))
-    assert found is not None and found[0].text == "極超音速滑空体"
+    assert _best_text(report_retriever, question, sentence) == "極超音速滑空体"
 
 
 def test_an_english_question_words_describing_the_thing_asked_are_no_echo(report_retriever: Retriever) -> None:
@@ -589,12 +594,10 @@ def test_an_english_question_name_heard_in_the_sentence_places_the_answer(report
     sentence = ("ロシアは2023年2月に同条約の履行を停止すると宣言し、2024年2月、プーチン大統領は、米国がロシアに"
                 "戦略的敗北をもたらそうとしている間は軍備管理を話し合わないと述べた。")
     question = "When did Putin say Russia would not discuss arms control while the US seeks its strategic defeat?"
-    q = report_retriever.analyse(question)
     scored = _features(report_retriever, question, sentence)
     assert scored["2024年2月"]["gap"] == 0.1  # 、 between it and プーチン
     assert scored["2024年2月"]["proximity"] > scored["2023年2月"]["proximity"]
-    found = best_span(q, sentence, analyse(report_retriever.tokenizer, sentence))
-    assert found is not None and found[0].text == "2024年2月"
+    assert _best_text(report_retriever, question, sentence) == "2024年2月"
 
 
 def test_an_english_question_weighs_a_latin_span_by_its_words(report_retriever: Retriever) -> None:
@@ -603,10 +606,8 @@ def test_an_english_question_weighs_a_latin_span_by_its_words(report_retriever: 
     scored = _features(report_retriever, "Who provided the photo of Russia's strategic nuclear exercise?", sentence)
     assert scored["Russian Defense Ministry Press Service"]["length"] == 15
     assert scored["陸海空"]["length"] == 3
-    ja = Question.of("写真を提供したのは誰か", report_retriever.tokenizer)
-    lengths = {c.text: x[FEATURES.index("length")]
-               for c, x in scored_candidates(ja, sentence, analyse(report_retriever.tokenizer, sentence))}
-    assert all(v == len(t) for t, v in lengths.items())  # a Japanese question's lengths are as they were
+    ja = _features(report_retriever, Question.of("写真を提供したのは誰か", report_retriever.tokenizer), sentence)
+    assert ja and all(f["length"] == len(t) for t, f in ja.items())  # a Japanese question's lengths as they were
 
 
 @pytest.mark.parametrize(("sentence", "clauses"), [
@@ -629,9 +630,8 @@ def test_only_an_english_what_question_is_offered_small_clauses(report_retriever
     sentence = "いずれにしても最大の懸念は、日米間の政策の齟齬が拡大することである。"
     en = _features(report_retriever, "What does the report identify as the biggest concern?", sentence)
     assert en["日米間の政策の齟齬が拡大"]["shape_clause"] == 1
-    ja = Question.of("最大の懸念は何か", report_retriever.tokenizer)
-    texts = [c.text for c, _ in scored_candidates(ja, sentence, analyse(report_retriever.tokenizer, sentence))]
-    assert "日米間の政策の齟齬が拡大" not in texts  # the Japanese ranker never learned this shape
+    ja = _features(report_retriever, Question.of("最大の懸念は何か", report_retriever.tokenizer), sentence)
+    assert "日米間の政策の齟齬が拡大" not in ja  # the Japanese ranker never learned this shape
 
 
 def test_an_english_question_quoting_a_phrase_does_not_answer_from_inside_it(report_retriever: Retriever) -> None:
@@ -643,6 +643,4 @@ def test_an_english_question_quoting_a_phrase_does_not_answer_from_inside_it(rep
     scored = _features(report_retriever, question, sentence)
     assert "一つ" not in scored
     assert "一つの主要戦争に勝利／もう一つを抑止" in scored  # the whole quotation stays a candidate
-    q = report_retriever.analyse(question)
-    found = best_span(q, sentence, analyse(report_retriever.tokenizer, sentence))
-    assert found is not None and found[0].text == "戦力不足"
+    assert _best_text(report_retriever, question, sentence) == "戦力不足"
