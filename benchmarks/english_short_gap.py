@@ -40,6 +40,7 @@ from pathlib import Path
 from cached_index import cached_index
 from common import ROOT, SHARED, contains, exact, write_result
 
+from ingest.load import load
 from retriever import Retriever
 from retriever.evaluate import read_questions
 from retriever.question import Question
@@ -148,13 +149,10 @@ def report_row(qid: str, gold: Sequence[str], en: tuple, ja: tuple) -> dict:
 
 def report_map() -> None:
     """The report's English questions one by one (--report; see the module's docstring)."""
-    from cached_index import cached_index as index_of
-
-    from ingest.load import load
     rows = [q for q in read_questions(ROOT / "corpus" / "questions" / "report.jsonl").questions
             if q.lang == "en" and q.answers]
     twins = {t["id"]: t["ja"] for t in read_jsonl(DATA / "report_en_twins.jsonl")}
-    r = Recorder.load(index_of(load([ROOT / "corpus"]).documents, "report"))
+    r = Recorder.load(cached_index(load([ROOT / "corpus"]).documents, "report"))
     en = asked(r, [q.question for q in rows])
     ja = asked(r, [twins[q.id] for q in rows])
     table = [report_row(q.id, q.answers, e, j) for q, e, j in zip(rows, en, ja, strict=True)]
