@@ -108,6 +108,14 @@ def test_derived_forms(word: str, expected: str) -> None:
     assert not set(derived) & set(english_forms(word))  # looked up only after the inflections
 
 
+@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=14))
+def test_derived_forms_are_new_words(word: str) -> None:
+    # Guesses only: each once, none empty, none an inflection already looked up before them.
+    derived = derived_forms(word)
+    assert len(derived) == len(set(derived)) and all(derived)
+    assert not set(derived) & set(english_forms(word))
+
+
 def test_negated_headwords_are_left_out_of_the_lexicon() -> None:
     script = Path(__file__).resolve().parent.parent / "benchmarks" / "build_lexicon.py"
     spec = importlib.util.spec_from_file_location("build_lexicon", script)

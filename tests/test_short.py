@@ -626,6 +626,25 @@ def test_small_clauses(tokenizer: Tokenizer, sentence: str, clauses: list[str]) 
     assert all(sentence[c.start:c.end] == c.text and c.shape == "clause" for c in found)
 
 
+# Text around a noun, が and a word that may be a predicate (a する-noun, a na-adjective, or
+# neither), followed by what may make it one: 日米の政策が拡大する, 基準が不明瞭で, 東京が首都だ.
+_PIECES = st.lists(st.sampled_from(["日米", "の", "政策", "、", "。", "「", "」", "（", "）", "を", "が", "こと"]),
+                   max_size=5).map("".join)
+_CLAUSE_TEXTS = st.tuples(
+    _PIECES, st.sampled_from(["政策", "齟齬", "選考基準", "日米の政策", "東京", "（ICBM）"]), st.just("が"),
+    st.sampled_from(["", "不"]), st.sampled_from(["拡大", "導入", "明瞭", "静か", "首都", "開発"]),
+    st.sampled_from(["する", "し", "さ", "で", "だ", "な", "を", "。", ""]), _PIECES).map("".join)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(_CLAUSE_TEXTS)
+def test_every_small_clause_is_the_text_at_its_offsets(tokenizer: Tokenizer, sentence: str) -> None:
+    morphs = analyse(tokenizer, sentence)
+    for c in short.small_clauses(sentence, morphs, candidates(sentence, morphs)):
+        assert sentence[c.start:c.end] == c.text and c.shape == "clause"
+        assert "が" in c.text[1:-1]  # a subject, が, then its predicate
+
+
 def test_only_an_english_what_question_is_offered_small_clauses(report_retriever: Retriever) -> None:
     sentence = "いずれにしても最大の懸念は、日米間の政策の齟齬が拡大することである。"
     en = _features(report_retriever, "What does the report identify as the biggest concern?", sentence)
