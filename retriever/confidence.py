@@ -122,6 +122,7 @@ def names_topic(title: str | None) -> bool:
     """Whether a document's title is short enough to name its topic (TOPIC_MAX)."""
     return 0 < len(normalize(title or "")) <= TOPIC_MAX
 
+
 # Words that point back to something named before the sentence: the document's topic (同国,
 # この国), a person (彼女は), a thing (これは). A sentence that rewords the question with one of
 # them where the answer should stand names the answer elsewhere:

@@ -132,7 +132,9 @@ class Settings:
     sentence_weights: dict[str, float] | None = None
     # Calibrated confidence (retriever/confidence.json): a short answer under min_confidence
     # is not shown, an answer sentence under min_sentence_confidence is marked low confidence.
-    # None takes the thresholds chosen on held-out JSQuAD articles by train_confidence.py.
+    # None takes the thresholds chosen on held-out JSQuAD articles by train_confidence.py (for
+    # the answer sentence of a document whose title names no topic, a report's, the untitled
+    # trees' own: Calibration.sentence_threshold); a number given here applies to every answer.
     min_confidence: float | None = None
     min_sentence_confidence: float | None = None
 
