@@ -3,12 +3,16 @@
 ``ingest/data/edict.tsv.gz`` is derived from EDICT (© Electronic Dictionary Research and
 Development Group, CC BY-SA 4.0; see ``ingest/data/ATTRIBUTION.md``) by
 ``benchmarks/build_lexicon.py``. Nothing here reads it at import time: an ingest reads it
-once (:func:`lexicon_lines`), keeping the entries its corpus holds (``ingest.bridge``).
+once (:func:`lexicon_lines`), keeping the entries its corpus holds (``ingest.bridge``). The
+same script writes ``ingest/data/edict_words.txt.gz``, every word of the lexicon's keys
+(:func:`key_words`), which a query reads on first need (:func:`dictionary_words`) to tell a
+name the dictionary knows from one it does not.
 
-Three public functions turn text into comparable keys, used alike at ingest and query:
+These public functions turn text into comparable keys, used alike at ingest and query:
 
 * :func:`gloss_keys` — the English keys of one dictionary gloss;
-* :func:`english_forms` — the forms an English question word is looked up under;
+* :func:`english_forms` — the forms an English question word is looked up under, and
+  :func:`derived_forms` — weaker guesses in another word class or spelling, tried after them;
 * :func:`romaji` and :func:`name_key` — Japanese readings and English spellings of names
   reduced to one consonant skeleton, so that Tokorozawa meets トコロザワ (所沢).
 """

@@ -5,9 +5,11 @@
 
 Each content word of the question (or a phrase of two or three: "prime minister" -> 首相,
 looked up before its words) becomes a :class:`BridgedTerm`: the Japanese token sequences
-of this corpus that it may stand for, weighted by the bridge. Words the dictionary lacks
-are tried as names by sound, and Latin words the corpus itself holds (NPT, 2231) stand
-for themselves. The terms then score passages and sentences with BM25
+of this corpus that it may stand for, weighted by the bridge. A word no gloss holds is
+tried, weaker, in another word class or spelling ("introduced" -> introduction -> 導入) and
+then as a word of a phrase gloss ("fiscal" -> 年度, of "fiscal year"); failing those it is
+tried as a name by sound, and Latin words the corpus itself holds (NPT, 2231) stand for
+themselves. The terms then score passages and sentences with BM25
 (:func:`term_scores`) and tell how much of the question a sentence covers
 (:func:`term_coverage`).
 """
