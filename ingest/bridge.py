@@ -89,8 +89,9 @@ class Bridge:
     @functools.cached_property
     def key_words(self) -> frozenset[str]:
         """Every word of the bridge's keys, made on first use: "pacific" when the corpus says
-        太平洋 (keyed "pacific ocean") though no entry is keyed by "pacific" alone."""
-        return frozenset(w for key in self.terms for w in key.split(" "))
+        太平洋 (keyed "pacific ocean") though no entry is keyed by "pacific" alone. The PART keys
+        ("~pacific") are left out: they repeat those words with a prefix no question word has."""
+        return frozenset(w for key in self.terms if not key.startswith(PART) for w in key.split(" "))
 
     def heard(self, skeleton: str) -> tuple[tuple[tuple[str, ...], str], ...]:
         """Corpus names whose reading has this consonant skeleton, with their soft spelling."""

@@ -249,6 +249,8 @@ def test_key_words_are_the_words_of_the_bridges_keys(bridge: Bridge) -> None:
     # "emperor" is the dictionary's (天皇) but not the corpus's, so no key of this bridge.
     assert {"president", "security", "council", "nations"} <= bridge.key_words
     assert "emperor" not in bridge.key_words
+    # the phrase parts (~council) are keys of the bridge, but their words are the phrases' own
+    assert bridge.entries(PART + "council") and not any(w.startswith(PART) for w in bridge.key_words)
 
 
 def test_key_words_of_a_lexicon(tmp_path: Path) -> None:
