@@ -17,7 +17,7 @@ Each kept entry becomes one line ``tokens<TAB>headword<TAB>reading<TAB>flags<TAB
 
 Senses marked archaic, obsolete, obscure, vulgar, rare or X are dropped, and so are
 entries with no content token (助詞 and the like), more than six tokens (proverbs) or a
-negating auxiliary (:func:`negated`). Later senses were tried (all of them, weighted 0.3 or
+negating auxiliary (:func:`ingest.lexicon.negated`). Later senses were tried (all of them, weighted 0.3 or
 0.15 in the bridge): the same answers on the natural and JSQuAD English sets, so three stay.
 The tokens record the tokenizer that made them (first line), and ingest checks it.
 """
@@ -33,8 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ingest.lexicon import LEXICON_PATH, WORDS_PATH, key_words, lexicon_header  # noqa: E402
-from ingest.tokens import Tokenizer, analyse  # noqa: E402
+from ingest.lexicon import LEXICON_PATH, WORDS_PATH, key_words, lexicon_header, negated  # noqa: E402
+from ingest.tokens import Tokenizer  # noqa: E402
 
 MAX_SENSES = 3
 MAX_TOKENS = 6
@@ -86,19 +86,6 @@ def parse_line(line: str) -> tuple[str, str, bool, list[list[str]], bool] | None
             senses[-1].append(gloss.replace("|", " ").replace("\t", " "))
     senses = [s for s in senses if s][:MAX_SENSES]
     return (word.strip(), reading.strip(), priority, senses, kana) if senses else None
-
-
-NEGATIONS = frozenset({"ない", "ず", "ぬ"})  # the lemmas of ない, ん, ぬ, ず as auxiliaries
-
-
-def negated(tokenizer: Tokenizer, head: str) -> bool:
-    """Whether a headword says "not" with an auxiliary, which kotae's tokens drop: the entry would
-    stand for the opposite of its tokens.
-
-    # いけない ("wrong; must not do") -> tokens 行く;  つまらない ("boring") -> 詰まる;  行かん -> 行く
-    # 少ない, 仕方ない: one adjective each, kept
-    """
-    return any(m.pos.startswith("助動詞") and m.lemma in NEGATIONS for m in analyse(tokenizer, head))
 
 
 def main() -> None:

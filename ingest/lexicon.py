@@ -6,7 +6,8 @@ Development Group, CC BY-SA 4.0; see ``ingest/data/ATTRIBUTION.md``) by
 once (:func:`lexicon_lines`), keeping the entries its corpus holds (``ingest.bridge``). The
 same script writes ``ingest/data/edict_words.txt.gz``, every word of the lexicon's keys
 (:func:`key_words`), which a query reads on first need (:func:`dictionary_words`) to tell a
-name the dictionary knows from one it does not.
+name the dictionary knows from one it does not. The script leaves out headwords that say "not"
+with an auxiliary (:func:`negated`).
 
 These public functions turn text into comparable keys, used alike at ingest and query:
 
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import KotaeError
+from .tokens import analyse
 
 if TYPE_CHECKING:
     from .tokens import Tokenizer
@@ -102,6 +104,19 @@ def lexicon_lines(path: Path = LEXICON_PATH,
             if firsts is None or first in firsts:
                 by_first[first].append(line)
     return header, dict(by_first)
+
+
+NEGATIONS = frozenset({"ない", "ず", "ぬ"})  # the lemmas of ない, ん, ぬ, ず as auxiliaries
+
+
+def negated(tokenizer: Tokenizer, head: str) -> bool:
+    """Whether a headword says "not" with an auxiliary, which kotae's tokens drop: the entry would
+    stand for the opposite of its tokens.
+
+    # いけない ("wrong; must not do") -> tokens 行く;  つまらない ("boring") -> 詰まる;  行かん -> 行く
+    # 少ない, 仕方ない: one adjective each, kept
+    """
+    return any(m.pos.startswith("助動詞") and m.lemma in NEGATIONS for m in analyse(tokenizer, head))
 
 
 def gloss_keys(gloss: str) -> str | None:
