@@ -21,7 +21,7 @@ from ingest.errors import InputError, KotaeError
 from qa_cli.output import OutputError, discard_stdout, guard_stdout, terminal_safe
 
 if TYPE_CHECKING:
-    from retriever import Retriever
+    from retriever import Answer, Citation, Retriever, Settings
 
 DEFAULT_K = 3
 
@@ -102,7 +102,7 @@ def _highlight(passage: str, sentence: str, tty: bool) -> str:
     return passage[:i] + on + sentence + off + passage[i + len(sentence):]
 
 
-def _where(c) -> str:
+def _where(c: Citation) -> str:
     from qa_cli.docs import openable
 
     lines = f"lines {c.lines[0]}" if c.lines[0] == c.lines[1] else f"lines {c.lines[0]}-{c.lines[1]}"
@@ -117,11 +117,11 @@ def _confidence(p: float | None) -> str:
     return "" if p is None else f" · confidence {p:.2f}"
 
 
-def _answer_block(answer) -> list[str]:
-    """The short answer (when it reaches its threshold), the sentence, where it is, and for an
-    English question the dictionary glosses of its words."""
+def _answer_block(answer: Answer, sentence: Citation) -> list[str]:
+    """The short answer (when it reaches its threshold), the sentence (``answer.answer``), where
+    it is, and for an English question the dictionary glosses of its words."""
     out = [f"→ {terminal_safe(answer.shown_short.text)}"] if answer.shown_short is not None else []
-    out += [terminal_safe(answer.answer.text), f"  {_where(answer.answer)}{_confidence(answer.confidence)}"]
+    out += [terminal_safe(sentence.text), f"  {_where(sentence)}{_confidence(answer.confidence)}"]
     if answer.gloss:
         out.append("  Dictionary glosses (EDICT; word meanings, not a translation):")
         # Each word once: the JSON keeps every occurrence with its own offsets, the reader
@@ -131,7 +131,7 @@ def _answer_block(answer) -> list[str]:
     return out
 
 
-def render(answer, tty: bool) -> str:
+def render(answer: Answer, tty: bool) -> str:
     """The terminal's view. A confident answer leads with its short answer (when that reaches its
     threshold) and its sentence; a low-confidence one leads with the passages, best first, and
     names its sentence only as a guess after them."""
@@ -145,9 +145,9 @@ def render(answer, tty: bool) -> str:
     elif not answer.confident:
         out.append(f"Low confidence{_confidence(answer.confidence)}: kotae is not sure which sentence answers "
                    "this. The passages most likely to, best first:")
-        guess = ["", "Best guess (low confidence):", *_answer_block(answer)]
+        guess = ["", "Best guess (low confidence):", *_answer_block(answer, answer.answer)]
     else:
-        out += _answer_block(answer)
+        out += _answer_block(answer, answer.answer)
     for i, c in enumerate(answer.citations, 1):
         out.append("")
         out.append(f"[{i}] {_where(c)}  (score {c.score:.3f})")
@@ -158,7 +158,7 @@ def render(answer, tty: bool) -> str:
     return "\n".join(out + guess)
 
 
-def settings_of(args: argparse.Namespace):
+def settings_of(args: argparse.Namespace) -> Settings | None:
     """The retriever settings the command line changes (None: the defaults)."""
     from retriever import Settings
 
