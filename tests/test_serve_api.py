@@ -423,8 +423,9 @@ def test_kotae_serve_says_where_and_answers(report_index: Path) -> None:
                             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
     try:
         assert proc.stderr is not None
-        line = proc.stderr.readline()  # kotae: serving … at http://127.0.0.1:PORT/ — …
-        assert line.startswith("kotae: serving") and "http://127.0.0.1:" in line, line
+        # kotae: serving … at http://127.0.0.1:PORT/ — …, after any warning a library prints first
+        line = next((x for x in iter(proc.stderr.readline, "") if x.startswith("kotae: serving")), "")
+        assert "http://127.0.0.1:" in line, line
         url = line.split(" at ")[1].split()[0]
         with urllib.request.urlopen(url + "api/health", timeout=60) as r:
             assert json.load(r)["generation"] == os.readlink(report_index / CURRENT)
