@@ -231,12 +231,17 @@ def test_worker_killed_mid_run_still_gives_the_same_index(cluster: None, tmp_pat
     result: list = []
     run = threading.Thread(target=lambda: result.append(build_index([docs], tmp_path / "ray", ray="auto")))
     run.start()
-    victim = None
-    while victim is None and run.is_alive():
+    killed = False
+    while not killed and run.is_alive():
         victim = _running_task(b"ray::prepare_batch")
+        try:
+            if victim is not None:
+                os.kill(victim, signal.SIGKILL)
+                killed = True
+        except ProcessLookupError:
+            pass  # its task ended between the look and the kill: look for the next one
         time.sleep(0.05)
-    assert victim is not None, "no task was seen running"
-    os.kill(victim, signal.SIGKILL)
+    assert killed, "no task was seen running"
     run.join(timeout=120)
     assert result and result[0].cluster.tasks == 4
     assert_same_index(tmp_path / "local", tmp_path / "ray")
