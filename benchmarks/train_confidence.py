@@ -22,7 +22,8 @@ What it does:
    saw; their evidence (short_evidence, with the held-out sentence confidence, and
    short_context: the rival, the characters around the span, the same text in the next
    sentences by rank) is labelled by exact match with a gold answer, and calibrated by boosted
-   trees (SHORT_FOREST).
+   trees (SHORT_FOREST). Of the ranker's best three, the most probable is the short answer
+   (offered; retriever.confidence.by_confidence, as kotae picks it).
 4. Thresholds: for short answers, the smallest confidence (in steps of 0.01) at which the
    held-out precision of those shown is at least 0.91 (0.90 asked, one point to spare); for
    answer sentences, the smallest in steps of 0.01 at which the held-out precision on folds
@@ -59,6 +60,7 @@ from retriever.confidence import (
     Calibrator,
     Forest,
     area_under_risk_coverage,
+    by_confidence,
     expected_calibration_error,
     logit,
     pick_lead,
@@ -225,6 +227,18 @@ def fit_calibrator(items: Items, names: tuple[str, ...], isotonic_step: bool = T
     # shown with confidences too (answer.short_candidates, citations).
     knots, values = isotonic(cal.logistic(items.x), items.y)
     return Calibrator(names, cal.weights, cal.bias, cal.mean, cal.scale, knots, values)
+
+
+def offered(q: np.ndarray, p: np.ndarray, languages: list[str]) -> np.ndarray:
+    """Which item of each question kotae offers as its short answer (by_confidence: for a
+    Japanese question the most probable of its candidates, the first of equals); ``q`` the
+    question of each item, items of a question together and in the ranker's order, and
+    ``languages[q]`` the question's language."""
+    out = np.zeros(len(p), dtype=bool)
+    starts = np.flatnonzero(np.r_[True, q[1:] != q[:-1]])
+    for a, b in zip(starts, np.r_[starts[1:], len(q)], strict=True):
+        out[a + by_confidence(p[a:b].tolist(), languages[int(q[a])])[0]] = True
+    return out
 
 
 def subset(items: Items, mask: np.ndarray) -> Items:
@@ -412,7 +426,7 @@ def japanese(rows: list[dict], r: Retriever, folds: int) -> tuple[dict, dict, di
     h_items = stack(h_rows := short_items(rows, cands, w_by_q, sentence_p, texts),
                     h_names := tuple(sorted({k for it in h_rows for k in it["e"]})))
     h_p = cross_validate(h_items, h_names, fold, folds, forest=SHORT_FOREST)
-    h_top = h_items.top
+    h_top = offered(h_items.q, h_p, [row["lang"] for row in rows])
     h_t = threshold(h_p[h_top], h_items.y[h_top], SHORT_PRECISION, SHORT_STEP)
     held_out = {"folds": folds, "by": "article", "questions": n,
                 "sentence": figures(s_p, s_items.y, s_t, n),
@@ -510,11 +524,14 @@ def english(index: Path, ja: QuestionSet, cal: Calibration, r: Retriever, folds:
         best = ranked(cands[q], "ja")
         # kotae searched its own pick (row["sentences"]); the others by rank are read for agreement
         searched = rows[q]["sentences"][0]
-        context = short_context(best, 0, searched, [t for t in texts[q] or () if t != searched][:AGREEMENT_SENTENCES])
-        e = short_evidence(np.array([s for _, s, _ in best]), 0, dict(zip(FEATURES, best[0][2], strict=True)),
-                           float(s_p[q]), rows[q]["kind"], context)
+        others = [t for t in texts[q] or () if t != searched][:AGREEMENT_SENTENCES]
+        scores = np.array([s for _, s, _ in best])
+        # as kotae offers it (by_confidence: the ranker's best, for a question other than Japanese)
+        pick = by_confidence([0.0] * len(best), rows[q]["lang"])[0]
+        e = short_evidence(scores, pick, dict(zip(FEATURES, best[pick][2], strict=True)), float(s_p[q]),
+                           rows[q]["kind"], short_context(best, pick, searched, others))
         h_logit[j] = logit(cal.short.probability(e))
-        h_y[j] = any(exact(best[0][0].text, g) for g in rows[q]["answers"])
+        h_y[j] = any(exact(best[pick][0].text, g) for g in rows[q]["answers"])
     h_dev = dev[with_short]
     h_p, h_cal = platt(h_logit, h_y, h_dev, fold[with_short], folds)
     # English short answers get their own threshold, by the Japanese rule on the dev set's

@@ -36,6 +36,7 @@ from .alignment import ECHO_FEATURES, Echo, Paired
 from .confidence import (
     AGREEMENT_SENTENCES,
     Calibration,
+    by_confidence,
     names_topic,
     pick_lead,
     sentence_evidence,
@@ -1043,13 +1044,14 @@ class Retriever:
         evidence = [short_evidence(scores, rank, dict(zip(FEATURES, x.tolist(), strict=True)), sure, q.asked.kind,
                                    short_context(found.ranked, rank, ix.units.text[u], runners_up))
                     for rank, (_, _, x) in enumerate(listed)]
-        out = []
         # The candidates at once: the trees walk all their rows in one pass (a third of the time of three).
-        for rank, ((cand, _, _), p) in enumerate(zip(listed, self.calibration.short_probabilities(evidence, q.language),
-                                                     strict=True)):
+        p = self.calibration.short_probabilities(evidence, q.language)
+        out = []
+        for rank, i in enumerate(by_confidence(p, q.language)):
+            cand = listed[i][0]
             start, end = ot.pos[cand.start], ot.raw_end(cand.end)
             self._verified(doc, start, end, (), cand.text)
-            out.append(ShortAnswer(cand.text, start, end, cand.kind, p, shown=rank == 0 and p >= threshold))
+            out.append(ShortAnswer(cand.text, start, end, cand.kind, p[i], shown=rank == 0 and p[i] >= threshold))
         return tuple(out)
 
     def glosses(self, q: Question, best: int, short: ShortAnswer | None) -> tuple[GlossNote, ...]:

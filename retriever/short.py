@@ -171,6 +171,8 @@ def _numbers(text: str) -> list[Candidate]:
         if i >= 0 and e <= dates[i][1]:  # inside the date that starts last before it
             continue
         out.append(Candidate(s, e, text[s:e], QUANTITY, m["counter"]))
+        if s and text[s - 1] == "第":  # 第9位 as the text says it, for 世界何位 (and 9位 beside it)
+            out.append(Candidate(s - 1, e, text[s - 1:e], QUANTITY, m["counter"]))
     return out
 
 
@@ -312,20 +314,29 @@ def _proper_cores(text: str, run: list[Morpheme], start: int, end: int) -> list[
     return out
 
 
+# A katakana name with its dots and double hyphens: ブトロス・ブトロス＝ガーリ (＝ stopped the
+# name at ブトロス・ブトロス, which was shown as the answer to 『平和への課題』を発表したのはだれ).
+_KATAKANA_NAME = re.compile(r"[ァ-ヺー・＝=]{2,}")
+_NAME_JOINS = "・＝="
+
+
 def _katakana_names(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
     """Katakana names MeCab splits (アラ+グチ) when a title follows them (アラグチ外相), and
-    names across a dot (ルチアーノ・ベリオ): a person if a person was found inside."""
+    names across a dot or a double hyphen (ルチアーノ・ベリオ, ブトロス＝ガーリ): a person if a
+    person was found inside."""
     persons = sorted((c.start, c.end) for c in found if c.kind == PERSON)
     run_end = {a: b for a, b, _ in s.runs}
     out = []
-    for m in _KATAKANA.finditer(s.text):
+    for m in _KATAKANA_NAME.finditer(s.text):
         # Not the katakana tail of a longer noun: 軍縮・科学技術[センター]所長 is a title.
         after_kanji = m.start() > 0 and _KANJI_BEFORE.match(s.text[m.start() - 1]) is not None
         if s.text[m.end():m.end() + 4].startswith(_PERSON_SUFFIX) and not after_kanji:
-            out.append(Candidate(m.start(), m.end(), m[0], PERSON))
-        elif "・" in m[0].strip("・"):
+            span = m[0].strip(_NAME_JOINS)
+            start = m.start() + m[0].index(span)
+            out.append(Candidate(start, start + len(span), span, PERSON))
+        elif any(j in m[0].strip(_NAME_JOINS) for j in _NAME_JOINS):
             named = _holds(persons, m.start(), m.end())
-            span = m[0].strip("・")
+            span = m[0].strip(_NAME_JOINS)
             start = m.start() + m[0].index(span)
             out.append(Candidate(start, start + len(span), span, PERSON if named else TERM))
             # The noun run that goes on after it is part of the term: マルクス・レーニン主義.
@@ -413,10 +424,9 @@ def _pairs(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
 def _ranges(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
     """Two dates or quantities joined as a range: 1867年から1918年, 30 - 200℃."""
     numbers = {c.start: c for c in found if c.kind in (DATE, QUANTITY) and not c.sub}
-    ends = sorted((c.end, c) for c in numbers.values())
     out = []
-    for end, c in ends:
-        m = _RANGE_JOIN.match(s.text, end)
+    for c in sorted(numbers.values(), key=lambda c: c.end):  # 第9位 and 9位 end together
+        m = _RANGE_JOIN.match(s.text, c.end)
         other = numbers.get(m.end()) if m else None
         if other is not None and other.kind == c.kind:
             out.append(Candidate(c.start, other.end, s.text[c.start:other.end], c.kind, other.counter, joined=True))
@@ -463,6 +473,20 @@ def _loose_lists(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
     return _joined_runs(s, _LOOSE_JOINERS, LOOSE_ITEMS, shape="list")
 
 
+# Latin names that hold an apostrophe, a slash, a hyphen or a colon: I'm Feeling Lucky,
+# ISO/TS 16949, QS-9000. MeCab cuts them at the mark, and the noun runs gave m Feeling Lucky
+# and TS 16949 as answers.
+_LATIN_WORD = r"[A-Za-z0-9]+(?:['’/:&-][A-Za-z0-9]+)*"
+_LATIN_NAME = re.compile(rf"(?<![A-Za-z0-9'’/:&-]){_LATIN_WORD}(?: {_LATIN_WORD})*(?![A-Za-z0-9])")
+_LATIN_MARK = re.compile(r"[A-Za-z0-9]['’/:&-][A-Za-z0-9]")
+
+
+def _latin_names(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
+    """Runs of Latin words with a mark inside one of them (I'm Feeling Lucky, ISO/TS 16949)."""
+    return [Candidate(m.start(), m.end(), m[0], TERM) for m in _LATIN_NAME.finditer(s.text)
+            if _LATIN_MARK.search(m[0]) and any(ch.isalpha() for ch in m[0])]
+
+
 _RANGE_JOIN = re.compile(r"\s*(?:から|より|-|－|–|～|〜|~)\s*")
 _QUOTED_WITH_NOUN = re.compile(r"「[^「」]{1,30}」[ァ-ヺー一-龥]{1,8}")
 # The extractors, in order: each sees what the ones before it found (katakana names look
@@ -470,7 +494,7 @@ _QUOTED_WITH_NOUN = re.compile(r"「[^「」]{1,30}」[ァ-ヺー一-龥]{1,8}")
 # which decides between equal scores.
 EXTRACTORS: tuple[Callable[[_Sentence, list[Candidate]], list[Candidate]], ...] = (
     _dates_and_quantities, _bracketed, _compound_nouns, _katakana_names, _no_phrases, _modified_nouns, _ordinals,
-    _quoted_with_noun, _pairs, _ranges, _lists, _loose_lists, _counted)
+    _quoted_with_noun, _pairs, _ranges, _lists, _loose_lists, _counted, _latin_names)
 
 
 def candidates(text: str, morphs: Sequence[Morpheme]) -> list[Candidate]:
@@ -996,6 +1020,10 @@ def _pool(ctx: _Context, morphs: Sequence[Morpheme]) -> list[Candidate]:
         inside = ctx.pos.morphemes_within(c.start, c.end)
         k = 0
         while k < len(inside) - 1 and inside[k][2] and inside[k][2] in ctx.q.content:
+            k += 1
+        # … and what joined those words to the rest: 実現するため、[人工] (the question says
+        # 実現するため), not 、人工.
+        while 0 < k < len(inside) - 1 and not inside[k][2]:
             k += 1
         if k and (inside[k][0], c.end) not in seen:
             seen.add((inside[k][0], c.end))

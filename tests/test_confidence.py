@@ -21,6 +21,7 @@ from retriever.confidence import (
     Calibrator,
     Forest,
     area_under_risk_coverage,
+    by_confidence,
     expected_calibration_error,
     names_topic,
     pick_lead,
@@ -221,6 +222,36 @@ def test_short_context_reads_the_cut_the_rival_and_agreement() -> None:
     assert cal.short_probabilities([], "ja") == []
 
 
+def test_short_context_tells_a_doubt_about_the_edges_from_a_doubt_about_the_answer() -> None:
+    sentence = "1500年にインドを目指したペドロ・アルヴァレス・カブラルがブラジルを発見した。"
+    whole = Candidate(14, 29, "ペドロ・アルヴァレス・カブラル", "person")
+    first = Candidate(14, 17, "ペドロ", "person")
+    brazil = Candidate(30, 34, "ブラジル", "place")
+    ranked = [(whole, 11.2, _features()), (first, 9.9, _features()), (brazil, 6.2, _features())]
+    c = short_context(ranked, 0, sentence, [])
+    assert c["overlap_margin"] == pytest.approx(1.3) and c["disjoint_margin"] == pytest.approx(5.0)
+    e = np.exp(np.array([11.2, 9.9, 6.2]) - 11.2)
+    assert c["cluster_share"] == pytest.approx((e[0] + e[1]) / e.sum())
+    assert c["disjoint_share"] == pytest.approx(e[0] / (e[0] + e[2]))
+    # ペドロ, second: below the pick that holds it, above the other answer
+    r = short_context(ranked, 1, sentence, [])
+    assert r["overlap_margin"] == pytest.approx(-1.3) and r["disjoint_margin"] == pytest.approx(3.7)
+    # with no rival of a kind, the margin over it is the cap of a lone candidate
+    lone = short_context(ranked[:1], 0, sentence, [])
+    assert lone["overlap_margin"] == lone["disjoint_margin"] == 10.0 and lone["cluster_share"] == 1.0
+
+
+@given(st.lists(st.floats(0.0, 1.0), max_size=8))
+def test_by_confidence_offers_the_most_probable_first(p: list[float]) -> None:
+    order = by_confidence(p)
+    assert sorted(order) == list(range(len(p)))
+    assert [p[i] for i in order] == sorted(p, reverse=True)
+    # between equals, the ranker's order
+    assert all(order[k] < order[k + 1] for k in range(len(order) - 1) if p[order[k]] == p[order[k + 1]])
+    # questions other than Japanese keep the ranker's order
+    assert by_confidence(p, "en") == list(range(len(p)))
+
+
 # Scores and shifts in 1/64ths, which add exactly: with any float, a tie between two candidates
 # can round one way before the shift and the other way after it.
 @given(st.lists(st.integers(-1280, 1280).map(lambda v: v / 64), min_size=1, max_size=12),
@@ -343,6 +374,10 @@ def test_confidences_are_probabilities_and_decide_what_is_shown(report_retriever
             assert s.confidence is not None and 0.0 <= s.confidence <= 1.0
             assert s.shown == (rank == 0 and s.confidence >= cal.short_threshold(a.language))
         assert len({s.text for s in a.short_candidates}) == len(a.short_candidates)  # each text once
+        # for a Japanese question the most probable is offered first (by_confidence), the others after it
+        if a.language == "ja":
+            assert [s.confidence for s in a.short_candidates] == sorted(
+                (s.confidence for s in a.short_candidates), reverse=True)
 
 
 def test_citations_lead_with_the_answer_then_go_by_score(answers: list[Answer]) -> None:

@@ -116,6 +116,13 @@ CANDIDATE_CASES = [
     # a date with what makes it a part of a period, or vaguer
     ("職業紹介事業は1960年代後半から存在した。", "1960年代後半", DATE, None),
     ("11世紀半ばに図面が使われた。", "11世紀半ば", DATE, None),
+    # Latin names with a mark inside (JSQuAD: m Feeling Lucky, TS 16949 and QS were shown)
+    ("Googleのホームページには「I'm Feeling Lucky」と書かれたボタンがある。", "I'm Feeling Lucky", TERM, None),
+    ("要求事項はすべてISO/TS 16949の本文に引用されている。", "ISO/TS 16949", TERM, None),
+    ("前身の一つであるQS-9000に対して特徴がある。", "QS-9000", TERM, None),
+    # a katakana name across ＝ (ブトロス・ブトロス was shown), and an ordinal as the text says it
+    ("『平和への課題』はブトロス・ブトロス＝ガーリが発表した。", "ブトロス・ブトロス＝ガーリ", PERSON, None),
+    ("オランダは天然ガスの世界第9位の産出国である。", "第9位", QUANTITY, "位"),
 ]
 
 
@@ -337,7 +344,7 @@ def test_alignment_features_read_the_words_around_the_wh_word(tokenizer: Tokeniz
 
 
 # Any Japanese-looking text: kana, kanji, digits, brackets and punctuation.
-_ALPHABET = "あいうのはをにが、。アイウー・「」（）年月日0123456789人国核開発機関東京都区"
+_ALPHABET = "あいうのはをにが、。アイウー・＝「」（）年月日第位0123456789人国核開発機関東京都区AbI'/- "
 _TEXTS = st.text(alphabet=st.sampled_from(list(_ALPHABET)), max_size=60)
 
 
@@ -353,6 +360,14 @@ def test_candidates_offer_what_the_question_needs(tokenizer: Tokenizer, sentence
                                                   expected: str) -> None:
     scored = scored_candidates(Question.of(question, tokenizer), sentence, analyse(tokenizer, sentence))
     assert expected in [c.text for c, _ in scored]
+
+
+def test_a_candidate_cut_after_the_questions_words_does_not_open_with_their_joiner(tokenizer: Tokenizer) -> None:
+    # JSQuAD: 、人工 was offered, ため (the question's) cut off the list ため、人工
+    sentence = "低炭素社会を実現するため、人工的にメタンを生産する方法も研究されている。"
+    q = Question.of("低炭素社会を実現するために何が人工的に生産する方法が研究されている？", tokenizer)
+    texts = [c.text for c, _ in scored_candidates(q, sentence, analyse(tokenizer, sentence))]
+    assert "メタン" in texts and not [t for t in texts if t[0] in "、・とや"]
 
 
 def test_an_english_what_or_which_names_the_head_of_the_answer(report_retriever: Retriever) -> None:
