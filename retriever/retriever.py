@@ -601,13 +601,14 @@ class Retriever:
         the short-answer candidates of one of them, is evidence for that one."""
         idf = self._idf(q)
         following = self.next_candidates(ranking.cand)
+        as_read = self.question_as_read(q)
         out = []
         for u in units:
             i = ranking.cand.index(u)
             named = dict(zip(SENTENCE_FEATURES, ranking.x[i].tolist(), strict=True))
             short = short_summary(found.ranked) if found is not None and found.unit == u else None
             lead = pick_lead(ranking.score, ranking.x, SENTENCE_FEATURES, i, following[i])
-            topic = topic_evidence(self.title_of(u), self.index.units.text[u], self.question_as_read(q))
+            topic = topic_evidence(self.title_of(u), self.index.units.text[u], as_read)
             evidence = sentence_evidence(ranking.score, i, named, self._coverage(q, u, idf), q.asked.kind, short,
                                          lead, topic)
             out.append(self.calibration.sentence_probability(evidence, q.language, pick=u == ranking.order[0]))
