@@ -41,6 +41,7 @@ CALIBRATION_FILE = Path(__file__).with_name("confidence.json")
 # often than a term question with the same ranker margin.
 ASKED_KINDS = ("date", "person", "place", "organisation", "quantity", "term", "description")
 
+
 def _relative(scores: np.ndarray, i: int) -> dict[str, float]:
     """Where candidate ``i`` stands among ``scores``: its gap to the best, its margin over
     the best of the others, its softmax share, and how many competed."""
@@ -208,7 +209,6 @@ def short_evidence(scores: np.ndarray, i: int, row: Mapping[str, float], sentenc
     return out
 
 
-
 def by_confidence(probabilities: Sequence[float], language: str = "ja") -> list[int]:
     """The order in which short-answer candidates are offered: for a Japanese question, most
     probable first, the ranker's order between equals. The calibrator reads what the ranker's
@@ -228,6 +228,7 @@ def by_confidence(probabilities: Sequence[float], language: str = "ja") -> list[
     if language != "ja":
         return list(range(len(probabilities)))
     return sorted(range(len(probabilities)), key=lambda i: -probabilities[i])
+
 
 # The rival's features the short calibrator reads: a runner-up that fits as well as the pick
 # (the same kind, the wh-word's particle after it) makes the pick a coin toss.
@@ -445,6 +446,7 @@ class Forest(StepMapped):
                                  "features, or back to a node before the child")
         if len(d.get("knots", ())) != len(d.get("values", ())):
             raise ValueError("knots and values must have one entry each")
+
         def column(key: str) -> tuple[tuple[Any, ...], ...]:
             return tuple(tuple(t[key]) for t in trees)
 

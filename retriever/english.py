@@ -74,6 +74,8 @@ def anchor_words(question: str) -> frozenset[str]:
 
 
 ECHO_SIMILARITY = 0.6  # in one sentence a looser likeness suffices: columbus / koronbusu 0.71
+
+
 def echoed(words: Sequence[str], morphs: Sequence[Morpheme]) -> frozenset[int]:
     """Positions (``Morpheme.start``) of a sentence's morphemes that say one of an English
     question's ``words`` again: a name by its sound, a Latin word or a number as written.
