@@ -11,8 +11,8 @@ Three sources, strongest first:
    ("president (of a nation)" -> "president" -> 大統領). Weights favour EDICT's common words,
    earlier senses and first glosses, and a key keeps only its few best entries, so
    "president" reaches 大統領 and 社長 but not every head of every body. Each content word
-   of a phrase gloss is also a key, prefixed ``PART`` and weaker (:func:`phrase_parts`):
-   "fiscal" alone is no gloss, but a word of 年度's "fiscal year".
+   of four letters or more of a phrase gloss is also a key, prefixed ``PART`` and weaker
+   (:func:`phrase_parts`): "fiscal" alone is no gloss, but a word of 年度's "fiscal year".
 3. **Names by sound.** Proper nouns and katakana words of the corpus, romanised from their
    UniDic reading (所沢 -> トコロザワ -> tokorozawa) and keyed by consonant skeleton
    (``lexicon.name_key``), meet English spellings that no dictionary holds (Pezeshkian ->
@@ -210,8 +210,9 @@ def dictionary_terms(vocab: Vocabulary, frequent: set[str],
 
 
 def phrase_parts(terms: dict[str, dict[tuple[str, ...], float]]) -> dict[str, dict[tuple[str, ...], float]]:
-    """Each content word of a phrase key, as a key of its own prefixed ``PART`` (looked up only for a
-    question word no gloss holds alone), standing for the phrase's entries at PART_WEIGHT.
+    """Each content word of a phrase key (PART_MIN_LETTERS or more: not "mid" of "mid-level boss"),
+    as a key of its own prefixed ``PART`` (looked up only for a question word no gloss holds
+    alone), standing for the phrase's entries at PART_WEIGHT.
 
     # "fiscal year" -> 年度 gives "~fiscal" -> 年度 ("How did operating profit do in fiscal 2024?")
     # "snow removal" -> 除雪 gives "~snow" -> 除雪 ("How should snow clearing be organised?")
