@@ -8,9 +8,12 @@ import threading
 import unicodedata
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from .errors import KotaeError
+
+if TYPE_CHECKING:
+    import fugashi
 
 # Parts of speech that carry no search evidence: punctuation, symbols, blanks,
 # particles and auxiliaries (は, が, です …).
@@ -61,7 +64,7 @@ class Tokenizer:
         self._tagger  # noqa: B018 - fail here, not at the first question, if fugashi is missing
 
     @property
-    def _tagger(self):
+    def _tagger(self) -> fugashi.Tagger:
         # One MeCab tagger per thread for the life of the process, shared by every
         # Tokenizer: fugashi does not give a Tagger's memory back when it is deleted
         # (~2 MB each, measured), so a script that reloads an index or ingests in a
