@@ -18,9 +18,10 @@ import numpy as np
 from cached_index import cached_index
 from common import ROOT, SHARED, write_result
 
-from retriever import Retriever
+from retriever import Retriever, ShortAnswer
 from retriever.abstain import models
 from retriever.evaluate import read_questions
+from retriever.question import Question
 
 DATA = ROOT / "benchmarks" / "data"
 THRESHOLDS = (0.005, 0.0075, 0.01, 0.0125, 0.015, 0.0175, 0.02, 0.0225, 0.025, 0.03, 0.035, 0.04, 0.05)
@@ -31,7 +32,8 @@ class Recorder(Retriever):
 
     log: list[tuple[bool, float]]
 
-    def abstain(self, q, best, best_dense, short, lex_p, du=None):  # type: ignore[no-untyped-def]
+    def abstain(self, q: Question, best: int, best_dense: float, short: ShortAnswer | None,
+                lex_p: np.ndarray | None, du: np.ndarray | None = None) -> str | None:
         why = self.abstain_rules(q, best, best_dense, short, lex_p)
         byline = bool(q.intents) and self.index.units.kind[best] in q.intents
         p = 1.0 if byline or du is None else models()[q.language].probability(self.evidence(q, best, du, short))

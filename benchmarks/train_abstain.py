@@ -29,9 +29,10 @@ import numpy as np
 from cached_index import cached_index
 from common import CACHE, ROOT, SHARED, write_result
 
-from retriever import Retriever
+from retriever import Retriever, ShortAnswer
 from retriever.abstain import EVIDENCE, WEIGHTS, Evidence
 from retriever.evaluate import read_questions
+from retriever.question import Question
 
 DATA = ROOT / "benchmarks" / "data"
 FOLDS = 5
@@ -103,7 +104,8 @@ class Recorder(Retriever):
 
     records: list[dict]
 
-    def abstain(self, q, best, best_dense, short, lex_p, du=None):  # type: ignore[no-untyped-def]
+    def abstain(self, q: Question, best: int, best_dense: float, short: ShortAnswer | None,
+                lex_p: np.ndarray | None, du: np.ndarray | None = None) -> str | None:
         why = self.abstain_rules(q, best, best_dense, short, lex_p)
         byline = bool(q.intents) and self.index.units.kind[best] in q.intents
         if du is not None:
