@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from common import ROOT, Bm25, Dense, LangChainNaive, figures, rank_of, write_result
@@ -22,13 +23,13 @@ from ingest.load import load
 from ingest.segment import segment
 from ingest.tokens import Tokenizer
 from retriever import Retriever
-from retriever.evaluate import evaluate, read_questions, summarize
+from retriever.evaluate import Question, evaluate, read_questions, summarize
 
 QUESTIONS = ROOT / "corpus" / "questions" / "report.jsonl"
 K = 5
 
 
-def baseline_figures(questions, ranked_texts) -> dict:
+def baseline_figures(questions: Sequence[Question], ranked_texts: Sequence[Sequence[str]]) -> dict:
     out = {}
     for lang in ("all", "ja", "en"):
         sel = [(q, t) for q, t in zip(questions, ranked_texts, strict=True)

