@@ -962,9 +962,9 @@ def small_clauses(text: str, morphs: Sequence[Morpheme], found: Sequence[Candida
     # 最大の懸念は、[日米間の政策の齟齬が拡大]することである ("What is the biggest concern?")
     # 批判として[選考基準が不明瞭]であることが挙げられる ("What criticism has been made?")
     """
-    ends = {c.end: c for c in found if c.kind == TERM and not c.sub}  # the longest phrase ending there
+    ends: dict[int, Candidate] = {}  # the longest phrase ending there (the first of equals)
     for c in found:
-        if c.kind == TERM and not c.sub and len(c.text) > len(ends[c.end].text):
+        if c.kind == TERM and not c.sub and len(c.text) > len(ends[c.end].text if c.end in ends else ""):
             ends[c.end] = c
     by_start = {m.start: k for k, m in enumerate(morphs)}
     out = []
@@ -1161,12 +1161,13 @@ def _length(c: Candidate, ctx: _Context) -> int:
 def _surface_features(c: Candidate, ctx: _Context) -> dict[str, float]:
     text = ctx.text
     opener = text[max(0, c.start - 1):c.start]
+    length = _length(c, ctx)
     f = {"naming": ctx.naming and (text[max(0, c.start - 4):c.start].endswith(("という", "いわゆる", "呼ばれる"))
                                    or opener in ("「", "『", "“", "（")),
          "abbreviation": ctx.abbreviation and (
              re.fullmatch(r"[A-Z][A-Z0-9&.\-]{1,9}", c.text) is not None or opener in ("（", "(", "「")),
-         "length": _length(c, ctx),  # between equal fits, the tighter span
-         "log_length": np.log1p(_length(c, ctx)),
+         "length": length,  # between equal fits, the tighter span
+         "log_length": np.log1p(length),
          "bracketed": opener in ("「", "『", "“", "（", "("),
          "relpos": c.start / max(len(text), 1),
          "no_chain": "の" in c.text and c.kind == TERM,
