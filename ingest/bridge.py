@@ -143,10 +143,15 @@ class Vocabulary:
     spoken: dict[tuple[str, ...], set[str]] = field(default_factory=lambda: defaultdict(set))  # names -> romaji
 
     def hear(self, tokens: tuple[str, ...], kana: str) -> None:
-        """Remember how a name (one or more tokens) sounds: ("所沢",) + トコロザワ -> tokorozawa."""
-        spoken = romaji(kana)
-        if len(spoken) >= 3:
-            self.spoken[tokens].add(spoken)
+        """Remember how a name (one or more tokens) sounds: ("所沢",) + トコロザワ -> tokorozawa.
+
+        A name written with ・ is heard whole and by each of its parts, as English often gives
+        only one: MeCab keeps スヴァンテ・アレニウス as one token, and "Arrhenius" (arenius) is
+        too unlike suvanteareniusu to meet it, but meets its part アレニウス (areniusu)."""
+        for said in dict.fromkeys([kana, *kana.split("・")]):
+            spoken = romaji(said)
+            if len(spoken) >= 3:
+                self.spoken[tokens].add(spoken)
 
     def read(self, text: str, tokenizer: Tokenizer) -> None:
         """Count one unit's words: its tokens, and what its names and loanwords sound like.

@@ -196,9 +196,33 @@ def english_forms(word: str) -> list[str]:
 
 
 # British spellings and their American twins (EDICT glosses use both, unevenly): a question's
-# "organised" meets a gloss "organize", "labour" one "labor".
+# "organised" meets a gloss "organize", "labour" one "labor". Each is an ending, rewritten only
+# at the end of a word or before one of TWIN_ENDINGS, after a stem of TWIN_STEM letters or more
+# that holds a vowel (spelling_twins): "street" keeps its "tre", "four" and "hours" their "our".
 _SPELLINGS = (("isation", "ization"), ("ise", "ize"), ("ising", "izing"), ("ised", "ized"), ("yse", "yze"),
               ("our", "or"), ("tre", "ter"), ("ogue", "og"))
+TWIN_ENDINGS = ("", "s", "ed", "er", "ers", "ful", "ite", "ing", "able", "al")  # labourer, colourful, favourite
+TWIN_STEM = 3  # "col" of colour, "cen" of centre, "catal" of catalogue; not "f" of four, "r" of rise
+_VOWEL = re.compile(r"[aeiouy]")
+
+
+def spelling_twins(word: str) -> list[str]:
+    """The word in the other spelling (British <-> American), changed at its ending only.
+
+    # "colour" -> ["color"];  "labourer" -> ["laborer"];  "centre" -> ["center"];  "organize" -> ["organise"]
+    # "street" -> [] (no "steret");  "four" -> [] (no "for");  "hours" -> [];  "rise" -> []
+    """
+    out: list[str] = []
+    for british, american in _SPELLINGS:
+        for ending in TWIN_ENDINGS:
+            for this, other in ((british, american), (american, british)):
+                if this == american and "z" not in american:  # "or", "ter", "og" are also plain English endings
+                    continue
+                tail = this + ending
+                stem = word[: len(word) - len(tail)]
+                if word.endswith(tail) and len(stem) >= TWIN_STEM and _VOWEL.search(stem):
+                    out.append(stem + other + ending)
+    return list(dict.fromkeys(out))
 # A verb and the noun made from it: EDICT glosses a サ変 noun as a noun only (導入: "introduction",
 # 集中: "concentration", 関与: "participation"), so a question's verb "introduced" finds no key.
 _NOUN_ENDINGS = (("e", "ion"), ("e", "ation"), ("e", "tion"), ("", "ment"), ("", "ion"), ("", "ation"),
@@ -228,11 +252,7 @@ def derived_forms(word: str) -> tuple[str, ...]:
         out += [word[:-2], word[:-1] + "e", word[:-3] + "y" if word.endswith("ily") else word[:-2]]
         out += [word[:-4]] if word.endswith("ically") else []
     for base in list(bases):
-        for british, american in _SPELLINGS:
-            if british in base:
-                bases.append(base.replace(british, american))
-            elif american in base and "z" in american:  # organize -> organise
-                bases.append(base.replace(american, british))
+        bases += spelling_twins(base)  # organised -> organized, organize -> organise
     for base in bases:
         out += [base[: len(base) - len(cut)] + end for cut, end in _NOUN_ENDINGS
                 if base.endswith(cut) and len(base) > 3]
@@ -282,6 +302,7 @@ def romaji(kana: str) -> str:
 
 # English spellings and romaji reduced alike, in this order (digraphs before letters).
 _SPELLING = (
+    (r"r+h?(?=[aeiouy])", "r"),  # Arrhenius -> arenius (アレニウス), Rhodes -> rodes: a spoken r, written rr or rh
     (r"ng(?![aeiouy])", "n"),  # Washington -> washinton (ワシントン)
     (r"r(?![aeiouy])", ""),  # Carter -> cate (カーター): an English r after a vowel is not spoken
     (r"ph", "f"), (r"th", "s"), (r"ck", "k"), (r"qu", "kw"), (r"x", "ks"),

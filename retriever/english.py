@@ -160,6 +160,8 @@ COUNTRY_KANJI = {"america": "米", "japan": "日", "china": "中", "russia": "�
                  "europe": "欧", "india": "印", "britain": "英", "france": "仏", "germany": "独", "taiwan": "台"}
 PAIR_WEIGHT = 0.8  # 米中 as two tokens 米 + 中 (MeCab splits it), which may also stand apart
 
+SHORT_SKELETON = 3  # "Ito", "Abe", "Kobe": names of fewer consonants are heard only when spelled alike
+MIN_SHORT_NAME = 3  # soft spellings of a name, at least ("Ooi", "Ii" are too short to tell)
 MIN_HEARD = 4  # soft spellings shorter than this ("abe", "aso") are heard inside too many readings
 
 
@@ -239,15 +241,20 @@ def _lookup_tiers(words: Sequence[str]) -> Iterator[tuple[Sequence[str], float]]
 
 
 def name_term(word: str, bridge: Bridge) -> BridgedTerm | None:
-    """Corpus names that sound like ``word``: "pezeshkian" -> ペゼシュキアン."""
+    """Corpus names that sound like ``word``: "pezeshkian" -> ペゼシュキアン.
+
+    A name of fewer than SHORT_SKELETON consonants must sound exactly alike: "Kobe" is 神戸
+    (コウベ -> kobe) and "Aso" 麻生 (アソウ -> aso), but a likeness of 0.75 between words of
+    three or four letters would hear "Abe" in アベ and アビ alike."""
     key = name_key(word)
-    if len(key) < 3:  # "Ito", "Abe": too short a skeleton to hear a name by
-        return None
     soft = soft_spelling(word)
+    if len(soft) < MIN_SHORT_NAME:
+        return None
+    need = NAME_SIMILARITY if len(key) >= SHORT_SKELETON else 1.0
     found: dict[tuple[str, ...], float] = {}
     for tokens, spelling in bridge.heard(key):
         similarity = SequenceMatcher(None, soft, spelling).ratio()
-        if similarity >= NAME_SIMILARITY:
+        if similarity >= need:
             found[tokens] = max(found.get(tokens, 0.0), NAME_WEIGHT * similarity)
     if not found:
         return None

@@ -768,15 +768,21 @@ class Retriever:
         holds only inside a phrase (``phrased``: the words of its keys): "the eastern equatorial
         Pacific" has no entry of its own, but the corpus's 太平洋 is keyed "pacific ocean". A word
         unplaced is named when ``dictionary`` (the lexicon's key words) holds it: "budapest" is,
-        and so absent; "arrhenius" is not, and so only unplaced (:func:`term_evidence`)."""
+        and so absent; "arrhenius" is not, and so only unplaced (:func:`term_evidence`).
+
+        A term of several words is read word by word: placed when each of its words is, named
+        when the dictionary holds each ("pacific island" with no entry: both are key words of
+        this bridge, so placed; "taisaku kitahara": neither is, so neither placed nor named)."""
         alts = [alt for alt, _ in t.alternatives]
-        forms = english_forms(t.english) if not alts else []
-        placed = bool(alts) or any(ch.isdigit() for ch in t.english) or any(f in phrased for f in forms)
+        words = t.english.split() if not alts else []
+        forms = [english_forms(w) for w in words]
+        placed = bool(alts) or (bool(words) and all(any(ch.isdigit() for ch in w) or any(f in phrased for f in fs)
+                                                    for w, fs in zip(words, forms, strict=True)))
         return Term(t.english, min((max(rarity(x) for x in alt) for alt in alts), default=1.0),
                     any(w in anchors for w in t.english.split()),
                     any(all(x in sentence for x in alt) for alt in alts),
                     any(all(x in passage for x in alt) for alt in alts), placed,
-                    bool(alts) or any(f in dictionary for f in forms))
+                    bool(alts) or (bool(words) and all(any(f in dictionary for f in fs) for fs in forms)))
 
     def abstain_rules(self, q: Question, best: int, best_dense: float, short: ShortAnswer | None,
                       lex_p: np.ndarray | None) -> str | None:

@@ -263,6 +263,11 @@ BRIDGED_CASES = [
     ("pacific", (), (0.0, 0.0)),  # no entry of its own, but the corpus's 太平洋 is keyed "pacific ocean"
     ("arrhenius", (), (0.0, 1.0)),  # no dictionary names it: unplaced, no evidence either way
     ("president", ((("大統領",), 1.0),), (0.0, 0.0)),
+    # a term of several words, word by word: placed when each is, named when the dictionary holds each
+    ("pacific ocean", (), (0.0, 0.0)),
+    ("nordic budapest", (), (1.0, 0.0)),
+    ("pacific arrhenius", (), (0.0, 1.0)),
+    ("svante arrhenius", (), (0.0, 1.0)),
 ]
 
 
@@ -270,7 +275,7 @@ BRIDGED_CASES = [
 def test_an_unplaced_word_is_absent_only_when_the_dictionary_names_it(word: str, alternatives: tuple,
                                                                        counted: tuple[float, float]) -> None:
     term = Retriever.bridged_term(BridgedTerm(word, alternatives, "dictionary" if alternatives else "unbridged"),
-                                   frozenset({word}), lambda token: 0.5, frozenset(), frozenset(), PHRASED,
+                                   frozenset(word.split()), lambda token: 0.5, frozenset(), frozenset(), PHRASED,
                                    DICTIONARY)
     assert not term.in_sentence and not term.in_passage
     got = term_evidence([term])

@@ -25,10 +25,11 @@ from ingest.lexicon import (
     negated,
     romaji,
     soft_spelling,
+    spelling_twins,
 )
 from ingest.tokens import Tokenizer
 from retriever import Retriever
-from retriever.english import DERIVED_WEIGHT, bridge_question, term_coverage, token_weights
+from retriever.english import DERIVED_WEIGHT, bridge_question, name_term, term_coverage, token_weights
 from retriever.retriever import HAND_SET
 
 ROMAJI = [
@@ -116,6 +117,44 @@ def test_derived_forms_are_new_words(word: str) -> None:
     assert not set(derived) & set(english_forms(word))
 
 
+@pytest.mark.parametrize(("word", "twins"), [
+    ("colour", ["color"]), ("labourer", ["laborer"]), ("colourful", ["colorful"]), ("centre", ["center"]),
+    ("catalogue", ["catalog"]), ("organize", ["organise"]), ("organisation", ["organization"]),
+    ("street", []), ("four", []), ("hours", []), ("tour", []), ("rise", []), ("size", []), ("vogue", []),
+])
+def test_spelling_twins_change_endings_only(word: str, twins: list[str]) -> None:
+    assert spelling_twins(word) == twins
+    assert "steret" not in derived_forms("street") and "for" not in derived_forms("four")
+
+
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+STEMS = st.text(alphabet=LETTERS, min_size=3, max_size=8).filter(lambda s: any(v in s for v in "aeiouy"))
+
+
+@given(STEMS, st.sampled_from([("our", "or"), ("ise", "ize"), ("isation", "ization"), ("tre", "ter")]),
+       st.sampled_from(["", "s", "ed", "er", "ful", "ing"]))
+def test_a_british_ending_meets_its_american_twin(stem: str, pair: tuple[str, str], ending: str) -> None:
+    british, american = pair
+    assert stem + american + ending in spelling_twins(stem + british + ending)
+    if "z" in american:  # both ways where the American spelling cannot be a plain English ending
+        assert stem + british + ending in spelling_twins(stem + american + ending)
+
+
+@given(st.text(alphabet=LETTERS, max_size=16))
+def test_spelling_twins_keep_the_start_of_a_word(word: str) -> None:
+    # A twin rewrites an ending: the word's first TWIN_STEM letters are never touched, and a
+    # twin is never the word itself.
+    for twin in spelling_twins(word):
+        assert twin[:3] == word[:3] and twin != word
+
+
+@given(st.text(alphabet=LETTERS, max_size=8), st.sampled_from("aeiouy"), st.text(alphabet=LETTERS, max_size=8),
+       st.sampled_from(["rr", "rrr", "rh", "rrh"]))
+def test_a_spoken_r_reads_as_one_however_written(before: str, vowel: str, after: str, written: str) -> None:
+    # Arrhenius, Ferrari, Rhodes: an r written double or with an h, before a vowel, is said as one r.
+    assert soft_spelling(before + written + vowel + after) == soft_spelling(before + "r" + vowel + after)
+
+
 def test_negated_headwords_are_left_out_of_the_lexicon() -> None:
     tokenizer = Tokenizer()
     heads = ("いけない", "行かん", "つまらない", "少ない", "関する", "仕方ない")
@@ -188,6 +227,28 @@ BRIDGED = [  # question, the Japanese each content term must reach (in question 
     ("When is the next NPT review?", [["npt"]]),  # Latin text of the corpus itself
     ("Who is the Emperor?", []),  # the dictionary knows 天皇, the corpus does not
 ]
+
+
+NAMES_CORPUS = ["神戸と阿蘇を訪れた。", "スヴァンテ・アレニウスが温室効果を説いた。", "麻生氏が伊藤氏と会った。"]
+
+
+@pytest.fixture(scope="module")
+def names_bridge(tmp_path_factory: pytest.TempPathFactory) -> Bridge:
+    return bridge_and_vocabulary(tmp_path_factory.mktemp("names"), NAMES_CORPUS, [])[0]
+
+
+@pytest.mark.parametrize(("word", "tokens"), [
+    ("kobe", ("神戸",)), ("aso", ("阿蘇",)), ("aso", ("麻生",)), ("ito", ("伊藤",)),  # short names, spelled alike
+    ("arrhenius", ("スヴァンテ・アレニウス",)),  # a part of a name written with ・, its rr said as one r
+])
+def test_names_are_heard_short_whole_or_by_a_part(names_bridge: Bridge, word: str, tokens: tuple[str, ...]) -> None:
+    term = name_term(word, names_bridge)
+    assert term is not None and tokens in [alt for alt, _ in term.alternatives]
+
+
+@pytest.mark.parametrize("word", ["kube", "asa", "ita", "abe", "io"])
+def test_short_names_are_heard_only_when_spelled_alike(names_bridge: Bridge, word: str) -> None:
+    assert name_term(word, names_bridge) is None
 
 
 @pytest.mark.parametrize(("question", "expected"), BRIDGED)
