@@ -659,13 +659,16 @@ class Retriever:
         abstentions (English, weaker through the bridge: 15% from 13%, for 0.7 points;
         benchmarks/train_abstain.py, out of fold). ``lex_p`` (the BM25 passage scores) is
         given on a lexical-only index, where no lexical match at all means no evidence."""
-        why = self.abstain_rules(q, best, best_dense, short, lex_p)
+        # An English question's terms against the best sentence are read by a rule (the
+        # absent names) and by the model: worked out once, here, for both.
+        terms = self.terms(q, best) if q.bridged is not None else None
+        why = self.abstain_rules(q, best, best_dense, short, lex_p, terms)
         model = models().get(q.language) if self.settings.abstain_model else None
         if why is not None or du is None or model is None:
             return why
         if bool(q.intents) and self.index.units.kind[best] in q.intents:
             return None  # a byline answers 筆者は誰か however little it resembles the question
-        return model.why(self.evidence(q, best, du, short), self.fact_name(q))
+        return model.why(self.evidence(q, best, du, short, terms), self.fact_name(q))
 
     @staticmethod
     def fact_name(q: Question) -> str:
@@ -685,13 +688,15 @@ class Retriever:
             return not states_number(self.index.units.text[best], q.asked.counter)
         return short is None
 
-    def evidence(self, q: Question, best: int, du: np.ndarray, short: ShortAnswer | None) -> Evidence:
-        """What is known about the question and its best sentence, for the abstain model."""
+    def evidence(self, q: Question, best: int, du: np.ndarray, short: ShortAnswer | None,
+                 terms: Sequence[Term] | None = None) -> Evidence:
+        """What is known about the question and its best sentence, for the abstain model
+        (``terms``: :meth:`terms` of the two, when the caller has them already)."""
         dense_z, top_z = standing(du, best)
         if q.bridged is not None:
-            terms = q.bridged
+            bridged = q.bridged
             coverage = self._bridged_coverage(q, best)
-            known = sum(1 for t in terms if t.alternatives) / len(terms) if terms else 1.0
+            known = sum(1 for t in bridged if t.alternatives) / len(bridged) if bridged else 1.0
         else:
             coverage = self._coverage(q, best)
             idf = self._idf(q)
@@ -704,7 +709,7 @@ class Retriever:
             second = (float("nan"), float("nan"))
         return Evidence(dense=float(du[best]), dense_z=dense_z, top_z=top_z, coverage=coverage,
                         known=known, missing_fact=missing, lead=lead(du), second=second[0], second_top=second[1],
-                        **term_evidence(self.terms(q, best)))  # type: ignore[arg-type]
+                        **term_evidence(self.terms(q, best) if terms is None else terms))  # type: ignore[arg-type]
 
     def terms(self, q: Question, best: int) -> list[Term]:
         """The question's content words (Japanese) or bridged terms (English), each with its
@@ -785,8 +790,9 @@ class Retriever:
                     bool(alts) or (bool(words) and all(any(f in dictionary for f in fs) for fs in forms)))
 
     def abstain_rules(self, q: Question, best: int, best_dense: float, short: ShortAnswer | None,
-                      lex_p: np.ndarray | None) -> str | None:
-        """Why the best sentence is no answer by the hand-set rules, or None."""
+                      lex_p: np.ndarray | None, terms: Sequence[Term] | None = None) -> str | None:
+        """Why the best sentence is no answer by the hand-set rules, or None (``terms``: as
+        for :meth:`evidence`)."""
         st = self.settings
         # No evidence at all: nothing lexical on a lexical-only index, or a question with
         # no letters or digits (？？？, emoji) whose embedding means nothing.
@@ -809,7 +815,7 @@ class Retriever:
         if bool(q.intents) and self.index.units.kind[best] in q.intents:
             return None  # a byline answers 筆者は誰か whatever words it shares
         if q.bridged is not None:
-            return self._abstain_bridged(q, best, missing_fact, fact)
+            return self._abstain_bridged(q, best, missing_fact, fact, terms)
         if q.language != "ja":
             return None
         coverage = self._window_coverage(q, best)
@@ -838,16 +844,17 @@ class Retriever:
         total = sum(idf.values())
         return sum(v for t, v in idf.items() if t in window) / total if total else 1.0
 
-    def _abstain_bridged(self, q: Question, best: int, missing_fact: bool, fact: str) -> str | None:
+    def _abstain_bridged(self, q: Question, best: int, missing_fact: bool, fact: str,
+                         terms: Sequence[Term] | None = None) -> str | None:
         """Abstention for English through the bridge: Japanese-like evidence, only weaker (a
         paraphrase or a word the dictionary lacks leaves a term uncovered), so a missing date,
         person or place abstains only when little of the question is found as well."""
         st = self.settings
-        terms = q.bridged or ()
-        if terms and all(t.source == "unbridged" for t in terms):
+        bridged = q.bridged or ()
+        if bridged and all(t.source == "unbridged" for t in bridged):
             # "What is the capital of France?" of a report that says neither 首都 nor フランス.
             return "none of the question's words has a counterpart in the indexed documents"
-        names = term_evidence(self.terms(q, best))
+        names = term_evidence(self.terms(q, best) if terms is None else terms)
         if float(names["absent"]) >= st.abstain_absent_names:
             return f"the indexed documents never mention {names['word']!r} (a name the dictionary knows)"
         coverage = self._bridged_coverage(q, best)

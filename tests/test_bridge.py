@@ -542,3 +542,13 @@ def test_damaged_bridge_in_an_index_is_reported_when_used(tmp_path: Path) -> Non
     reader = IndexReader(tmp_path / "index")  # loading reads the file; parsing waits for English
     with pytest.raises(IndexFileError, match="English bridge is damaged"):
         reader.bridge  # noqa: B018 - the property parses it
+
+
+def test_english_terms_are_worked_out_once_per_answer(report_retriever: Retriever,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # The absent-names rule and the abstain model's evidence read the same terms: once, not twice.
+    calls = []
+    terms = Retriever.terms
+    monkeypatch.setattr(Retriever, "terms", lambda self, q, best: calls.append(best) or terms(self, q, best))
+    answer = report_retriever.ask("Who became Iran's president?")
+    assert not answer.abstained and len(calls) == 1
