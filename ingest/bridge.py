@@ -30,7 +30,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import IndexFileError
-from .lexicon import LEXICON_PATH, STOPWORDS, gloss_keys, lexicon_lines, name_key, romaji, soft_spelling
+from .lexicon import (
+    CAPS,
+    LEXICON_PATH,
+    STOPWORDS,
+    capitals_key,
+    gloss_keys,
+    lexicon_lines,
+    name_key,
+    romaji,
+    soft_spelling,
+)
 from .tokens import Tokenizer, analyse
 
 BRIDGE_FILE = "bridge.json"
@@ -90,8 +100,9 @@ class Bridge:
     def key_words(self) -> frozenset[str]:
         """Every word of the bridge's keys, made on first use: "pacific" when the corpus says
         太平洋 (keyed "pacific ocean") though no entry is keyed by "pacific" alone. The PART keys
-        ("~pacific") are left out: they repeat those words with a prefix no question word has."""
-        return frozenset(w for key in self.terms if not key.startswith(PART) for w in key.split(" "))
+        ("~pacific") and capitals keys ("=un") are left out: they repeat those words with a prefix
+        no question word has."""
+        return frozenset(w for key in self.terms if not key.startswith((PART, CAPS)) for w in key.split(" "))
 
     def heard(self, skeleton: str) -> tuple[tuple[tuple[str, ...], str], ...]:
         """Corpus names whose reading has this consonant skeleton, with their soft spelling."""
@@ -205,10 +216,10 @@ def dictionary_terms(vocab: Vocabulary, frequent: set[str],
         prio = COMMON if "P" in flags else UNCOMMON
         for i, sense in enumerate(senses.split("|")[: len(SENSE_WEIGHTS)]):
             for j, gloss in enumerate(sense.split("/")):
-                key = gloss_keys(gloss)
-                if key:
-                    w = prio * SENSE_WEIGHTS[i] * (1.0 if j == 0 else LATER_GLOSS)
-                    terms[key][tokens] = max(terms[key].get(tokens, 0.0), w)
+                w = prio * SENSE_WEIGHTS[i] * (1.0 if j == 0 else LATER_GLOSS)
+                for key in (gloss_keys(gloss), capitals_key(gloss)):
+                    if key:
+                        terms[key][tokens] = max(terms[key].get(tokens, 0.0), w)
         if tokens not in glosses or "P" in flags:
             glosses[tokens] = Gloss(headword, reading, senses.split("|")[0])
     return terms, glosses

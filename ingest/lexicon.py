@@ -139,6 +139,22 @@ def gloss_keys(gloss: str) -> str | None:
     return " ".join(words)
 
 
+CAPS = "="  # the prefix of a key made from a gloss in capitals (capitals_key)
+_CAPITALS = re.compile(r"[A-Z][A-Z0-9]{1,7}")
+
+
+def capitals_key(gloss: str) -> str | None:
+    """The key of a gloss written in capitals, for a question's acronym that the corpus also
+    writes in Latin letters: "UN" (国連) -> "=un". A question's "UN" stands for its Latin
+    letters and for 国連, but its "START" (the treaty) for no "start" (始める), which only a
+    gloss in capitals tells apart.
+
+    # "UN" -> "=un";  "NATO" -> "=nato";  "start" -> None;  "United Nations" -> None
+    """
+    text = _PAREN.sub(" ", gloss).strip()
+    return CAPS + text.lower() if _CAPITALS.fullmatch(text) else None
+
+
 def key_words(path: Path = LEXICON_PATH) -> frozenset[str]:
     """Every word of every gloss key of the lexicon (:func:`gloss_keys`): "pacific" (of
     "pacific ocean", 太平洋), "budapest", "kilimanjaro" (of "mount kilimanjaro"). Slow (the

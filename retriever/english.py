@@ -25,13 +25,14 @@ import numpy as np
 
 from ingest.bridge import PART, Bridge
 from ingest.lexical import LexicalIndex
-from ingest.lexicon import STOPWORDS, derived_forms, english_forms, name_key, romaji, soft_spelling
+from ingest.lexicon import CAPS, STOPWORDS, derived_forms, english_forms, name_key, romaji, soft_spelling
 from ingest.tokens import Morpheme
 
 MAX_PHRASE = 3
 NAME_SIMILARITY = 0.75  # soft spellings this alike are one name: pezeshkian / pesesukian 0.84
 NAME_WEIGHT = 0.9  # a name heard in the corpus, against a dictionary entry's 1.0
 LATIN_WEIGHT = 1.0  # NPT, 2231: the corpus's own spelling
+MAX_ALTERNATIVES = 6  # a term's alternatives, at most (a key keeps 4; a word and its base, up to 8)
 DERIVED_WEIGHT = 0.8  # "introduced" found as "introduction": a guess at the sense
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’-][A-Za-z0-9]+)*")
 _KATAKANA = re.compile(r"[ァ-ヺー・]+")
@@ -224,16 +225,29 @@ def dictionary_term(words: Sequence[str], bridge: Bridge) -> BridgedTerm | None:
     # "fiscal"     -> "~fiscal" -> 年度 (0.5, of "fiscal year"): no gloss is "fiscal" alone
     """
     for forms, weight in _lookup_tiers(words):
+        best: dict[tuple[str, ...], float] = {}
         for last in forms:
-            found = bridge.entries(" ".join([*words[:-1], last]))
-            if found:
-                return BridgedTerm(" ".join(words), tuple((t, w * weight) for t, w in found), "dictionary")
+            for tokens, w in bridge.entries(" ".join([*words[:-1], last])):
+                best[tokens] = max(best.get(tokens, 0.0), w * weight)
+        if best:
+            return BridgedTerm(" ".join(words), _strongest(best), "dictionary")
     return None
+
+
+def _strongest(found: dict[tuple[str, ...], float]) -> tuple[tuple[tuple[str, ...], float], ...]:
+    """The best MAX_ALTERNATIVES of a term's entries found under several forms, best first.
+
+    # "numbers": 数 at 0.32 (its third sense "figures; numbers"), and under "number" 数 at 1.0, 番号 ...
+    # "parts": 部品 ("parts") and, under "part", 部分, 一部 ..."""
+    ranked = sorted(found.items(), key=lambda kv: (-kv[1], len(kv[0]), kv[0]))
+    return tuple(ranked[:MAX_ALTERNATIVES])
 
 
 def _lookup_tiers(words: Sequence[str]) -> Iterator[tuple[Sequence[str], float]]:
     """The forms of a phrase's last word to look up, tier by tier, each tier made only when
-    the one before found nothing (most words are found as they are)."""
+    the one before found nothing (most words are found as they are). A tier's forms are all
+    looked up: a plural or past form that is a key of its own ("numbers", "parts") is often
+    a rare sense, its base ("number", "part") the common one."""
     yield english_forms(words[-1]), 1.0
     yield derived_forms(words[-1]), DERIVED_WEIGHT
     if len(words) == 1:
@@ -277,8 +291,10 @@ def bridge_question(question: str, bridge: Bridge, vocabulary: Collection[str]) 
         if word in STOPWORDS or word in FRAMING:
             i += 1
             continue
-        if word in held_acronyms:  # the corpus's own Latin letters, not the word's glosses
-            placed.append((i, BridgedTerm(word, (((word,), LATIN_WEIGHT),), "latin")))
+        if word in held_acronyms:  # the corpus's own Latin letters, and glosses in capitals, not the word's
+            latin = BridgedTerm(word, (((word,), LATIN_WEIGHT),), "latin")
+            spelled = bridge.entries(CAPS + word)  # "UN": 国連 as well as the corpus's "UN"
+            placed.append((i, (spelled and _joined(word, latin, BridgedTerm(word, spelled, "dictionary"))) or latin))
             i += 1
             continue
         term = None

@@ -15,6 +15,7 @@ from ingest.errors import IndexFileError
 from ingest.lexicon import (
     LEXICON_PATH,
     WORDS_PATH,
+    capitals_key,
     derived_forms,
     dictionary_words,
     english_forms,
@@ -249,6 +250,43 @@ def test_names_are_heard_short_whole_or_by_a_part(names_bridge: Bridge, word: st
 @pytest.mark.parametrize("word", ["kube", "asa", "ita", "abe", "io"])
 def test_short_names_are_heard_only_when_spelled_alike(names_bridge: Bridge, word: str) -> None:
     assert name_term(word, names_bridge) is None
+
+
+# A corpus that writes the UN both ways and says "start" and "number" in plain words.
+FORMS_CORPUS = ["日本はUNの平和維持活動に要員を送った。国連は1945年に創設された。", "交渉を始めた。番号と数を数えた。"]
+FORMS_ENTRIES = [
+    ("国連", "国連", "こくれん", "P", "United Nations/UN"),
+    ("始める", "始める", "はじめる", "P", "to start/to begin"),
+    ("数", "数", "すう", "P", "several|quantity/amount|counting/figures/numbers"),
+    ("番号", "番号", "ばんごう", "P", "number"),
+]
+
+
+@pytest.fixture(scope="module")
+def forms_bridge(tmp_path_factory: pytest.TempPathFactory) -> tuple[Bridge, set[str]]:
+    return bridge_and_vocabulary(tmp_path_factory.mktemp("forms"), FORMS_CORPUS, FORMS_ENTRIES)
+
+
+@pytest.mark.parametrize(("gloss", "key"), [("UN", "=un"), ("NATO (org.)", "=nato"), ("G7", "=g7"),
+                                            ("start", None), ("United Nations", None), ("A", None)])
+def test_capitals_keys(gloss: str, key: str | None) -> None:
+    assert capitals_key(gloss) == key
+
+
+def test_an_acronym_the_corpus_writes_also_reaches_its_glosses_in_capitals(
+        forms_bridge: tuple[Bridge, set[str]]) -> None:
+    bridge, vocabulary = forms_bridge
+    (un,) = bridge_question("When was the UN founded?", bridge, vocabulary)[:1]
+    assert {("un",), ("国連",)} <= {alt for alt, _ in un.alternatives}
+    assert "=un" not in bridge.key_words and "un" in bridge.key_words  # the prefixed key is no question word
+
+
+def test_a_word_and_its_base_are_both_looked_up(forms_bridge: tuple[Bridge, set[str]]) -> None:
+    # "numbers" is a key of its own (数's fourth sense, weak), but "number" names 番号 at full weight.
+    bridge, vocabulary = forms_bridge
+    (numbers,) = bridge_question("numbers", bridge, vocabulary)
+    found = dict(numbers.alternatives)
+    assert found[("番号",)] == 1.0 and found[("数",)] < 1.0
 
 
 @pytest.mark.parametrize(("question", "expected"), BRIDGED)
