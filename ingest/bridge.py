@@ -25,7 +25,7 @@ import functools
 import json
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -225,7 +225,8 @@ def dictionary_terms(vocab: Vocabulary, frequent: set[str],
     return terms, glosses
 
 
-def phrase_parts(terms: dict[str, dict[tuple[str, ...], float]]) -> dict[str, dict[tuple[str, ...], float]]:
+def phrase_parts(terms: dict[str, dict[tuple[str, ...], float]],
+                 df: Mapping[str, int] | None = None) -> dict[str, dict[tuple[str, ...], float]]:
     """Each content word of a phrase key (PART_MIN_LETTERS or more: not "mid" of "mid-level boss"),
     as a key of its own prefixed ``PART`` (looked up only for a question word no gloss holds
     alone), standing for the phrase's entries at PART_WEIGHT.
@@ -241,14 +242,22 @@ def phrase_parts(terms: dict[str, dict[tuple[str, ...], float]]) -> dict[str, di
         for word in set(words) - STOPWORDS:
             if len(word) >= PART_MIN_LETTERS and not word.isdigit():
                 best = parts[PART + word]
-                for tokens, w in best_entries(found):
+                for tokens, w in best_entries(found, df):
                     best[tokens] = max(best.get(tokens, 0.0), w * PART_WEIGHT)
     return parts
 
 
-def best_entries(found: dict[tuple[str, ...], float]) -> Alternatives:
-    """A key's best few entries: "president" keeps 大統領 (1.0) and 社長 (1.0), not 頭取 (0.36)."""
-    ranked = sorted(found.items(), key=lambda kv: (-kv[1], len(kv[0]), kv[0]))
+def best_entries(found: dict[tuple[str, ...], float], df: Mapping[str, int] | None = None) -> Alternatives:
+    """A key's best few entries: "president" keeps 大統領 (1.0) and 社長 (1.0), not 頭取 (0.36).
+
+    Of entries equally weighted, those whose rarest token the corpus uses most (``df``: units
+    per token) come first: "first" is the first gloss of eight common words (初, 初め, 先ず,
+    ファースト, ...), and which four it keeps should be the ones this corpus says, not the first
+    four in code-point order (ファースト before 初め)."""
+    def used(tokens: tuple[str, ...]) -> int:
+        return min((df.get(t, 0) for t in tokens), default=0) if df else 0
+
+    ranked = sorted(found.items(), key=lambda kv: (-kv[1], -used(kv[0]), len(kv[0]), kv[0]))
     top = ranked[0][1]
     return tuple((t, w) for t, w in ranked[:KEEP_PER_KEY] if w >= KEEP_WITHIN * top)
 
@@ -270,13 +279,14 @@ def bridge_of(vocab: Vocabulary, path: Path = LEXICON_PATH) -> Bridge:
         key = gloss_keys(origin)
         if key and token not in frequent:
             terms[key][(token,)] = ORIGIN
-    terms.update(phrase_parts(terms))
+    terms.update(phrase_parts(terms, vocab.df))
     names: dict[str, set[tuple[str, str]]] = defaultdict(set)
     for tokens, spoken in vocab.spoken.items():
         for s in spoken:
             names[name_key(s)].add((" ".join(tokens), soft_spelling(s)))
     return Bridge(
-        terms={k: "|".join(f"{' '.join(t)}\t{round(w, 3)}" for t, w in best_entries(v)) for k, v in terms.items()},
+        terms={k: "|".join(f"{' '.join(t)}\t{round(w, 3)}" for t, w in best_entries(v, vocab.df))
+               for k, v in terms.items()},
         names={k: "|".join(f"{t}\t{sp}" for t, sp in sorted(v)) for k, v in names.items()},
         glosses={" ".join(t): f"{g.headword}\t{g.reading}\t{g.gloss}" for t, g in glosses.items()},
         lexicon=header)
