@@ -216,31 +216,28 @@ def heard_in(word: str, sound: Sound) -> bool:
 
 
 def dictionary_term(words: Sequence[str], bridge: Bridge) -> BridgedTerm | None:
-    """The bridge's entries for a word or phrase under the first inflection of its last word
-    that is a key; failing that, under its derived forms (:func:`ingest.lexicon.derived_forms`),
-    weaker; failing that, a single word as a part of phrase glosses (``ingest.bridge.phrase_parts``).
+    """The bridge's entries for a word or phrase under the inflections of its last word; failing
+    those, under its derived forms (:func:`ingest.lexicon.derived_forms`), weaker; and for a
+    single word, also as a part of phrase glosses (``ingest.bridge.phrase_parts``, weaker still).
 
     # "presidents" -> "president" -> 大統領 (1.0)
     # "introduced" -> "introduction" -> 導入 (0.8): no gloss says "introduce"
     # "fiscal"     -> "~fiscal" -> 年度 (0.5, of "fiscal year"): no gloss is "fiscal" alone
+    # "capital"    -> 資本, 都 ... and "~capital" -> 首都 (0.5, of "capital city"): the city is
+    #                 asked for more often than the dictionary's first senses suggest
     """
+    best: dict[tuple[str, ...], float] = {}
     for forms, weight in _lookup_tiers(words):
-        best: dict[tuple[str, ...], float] = {}
         for last in forms:
             for tokens, w in bridge.entries(" ".join([*words[:-1], last])):
                 best[tokens] = max(best.get(tokens, 0.0), w * weight)
         if best:
-            return BridgedTerm(" ".join(words), _strongest(best), "dictionary")
-    return None
-
-
-def _strongest(found: dict[tuple[str, ...], float]) -> tuple[tuple[tuple[str, ...], float], ...]:
-    """The best MAX_ALTERNATIVES of a term's entries found under several forms, best first.
-
-    # "numbers": 数 at 0.32 (its third sense "figures; numbers"), and under "number" 数 at 1.0, 番号 ...
-    # "parts": 部品 ("parts") and, under "part", 部分, 一部 ..."""
-    ranked = sorted(found.items(), key=lambda kv: (-kv[1], len(kv[0]), kv[0]))
-    return tuple(ranked[:MAX_ALTERNATIVES])
+            break
+    if len(words) == 1:
+        for part in english_forms(words[0]):
+            for tokens, w in bridge.entries(PART + part):  # weighed PART_WEIGHT in the bridge
+                best.setdefault(tokens, w)
+    return BridgedTerm(" ".join(words), _strongest(best), "dictionary") if best else None
 
 
 def _lookup_tiers(words: Sequence[str]) -> Iterator[tuple[Sequence[str], float]]:
@@ -250,8 +247,15 @@ def _lookup_tiers(words: Sequence[str]) -> Iterator[tuple[Sequence[str], float]]
     a rare sense, its base ("number", "part") the common one."""
     yield english_forms(words[-1]), 1.0
     yield derived_forms(words[-1]), DERIVED_WEIGHT
-    if len(words) == 1:
-        yield [PART + f for f in english_forms(words[0])], 1.0  # weighed PART_WEIGHT in the bridge
+
+
+def _strongest(found: dict[tuple[str, ...], float]) -> tuple[tuple[tuple[str, ...], float], ...]:
+    """The best MAX_ALTERNATIVES of a term's entries found under several forms, best first.
+
+    # "numbers": 数 at 0.32 (its third sense "figures; numbers"), and under "number" 数 at 1.0, 番号 ...
+    # "parts": 部品 ("parts") and, under "part", 部分, 一部 ..."""
+    ranked = sorted(found.items(), key=lambda kv: (-kv[1], len(kv[0]), kv[0]))
+    return tuple(ranked[:MAX_ALTERNATIVES])
 
 
 def name_term(word: str, bridge: Bridge) -> BridgedTerm | None:

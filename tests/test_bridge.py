@@ -322,6 +322,15 @@ def test_words_no_gloss_holds_reach_their_japanese_weaker(derived_bridge: tuple[
     assert dict(term.alternatives)[japanese] == pytest.approx(weight)
 
 
+def test_a_word_with_a_gloss_of_its_own_is_a_part_of_phrases_too(tmp_path: Path) -> None:
+    # "capital" is 資本's gloss, and a word of 首都's "capital city": the question may mean either.
+    entries = [("首都", "首都", "しゅと", "P", "capital city/metropolis"),
+               ("資本", "資本", "しほん", "P", "capital/funds")]
+    bridge, vocabulary = bridge_and_vocabulary(tmp_path, ["首都の企業が資本を集めた。"], entries)
+    (capital,) = bridge_question("What is the capital?", bridge, vocabulary)
+    assert dict(capital.alternatives) == {("資本",): 1.0, ("首都",): pytest.approx(PART_WEIGHT)}
+
+
 def test_phrase_parts_are_keys_of_their_own(derived_bridge: tuple[Bridge, set[str]]) -> None:
     bridge, _ = derived_bridge
     assert bridge.entries("fiscal") == ()  # never a gloss alone: a part is looked up last, by its prefix
