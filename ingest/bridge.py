@@ -44,7 +44,9 @@ from .lexicon import (
 from .tokens import Tokenizer, analyse
 
 BRIDGE_FILE = "bridge.json"
-BRIDGE_FORMAT = 2  # 2: values as compact strings, parsed per look-up
+BRIDGE_FORMAT = 2  # 2: values as compact strings, parsed per look-up (an entry may carry a USE mark)
+VERB_GLOSS = "v"  # the entry's key came from a verb's gloss ("to concern": 関する), no noun's
+NOT_A_PREDICATE = "n"  # the entry cannot say what a verb says: a noun that takes no する (形 "form"; not 形成)
 SENSE_WEIGHTS = (1.0, 0.6, 0.4)  # EDICT sense 1, 2, 3
 LATER_GLOSS = 0.8  # "boss" is the 2nd gloss of 大統領's 2nd sense: a weaker reading of the key
 COMMON = 1.0  # EDICT (P) entries ...
@@ -89,12 +91,20 @@ class Bridge:
     glosses: dict[str, str] = field(default_factory=dict)
     lexicon: str = ""
 
-    def entries(self, key: str) -> Alternatives:
-        """The Japanese an English key (a gloss, lower case) may stand for."""
+    def entries(self, key: str, unfit: str = "") -> Alternatives:
+        """The Japanese an English key (a gloss, lower case) may stand for, leaving out those
+        marked ``unfit`` (VERB_GLOSS for a word used as a noun, NOT_A_PREDICATE for one used as
+        a verb: see :meth:`Vocabulary.read`)."""
         raw = self.terms.get(key)
         if not raw:
             return ()
-        return tuple((tuple(t.split(" ")), float(w)) for t, _, w in (x.partition("\t") for x in raw.split("|")))
+        out = []
+        for entry in raw.split("|"):
+            tokens, _, rest = entry.partition("\t")
+            weight, _, mark = rest.partition("\t")
+            if not (unfit and mark == unfit):
+                out.append((tuple(tokens.split(" ")), float(weight)))
+        return tuple(out)
 
     @functools.cached_property
     def key_words(self) -> frozenset[str]:
@@ -152,6 +162,7 @@ class Vocabulary:
     df: Counter[str] = field(default_factory=Counter)
     origins: dict[str, str] = field(default_factory=dict)  # ゲーム -> game
     spoken: dict[tuple[str, ...], set[str]] = field(default_factory=lambda: defaultdict(set))  # names -> romaji
+    predicates: set[str] = field(default_factory=set)  # verbs, adjectives, nouns that take する (形成, 発足)
 
     def hear(self, tokens: tuple[str, ...], kana: str) -> None:
         """Remember how a name (one or more tokens) sounds: ("所沢",) + トコロザワ -> tokorozawa.
@@ -178,6 +189,8 @@ class Vocabulary:
             origin = _LOANWORD.match(m.lemma) if token and m is not None else None
             if origin:
                 self.origins[token] = origin[1]
+            if m is not None and token and (m.pos.startswith(("動詞", "形容詞")) or "サ変" in m.pos):
+                self.predicates.add(token)  # can say what an English verb says: 形成(する), 述べる
             if m is not None and token and (m.pos.startswith("名詞-固有名詞") or _KATAKANA.match(m.surface)):
                 # Both the spelling and the pronunciation: プレヴェザ is read プレベザ.
                 for kana in {m.surface if _KATAKANA.match(m.surface) else "", m.reading} - {""}:
@@ -202,12 +215,14 @@ def corpus_vocabulary(texts: Iterable[str], tokenizer: Tokenizer) -> Vocabulary:
     return vocab
 
 
-def dictionary_terms(vocab: Vocabulary, frequent: set[str],
-                     by_first: dict[str, list[str]]) -> tuple[dict[str, dict[tuple[str, ...], float]], dict]:
+def dictionary_terms(vocab: Vocabulary, frequent: set[str], by_first: dict[str, list[str]]
+                     ) -> tuple[dict[str, dict[tuple[str, ...], float]], dict, set[tuple[str, tuple[str, ...]]]]:
     """EDICT entries whose headword's tokens all occur in the corpus, keyed by their glosses
-    (``by_first``: the lexicon's lines by first token, :func:`ingest.lexicon.lexicon_lines`)."""
+    (``by_first``: the lexicon's lines by first token, :func:`ingest.lexicon.lexicon_lines`),
+    and the (key, entry) pairs that only a verb's gloss made ("concern" of 関する's "to concern")."""
     terms: dict[str, dict[tuple[str, ...], float]] = defaultdict(dict)
     glosses: dict[tuple[str, ...], Gloss] = {}
+    nominal: dict[tuple[str, tuple[str, ...]], bool] = {}
     for line in (line for first in vocab.df for line in by_first.get(first, ())):
         tokens_text, headword, reading, flags, senses = line.rstrip("\n").split("\t")
         tokens = tuple(tokens_text.split(" "))
@@ -220,9 +235,10 @@ def dictionary_terms(vocab: Vocabulary, frequent: set[str],
                 for key in (gloss_keys(gloss), capitals_key(gloss)):
                     if key:
                         terms[key][tokens] = max(terms[key].get(tokens, 0.0), w)
+                        nominal[key, tokens] = nominal.get((key, tokens), False) or not gloss.startswith("to ")
         if tokens not in glosses or "P" in flags:
             glosses[tokens] = Gloss(headword, reading, senses.split("|")[0])
-    return terms, glosses
+    return terms, glosses, {pair for pair, noun in nominal.items() if not noun}
 
 
 def phrase_parts(terms: dict[str, dict[tuple[str, ...], float]],
@@ -273,7 +289,7 @@ def bridge_of(vocab: Vocabulary, path: Path = LEXICON_PATH) -> Bridge:
     limit = max(FREQUENT * vocab.units, 5)
     frequent = {t for t, n in vocab.df.items() if n > limit}
     header, by_first = lexicon_lines(path, vocab.df)
-    terms, glosses = dictionary_terms(vocab, frequent, by_first)
+    terms, glosses, verbal = dictionary_terms(vocab, frequent, by_first)
     del by_first  # (the lines kept: only those of this corpus's words)
     for token, origin in vocab.origins.items():
         key = gloss_keys(origin)
@@ -284,9 +300,14 @@ def bridge_of(vocab: Vocabulary, path: Path = LEXICON_PATH) -> Bridge:
     for tokens, spoken in vocab.spoken.items():
         for s in spoken:
             names[name_key(s)].add((" ".join(tokens), soft_spelling(s)))
+
+    def entry(key: str, tokens: tuple[str, ...], w: float) -> str:
+        """One entry as bridge.json keeps it, with its mark (see Bridge.entries)."""
+        mark = VERB_GLOSS if (key, tokens) in verbal else "" if tokens[-1] in vocab.predicates else NOT_A_PREDICATE
+        return f"{' '.join(tokens)}\t{round(w, 3)}" + (f"\t{mark}" if mark else "")
+
     return Bridge(
-        terms={k: "|".join(f"{' '.join(t)}\t{round(w, 3)}" for t, w in best_entries(v, vocab.df))
-               for k, v in terms.items()},
+        terms={k: "|".join(entry(k, t, w) for t, w in best_entries(v, vocab.df)) for k, v in terms.items()},
         names={k: "|".join(f"{t}\t{sp}" for t, sp in sorted(v)) for k, v in names.items()},
         glosses={" ".join(t): f"{g.headword}\t{g.reading}\t{g.gloss}" for t, g in glosses.items()},
         lexicon=header)

@@ -23,7 +23,7 @@ from difflib import SequenceMatcher
 
 import numpy as np
 
-from ingest.bridge import PART, Bridge
+from ingest.bridge import NOT_A_PREDICATE, PART, VERB_GLOSS, Bridge
 from ingest.lexical import LexicalIndex
 from ingest.lexicon import CAPS, STOPWORDS, derived_forms, english_forms, name_key, romaji, soft_spelling
 from ingest.tokens import Morpheme
@@ -215,29 +215,66 @@ def heard_in(word: str, sound: Sound) -> bool:
     return False
 
 
-def dictionary_term(words: Sequence[str], bridge: Bridge) -> BridgedTerm | None:
+def dictionary_term(words: Sequence[str], bridge: Bridge, unfit: str = "") -> BridgedTerm | None:
     """The bridge's entries for a word or phrase under the inflections of its last word; failing
     those, under its derived forms (:func:`ingest.lexicon.derived_forms`), weaker; and for a
     single word, also as a part of phrase glosses (``ingest.bridge.phrase_parts``, weaker still).
+    Entries marked ``unfit`` for the word's use in the question (:func:`word_use`) are left out
+    while any other is found.
 
     # "presidents" -> "president" -> 大統領 (1.0)
     # "introduced" -> "introduction" -> 導入 (0.8): no gloss says "introduce"
     # "fiscal"     -> "~fiscal" -> 年度 (0.5, of "fiscal year"): no gloss is "fiscal" alone
     # "capital"    -> 資本, 都 ... and "~capital" -> 首都 (0.5, of "capital city"): the city is
     #                 asked for more often than the dictionary's first senses suggest
+    # "formed" (a verb) -> not 形 ("form", a noun that takes no する) but "formation" -> 形成, 結成
+    # "the concern" (a noun) -> 懸念, not 関する ("to concern")
     """
+    best = _tiered(words, bridge, unfit) or (_tiered(words, bridge, "") if unfit else {})
+    if len(words) == 1:
+        # A phrase that holds the word's own Japanese adds only its other words: "plan" is 計画,
+        # and 戦争計画 ("war plan") would add 戦争 to the question.
+        own = {t for tokens in best for t in tokens}
+        for part in english_forms(words[0]):
+            for tokens, w in bridge.entries(PART + part, unfit):  # weighed PART_WEIGHT in the bridge
+                if own.isdisjoint(tokens):
+                    best.setdefault(tokens, w)
+    return BridgedTerm(" ".join(words), _strongest(best), "dictionary") if best else None
+
+
+def _tiered(words: Sequence[str], bridge: Bridge, unfit: str) -> dict[tuple[str, ...], float]:
+    """The entries of the first tier of forms (:func:`_lookup_tiers`) that finds any."""
     best: dict[tuple[str, ...], float] = {}
     for forms, weight in _lookup_tiers(words):
         for last in forms:
-            for tokens, w in bridge.entries(" ".join([*words[:-1], last])):
+            for tokens, w in bridge.entries(" ".join([*words[:-1], last]), unfit):
                 best[tokens] = max(best.get(tokens, 0.0), w * weight)
         if best:
             break
-    if len(words) == 1:
-        for part in english_forms(words[0]):
-            for tokens, w in bridge.entries(PART + part):  # weighed PART_WEIGHT in the bridge
-                best.setdefault(tokens, w)
-    return BridgedTerm(" ".join(words), _strongest(best), "dictionary") if best else None
+    return best
+
+
+# A noun follows these; a verb these (or is a past form: "formed", "introduced").
+_BEFORE_NOUN = frozenset("""a an the this that these those its their his her our my your any each every no main
+key major chief biggest greatest""".split())  # noqa: SIM905 - a word list reads better as text
+_BEFORE_VERB = frozenset("""will would can could should must may might did does do not cannot""".split())  # noqa: SIM905
+
+
+def word_use(words: Sequence[tuple[str, bool]], i: int) -> str:
+    """Which of the bridge's entries the question's ``i``-th word cannot mean, by how it is used:
+    VERB_GLOSS after a determiner ("the concern", "the states"), NOT_A_PREDICATE after an
+    auxiliary or in a past form ("was formed", "did they introduce"), else "".
+
+    # "Why is the growth in curtailment a concern?" -> "concern": VERB_GLOSS (懸念, not 関する)
+    # "When was the Aso cabinet formed?" -> "formed": NOT_A_PREDICATE (結成, 形成, not 形)
+    """
+    word = words[i][0]
+    before = words[i - 1][0] if i > 0 else ""
+    if before in _BEFORE_NOUN:
+        return VERB_GLOSS
+    if before in _BEFORE_VERB or (len(word) > 4 and word.endswith("ed")):
+        return NOT_A_PREDICATE
+    return ""
 
 
 def _lookup_tiers(words: Sequence[str]) -> Iterator[tuple[Sequence[str], float]]:
@@ -308,7 +345,7 @@ def bridge_question(question: str, bridge: Bridge, vocabulary: Collection[str]) 
                 break
         else:
             n = 1
-            term = dictionary_term([word], bridge)
+            term = dictionary_term([word], bridge, word_use(words, i))
             if word in STANDS_FOR:
                 term = _joined(word, term, dictionary_term(STANDS_FOR[word].split(), bridge))
         if n == 1:

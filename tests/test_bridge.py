@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingest.bridge import PART, PART_WEIGHT, Bridge, build_bridge
+from ingest.bridge import NOT_A_PREDICATE, PART, PART_WEIGHT, VERB_GLOSS, Bridge, build_bridge
 from ingest.errors import IndexFileError
 from ingest.lexicon import (
     LEXICON_PATH,
@@ -30,7 +30,14 @@ from ingest.lexicon import (
 )
 from ingest.tokens import Tokenizer
 from retriever import Retriever
-from retriever.english import DERIVED_WEIGHT, bridge_question, name_term, term_coverage, token_weights
+from retriever.english import (
+    DERIVED_WEIGHT,
+    bridge_question,
+    name_term,
+    term_coverage,
+    token_weights,
+    word_use,
+)
 from retriever.retriever import HAND_SET
 
 ROMAJI = [
@@ -329,6 +336,61 @@ def test_a_word_with_a_gloss_of_its_own_is_a_part_of_phrases_too(tmp_path: Path)
     bridge, vocabulary = bridge_and_vocabulary(tmp_path, ["首都の企業が資本を集めた。"], entries)
     (capital,) = bridge_question("What is the capital?", bridge, vocabulary)
     assert dict(capital.alternatives) == {("資本",): 1.0, ("首都",): pytest.approx(PART_WEIGHT)}
+
+
+def test_a_phrase_holding_the_words_own_japanese_adds_nothing(tmp_path: Path) -> None:
+    # "plan" is 計画; 戦争計画 ("war plan") would only add 戦争 to a question that never said "war".
+    entries = [("計画", "計画", "けいかく", "P", "plan/project"),
+               ("戦争 計画", "戦争計画", "せんそうけいかく", "", "war plan")]
+    bridge, vocabulary = bridge_and_vocabulary(tmp_path, ["戦争計画と計画を立てた。"], entries)
+    assert bridge.entries(PART + "plan")  # the part is in the bridge ...
+    (plan,) = bridge_question("What is the plan?", bridge, vocabulary)
+    assert [alt for alt, _ in plan.alternatives] == [("計画",)]  # ... but not taken for "plan"
+
+
+# 関する is glossed "to concern" (a verb), 懸念 "concern" (a noun); 形 "form" takes no する, 結成 does.
+USE_CORPUS = ["懸念に関する報告。", "内閣は形を変え、党を結成した。", "国が方針を述べる。"]
+USE_ENTRIES = [("関する", "関する", "かんする", "P", "to concern/to be related"),
+               ("懸念", "懸念", "けねん", "P", "worry/fear/anxiety/concern"),
+               ("形", "形", "かたち", "P", "form/shape"),
+               ("結成", "結成", "けっせい", "P", "formation/organization"),
+               ("述べる", "述べる", "のべる", "P", "to state/to express"),
+               ("国", "国", "くに", "P", "country/state")]
+
+
+@pytest.fixture(scope="module")
+def use_bridge(tmp_path_factory: pytest.TempPathFactory) -> tuple[Bridge, set[str]]:
+    return bridge_and_vocabulary(tmp_path_factory.mktemp("use"), USE_CORPUS, USE_ENTRIES)
+
+
+@pytest.mark.parametrize(("question", "english", "reaches", "not_reached"), [
+    ("Why is the growth a concern?", "concern", ("懸念",), ("関する",)),  # a noun: no verb's gloss
+    ("What does the report concern?", "concern", ("関する",), None),  # no telling: both
+    ("When was the party formed?", "formed", ("結成",), ("形",)),  # a verb: "formation", not the noun 形
+    ("What form does it take?", "form", ("形",), None),
+    ("What do the states say?", "states", ("国",), ("述べる",)),
+])
+def test_a_word_reaches_what_its_use_can_mean(use_bridge: tuple[Bridge, set[str]], question: str, english: str,
+                                              reaches: tuple[str, ...], not_reached: tuple[str, ...] | None) -> None:
+    terms = {t.english: [alt for alt, _ in t.alternatives] for t in bridge_question(question, *use_bridge)}
+    assert reaches in terms[english] and not_reached not in terms[english]
+
+
+def test_entries_carry_their_use_marks(use_bridge: tuple[Bridge, set[str]]) -> None:
+    bridge, _ = use_bridge
+    assert ("関する",) in dict(bridge.entries("concern")) and ("懸念",) in dict(bridge.entries("concern"))
+    assert dict(bridge.entries("concern", VERB_GLOSS)) == {("懸念",): pytest.approx(0.8)}
+    assert dict(bridge.entries("form", NOT_A_PREDICATE)) == {}  # 形 takes no する
+    assert ("結成",) in dict(bridge.entries("formation", NOT_A_PREDICATE))
+
+
+@pytest.mark.parametrize(("question", "i", "use"), [
+    ("why is the concern", 3, VERB_GLOSS), ("when was it formed", 3, NOT_A_PREDICATE),
+    ("they will form", 2, NOT_A_PREDICATE), ("what do they form", 3, ""), ("formed", 0, NOT_A_PREDICATE),
+    ("concern", 0, ""),
+])
+def test_word_use(question: str, i: int, use: str) -> None:
+    assert word_use([(w, False) for w in question.split()], i) == use
 
 
 def test_phrase_parts_are_keys_of_their_own(derived_bridge: tuple[Bridge, set[str]]) -> None:
