@@ -54,9 +54,10 @@ through against toward towards per via like up down out off again further once w
 usually almost likely get gets got make makes take takes put puts come comes go goes give gives happen
 happens happened become becomes became""".split())  # noqa: SIM905 - a word list reads better as text
 
-# Question words that differ from the base form in more than an ending.
+# Question words that differ from the base form in more than an ending ("used": english_forms
+# strips -ed from longer words only). "born" is none: glossed "(to be) born", it is its own key.
 IRREGULAR = {
-    "became": "become", "began": "begin", "begun": "begin", "born": "bear", "bought": "buy", "brought": "bring",
+    "became": "become", "began": "begin", "begun": "begin", "bought": "buy", "brought": "bring",
     "built": "build", "came": "come", "caught": "catch", "chose": "choose", "chosen": "choose", "died": "die",
     "drew": "draw", "drawn": "draw", "drove": "drive", "driven": "drive", "ate": "eat", "eaten": "eat",
     "fell": "fall", "fallen": "fall", "felt": "feel", "fought": "fight", "found": "find", "flew": "fly",
@@ -65,7 +66,7 @@ IRREGULAR = {
     "lost": "lose", "made": "make", "meant": "mean", "met": "meet", "paid": "pay", "ran": "run", "rose": "rise",
     "risen": "rise", "sold": "sell", "sent": "send", "set": "set", "shot": "shoot", "sang": "sing",
     "sung": "sing", "sat": "sit", "spoke": "speak", "spoken": "speak", "spent": "spend", "stood": "stand",
-    "struck": "strike", "taught": "teach", "told": "tell", "thought": "think", "took": "take",
+    "struck": "strike", "used": "use", "taught": "teach", "told": "tell", "thought": "think", "took": "take",
     "taken": "take", "understood": "understand", "won": "win", "wrote": "write", "written": "write",
     "children": "child", "men": "man", "women": "woman", "people": "person", "feet": "foot", "teeth": "tooth",
     "mice": "mouse", "lives": "life", "wives": "wife", "leaves": "leaf", "largest": "large", "biggest": "big",
@@ -74,7 +75,7 @@ IRREGULAR = {
 
 _PAREN = re.compile(r"\([^()]*\)|\[[^\[\]]*\]|\{[^{}]*\}")
 _WORDS = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
-_LEADING = ("to ", "a ", "an ", "the ")
+_LEADING = ("to ", "be ", "a ", "an ", "the ")  # in this order: "to be born" -> "born" (生まれる)
 
 
 def lexicon_header(tokenizer: Tokenizer) -> str:
@@ -122,9 +123,10 @@ def negated(tokenizer: Tokenizer, head: str) -> bool:
 def gloss_keys(gloss: str) -> str | None:
     """The lookup key of one gloss, or None when it is a description rather than a name.
 
-    Parentheses go (they qualify the sense), then a leading "to"/"a"/"the":
+    Parentheses go (they qualify the sense), then a leading "to"/"be"/"a"/"the":
     # "president (of a nation)" -> "president"
     # "to elect"                -> "elect"
+    # "to be born"              -> "born": a question says "born", never "be born" (生まれる)
     # "the United Nations"      -> "united nations"
     # "person who does not know when to quit" -> None (more than MAX_KEY_WORDS words)
     """

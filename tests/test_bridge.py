@@ -86,6 +86,7 @@ def test_spelling_keys_are_plain_letters(text: str) -> None:
 GLOSSES = [
     ("president (of a nation)", "president"),
     ("to elect", "elect"),
+    ("to be born", "born"),  # a question's "born" (生まれる)
     ("the United Nations", "united nations"),
     ("person who does not know when to quit", None),  # a description, not a name
     ("of", None),
@@ -99,7 +100,7 @@ def test_gloss_keys(gloss: str, key: str | None) -> None:
 
 @pytest.mark.parametrize(("word", "expected"), [
     ("presidents", "president"), ("became", "become"), ("founded", "found"), ("studies", "study"),
-    ("running", "run"), ("making", "make"),
+    ("running", "run"), ("making", "make"), ("used", "use"),
 ])
 def test_english_forms(word: str, expected: str) -> None:
     forms = english_forms(word)
