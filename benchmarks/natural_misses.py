@@ -39,7 +39,7 @@ def top_sentence(r: Retriever, question: str, vector: np.ndarray) -> tuple[int, 
     fused, _ = r.fuse(q, du, ix.passage_vectors @ vector)
     top = [int(p) for p in np.argsort(-fused, kind="stable")[: r.settings.passages_considered]]
     cand = r.candidates(q, top)
-    return r.rank_sentences(q, cand, fused, du).order[0], cand
+    return r.rerank(q, r.rank_sentences(q, cand, fused, du)).order[0], cand
 
 
 def miss_class(r: Retriever, best: int, cand: Sequence[int], gold: Sequence[str]) -> str:

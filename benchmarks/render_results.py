@@ -45,6 +45,19 @@ def load_serve_section(r: dict | None) -> list[str]:
                .format(*r["load_average_1min_before_after"]) if "load_average_1min_before_after" in r else "."), ""]
 
 
+def rerank_paragraph(rerank: dict | None) -> list[str]:
+    """The second stage of the answer sentence (train_confidence.py), held out by article."""
+    if not rerank:
+        return []
+    return [f"The answer sentence is the linear ranker's best, unless the second stage (trees over the best "
+            f"{rerank['candidates']} candidates' evidence, `Calibration.rerank`, for Japanese questions whose "
+            "candidates' titles name a topic) prefers another of them: it moved "
+            f"{f3(rerank['moved'])} of the picks; right, linear ranker alone → re-ranked, held out by article: "
+            f"folds 0–2 {f3(rerank['dev_folds_linear'])} → {f3(rerank['dev_folds_reranked'])} (where its "
+            f"trees were chosen), folds 3–4 {f3(rerank['held_out_folds_linear'])} → "
+            f"{f3(rerank['held_out_folds_reranked'])} (of all questions, abstentions counted wrong).", ""]
+
+
 def confidence_section(c: dict | None) -> list[str]:
     """Calibrated confidence, held out by article (train_confidence.py), with its plot."""
     if not c:
@@ -70,6 +83,7 @@ def confidence_section(c: dict | None) -> list[str]:
                                      for p in h["short"]["risk_coverage"]) + " |",
             "| precision | " + " | ".join(f3(p["precision"]) for p in h["short"]["risk_coverage"]) + " |", "",
             f"Short EM over all questions with the held-out ranker: {f3(h['short_em_all_questions'])}.", ""]
+    out += rerank_paragraph(h.get("rerank"))
     dev, held = h.get("sentence_dev_folds"), h.get("sentence_held_out_folds")
     if dev and held:
         out += ["The answer-sentence threshold is chosen on folds 0–2 alone: there it marks "
