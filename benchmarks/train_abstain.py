@@ -107,9 +107,12 @@ class Recorder(Retriever):
     def abstain(self, q: Question, best: int, best_dense: float, short: ShortAnswer | None,
                 lex_p: np.ndarray | None, du: np.ndarray | None = None) -> str | None:
         why = self.abstain_rules(q, best, best_dense, short, lex_p)
+        firm = self.abstain_rules(q, best, best_dense, short, lex_p, coverage=False) if why is not None else None
         byline = bool(q.intents) and self.index.units.kind[best] in q.intents
         if du is not None:
-            self.records.append({"rules": why is not None, "byline": byline,
+            # coverage_rule: the rules abstain by the coverage rule alone (AbstainModel.overrule may answer)
+            self.records.append({"rules": why is not None, "coverage_rule": why is not None and firm is None,
+                                 "why": why or "", "byline": byline,
                                  **asdict(self.evidence(q, best, du, short))})
         return why
 

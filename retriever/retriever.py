@@ -31,7 +31,7 @@ from ingest.manifest import check_tokenizer
 from ingest.tokens import Morpheme, Tokenizer, analyse
 from ingest.use_vectors import one_blas_thread, question_similarities
 
-from .abstain import Evidence, Term, lead, models, standing, states_number, term_evidence
+from .abstain import Evidence, Holding, Term, lead, models, pair_evidence, standing, states_number, term_evidence
 from .alignment import ECHO_FEATURES, Echo, Paired
 from .confidence import (
     AGREEMENT_SENTENCES,
@@ -699,17 +699,29 @@ class Retriever:
         questions abstained where the rules caught 61%, for 0.2 points more false
         abstentions (English, weaker through the bridge: 15% from 13%, for 0.7 points;
         benchmarks/train_abstain.py, out of fold). ``lex_p`` (the BM25 passage scores) is
-        given on a lexical-only index, where no lexical match at all means no evidence."""
+        given on a lexical-only index, where no lexical match at all means no evidence.
+
+        Where the model says so (its ``overrule``), the coverage rule is its evidence rather
+        than a verdict: a Japanese question whose sentence and neighbours hold under a fifth
+        of its words is abstained on only when the model, too, finds an answer unlikely. Its
+        words are often said otherwise in an answering passage (# 国際連合 asked, 国連 written),
+        and the rule cost JSQuAD 21 of its 4,442 answerable questions where the model, given
+        that share of the false-abstention budget, catches more off-topic questions
+        (benchmarks/abstain_levers.py)."""
         # An English question's terms against the best sentence are read by a rule (the
         # absent names) and by the model: worked out once, here, for both.
         terms = self.terms(q, best) if q.bridged is not None else None
-        why = self.abstain_rules(q, best, best_dense, short, lex_p, terms)
         model = models().get(q.language) if self.settings.abstain_model else None
+        weighed = model is not None and du is not None and model.overrule < 1.0
+        why = self.abstain_rules(q, best, best_dense, short, lex_p, terms, coverage=not weighed)
         if why is not None or du is None or model is None:
             return why
         if bool(q.intents) and self.index.units.kind[best] in q.intents:
             return None  # a byline answers 筆者は誰か however little it resembles the question
-        return model.why(self.evidence(q, best, du, short, terms), self.fact_name(q))
+        ev = self.evidence(q, best, du, short, terms)
+        if weighed and model.probability(ev) < model.overrule:
+            why = self.abstain_rules(q, best, best_dense, short, lex_p, terms)  # the coverage rule, where it holds
+        return why or model.why(ev, self.fact_name(q))
 
     @staticmethod
     def fact_name(q: Question) -> str:
@@ -750,7 +762,40 @@ class Retriever:
             second = (float("nan"), float("nan"))
         return Evidence(dense=float(du[best]), dense_z=dense_z, top_z=top_z, coverage=coverage,
                         known=known, missing_fact=missing, lead=lead(du), second=second[0], second_top=second[1],
+                        **pair_evidence(self.holdings(q, best)),
                         **term_evidence(self.terms(q, best) if terms is None else terms))  # type: ignore[arg-type]
+
+    def holdings(self, q: Question, best: int) -> list[Holding]:
+        """Where each of the question's terms occurs (:func:`pair_evidence`): a Japanese content
+        word or name (its run of anchors), an English term by any of its bridged readings; the
+        passages holding one are read off the BM25 postings, so no passage text is scanned."""
+        ix = self.index
+        lexical = ix.passage_lexical
+        n = max(lexical.size, 1)
+        top = float(np.log(1 + (n + 0.5) / 0.5))
+        doc = ix.units.doc[best]
+        window = frozenset().union(*(ix.units.tokens[u] for u in (best - 1, best, best + 1)
+                                     if 0 <= u < len(ix.units.text) and ix.units.doc[u] == doc))
+        if q.bridged is not None:
+            forms = [(any(w in q.anchors for w in t.english.split()), tuple(alt for alt, _ in t.alternatives))
+                     for t in q.bridged]
+        elif q.language == "ja":
+            runs = anchor_runs(q)
+            forms = [(False, ((t,),)) for t in sorted(q.content - q.anchors)] + [(True, (run,)) for run in runs]
+        else:
+            return []
+        words = [m.token() for m in self.morphemes(ix.units.text[best])]
+        out = []
+        for anchor, alts in forms:
+            mask = np.zeros(lexical.size, dtype=bool)
+            for alt in alts:
+                mask |= np.logical_and.reduce([lexical.holders(x) for x in alt])
+            df = int(mask.sum())
+            said = {x for alt in alts for x in alt}
+            out.append(Holding(float(np.log(1 + (n - df + 0.5) / (df + 0.5))) / top, anchor, mask,
+                               any(all(x in window for x in alt) for alt in alts),
+                               tuple(i for i, w in enumerate(words) if w and w in said)))
+        return out
 
     def terms(self, q: Question, best: int) -> list[Term]:
         """The question's content words (Japanese) or bridged terms (English), each with its
@@ -831,9 +876,11 @@ class Retriever:
                     bool(alts) or (bool(words) and all(any(f in dictionary for f in fs) for fs in forms)))
 
     def abstain_rules(self, q: Question, best: int, best_dense: float, short: ShortAnswer | None,
-                      lex_p: np.ndarray | None, terms: Sequence[Term] | None = None) -> str | None:
+                      lex_p: np.ndarray | None, terms: Sequence[Term] | None = None,
+                      coverage: bool = True) -> str | None:
         """Why the best sentence is no answer by the hand-set rules, or None (``terms``: as
-        for :meth:`evidence`)."""
+        for :meth:`evidence`; ``coverage`` False: without the rule on a Japanese question's
+        coverage alone, which :meth:`abstain` then weighs with the model)."""
         st = self.settings
         # No evidence at all: nothing lexical on a lexical-only index, or a question with
         # no letters or digits (？？？, emoji) whose embedding means nothing.
@@ -859,13 +906,13 @@ class Retriever:
             return self._abstain_bridged(q, best, missing_fact, fact, terms)
         if q.language != "ja":
             return None
-        coverage = self._window_coverage(q, best)
-        if coverage < st.abstain_coverage:
-            return (f"the best sentence and its neighbours hold {coverage:.0%} of the question's content words "
+        held = self._window_coverage(q, best)
+        if held < st.abstain_coverage and coverage:
+            return (f"the best sentence and its neighbours hold {held:.0%} of the question's content words "
                     f"(idf-weighted; {st.abstain_coverage:.0%} needed)")
-        if missing_fact and coverage < st.abstain_fact_coverage:
+        if missing_fact and held < st.abstain_fact_coverage:
             return (f"the best sentence has no {fact.split(' ', 1)[1]} and it and its neighbours hold "
-                    f"{coverage:.0%} of the question's content words "
+                    f"{held:.0%} of the question's content words "
                     f"({st.abstain_fact_coverage:.0%} needed without one)")
         return None
 
