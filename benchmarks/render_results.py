@@ -514,7 +514,8 @@ def abstain_section(a: dict | None) -> list[str]:
         out.append(f"| {name} | {c.get('role', '–')} | {c['n']} | {c['abstained_rules']} | "
                    f"{c['abstained_with_model']} |")
     out.append("")
-    return out + abstain_thresholds_section(load("abstain_thresholds")) + abstain_scan_section(load("abstain_scan"))
+    return (out + abstain_thresholds_section(load("abstain_thresholds"))
+            + abstain_levers_section(load("abstain_levers")) + abstain_scan_section(load("abstain_scan")))
 
 
 def abstain_thresholds_section(t: dict | None) -> list[str]:
@@ -528,6 +529,38 @@ def abstain_thresholds_section(t: dict | None) -> list[str]:
            f"dev off-topic English abstained (of {t['n']['offtopic-en-dev']}) |", "| --- | --- | --- |"]
     for r in t["rows"]:
         out.append(f"| {r['threshold']:.4f} | {r['a1-en']} | {r['offtopic-en-dev']} |")
+    out.append("")
+    ja = t.get("ja")
+    if not ja:
+        return out
+    overrule, threshold = ja["shipped"]
+    out += [f"Japanese, the same way (shipped: threshold {threshold:.3f}, the coverage rule overruled above "
+            f"{overrule:g}; `THRESHOLD_CAP` and `OVERRULE` in train_abstain.py): JSQuAD false abstentions "
+            f"(of {ja['n']['jsquad-ja']}) / dev off-topic Japanese abstained (of {ja['n']['offtopic-ja-dev']}); "
+            "overrule 1 is the coverage rule always standing.", "",
+            "| overrule | " + " | ".join(f"{t:.3f}" for t in dict.fromkeys(r["threshold"] for r in ja["rows"])) + " |",
+            "| --- |" + " --- |" * len(dict.fromkeys(r["threshold"] for r in ja["rows"]))]
+    for overrule in dict.fromkeys(r["overrule"] for r in ja["rows"]):
+        cells = [f"{r['jsquad-ja']} / {r['offtopic-ja-dev']}" for r in ja["rows"] if r["overrule"] == overrule]
+        out.append(f"| {overrule:g} | " + " | ".join(cells) + " |")
+    out.append("")
+    return out
+
+
+def abstain_levers_section(lv: dict | None) -> list[str]:
+    """The abstain model's levers at equal false abstentions (benchmarks/abstain_levers.py)."""
+    if not lv:
+        return []
+    out = ["Levers compared at equal false abstentions (`python benchmarks/abstain_levers.py`; dev sets only, "
+           "whole JSQuAD index; each model fitted as train_abstain.py fits it and judging only questions it did "
+           "not see: JSQuAD questions of its left-out fold of articles, off-topic questions of its left-out dev "
+           "file). Each cell: answerable dev questions abstained on (rules and model; Japanese: all 4,442 JSQuAD "
+           "questions, English: a1) → dev off-topic questions abstained, per file (first, dev2, dev3).", "",
+           "| language | model | " + " | ".join(["at the 1st", "2nd", "3rd", "4th budget"]) + " |",
+           "| --- | --- | --- | --- | --- | --- |"]
+    for r in lv["rows"]:
+        cells = [f"{f['false']} → {f['offtopic']}/{f['of']} ({', '.join(map(str, f['by_file']))})" for f in r["at"]]
+        out.append(f"| {r['lang']} | {r['model']} | " + " | ".join(cells) + " |")
     out.append("")
     return out
 

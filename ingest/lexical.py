@@ -152,14 +152,6 @@ class LexicalIndex:
             np.add.at(out, self.indices[lo:hi], self.data[lo:hi])
         return out
 
-    def holders(self, token: str) -> np.ndarray:
-        """Whether each document holds ``token`` (bool, one per document), from its postings."""
-        out = np.zeros(self.size, dtype=bool)
-        t = self.vocab.get(token)
-        if t is not None:
-            out[self.indices[self.indptr[t]:self.indptr[t + 1]]] = True
-        return out
-
     def document_frequency(self, token: str) -> int:
         t = self.vocab.get(token)
         return 0 if t is None else int(self.indptr[t + 1] - self.indptr[t])

@@ -33,8 +33,7 @@ WEIGHTS = Path(__file__).with_name("abstain.json")
 # What is known about the best sentence and the question, by name (Evidence's fields).
 EVIDENCE = ("dense", "dense_z", "top_z", "coverage", "known", "missing_fact",
             "passage_coverage", "anchor_coverage", "absent", "held_rare", "lead", "second", "second_top",
-            "unplaced", "together", "pair", "pair_anchor", "pair_window", "gap")
-GAP_CAP = 20  # words; two terms this far apart in one sentence are hardly one statement
+            "unplaced")
 LEAD_OVER = 10  # the best sentence's lead is measured over the 10th most similar
 
 
@@ -87,12 +86,6 @@ class Evidence:
     # Share of the names that neither the dictionary nor the indexed documents can place: no
     # evidence either way (English: "arrhenius", said アレニウス in a passage the bridge never heard).
     unplaced: float = 0.0
-    # Whether the question's terms occur together anywhere (:func:`pair_evidence`; defaults: they do).
-    together: float = 1.0  # the most any one passage holds of the question's terms (rarity-weighted share)
-    pair: float = 1.0  # one passage holds both of the question's two rarest terms
-    pair_anchor: float = 1.0  # one passage holds its rarest name and its rarest other word
-    pair_window: float = 1.0  # the best sentence with its neighbours holds both rarest terms
-    gap: float = 0.0  # words between the two rarest question terms the best sentence holds (GAP_CAP: not two)
     word: str = ""  # the name an abstention points to: absent from the corpus, or from the passage
 
     def vector(self, names: tuple[str, ...]) -> np.ndarray:
@@ -140,50 +133,6 @@ def term_evidence(terms: Sequence[Term]) -> dict[str, float | str]:
         "held_rare": max((t.rarity for t in terms if t.in_sentence), default=0.0) if terms else 1.0,
         "word": (absent or unheld or [Term("", 0.0, False, False, False, False)])[0].text,
     }
-
-
-@dataclass(frozen=True)
-class Holding:
-    """Where one term of a question occurs: which passages hold it, and whether the best
-    sentence or a sentence either side of it does."""
-
-    rarity: float
-    anchor: bool
-    passages: np.ndarray  # bool, one per passage
-    in_window: bool
-    at: tuple[int, ...] = ()  # where the best sentence says it, in words from its start
-
-
-def pair_evidence(held: Sequence[Holding]) -> dict[str, float]:
-    """Whether the question's terms are found together, the fields ``together``, ``pair``,
-    ``pair_anchor`` and ``pair_window`` of :class:`Evidence`.
-
-    An off-topic question often finds each of its words somewhere, never two in one place.
-    Asked 富士山の標高は何メートルか of JSQuAD, 富士山 is in the Kyōhō era's article and 標高 in
-    Portugal's (Pico's height), but no paragraph holds both; asked 富士山はいつ噴火したか, a
-    paragraph that answers holds 富士山 with 噴火. The two rarest terms say most: 標高 and 富士山
-    rather than メートル. A question of fewer than two terms the corpus holds has no pair:
-    nothing against it.
-    """
-    if not held:
-        return {}
-    total = sum(h.rarity for h in held) or 1.0
-    weighted = sum(h.rarity * h.passages.astype(np.float64) for h in held)
-    # Pairs are of terms the corpus holds: one it lacks is ``absent`` or ``known``'s evidence.
-    found = [h for h in held if h.passages.any()]
-    rarest = sorted(found, key=lambda h: -h.rarity)[:2]
-    anchor = max((h for h in found if h.anchor), key=lambda h: h.rarity, default=None)
-    other = max((h for h in found if not h.anchor), key=lambda h: h.rarity, default=None)
-    named = [anchor, other] if anchor is not None and other is not None else rarest
-
-    def together_in(pair: Sequence[Holding]) -> float:
-        return float(np.logical_and.reduce([h.passages for h in pair]).any()) if len(pair) == 2 else 1.0
-
-    said = sorted((h for h in held if h.at), key=lambda h: -h.rarity)[:2]
-    gap = min((abs(i - j) - 1 for i in said[0].at for j in said[1].at), default=GAP_CAP) if len(said) == 2 else GAP_CAP
-    return {"together": float(np.max(weighted)) / total, "pair": together_in(rarest), "gap": float(min(gap, GAP_CAP)),
-            "pair_anchor": together_in(named),
-            "pair_window": float(all(h.in_window for h in rarest)) if len(rarest) == 2 else 1.0}
 
 
 def lead(du: np.ndarray) -> float:

@@ -31,7 +31,7 @@ from ingest.manifest import check_tokenizer
 from ingest.tokens import Morpheme, Tokenizer, analyse
 from ingest.use_vectors import one_blas_thread, question_similarities
 
-from .abstain import Evidence, Holding, Term, lead, models, pair_evidence, standing, states_number, term_evidence
+from .abstain import Evidence, Term, lead, models, standing, states_number, term_evidence
 from .alignment import ECHO_FEATURES, Echo, Paired
 from .confidence import (
     AGREEMENT_SENTENCES,
@@ -704,10 +704,11 @@ class Retriever:
         Where the model says so (its ``overrule``), the coverage rule is its evidence rather
         than a verdict: a Japanese question whose sentence and neighbours hold under a fifth
         of its words is abstained on only when the model, too, finds an answer unlikely. Its
-        words are often said otherwise in an answering passage (# 国際連合 asked, 国連 written),
-        and the rule cost JSQuAD 21 of its 4,442 answerable questions where the model, given
-        that share of the false-abstention budget, catches more off-topic questions
-        (benchmarks/abstain_levers.py)."""
+        words are often said otherwise in an answering passage (# 国際連合 asked, 国連 written).
+        On JSQuAD's 4,442 answerable questions the rules' false abstentions fell from 21 to 14
+        that way, and the budget freed let the model catch 91 of the 112 dev off-topic questions
+        where it caught 87, for 31 false abstentions in all where there were 32
+        (benchmarks/abstain_levers.py, abstain_thresholds.py)."""
         # An English question's terms against the best sentence are read by a rule (the
         # absent names) and by the model: worked out once, here, for both.
         terms = self.terms(q, best) if q.bridged is not None else None
@@ -762,40 +763,7 @@ class Retriever:
             second = (float("nan"), float("nan"))
         return Evidence(dense=float(du[best]), dense_z=dense_z, top_z=top_z, coverage=coverage,
                         known=known, missing_fact=missing, lead=lead(du), second=second[0], second_top=second[1],
-                        **pair_evidence(self.holdings(q, best)),
                         **term_evidence(self.terms(q, best) if terms is None else terms))  # type: ignore[arg-type]
-
-    def holdings(self, q: Question, best: int) -> list[Holding]:
-        """Where each of the question's terms occurs (:func:`pair_evidence`): a Japanese content
-        word or name (its run of anchors), an English term by any of its bridged readings; the
-        passages holding one are read off the BM25 postings, so no passage text is scanned."""
-        ix = self.index
-        lexical = ix.passage_lexical
-        n = max(lexical.size, 1)
-        top = float(np.log(1 + (n + 0.5) / 0.5))
-        doc = ix.units.doc[best]
-        window = frozenset().union(*(ix.units.tokens[u] for u in (best - 1, best, best + 1)
-                                     if 0 <= u < len(ix.units.text) and ix.units.doc[u] == doc))
-        if q.bridged is not None:
-            forms = [(any(w in q.anchors for w in t.english.split()), tuple(alt for alt, _ in t.alternatives))
-                     for t in q.bridged]
-        elif q.language == "ja":
-            runs = anchor_runs(q)
-            forms = [(False, ((t,),)) for t in sorted(q.content - q.anchors)] + [(True, (run,)) for run in runs]
-        else:
-            return []
-        words = [m.token() for m in self.morphemes(ix.units.text[best])]
-        out = []
-        for anchor, alts in forms:
-            mask = np.zeros(lexical.size, dtype=bool)
-            for alt in alts:
-                mask |= np.logical_and.reduce([lexical.holders(x) for x in alt])
-            df = int(mask.sum())
-            said = {x for alt in alts for x in alt}
-            out.append(Holding(float(np.log(1 + (n - df + 0.5) / (df + 0.5))) / top, anchor, mask,
-                               any(all(x in window for x in alt) for alt in alts),
-                               tuple(i for i, w in enumerate(words) if w and w in said)))
-        return out
 
     def terms(self, q: Question, best: int) -> list[Term]:
         """The question's content words (Japanese) or bridged terms (English), each with its

@@ -12,6 +12,7 @@ from retriever.abstain import (
     Evidence,
     Term,
     lead,
+    model_from,
     models,
     standing,
     states_number,
@@ -239,6 +240,40 @@ OFF_TOPIC_JA = ["オーストラリアの首都はどこですか？", "ラグ�
 def test_japanese_off_topic_abstains_by_coverage(report_retriever: Retriever, question: str) -> None:
     a = report_retriever.ask(question)
     assert a.abstained and a.why is not None and "its neighbours hold" in a.why
+
+
+def sure(logit: float, overrule: float) -> AbstainModel:
+    """A model of one probability whatever the evidence (the logistic of ``logit``)."""
+    return AbstainModel(features=("coverage",), mean=(0.0,), scale=(1.0,), coef=(0.0,), intercept=logit,
+                        threshold=0.2, overrule=overrule)
+
+
+# (model's logit, its overrule, question, abstains, words the why holds): the coverage rule
+# stands where the model is not sure of an answer (p 0.007 under 0.5) or never overrules
+# (1.0), and gives way where it is (p 0.993); the fact rule (何発, no number of 発) always stands.
+OVERRULE_CASES = [(5.0, 0.5, OFF_TOPIC_JA[0], False, None),
+                  (5.0, 1.0, OFF_TOPIC_JA[0], True, "its neighbours hold"),
+                  (-5.0, 0.5, OFF_TOPIC_JA[0], True, "its neighbours hold"),
+                  (5.0, 0.5, "中国が現在保有している核弾頭は何発か", True, "no number of 発")]
+
+
+@pytest.mark.parametrize(("logit", "overrule", "question", "abstains", "words"), OVERRULE_CASES)
+def test_the_model_overrules_the_coverage_rule_only_when_sure(report_retriever: Retriever,
+                                                              monkeypatch: pytest.MonkeyPatch, logit: float,
+                                                              overrule: float, question: str, abstains: bool,
+                                                              words: str | None) -> None:
+    monkeypatch.setattr("retriever.retriever.models", lambda: {"ja": sure(logit, overrule)})
+    a = report_retriever.ask(question)
+    assert a.abstained == abstains
+    if words is not None:
+        assert a.why is not None and words in a.why
+
+
+def test_model_from_reads_the_overrule() -> None:
+    d = {"features": ["coverage"], "mean": [0.5], "scale": [0.2], "coef": [1.0], "intercept": 0.0, "threshold": 0.1}
+    assert model_from(d).overrule == 1.0  # a model without one leaves the rules standing
+    assert model_from({**d, "overrule": 0.1}).overrule == 0.1
+    assert models()["ja"].overrule < 1.0
 
 
 def test_window_coverage_holds_at_least_the_sentences(report_retriever: Retriever) -> None:
