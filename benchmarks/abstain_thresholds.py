@@ -27,7 +27,7 @@ from retriever.question import Question
 
 DATA = ROOT / "benchmarks" / "data"
 # Japanese: the threshold with the probability above which the coverage rule is overruled (1: never).
-JA_THRESHOLDS = (0.02, 0.025, 0.03, 0.035, 0.04, 0.045, 0.05, 0.06)
+JA_THRESHOLDS = (0.02, 0.025, 0.03, 0.035, 0.0375, 0.04, 0.0425, 0.045, 0.05, 0.06)
 JA_OVERRULES = (1.0, 0.3, 0.2, 0.1, 0.07, 0.05)
 THRESHOLDS = (0.005, 0.0075, 0.01, 0.0125, 0.015, 0.0175, 0.02, 0.0225, 0.025, 0.03, 0.035, 0.04, 0.05)
 

@@ -536,11 +536,11 @@ def abstain_thresholds_section(t: dict | None) -> list[str]:
     if not ja:
         return out
     overrule, threshold = ja["shipped"]
-    out += [f"Japanese, the same way (shipped: threshold {threshold:.3f}, the coverage rule overruled above "
+    out += [f"Japanese, the same way (shipped: threshold {threshold:g}, the coverage rule overruled above "
             f"{overrule:g}; `THRESHOLD_CAP` and `OVERRULE` in train_abstain.py): JSQuAD false abstentions "
             f"(of {ja['n']['jsquad-ja']}) / dev off-topic Japanese abstained (of {ja['n']['offtopic-ja-dev']}); "
             "overrule 1 is the coverage rule always standing.", "",
-            "| overrule | " + " | ".join(f"{t:.3f}" for t in dict.fromkeys(r["threshold"] for r in ja["rows"])) + " |",
+            "| overrule | " + " | ".join(f"{t:g}" for t in dict.fromkeys(r["threshold"] for r in ja["rows"])) + " |",
             "| --- |" + " --- |" * len(dict.fromkeys(r["threshold"] for r in ja["rows"]))]
     for overrule in dict.fromkeys(r["overrule"] for r in ja["rows"]):
         cells = [f"{r['jsquad-ja']} / {r['offtopic-ja-dev']}" for r in ja["rows"] if r["overrule"] == overrule]
@@ -557,7 +557,8 @@ def abstain_levers_section(lv: dict | None) -> list[str]:
            "whole JSQuAD index; each model fitted as train_abstain.py fits it and judging only questions it did "
            "not see: JSQuAD questions of its left-out fold of articles, off-topic questions of its left-out dev "
            "file). Each cell: answerable dev questions abstained on (rules and model; Japanese: all 4,442 JSQuAD "
-           "questions, English: a1) → dev off-topic questions abstained, per file (first, dev2, dev3).", "",
+           "questions, English: a1) → dev off-topic questions abstained, per file (first, dev2, dev3). Measured "
+           "on main 164ad82, before the answer sentence's re-ranking (651d420) moved the evidence.", "",
            "| language | model | " + " | ".join(["at the 1st", "2nd", "3rd", "4th budget"]) + " |",
            "| --- | --- | --- | --- | --- | --- |"]
     for r in lv["rows"]:
