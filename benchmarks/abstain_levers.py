@@ -19,7 +19,7 @@ unanswerable questions made by swapping a question's name for another article's
 (:func:`swapped`), the model without the rules, and the coverage rule overruled by the model
 above a probability (AbstainModel.overrule). (Pair evidence — whether one passage, or the
 best sentence's window, holds the question's two rarest terms, and how far apart the best
-sentence says them — was measured by this script at commit 324e93f and gave nothing.)
+sentence says them — was measured by this script at commit 0ba2c2c and gave nothing.)
 """
 
 from __future__ import annotations
