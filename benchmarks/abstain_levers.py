@@ -12,8 +12,6 @@ dev3: the file, not single questions, is held out, so a model cannot learn one f
 asking). On the whole index the threshold is then set where the answerable dev questions (all
 4,442 Japanese JSQuAD questions; the 287 English a1 questions) are abstained on a given number
 of times, rules included, and the off-topic questions abstained at that threshold are counted.
-(The table in RESULTS.md was measured on main 164ad82, before the answer sentence's re-ranking
-landed; abstain_thresholds.py has the whole-index figures after it.)
 Levers: the logistic model, boosted trees (LightGBM, small, monotone where the sign is known),
 unanswerable questions made by swapping a question's name for another article's
 (:func:`swapped`), the model without the rules, and the coverage rule overruled by the model

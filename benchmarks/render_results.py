@@ -557,8 +557,7 @@ def abstain_levers_section(lv: dict | None) -> list[str]:
            "whole JSQuAD index; each model fitted as train_abstain.py fits it and judging only questions it did "
            "not see: JSQuAD questions of its left-out fold of articles, off-topic questions of its left-out dev "
            "file). Each cell: answerable dev questions abstained on (rules and model; Japanese: all 4,442 JSQuAD "
-           "questions, English: a1) → dev off-topic questions abstained, per file (first, dev2, dev3). Measured "
-           "on main 164ad82, before the answer sentence's re-ranking (651d420) moved the evidence.", "",
+           "questions, English: a1) → dev off-topic questions abstained, per file (first, dev2, dev3).", "",
            "| language | model | " + " | ".join(["at the 1st", "2nd", "3rd", "4th budget"]) + " |",
            "| --- | --- | --- | --- | --- | --- |"]
     for r in lv["rows"]:

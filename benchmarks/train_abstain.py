@@ -85,10 +85,10 @@ BUDGET = {"en": 0.025, "ja": 0.018}
 # standing: 87 off-topic) and catches 88.
 THRESHOLD_CAP = {"en": 0.0125, "ja": 0.0375}
 # Above this probability the model overrules the coverage rule (AbstainModel.overrule). Out of
-# fold (benchmarks/abstain_levers.py: each dev off-topic file left out in turn), at 32 false
-# abstentions among the 4,442 JSQuAD questions the Japanese model caught 80 of the 112 dev
-# off-topic questions with the rule standing, 89 overruling it above 0.1 (90 above 0.05, 89 at
-# 0.2-0.3, 83 at 0.5), 93 with no rules at all; no rules at all let the report's unanswerable
+# fold (benchmarks/abstain_levers.py: each dev off-topic file left out in turn; main d6ffcc1),
+# at 32 false abstentions among the 4,442 JSQuAD questions the Japanese model caught 78 of the
+# 112 dev off-topic questions with the rule standing, 86 overruling it above 0.1 (85 above 0.05,
+# 84 at 0.2-0.3, 83 at 0.5), 88 with no rules at all; no rules at all let the report's unanswerable
 # 中国が現在保有している核弾頭は何発か through (the fact rule's, p 0.86), which the overrule keeps.
 # English has no coverage rule of this kind (its bridged coverage rule is off).
 OVERRULE = {"ja": 0.1}
