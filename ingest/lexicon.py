@@ -205,7 +205,7 @@ def english_forms(word: str) -> list[str]:
         stem = word[:-2]
         out += [stem[:-1] + "y"] if stem.endswith("i") else []
         out += [stem[:-1]] if len(stem) > 2 and stem[-1] == stem[-2] else []  # stopped -> stop
-        out += [stem, word[:-1]]  # founded -> found; used -> use
+        out += [stem, word[:-1]]  # founded -> found; raised -> raise ("used" is too short: IRREGULAR)
     if n > 5 and word.endswith("ing"):
         stem = word[:-3]
         out += [stem[:-1]] if stem[-1] == stem[-2] else []  # running -> run

@@ -270,7 +270,8 @@ class Scope:
 
 @dataclass(frozen=True)
 class Ranking:
-    """Candidate sentences (units) with their SENTENCE_FEATURES and scores, and the units best first."""
+    """Candidate sentences (units) with their SENTENCE_FEATURES and scores, and the units best first
+    (by score, unless the second stage put another of the best few first: Retriever.rerank)."""
 
     cand: list[int]
     x: np.ndarray
@@ -437,8 +438,8 @@ class Retriever:
 
     def _answer(self, question: str, du: np.ndarray | None, dp: np.ndarray | None, k: int,
                 scope: Scope | None = None) -> Answer:
-        """One question, step by step: analyse -> fuse -> candidates -> rank_sentences -> cite -> short
-        -> abstain."""
+        """One question, step by step: analyse -> fuse -> candidates -> rank_sentences -> rerank ->
+        short -> cite -> abstain."""
         q = self.analyse(question)
         t0 = time.perf_counter()
         searched = len(self.index.passages) if scope is None else int(scope.passages.sum())
@@ -606,9 +607,10 @@ class Retriever:
     def rerank(self, q: Question, ranking: Ranking) -> Ranking:
         """``ranking`` with the best of its best RERANK_SENTENCES candidates by the calibration's
         second stage first (Calibration.rerank; Japanese questions: it learned from them), or
-        as it is. The linear ranker adds up its features; the trees read them
-        together, with how each candidate stands against the others and whether it leaves the
-        answer to its document's topic (JSQuAD, held out by article: benchmarks/train_confidence.py)."""
+        as it is (``Settings.rerank`` False: always). The linear ranker adds up its features; the
+        trees read them together, with how each candidate stands against the others and whether
+        it leaves the answer to its document's topic (JSQuAD, held out by article:
+        benchmarks/train_confidence.py)."""
         model = self.calibration.rerank
         if model is None or not self.settings.rerank or q.language != "ja" or len(ranking.cand) < 2:
             return ranking
