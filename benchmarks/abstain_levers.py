@@ -27,7 +27,7 @@ import functools
 import json
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from cached_index import cached_index
@@ -44,6 +44,7 @@ from train_abstain import (
     fit_logistic,
     hash_fold,
     matrix,
+    ruled,
 )
 
 from retriever.abstain import EVIDENCE
@@ -57,6 +58,10 @@ AT = {"en": (2, 3, 5, 8), "ja": (21, 26, 32, 40)}
 SIGN = {"dense": 1, "dense_z": 1, "top_z": 1, "coverage": 1, "passage_coverage": 1, "anchor_coverage": 1,
         "absent": -1, "second": 1, "second_top": 1}
 OVERRULES = (0.05, 0.1, 0.2, 0.3, 0.5)
+# A fitted model: the probability of an answer for each row of evidence; and what fits one on
+# (rows, features, row weights).
+Predict = Callable[[list[dict]], np.ndarray]
+Fit = Callable[[list[dict], tuple[str, ...], np.ndarray], Predict]
 _NAME = re.compile(r"(?<=\s)[A-Z][\w'’.-]*(?:\s+(?:of\s+|de\s+|the\s+)?[A-Z][\w'’.-]*)*")
 
 
@@ -67,6 +72,7 @@ def offtopic_file(lang: str) -> dict[str, int]:
 
 
 def fold_of(row: dict, files: dict[str, int]) -> int:
+    """The fold a row is judged in: its dev file's for an off-topic question, its article's else."""
     return files[row["question"]] if row["offtopic"] else hash_fold(row["article"])
 
 
@@ -104,6 +110,7 @@ def name_spans(r: Recorder, lang: str, question: str) -> list[tuple[int, int]]:
 
 
 def record(r: Recorder, asked: Sequence[tuple[str, str, int]], offtopic: bool = False) -> list[dict]:
+    """Each (language, question, article) asked, with the evidence and rules' verdict recorded."""
     rows = []
     for start in range(0, len(asked), 200):
         chunk = asked[start:start + 200]
@@ -134,7 +141,8 @@ def collect_more(refresh: bool) -> tuple[list[dict], list[dict]]:
     return swaps, whole
 
 
-def logistic(train: list[dict], features: tuple[str, ...], weight: np.ndarray):
+def logistic(train: list[dict], features: tuple[str, ...], weight: np.ndarray) -> Predict:
+    """The abstain model as train_abstain.py fits it (standardised evidence, L2 logistic)."""
     x, y = matrix(train, features), np.array([r["answerable"] for r in train], float)
     mean, scale = x.mean(0), x.std(0) + 1e-9
     coef, b = fit_logistic((x - mean) / scale, y, weight)
@@ -142,7 +150,8 @@ def logistic(train: list[dict], features: tuple[str, ...], weight: np.ndarray):
 
 
 def trees(train: list[dict], features: tuple[str, ...], weight: np.ndarray, leaves: int = 4,
-          rounds: int = 150, min_leaf: int = 40):
+          rounds: int = 150, min_leaf: int = 40) -> Predict:
+    """Boosted trees (LightGBM, the bench extra) on the same evidence, monotone where SIGN says."""
     import lightgbm
     x, y = matrix(train, features), np.array([r["answerable"] for r in train], float)
     params = {"objective": "binary", "num_leaves": leaves, "learning_rate": 0.05, "min_data_in_leaf": min_leaf,
@@ -150,11 +159,13 @@ def trees(train: list[dict], features: tuple[str, ...], weight: np.ndarray, leav
               "monotone_constraints": [SIGN.get(n, 0) for n in features], "verbose": -1, "seed": 14,
               "num_threads": 1}
     booster = lightgbm.train(params, lightgbm.Dataset(x, y, weight=weight), rounds)
-    return lambda rows: booster.predict(matrix(rows, features))
+    return lambda rows: np.asarray(booster.predict(matrix(rows, features)))
 
 
-def out_of_fold(train: list[dict], whole: list[dict], files: dict[str, int], make, features,
-                made: float = 1.0) -> np.ndarray:
+def out_of_fold(train: list[dict], whole: list[dict], files: dict[str, int], make: Fit,
+                features: tuple[str, ...], made: float = 1.0) -> np.ndarray:
+    """Each ``whole`` row's probability by the model ``make`` fits on the ``train`` rows of the
+    other folds (``made``: the weight of the swapped questions among them)."""
     tf = np.array([fold_of(r, files) for r in train])
     wf = np.array([fold_of(r, files) for r in whole])
     w = np.array([OFFTOPIC_WEIGHT[train[0]["lang"]] if r["offtopic"] else made if r.get("made") else 1.0
@@ -173,9 +184,7 @@ def at_budgets(lang: str, whole: list[dict], p: np.ndarray, files: dict[str, int
     """Off-topic abstained (per dev file) at each count of answerable dev questions abstained on
     (``alone``: by the model without the rules; ``overrule``: the coverage rule's abstentions
     stand only below this probability, as AbstainModel.overrule has it)."""
-    firm = np.array([r["rules"] and not r["coverage_rule"] and not alone for r in whole])
-    soft = np.array([r["coverage_rule"] and not alone for r in whole])
-    rules = firm | (soft & (p < overrule))
+    rules = ruled(whole, p, overrule) & (not alone)
     free = np.array([r["byline"] for r in whole])
     pos = np.array([r["answerable"] for r in whole])
     off = np.array([r["offtopic"] for r in whole])
@@ -193,6 +202,7 @@ def at_budgets(lang: str, whole: list[dict], p: np.ndarray, files: dict[str, int
 
 
 def report(results: list[dict], lang: str, name: str, features: tuple[str, ...], figures: list[dict]) -> None:
+    """Print one lever's row and keep it for the JSON."""
     print(lang, f"{name:30}", " · ".join(f"{f['false']}: {f['offtopic']}/{f['of']} {f['by_file']}"
                                          for f in figures), flush=True)
     results.append({"lang": lang, "model": name, "features": list(features), "at": figures})
@@ -204,7 +214,7 @@ def main() -> None:
     args = ap.parse_args()
     base = collect(False)
     swaps, whole = collect_more(args.refresh)
-    results = []
+    results: list[dict] = []
     for lang in ("en", "ja"):
         files = offtopic_file(lang)
         train = [r for r in base if r["lang"] == lang]
