@@ -123,6 +123,9 @@ class Asked:
     wh_end: int = -1
     head: str | None = None  # 何気団 -> 気団: the answer ends with it (小笠原気団)
     granularity: str | None = None  # 何年 -> year: 2010年, not 2010年9月4日; 何年代 -> decade: 1990年代
+    # The kind is only implied by the noun a question without a wh-word ends with (首都は -> a
+    # place; retriever.short.implied), so a term may answer it too: ヴィエンチャン is no place to MeCab.
+    loose: bool = False
 
 
 @dataclass(frozen=True)

@@ -39,13 +39,15 @@ from .english import echoed, question_words
 from .question import DATE, DESCRIPTION, FACT_KINDS, ORG, PERSON, PLACE, QUANTITY, TERM, Asked, Question
 
 __all__ = ["DATE", "DESCRIPTION", "FACT_KINDS", "FEATURES", "HEURISTIC", "ORG", "PERSON", "PLACE", "QUANTITY",
-           "TERM", "Asked", "Candidate", "best_span", "candidates", "echo", "first_candidates", "ranked", "rankers",
+           "TERM", "Asked", "Candidate", "best_span", "candidates", "echo", "first_candidates", "implied", "ranked",
+           "rankers",
            "scored_candidates", "short_answer", "weights"]
 
 _ORDINAL = re.compile(r"第[0-9０-９一二三四五六七八九十百]+[回期次代条章位番号]?[一-龥ァ-ヺー]{0,6}")
 # 略称は / abbreviation: the answer is a short form (UNTAG, RKB), in capitals or in brackets.
 _ABBREVIATION = re.compile(r"略称|略して|略語|頭文字|abbreviat|acronym", re.I)
-_NAMING = re.compile(r"何と(?:呼|言|い)|何という|名称|名前|タイトル|題名|書名|曲名|called|named|\bname\b|title")
+_NAMING = re.compile(r"(?:何|なん)と(?:呼|言|い)|(?:何|なん)という|名称|名前|タイトル|題名|書名|曲名|"
+                     r"called|named|\bname\b|title")
 
 
 def _same_counter(a: str, b: str) -> bool:
@@ -164,6 +166,7 @@ def _numbers(text: str) -> list[Candidate]:
         if m[0].endswith("年") and folded.startswith("代", m.end()):
             ds, de = span(m.start(), m.end() + 1)
             out.append(Candidate(ds, de, text[ds:de], DATE))
+        out.extend(_with_era(text, folded, m, span))
     date_starts = [a for a, _ in dates]  # in order, and no two overlap (one finditer)
     for m in _QUANTITY.finditer(folded):
         s, e = span(*m.span())
@@ -173,6 +176,27 @@ def _numbers(text: str) -> list[Candidate]:
         out.append(Candidate(s, e, text[s:e], QUANTITY, m["counter"]))
         if s and text[s - 1] == "第":  # 第9位 as the text says it, for 世界何位 (and 9位 beside it)
             out.append(Candidate(s - 1, e, text[s - 1:e], QUANTITY, m["counter"]))
+    return out
+
+
+# A year with its era name in brackets after it: 1962年[（昭和37年）].
+_ERA_ASIDE = re.compile(r"[（(](?:明治|大正|昭和|平成|令和)[0-9０-９元一二三四五六七八九十]{1,3}年[）)]")
+_MONTH_DAY = re.compile(r"[0-9０-９]{1,2}月(?:[0-9０-９]{1,2}日)?")
+
+
+def _with_era(text: str, folded: str, m: re.Match[str], span: Callable[[int, int], tuple[int, int]]
+              ) -> list[Candidate]:
+    """A year and the era name the source gives it in brackets, as one date, with the month and
+    day that go on after the bracket: 1945年（昭和20年）10月15日 is one date, and the answer to
+    治安維持法が廃止された日はいつ, where the pattern found 1945年, 昭和20年 and 10月15日 apart."""
+    aside = _ERA_ASIDE.match(folded, m.end()) if m[0].endswith("年") else None
+    if aside is None:
+        return []
+    out = [Candidate(*(ab := span(m.start(), aside.end())), text[ab[0]:ab[1]], DATE)]
+    rest = _MONTH_DAY.match(folded, aside.end())
+    if rest is not None:
+        a, b = span(m.start(), rest.end())
+        out.append(Candidate(a, b, text[a:b], DATE))
     return out
 
 
@@ -195,7 +219,9 @@ def _dates_and_quantities(s: _Sentence, found: list[Candidate]) -> list[Candidat
 # A number as written, with its separators and multipliers: 1,447, 39.3, 55万, 3億5000万.
 _NUMBER = re.compile(r"(?<![0-9０-９.,．，])[0-9０-９][0-9０-９,，.．]*(?:[万億兆][0-9０-９,，.．]*)*")
 # Units MeCab does not call counters: 1,447[m], 39.3[℃].
-_UNITS = frozenset({"m", "km", "cm", "mm", "kg", "g", "t", "℃", "°C", "%", "％", "ha", "MW", "kW"})
+_UNITS = frozenset({"m", "km", "cm", "mm", "kg", "g", "t", "℃", "°c", "%", "％", "ha", "mw", "kw"})
+# What a Latin unit may go on with: 1万6500m[2] (an area), 300km[/h] (a speed).
+_UNIT_TAIL = re.compile(r"(?:[23²³]|/(?:h|s|km2?|m2?))(?![0-9A-Za-z])")
 # What a date may go on with and still be a date: 11世紀[半ば], 1960年代[後半], 2000年[頃], 2006年[秋].
 _DATE_TAILS = re.compile(r"ごろ|頃|半ば|前半|後半|以降|以前|初頭|末|春|夏|秋|冬")
 
@@ -210,15 +236,21 @@ def _counted(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
     out = []
     for m in _NUMBER.finditer(s.text):
         unit = starts.get(m.end())
-        if unit is None or not ("助数詞" in unit.pos or unit.surface in _UNITS) \
+        # Units are matched whatever their case: 15,000[Km] (as "000Km", a term cut off the number)
+        latin = unit is not None and unit.surface.lower() in _UNITS
+        if unit is None or not ("助数詞" in unit.pos or latin) \
                 or dates.cut_or_equal(m.start(), unit.end) or _holds(dates.spans, m.start(), unit.end):
             continue  # 2023年[10月] is a part of a date, not a number of months
         end = unit.end
         after = starts.get(end)
         if after is not None and after.surface in ("前", "後") and unit.surface in ("年", "世紀"):
             end = after.end  # 35,000年[前]: a time ago is said with its 前
+        tail = _UNIT_TAIL.match(s.text, end) if latin else None
+        end = tail.end() if tail else end
         if (m.start(), end) not in have:
             out.append(Candidate(m.start(), end, s.text[m.start():end], QUANTITY, unit.surface))
+            if m.start() and s.text[m.start() - 1] == "第":  # 第[49条]: the article as the text says it
+                out.append(Candidate(m.start() - 1, end, s.text[m.start() - 1:end], QUANTITY, unit.surface))
     for c in found:
         if c.kind == DATE and not c.sub:
             tail = _DATE_TAILS.match(s.text, c.end)
@@ -316,7 +348,8 @@ def _proper_cores(text: str, run: list[Morpheme], start: int, end: int) -> list[
 
 # A katakana name with its dots and double hyphens: ブトロス・ブトロス＝ガーリ (＝ stopped the
 # name at ブトロス・ブトロス, which was shown as the answer to 『平和への課題』を発表したのはだれ).
-_KATAKANA_NAME = re.compile(r"[ァ-ヺー・＝=]{2,}")
+# A Latin initial between dots is part of the name too: レスター・B・ピアソン, ジョン・D・ロックフェラー.
+_KATAKANA_NAME = re.compile(r"(?:[ァ-ヺー・＝=]|(?<=[・＝=])[A-Z]\.?(?=[・＝=]))+")
 _NAME_JOINS = "・＝="
 
 
@@ -328,6 +361,8 @@ def _katakana_names(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
     run_end = {a: b for a, b, _ in s.runs}
     out = []
     for m in _KATAKANA_NAME.finditer(s.text):
+        if len(m[0]) < 2:
+            continue
         # Not the katakana tail of a longer noun: 軍縮・科学技術[センター]所長 is a title.
         after_kanji = m.start() > 0 and _KANJI_BEFORE.match(s.text[m.start() - 1]) is not None
         if s.text[m.end():m.end() + 4].startswith(_PERSON_SUFFIX) and not after_kanji:
@@ -400,6 +435,18 @@ def _modified_nouns(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
     return out
 
 
+def _teki_compounds(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
+    """Two noun compounds joined by 的 with no な between them, as one term: 絶対主義[的]天皇制,
+    力学[的]エネルギー保存則, 地球化学[的]証拠. MeCab makes 的 a suffix of its own kind, so the
+    noun runs stop at it and offered 天皇制 and 力学 alone for questions whose answer is the
+    whole (32年テーゼで日本の支配構造の主柱とされたのは -> 絶対主義的天皇制)."""
+    runs, text, out = s.runs, s.text, []
+    for (a, b, _), (c, d, _) in itertools.pairwise(runs):
+        if text[b:c] == "的":
+            out.append(Candidate(a, d, text[a:d], TERM))
+    return out
+
+
 def _ordinals(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
     """Ordinal names, for 第何回 questions: 第10回党大会."""
     return [Candidate(m.start(), m.end(), m[0], TERM) for m in _ORDINAL.finditer(s.text)]
@@ -418,6 +465,25 @@ def _pairs(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
         other = whole.get(c.end + 1)
         if other is not None and other.kind == c.kind and s.text[c.end] in "とや、・":
             out.append(Candidate(c.start, other.end, s.text[c.start:other.end], c.kind, joined=True))
+    return out
+
+
+# What makes a quantity a bound or an estimate: 18歳[以上], 200名[弱], 5km[程度], 50日[前後].
+_QUANTITY_TAILS = re.compile(r"以上|以下|未満|弱|強|程度|前後|余り|あまり|近く|ほど|超")
+
+
+def _bounds(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
+    """A quantity (or a range of them) with the word after it that makes it a bound or an
+    estimate, as a candidate beside the bare one (shape "tail"): 日本共産党の中央委員は計何名弱
+    -> 200名弱; 梅雨の期間は -> 40日から50日前後. The source says which it is; the ranker
+    weighs whether answers keep the tail."""
+    out = []
+    for c in found:
+        if c.kind == QUANTITY and not c.sub:
+            tail = _QUANTITY_TAILS.match(s.text, c.end)
+            if tail is not None:
+                out.append(Candidate(c.start, tail.end(), s.text[c.start:tail.end()], QUANTITY, c.counter,
+                                     joined=c.joined, shape="tail"))
     return out
 
 
@@ -493,8 +559,9 @@ _QUOTED_WITH_NOUN = re.compile(r"「[^「」]{1,30}」[ァ-ヺー一-龥]{1,8}")
 # for persons inside, pairs join whole names). The order is also the candidates' order,
 # which decides between equal scores.
 EXTRACTORS: tuple[Callable[[_Sentence, list[Candidate]], list[Candidate]], ...] = (
-    _dates_and_quantities, _bracketed, _compound_nouns, _katakana_names, _no_phrases, _modified_nouns, _ordinals,
-    _quoted_with_noun, _pairs, _ranges, _lists, _loose_lists, _counted, _latin_names)
+    _dates_and_quantities, _bracketed, _compound_nouns, _katakana_names, _no_phrases, _modified_nouns,
+    _teki_compounds, _ordinals, _quoted_with_noun, _pairs, _counted, _ranges, _bounds, _lists, _loose_lists,
+    _latin_names)
 
 
 def candidates(text: str, morphs: Sequence[Morpheme]) -> list[Candidate]:
@@ -532,6 +599,8 @@ def _fit(c: Candidate, asked: Asked, lang: str = "ja") -> float:
         if asked.kind == QUANTITY and asked.counter and not (c.counter and _same_counter(c.counter, asked.counter)):
             return 0.0
         return FIT_SAME_KIND
+    if asked.loose and c.kind == TERM:
+        return FIT_STANDS_IN  # 首都は -> ヴィエンチャン, a term to MeCab
     if asked.kind == TERM:
         return {PLACE: FIT_CLOSE_KIND, ORG: FIT_CLOSE_KIND, PERSON: FIT_PERSON_FOR_TERM,
                 QUANTITY: FIT_NUMBER_FOR_TERM, DATE: FIT_NUMBER_FOR_TERM}.get(c.kind, 0.0)
@@ -619,7 +688,7 @@ def _gap(anchor_starts: Sequence[int], anchor_ends: Sequence[int], start: int, e
 
 # How a phrase candidate was built (Candidate.shape), each a feature: the ranker learns how
 # often each shape answers.
-SHAPES = ("chain", "modified", "list", "clause")
+SHAPES = ("chain", "modified", "list", "clause", "tail")
 # A 何 question's answer is any noun: where it sits weighs more than for いつ, where the
 # kind alone nearly decides. These features get a second weight for term questions.
 TERM_INTERACTIONS = ("log_length", "proximity", "particle_match", "in_slot", "slot_fill", "shared", "kind_match")
@@ -1055,6 +1124,8 @@ def _admitted(c: Candidate, ctx: _Context) -> tuple[float, bool] | None:
         return None  # 何年 asks for 1931年, not 1931年9月 (its year part is a candidate too)
     if asked.head and text.startswith(asked.head, c.end):
         return None  # 小笠原 of 小笠原気団 for 何気団: the answer includes its head
+    if c.kind == QUANTITY and text[c.start - 1:c.start] == "第" and "第何" not in ctx.q.nfkc:
+        return None  # 規律違反の処分は何条か -> 第49条, as the text says it; 49条 is a part (unless asked 第何条)
     cn = normalize(c.text)
     if not cn or cn in ctx.q.normalized:
         return None  # the question already says it
@@ -1336,6 +1407,7 @@ def scored_candidates(q: Question, text: str, morphs: Sequence[Morpheme]) -> lis
     for a 何 question and marked ``fallback``, for the confidence to read."""
     if q.asked.kind == DESCRIPTION:
         return []
+    q = implied(q)
     scored = _scored(q, text, morphs)
     if scored or q.asked.kind not in FACT_KINDS or q.language != "ja":
         return scored
@@ -1344,6 +1416,36 @@ def scored_candidates(q: Question, text: str, morphs: Sequence[Morpheme]) -> lis
     for _, x in scored:
         x[_INDEX["fallback"]] = 1.0
     return scored
+
+
+# A Japanese question with no wh-word names what it asks for by the noun it ends with (a third
+# of JSQuAD's questions: ヨーロッパを脱出した人物は, ルワンダ虐殺が行われた年は): the noun, and
+# the kind it asks for. Nouns of one character must be the whole topic (日本人 is no 人).
+_TOPIC_KINDS = (((("年",), ()), DATE), ((("人",), ("人物",)), PERSON),
+                ((("国", "市"), ("首都", "都市", "場所", "地域")), PLACE),
+                ((("党",), ("政党", "機関", "組織", "団体", "会社", "企業")), ORG))
+
+
+def implied(q: Question) -> Question:
+    """``q`` asking for the kind its last noun names, when it has no wh-word (see _TOPIC_KINDS):
+    交響曲第2番が完成した年は -> a year (1894年, not 1894年9月), 首都は -> a place. The kind
+    is the short answer's alone: retrieval and abstention read the question as asked (a term),
+    and a sentence with nothing of the kind falls back to any term (scored_candidates)."""
+    asked = q.asked
+    if q.language != "ja" or asked.kind != TERM or asked.wh_start != len(q.nfkc):
+        return q
+    # 何 in hiragana is a wh-word too (MeCab reads it as 何): 気流を[なん]というか, 解析は[なに]か.
+    wh = next((m for m in q.morphemes if m.surface in ("なに", "なん") and m.pos.startswith("代名詞")), None)
+    if wh is not None:
+        return replace(q, asked=replace(asked, wh_start=wh.start, wh_end=wh.end))
+    topic = _roles(q).topic
+    for (whole, ends), kind in _TOPIC_KINDS:
+        if topic in whole or (topic.endswith(ends) if ends else False):
+            # A year is a year (a sentence without one falls back to any term); a person, place
+            # or organisation may be a term MeCab does not know as one (loose).
+            return replace(q, asked=replace(asked, kind=kind, granularity="year" if kind == DATE else None,
+                                            loose=kind != DATE))
+    return q
 
 
 def _scored(q: Question, text: str, morphs: Sequence[Morpheme]) -> list[tuple[Candidate, np.ndarray]]:

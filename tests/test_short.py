@@ -123,6 +123,21 @@ CANDIDATE_CASES = [
     # a katakana name across ＝ (ブトロス・ブトロス was shown), and an ordinal as the text says it
     ("『平和への課題』はブトロス・ブトロス＝ガーリが発表した。", "ブトロス・ブトロス＝ガーリ", PERSON, None),
     ("オランダは天然ガスの世界第9位の産出国である。", "第9位", QUANTITY, "位"),
+    # JSQuAD wrong edges (issue 15): a year with its era name in brackets and the day after it
+    ("治安維持法は1945年（昭和20年）10月15日に廃止された。", "1945年（昭和20年）10月15日", DATE, None),
+    ("独習は1962年（昭和37年）に始まった。", "1962年（昭和37年）", DATE, None),
+    # two compounds joined by 的 (天皇制 alone was shown)
+    ("32年テーゼは絶対主義的天皇制を主柱とした。", "絶対主義的天皇制", TERM, None),
+    # an article with its 第 (49条 was shown), a unit in capitals or squared (000Km, 1万6500m)
+    ("規律違反の処分は第49条に定める。", "第49条", QUANTITY, "条"),
+    ("自転車道の総延長はおよそ15,000Kmである。", "15,000Km", QUANTITY, "Km"),
+    ("本部ビルの延べ床面積は1万6500m2である。", "1万6500m2", QUANTITY, "m"),
+    ("タリスの最高速度は300km/hである。", "300km/h", QUANTITY, "km"),
+    # a bound or an estimate after a quantity, and after a range of them
+    ("中央委員と准中央委員は計200名弱である。", "200名弱", QUANTITY, "名"),
+    ("梅雨の期間は40日から50日前後である。", "40日から50日前後", QUANTITY, "日"),
+    # a Latin initial between the dots of a katakana name (ピアソン was shown)
+    ("国連緊急軍はレスター・B・ピアソンの提唱で創設された。", "レスター・B・ピアソン", PERSON, None),
 ]
 
 
@@ -343,8 +358,10 @@ def test_alignment_features_read_the_words_around_the_wh_word(tokenizer: Tokeniz
     assert any(f["topic_char"] == 1 for t, f in scored.items() if t.endswith("フレンドシップ機"))
 
 
-# Any Japanese-looking text: kana, kanji, digits, brackets and punctuation.
-_ALPHABET = "あいうのはをにが、。アイウー・＝「」（）年月日第位0123456789人国核開発機関東京都区AbI'/- "
+# Any Japanese-looking text: kana, kanji, digits, brackets and punctuation (and what the
+# rules for eras, 的, bounds and units read: 昭和, 的, 以上, 程度, Km, m2, /h).
+_ALPHABET = ("あいうのはをにが、。アイウー・＝「」（）年月日第位0123456789人国核開発機関東京都区AbI'/- "
+             "昭和的以上程度弱Kmh条")
 _TEXTS = st.text(alphabet=st.sampled_from(list(_ALPHABET)), max_size=60)
 
 
@@ -360,6 +377,53 @@ def test_candidates_offer_what_the_question_needs(tokenizer: Tokenizer, sentence
                                                   expected: str) -> None:
     scored = scored_candidates(Question.of(question, tokenizer), sentence, analyse(tokenizer, sentence))
     assert expected in [c.text for c, _ in scored]
+
+
+def test_an_article_number_is_answered_as_the_text_says_it(tokenizer: Tokenizer) -> None:
+    # JSQuAD: 何条か was answered 49条 where the gold is 第49条; asked 第何条, the bare number stays
+    sentence = "規律違反の処分は、第49条により慎重におこなう。"
+    morphs = analyse(tokenizer, sentence)
+    plain = [c.text for c, _ in scored_candidates(Question.of("処分は何条によるか", tokenizer), sentence, morphs)]
+    assert "第49条" in plain and "49条" not in plain
+    ordinal = [c.text for c, _ in scored_candidates(Question.of("処分は第何条によるか", tokenizer), sentence, morphs)]
+    assert "49条" in ordinal
+
+
+@pytest.mark.parametrize(("question", "kind", "loose"), [
+    ("交響曲第2番ハ短調が完成した年は。", DATE, False),
+    ("ヨーロッパを脱出した人物は", PERSON, True),
+    ("ラオスの首都は？", PLACE, True),
+    ("ロシアの政党は", ORG, True),
+    ("日本人は？", TERM, False),  # 人 must be the whole noun
+    ("ラオスの首都はどこか", PLACE, False),  # a wh-word decides as before
+])
+def test_a_question_without_a_wh_word_asks_for_what_its_last_noun_names(
+        tokenizer: Tokenizer, question: str, kind: str, loose: bool) -> None:
+    asked = short.implied(Question.of(question, tokenizer)).asked
+    assert (asked.kind, asked.loose) == (kind, loose)
+    assert asked.granularity == ("year" if kind == DATE else None)
+
+
+def test_an_implied_year_is_a_year_and_a_loose_place_may_be_a_term(tokenizer: Tokenizer) -> None:
+    # 満州事変が発生した年は -> 1931年, not 1931年9月 (shown before: the question read as a term)
+    sentence = "満州事変は1931年9月に発生した。"
+    q = Question.of("満州事変が発生した年は？", tokenizer)
+    texts = [c.text for c, _ in scored_candidates(q, sentence, analyse(tokenizer, sentence))]
+    assert texts == ["1931年"]
+    # 首都は: ヴィエンチャン is no place to MeCab, and still a candidate
+    sentence = "ラオスの首都はヴィエンチャンである。"
+    q = Question.of("ラオスの首都は", tokenizer)
+    assert "ヴィエンチャン" in [c.text for c, _ in scored_candidates(q, sentence, analyse(tokenizer, sentence))]
+
+
+def test_a_wh_word_in_hiragana_places_the_answer(tokenizer: Tokenizer) -> None:
+    # 気流を[なん]というか: the particle after なん (と) and the words around it align as for 何
+    q = short.implied(Question.of("チベット高原の北を流れる気流をなんというか", tokenizer))
+    assert q.nfkc[q.asked.wh_start:q.asked.wh_end] == "なん"
+    sentence = "チベット高原の北を流れる気流を亜熱帯ジェット気流という。"
+    scored = {c.text: dict(zip(FEATURES, x, strict=True))
+              for c, x in scored_candidates(q, sentence, analyse(tokenizer, sentence))}
+    assert scored["亜熱帯ジェット気流"]["in_slot"] == 1
 
 
 def test_a_candidate_cut_after_the_questions_words_does_not_open_with_their_joiner(tokenizer: Tokenizer) -> None:
