@@ -709,7 +709,7 @@ FEATURES = (
     "joined", "asks_pair", "echo_before", "echo_after",
     "governor_after", "particle_match", "proximity", "outside", "topic_head", "topic_char", "formal",
     "hiragana", "naming_topic", "in_slot", "slot_fill", "echo_share",
-    "lead_shared", "tail_shared", *(f"term_{k}" for k in TERM_INTERACTIONS), "fallback",
+    "lead_shared", "tail_shared", *(f"term_{k}" for k in TERM_INTERACTIONS), "fallback", "choice",
     *(f"shape_{k}" for k in SHAPES), *ENGLISH_FEATURES,
 )
 _INDEX = {name: i for i, name in enumerate(FEATURES)}
@@ -796,6 +796,8 @@ class _Context:
     slot: tuple[int, int] | None  # where the wh-word falls in the sentence (_slot), in characters
     # Where an English question's names and numbers are said again in the sentence (english.echoed).
     echoes: frozenset[int] = frozenset()
+    # The options a question names (choices), when the sentence says one: one of them is the answer.
+    choices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -981,7 +983,8 @@ def _context(q: Question, text: str, morphs: Sequence[Morpheme]) -> _Context:
                     bool(_ABBREVIATION.search(q.nfkc)), bool(_PAIR.search(q.nfkc)),
                     [a for a, _, _ in anchors], [b for _, b, _ in anchors], [t for _, _, t in anchors],
                     roles,
-                    _slot(q, morphs) if q.language == "ja" else None, echoes)
+                    _slot(q, morphs) if q.language == "ja" else None, echoes,
+                    _present(choices(q), text))
 
 
 COUNTED_NOUN = 3  # morphemes of the noun a number counts: 52[市町村], 3[年ごと]
@@ -1067,12 +1070,55 @@ def _counted_end(morphs: Sequence[Morpheme], j: int) -> int:
     return k
 
 
+# A word a question offers as a choice: a noun compound or an の-phrase (梅雨の時期), perhaps
+# with its inflection (落選した, 高い).
+_OPTION = r"[一-龥々ァ-ヺーA-Za-z0-9・]+(?:の[一-龥々ァ-ヺー]+)?(?:した|する|い)?"
+_CHOICES = (
+    re.compile(rf"(?P<a>{_OPTION})か[、,]?(?P<b>{_OPTION})か[？?。]*$"),  # 赤字か黒字か
+    re.compile(rf"(?P<a>{_OPTION})と(?P<b>{_OPTION}?)(?:のうち|では|で|の)?[、,]?(?:どちら|どっち)"),  # AとBどちら
+    re.compile(rf"(?P<a>{_OPTION})ですか[？?](?P<b>{_OPTION})ですか"),  # 合法ですか？違法ですか？
+    # サケとカラフトマス、夜間移動するのはどっち
+    re.compile(rf"(?P<a>{_OPTION})と(?P<b>{_OPTION}?)(?:のうち|では|で)?[、,][^。？?]*(?:どちら|どっち)"),
+)
+
+
+def choices(q: Question) -> tuple[str, ...]:
+    """The two options a Japanese question names, the answer being one of them, or ():
+    オランダは対日貿易では赤字か黒字か -> (赤字, 黒字); 本当の夏が長いのは近畿地方と北陸地方
+    どちらか -> (近畿地方, 北陸地方); 管理売春は合法ですか？違法ですか？ -> (合法, 違法)."""
+    if q.language != "ja":
+        return ()
+    for pattern in _CHOICES:
+        m = pattern.search(q.nfkc)
+        if m is not None and m["a"] != m["b"]:
+            return m["a"], m["b"]
+    return ()
+
+
+def _present(options: tuple[str, ...], text: str) -> tuple[str, ...]:
+    """The options, if the sentence says one of them (else () : the sentence chooses none)."""
+    return options if any(o in text for o in options) else ()
+
+
+def _chosen(c: Candidate, options: Sequence[str]) -> bool:
+    """Whether a candidate is one of the options, or the part of one that the other lacks:
+    梅雨の時期と秋雨の時期ではどちら -> 秋雨 (not 時期, which both say)."""
+    if c.text in options:
+        return True
+    inside = [o for o in options if c.text in o]
+    return len(inside) == 1 and len(c.text) > 1
+
+
 def _pool(ctx: _Context, morphs: Sequence[Morpheme]) -> list[Candidate]:
     """The sentence's candidates, and for 何内閣 the compounds cut after their head
     (吉田内閣 out of 吉田内閣打倒); compounds that open (or close) with the question's own
     words also offer the rest (南スーダンの首都は -> 首都ジュバ offers ジュバ). An English
     quantity question that names no counter also takes any counted number (counted_numbers)."""
     pool, head = candidates(ctx.text, morphs), ctx.q.asked.head
+    # A named option, as the sentence says it (落選した is no noun): 赤字か黒字か -> 赤字
+    spans = {(c.start, c.end) for c in pool}
+    pool += [Candidate(m.start(), m.end(), m[0], TERM) for o in ctx.choices for m in re.finditer(re.escape(o), ctx.text)
+             if m.span() not in spans]  # (an option the sentence does not say finds nothing)
     if ctx.q.language != "ja" and ctx.q.asked.kind == QUANTITY and ctx.q.asked.counter is None:
         spans = {(c.start, c.end) for c in pool if c.kind == QUANTITY}  # 52市町村 is also a noun compound
         pool += [c for c in counted_numbers(ctx.text, morphs) if (c.start, c.end) not in spans]
@@ -1112,6 +1158,8 @@ def _pool(ctx: _Context, morphs: Sequence[Morpheme]) -> list[Candidate]:
 def _admitted(c: Candidate, ctx: _Context) -> tuple[float, bool] | None:
     """(fit, whether it ends with the asked head) of a candidate that could answer, else None."""
     asked, text = ctx.q.asked, ctx.text
+    if ctx.choices:  # the question names its options: one of them, though the question says it
+        return (FIT_SAME_KIND, False) if _chosen(c, ctx.choices) else None
     fit = _fit(c, asked, ctx.q.language)
     heads = bool(asked.head and c.text.endswith(asked.head) and len(c.text) > len(asked.head))
     if heads:
@@ -1209,7 +1257,7 @@ def _in_said_quote(c: Candidate, ctx: _Context) -> bool:
 
 def _kind_features(c: Candidate, fit: float, heads: bool, ctx: _Context) -> dict[str, float]:
     asked = ctx.q.asked
-    return {"fit": fit, c.kind: 1.0, "heads": heads,
+    return {"fit": fit, c.kind: 1.0, "heads": heads, "choice": bool(ctx.choices),
             "sub": c.sub,  # the part (a name in a compound, a year in a date) only when it fits better
             "joined": c.joined, "asks_pair": c.joined and ctx.pair, "kind_match": c.kind == asked.kind,
             **({f"shape_{c.shape}": 1.0} if c.shape else {}),

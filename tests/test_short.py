@@ -426,6 +426,33 @@ def test_a_wh_word_in_hiragana_places_the_answer(tokenizer: Tokenizer) -> None:
     assert scored["亜熱帯ジェット気流"]["in_slot"] == 1
 
 
+@pytest.mark.parametrize(("question", "options"), [
+    ("オランダは対日貿易では赤字か黒字か？", ("赤字", "黒字")),
+    ("本当の夏が長いのは近畿地方と北陸地方どちらか", ("近畿地方", "北陸地方")),
+    ("管理売春はオランダにおいて合法ですか？違法ですか？", ("合法", "違法")),
+    ("サケとカラフトマス、夜間移動するのはどっち？", ("サケ", "カラフトマス")),
+    ("補欠選挙では日本共産党は落選したか、当選したか", ("落選した", "当選した")),
+    ("結婚時にどちらの姓も変更を生じないことを何という？", ()),  # どちら asks no choice here
+    ("北海道に梅雨はあるか", ()),
+])
+def test_a_question_names_its_choices(tokenizer: Tokenizer, question: str, options: tuple[str, ...]) -> None:
+    assert short.choices(Question.of(question, tokenizer)) == options
+
+
+def test_a_question_that_names_its_choices_is_answered_by_one_of_them(tokenizer: Tokenizer) -> None:
+    # JSQuAD: 赤字か黒字か was answered 1兆5,076億円 (the question's own words were never offered)
+    sentence = "オランダの対日貿易は1兆5,076億円の赤字である。"
+    q = Question.of("オランダは対日貿易では赤字か黒字か？", tokenizer)
+    scored = scored_candidates(q, sentence, analyse(tokenizer, sentence))
+    assert {c.text for c, _ in scored} == {"赤字"}
+    assert all(dict(zip(FEATURES, x, strict=True))["choice"] == 1 for _, x in scored)
+    # the part of an option the other lacks: 梅雨の時期と秋雨の時期 -> 秋雨, not 時期
+    sentence = "東日本では秋雨の時期の方が雨量が多い。"
+    q = Question.of("東日本では梅雨の時期と秋雨の時期ではどちらが雨量が多いか", tokenizer)
+    texts = {c.text for c, _ in scored_candidates(q, sentence, analyse(tokenizer, sentence))}
+    assert "秋雨" in texts and "時期" not in texts
+
+
 def test_a_candidate_cut_after_the_questions_words_does_not_open_with_their_joiner(tokenizer: Tokenizer) -> None:
     # JSQuAD: 、人工 was offered, ため (the question's) cut off the list ため、人工
     sentence = "低炭素社会を実現するため、人工的にメタンを生産する方法も研究されている。"
