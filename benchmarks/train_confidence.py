@@ -412,7 +412,8 @@ def ordered(rows: list[dict], orders: list[list[int] | None]) -> list[list[str] 
 def rerank_items(rows: list[dict], s_by_q: list[np.ndarray], orders: list[list[int] | None],
                  keep: int = RERANK_SENTENCES) -> list[dict]:
     """The ``keep`` best candidates of each Japanese question by ``orders[q]`` (the linear ranker's)
-    that may compete (the first, and those the abstention rules would let through: Retriever.rerank),
+    that may compete (the first, and those holding Settings.abstain_coverage of the question's words
+    by themselves: Retriever.rerank),
     with the second stage's evidence (rerank_evidence) and whether each holds a gold answer."""
     out = []
     least = Settings().abstain_coverage

@@ -630,8 +630,9 @@ class Retriever:
         rows = np.stack([model.row(rerank_evidence(
             ranking.score, ranking.x, SENTENCE_FEATURES, at[u], rank, following[at[u]], coverage[rank],
             q.asked.kind, topic)) for rank, (u, topic) in enumerate(zip(top, topics, strict=True))])
-        # A runner-up the abstention rules would turn down (too few of the question's words) does
-        # not compete: on JSQuAD, letting it did cost 4 more false abstentions of 4,442 questions.
+        # A runner-up holding too few of the question's words by itself (under abstain_coverage,
+        # the share the coverage rule asks of a sentence with its neighbours) does not compete:
+        # on JSQuAD, letting it did cost 4 more false abstentions of 4,442 questions.
         scores = np.where([rank == 0 or c >= self.settings.abstain_coverage for rank, c in enumerate(coverage)],
                           model.logistic(rows), -np.inf)
         return replace(ranking, order=reranked(ranking.order, scores.tolist()))
