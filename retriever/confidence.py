@@ -581,16 +581,20 @@ class Calibration:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Calibration:
+        """The calibration of confidence.json's data; a part written after the file was (``rerank``,
+        ``untitled``, ``cited``, the English mappings) is None when it is missing."""
         english = d.get("english") or {}
-        return cls(model_from_dict(d["sentence"]), model_from_dict(d["short"]),
-                   float(d["min_confidence"]), float(d["min_sentence_confidence"]),
-                   Calibrator.from_dict(english["sentence"]) if "sentence" in english else None,
-                   Calibrator.from_dict(english["short"]) if "short" in english else None,
-                   float(english["min_confidence"]) if "min_confidence" in english else None,
-                   model_from_dict(d["cited"]) if "cited" in d else None,
-                   model_from_dict(d["untitled"]) if "untitled" in d else None,
-                   float(d["min_untitled_sentence_confidence"]) if "min_untitled_sentence_confidence" in d else None,
-                   model_from_dict(d["rerank"]) if "rerank" in d else None)
+        untitled_threshold = d.get("min_untitled_sentence_confidence")
+        return cls(sentence=model_from_dict(d["sentence"]), short=model_from_dict(d["short"]),
+                   min_confidence=float(d["min_confidence"]),
+                   min_sentence_confidence=float(d["min_sentence_confidence"]),
+                   english_sentence=Calibrator.from_dict(english["sentence"]) if "sentence" in english else None,
+                   english_short=Calibrator.from_dict(english["short"]) if "short" in english else None,
+                   min_english_confidence=float(english["min_confidence"]) if "min_confidence" in english else None,
+                   cited=model_from_dict(d["cited"]) if "cited" in d else None,
+                   untitled=model_from_dict(d["untitled"]) if "untitled" in d else None,
+                   min_untitled_sentence_confidence=None if untitled_threshold is None else float(untitled_threshold),
+                   rerank=model_from_dict(d["rerank"]) if "rerank" in d else None)
 
 
 @cache
