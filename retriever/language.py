@@ -2,7 +2,10 @@
 
 A script count is enough for this job and costs microseconds: kana or kanji
 make a question Japanese, Latin letters alone make it English, and English
-function words around Japanese terms make it mixed ("What is 戦略的敗北?").
+function words around Japanese terms make it mixed ("What is 戦略的敗北?"); a function word
+counts only as English writes one (lower case or capitalised, two letters or more), so a
+letter or an acronym inside Japanese is a name, not a word: 附則Aとして, ATは何の転換行列か,
+ITの発展 stay Japanese.
 Hangul, Cyrillic, Arabic … give "other", which is answered like "mixed".
 """
 
@@ -31,7 +34,9 @@ def detect_language(text: str) -> str:
             latin += 1
         elif ch.isalpha():
             other += 1
-    english = any(w.lower() in _EN_WORDS for w in _WORD.findall(text))
+    # "A" and "AT" are "a" and "at" only when English writes them so: not one capital letter or
+    # an acronym (血液型はA型かB型か, ATは何の転換行列か are Japanese; "What is a 戦略的敗北?" is not).
+    english = any(w.lower() in _EN_WORDS for w in _WORD.findall(text) if len(w) > 1 and not w.isupper())
     if kana or kanji:
         if english and latin > (kana + kanji):
             return "mixed"

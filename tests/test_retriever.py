@@ -271,8 +271,15 @@ LANGUAGE_CASES = [
     ("When does UN Security Council resolution 2231 expire?", "en"),
     ("Who wrote this report?", "en"),
     ("ICBM", "en"),
+    # a letter or an acronym inside Japanese is a name, not "a", "at", "it" (JSQuAD: these were
+    # mixed, and short answers went unranked as Japanese)
+    ("ISO/TS 16949では附則Aとして何を規定しているか", "ja"),
+    ("ATは何の転換行列か", "ja"),
+    ("ITの発展は何をもたらしたか", "ja"),
+    ("軌道長半径において、Tは年で表した公転周期とするとaは", "ja"),
     # English words around a Japanese term
     ("What is 戦略的敗北?", "mixed"),
+    ("What is a 戦略的敗北?", "mixed"),
     ("Who is ペゼシュキアン?", "mixed"),
     ("핵무기는 몇 개인가?", "other"),  # Korean
     ("Кто написал этот доклад?", "other"),  # Russian
