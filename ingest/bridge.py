@@ -12,11 +12,17 @@ Three sources, strongest first:
    earlier senses and first glosses, and a key keeps only its few best entries, so
    "president" reaches 大統領 and 社長 but not every head of every body. Each content word
    of four letters or more of a phrase gloss is also a key, prefixed ``PART`` and weaker
-   (:func:`phrase_parts`): "fiscal" alone is no gloss, but a word of 年度's "fiscal year".
+   (:func:`phrase_parts`): "fiscal" alone is no gloss, but a word of 年度's "fiscal year"; and
+   a gloss in capitals is keyed once more, prefixed ``CAPS`` ("UN" -> "=un": 国連), for an
+   acronym the corpus writes in Latin letters. An entry is marked VERB_GLOSS when only a
+   verb's gloss made it (関する "to concern") and NOT_A_PREDICATE when the corpus never uses
+   it as one (形 "form", a noun that takes no する), so that a question word's use can leave
+   it out (:meth:`Bridge.entries`).
 3. **Names by sound.** Proper nouns and katakana words of the corpus, romanised from their
    UniDic reading (所沢 -> トコロザワ -> tokorozawa) and keyed by consonant skeleton
    (``lexicon.name_key``), meet English spellings that no dictionary holds (Pezeshkian ->
-   ペゼシュキアン).
+   ペゼシュキアン); a name written with ・ is heard by its parts too (スヴァンテ・アレニウス:
+   arenius).
 """
 
 from __future__ import annotations
@@ -82,7 +88,8 @@ class Bridge:
     question reads a handful of keys, and parsing all 100k entries of a JSQuAD-sized
     bridge at load would cost a cold ``kotae ask`` a second.
 
-    # terms["president"] == "大統領\t1.0|社長\t1.0";  terms["security council"] == "安全 保障 理事 会\t0.6"
+    # terms["president"] == "大統領\t1.0\tn";  terms["concern"] == "関する\t1.0\tv|懸念\t0.8" (the report's)
+    # terms["=un"] == "国連\t0.8\tn|un\t0.48\tn";  terms["security council"] == "安全 保障 理事 会\t0.6\tn"
     # names["tkrsw"] == "所沢\ttokorosawa";  glosses["大統領"] == "大統領\tだいとうりょう\tpresident (of a nation)"
     """
 
