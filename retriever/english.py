@@ -5,13 +5,16 @@
 
 Each content word of the question (or a phrase of two or three: "prime minister" -> 首相,
 looked up before its words) becomes a :class:`BridgedTerm`: the Japanese token sequences
-of this corpus that it may stand for, weighted by the bridge. A word no gloss holds is
-tried, weaker, in another word class or spelling ("introduced" -> introduction -> 導入) and
-then as a word of a phrase gloss ("fiscal" -> 年度, of "fiscal year"); failing those it is
-tried as a name by sound, and Latin words the corpus itself holds (NPT, 2231) stand for
-themselves. The terms then score passages and sentences with BM25
-(:func:`term_scores`) and tell how much of the question a sentence covers
-(:func:`term_coverage`).
+of this corpus that it may stand for, weighted by the bridge. A word is looked up under all
+its inflections ("numbers" and "number"), leaving out the entries its use in the question
+cannot mean (:func:`word_use`: "the concern" -> 懸念, not 関する); one no gloss holds is tried,
+weaker, in another word class or spelling ("introduced" -> introduction -> 導入); a single word
+also stands, weaker still, for the phrase glosses it is a word of ("fiscal" -> 年度, of "fiscal
+year"; "capital" -> 首都 besides 資本). A word the dictionary misses, or a capitalised one, is
+also tried as a name by sound, and Latin words the corpus itself holds (NPT, 2231; an acronym
+also for its glosses in capitals: UN -> 国連) stand for themselves. The terms then score
+passages and sentences with BM25 (:func:`term_scores`) and tell how much of the question a
+sentence covers (:func:`term_coverage`).
 """
 
 from __future__ import annotations
