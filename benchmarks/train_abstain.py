@@ -14,7 +14,9 @@ weights and thresholds, the figures the constants below were chosen by.
 For each question the abstain step's Evidence is recorded (cached in CACHE), then per
 language a logistic model over EVIDENCE is fitted with 5-fold cross-validation by article; the
 threshold is the highest whose out-of-fold false abstentions on answerable questions (the
-rules' and the model's) stay within the language's budget. Held out, never read here: the
+rules' and the model's; the coverage rule's only where the model is under OVERRULE, as
+AbstainModel.overrule has it at run time) stay within the language's budget, and no higher
+than THRESHOLD_CAP. Held out, never read here: the
 English a2 set and the held-out off-topic sets (bench_abstain.py reports them).
 """
 
