@@ -723,8 +723,8 @@ class Retriever:
         if bool(q.intents) and self.index.units.kind[best] in q.intents:
             return None  # a byline answers 筆者は誰か however little it resembles the question
         ev = self.evidence(q, best, du, short, terms)
-        if weighed and model.probability(ev) < model.overrule:
-            why = self.abstain_rules(q, best, best_dense, short, lex_p, terms)  # the coverage rule, where it holds
+        if weighed and model.probability(ev) < model.overrule and q.bridged is None and q.language == "ja":
+            why = self.low_coverage(self._window_coverage(q, best))  # the coverage rule, where it holds
         return why or model.why(ev, self.fact_name(q))
 
     @staticmethod
@@ -878,14 +878,22 @@ class Retriever:
         if q.language != "ja":
             return None
         held = self._window_coverage(q, best)
-        if held < st.abstain_coverage and coverage:
-            return (f"the best sentence and its neighbours hold {held:.0%} of the question's content words "
-                    f"(idf-weighted; {st.abstain_coverage:.0%} needed)")
+        if coverage and (why := self.low_coverage(held)) is not None:
+            return why
         if missing_fact and held < st.abstain_fact_coverage:
             return (f"the best sentence has no {fact.split(' ', 1)[1]} and it and its neighbours hold "
                     f"{held:.0%} of the question's content words "
                     f"({st.abstain_fact_coverage:.0%} needed without one)")
         return None
+
+    def low_coverage(self, held: float) -> str | None:
+        """The coverage rule: why a Japanese question's best sentence, with its neighbours, is no
+        answer when it holds ``held`` (:meth:`_window_coverage`) of the question's words, or None."""
+        need = self.settings.abstain_coverage
+        if held >= need:
+            return None
+        return (f"the best sentence and its neighbours hold {held:.0%} of the question's content words "
+                f"(idf-weighted; {need:.0%} needed)")
 
     def _window_coverage(self, q: Question, best: int) -> float:
         """Coverage (:meth:`_coverage`) of the best sentence with the sentences either side of it in
