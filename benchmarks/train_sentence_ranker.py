@@ -36,6 +36,7 @@ from scipy.optimize import minimize
 
 from retriever.evaluate import corpus_index, found, read_questions
 from retriever.retriever import (
+    ENGLISH_ONLY,
     HAND_SET,
     JAPANESE_VIEW_SCALE,
     SENTENCE_FEATURES,
@@ -72,11 +73,12 @@ def fit(items: list[tuple[np.ndarray, np.ndarray]], l2: float = L2) -> np.ndarra
     spreading the target over both (a plain softmax) was 0.8 points worse held out.
 
     The VIEW_FEATURES are not learned (too few JSQuAD questions ask for a view): they weigh
-    HAND_SET's weights times JAPANESE_VIEW_SCALE."""
+    HAND_SET's weights times JAPANESE_VIEW_SCALE; the ENGLISH_ONLY features weigh nothing."""
     kept = [(x, y) for x, y in items if y.any() and not y.all()]
     hand = [SENTENCE_FEATURES.index(name) for name in VIEW_FEATURES]
+    english = [SENTENCE_FEATURES.index(name) for name in ENGLISH_ONLY]
     X = np.vstack([x for x, _ in kept])
-    X[:, hand] = 0.0  # nothing to learn from: their weights are set below
+    X[:, hand + english] = 0.0  # nothing to learn from: their weights are set below
     t = np.concatenate([y for _, y in kept]).astype(float)
     sizes = np.array([len(y) for _, y in kept])
     starts = np.r_[0, np.cumsum(sizes)[:-1]]
@@ -97,6 +99,7 @@ def fit(items: list[tuple[np.ndarray, np.ndarray]], l2: float = L2) -> np.ndarra
     # in raw feature units: the per-question shift of the mean changes no ranking
     w = minimize(loss, np.zeros(Z.shape[1]), jac=True, method="L-BFGS-B").x / sd
     w[hand] = [JAPANESE_VIEW_SCALE * HAND_SET.get(name, 0.0) for name in VIEW_FEATURES]
+    w[english] = 0.0
     return w
 
 
