@@ -184,6 +184,7 @@ _EN_VIEWS = [
     ("reason", re.compile(r"\bwhy\b|\bfor what reason\b|\breasons?\b|\bcaus(?:e|es|ed|ing)\b|\bexplains?\b|"
                           r"\b(?:meant|intended|designed|supposed) to\b|\bholding (?:\w+ ){0,3}back\b|"
                           r"\bslowing (?:\w+ ){0,3}down\b|\bbehind\b|\bmotivat|\bpurpose\b|\baims?\b|"
+                          r"\bwhat (?:has |had |might |could )?(?:prompt|drove|drive|push|trigger|spark|led\b)|"
                           r"\bfor what\b|(?<!famous )(?<!known )(?<!named )(?<!noted )\bfor\s*\?*\s*$", re.I)),
     # "What kind of subsidy does the author want…": what someone wants done is a proposal.
     ("recommendation", re.compile(r"\bshould\b|\brecommend|\bpropos|\badvi[sc]e|\bcalls? for\b|\bought to\b|"

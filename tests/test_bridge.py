@@ -573,6 +573,31 @@ def test_why_is_answered_by_the_reason_after_its_restatement(tmp_path: Path) -> 
     assert plain.ask(question).answer.text.startswith("筆者は")  # type: ignore[union-attr]
 
 
+def test_prev_match_is_how_well_the_sentence_before_matches(tmp_path: Path) -> None:
+    from ingest import build_index
+    from retriever.retriever import SENTENCE_FEATURES
+
+    (tmp_path / "stock.txt").write_text(
+        "■ 備蓄\n\n市の備蓄は3日分を基本としてきた。しかし、道路の寸断で物資が届くまでに時間がかかる。"
+        "このため、備蓄を7日分へ引き上げる。\n", encoding="utf-8")
+    build_index([tmp_path / "stock.txt"], tmp_path / "index", embedder="none")
+    r = Retriever.load(tmp_path / "index")
+    column = SENTENCE_FEATURES.index("prev_match")
+
+    def ranked(question: str) -> dict[str, float]:
+        q = r.analyse(question)
+        fused, _ = r.fuse(q, None, None)
+        top = [int(p) for p in np.argsort(-fused)[:3]]
+        ranking = r.rank_sentences(q, r.candidates(q, top), fused, None)
+        return {r.index.units.text[u][:4]: float(ranking.x[i, column]) for i, u in enumerate(ranking.cand)}
+
+    why = ranked("Why is the city's stockpile being raised from three days?")
+    # the sentence after the best match (市の備蓄は…, stockpile, city, days) gets 1, the first none
+    assert why["しかし、"] == 1.0 and why["市の備蓄"] == 0.0 and 0.0 <= why["このため"] < 1.0
+    # asked for a fact, not a reason, it is not computed
+    assert set(ranked("How many days of stockpile did the city keep?").values()) == {0.0}
+
+
 def test_a_view_is_answered_by_the_sentence_taking_up_its_topic(tmp_path: Path) -> None:
     from ingest import build_index
 

@@ -87,6 +87,10 @@ def test_a_question_gets_the_tokens_a_passage_would(text: str) -> None:
     ("What are the ministry's new inspections for?", "reason"),  # a purpose is asked as a reason
     ("What is the aim of the new levy?", "reason"),
     ("What is the town famous for?", None),  # a thing, not a purpose
+    ("What prompted the city to rewrite its plan?", "reason"),  # what caused it: why it did
+    ("What drove up the price of fishing rights?", "reason"),
+    ("What could a clash over the programme lead to?", None),  # a consequence, not a cause
+    ("Who drove the delegation to the airport?", None),  # drove, but not what caused
     ("What should the prefecture do about empty houses?", "recommendation"),
     ("What kind of subsidy does the author want instead?", "recommendation"),  # what is wanted done
     ("What has to go hand in hand with better relations?", "recommendation"),  # an obligation, as "must"
