@@ -19,6 +19,7 @@ from ingest.tokens import Tokenizer
 from retriever.alignment import ECHO_FEATURES, Echo, Paired, bigrams, chain, covered, hits, pairs_of
 from retriever.question import Question
 from retriever.retriever import (
+    ENGLISH_SET,
     HAND_SET,
     JAPANESE_VIEW_SCALE,
     SENTENCE_FEATURES,
@@ -97,13 +98,14 @@ def test_the_answer_echoes_better_than_a_stranger(tokenizer: Tokenizer) -> None:
 
 
 def test_sentence_rankers_by_language(tmp_path: Path) -> None:
-    hand = sentence_weights(HAND_SET)
+    hand, english = sentence_weights(HAND_SET), sentence_weights(ENGLISH_SET)
     missing = sentence_rankers(tmp_path / "none.json")  # a checkout without the learned ranker
-    assert set(missing) == {"other"} and np.array_equal(missing["other"], hand)
+    assert set(missing) == {"en", "other"} and np.array_equal(missing["other"], hand)
+    assert np.array_equal(missing["en"], english) and not np.array_equal(english, hand)
     path = tmp_path / "sentence_ranker.json"
     path.write_text(json.dumps({"languages": ["ja"], "weights": {"coverage": 2.0, "echo": 1.0}}), encoding="utf-8")
     got = sentence_rankers(path)
-    assert set(got) == {"ja", "other"} and np.array_equal(got["other"], hand)
+    assert set(got) == {"ja", "en", "other"} and np.array_equal(got["other"], hand)
     assert got["ja"][SENTENCE_FEATURES.index("coverage")] == 2.0 and got["ja"].sum() == 3.0
 
 
