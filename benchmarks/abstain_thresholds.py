@@ -7,7 +7,8 @@ Needs: the project installed with the bench extra, ../shared/eval/jsquad-valid-v
 Run: python benchmarks/abstain_thresholds.py
 
 Only dev sets are read: the English a1 renderings and all 4,442 Japanese JSQuAD questions
-(answerable; all 1,145 contexts indexed) and the dev off-topic sets (first, dev2, dev3). Each
+(answerable; all 1,145 contexts indexed), the dev off-topic sets (first, dev2, dev3) and the
+natural English dev set (answerable, on the report and the natural documents). Each
 question's model probability is recorded once, so every threshold is counted on the same
 answers; the rules' abstentions count at any threshold (the coverage rule's only below the overrule).
 """
@@ -20,6 +21,7 @@ import numpy as np
 from cached_index import cached_index
 from common import ROOT, SHARED, write_result
 
+from ingest.load import load
 from retriever import Retriever, ShortAnswer
 from retriever.abstain import models
 from retriever.evaluate import read_questions
@@ -29,7 +31,7 @@ DATA = ROOT / "benchmarks" / "data"
 # Japanese: the threshold with the probability above which the coverage rule is overruled (1: never).
 JA_THRESHOLDS = (0.02, 0.025, 0.03, 0.035, 0.0375, 0.04, 0.0425, 0.045, 0.05, 0.06)
 JA_OVERRULES = (1.0, 0.3, 0.2, 0.1, 0.07, 0.05)
-THRESHOLDS = (0.005, 0.0075, 0.01, 0.0125, 0.015, 0.0175, 0.02, 0.0225, 0.025, 0.03, 0.035, 0.04, 0.05)
+THRESHOLDS = (0.005, 0.0075, 0.01, 0.0125, 0.015, 0.0175, 0.02, 0.025, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15)
 
 
 class Recorder(Retriever):
@@ -67,6 +69,8 @@ def main() -> None:
     en = {name: record(r, questions(files)) for name, files in (
         ("a1-en", ("jsquad_en.a1.jsonl",)),
         ("offtopic-en-dev", ("offtopic_en.jsonl", "offtopic_en.dev2.jsonl", "offtopic_en.dev3.jsonl")))}
+    docs = load([str(ROOT / "corpus" / "nuclear-outlook-2025.txt"), str(DATA / "natural" / "docs")]).documents
+    en["natural-en"] = record(Recorder.load(cached_index(docs, "natural")), questions(("natural/questions_en.jsonl",)))
     rows = []
     for t in THRESHOLDS:
         row = {"threshold": t, **{name: int((firm | soft | (p < t)).sum()) for name, (firm, soft, p) in en.items()}}
