@@ -433,16 +433,30 @@ def term_coverage(terms: Sequence[BridgedTerm], tokens: Collection[str], idf: di
     as the average bridged term (or 1 when none is bridged) and is never held. 1.0 for a
     question without content words (nothing to judge by).
     """
+    return term_coverages(terms, [tokens], idf)[0]
+
+
+def term_coverages(terms: Sequence[BridgedTerm], sentences: Sequence[Collection[str]],
+                   idf: dict[str, float]) -> list[float]:
+    """:func:`term_coverage` of each of ``sentences`` (their tokens), the terms weighed once."""
     weights = [max((min(idf.get(t, 0.0) for t in alt) for alt, _ in term.alternatives), default=0.0)
                for term in terms]
     bridged = [w for w, term in zip(weights, terms, strict=True) if term.alternatives]
     unbridged = sum(bridged) / len(bridged) if bridged else 1.0
-    total = held = 0.0
-    for w, term in zip(weights, terms, strict=True):
-        total += w if term.alternatives else unbridged
-        if any(all(t in tokens for t in alt) for alt, _ in term.alternatives):
-            held += w
-    return held / total if total > 0 else 1.0
+    total = sum(w if term.alternatives else unbridged for w, term in zip(weights, terms, strict=True))
+    if total <= 0:
+        return [1.0] * len(sentences)
+    # Each term's one-token alternatives as one set, its longer ones apart: a sentence holds the term
+    # when it meets the set or holds all of a longer one (a set test a term, not a loop a token).
+    weighed = [(w, frozenset(alt[0] for alt, _ in term.alternatives if len(alt) == 1),
+                [frozenset(alt) for alt, _ in term.alternatives if len(alt) > 1])
+               for w, term in zip(weights, terms, strict=True) if w > 0 and term.alternatives]
+    out = []
+    for tokens in sentences:
+        held = tokens if isinstance(tokens, (set, frozenset)) else frozenset(tokens)
+        out.append(sum(w for w, single, longer in weighed
+                       if not single.isdisjoint(held) or any(alt <= held for alt in longer)) / total)
+    return out
 
 
 def term_scores(index: LexicalIndex, terms: Sequence[BridgedTerm]) -> np.ndarray:

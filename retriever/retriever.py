@@ -59,12 +59,14 @@ from .english import (
     sentence_glosses,
     sound_of,
     term_coverage,
+    term_coverages,
     term_scores,
     token_weights,
 )
 from .language import detect_language
 from .question import (
     DATE,
+    DESCRIPTION,
     FACT_KINDS,
     ORG,
     PERSON,
@@ -1006,9 +1008,11 @@ class Retriever:
             x[:, col["log_length"]] = np.log1p([len(ix.units.text[u]) for u in cand])
         if weighed[[col[name] for name in (*ECHO_FEATURES, "prev_echo", "prev_echo_cover")]].any():
             self._echo_features(q, cand, x, known)
-        if q.bridged is not None and q.view is None and weighed[col["bridged_coverage"]]:
+        # asked a fact or a term, not a view or a description ("how…", a statement: Tatoeba's lines)
+        fact = q.view is None and q.asked.kind != DESCRIPTION
+        if q.bridged is not None and fact and weighed[col["bridged_coverage"]]:
             idf = self._bridged_idf(q)
-            x[:, col["bridged_coverage"]] = [term_coverage(q.bridged, ix.units.tokens[u], idf) for u in cand]
+            x[:, col["bridged_coverage"]] = term_coverages(q.bridged, [ix.units.tokens[u] for u in cand], idf)
         if q.view == "reason" and weighed[col["prev_match"]]:
             self._prev_match(q, cand, x)
         if q.view is not None and weighed[[col[name] for name in FOLLOWS_MATCH]].any():

@@ -35,6 +35,7 @@ from retriever.english import (
     bridge_question,
     name_term,
     term_coverage,
+    term_coverages,
     token_weights,
     word_use,
 )
@@ -452,6 +453,9 @@ def test_weights_and_coverage(bridge: Bridge, vocabulary: set[str]) -> None:
     assert term_coverage(terms, set(Tokenizer()(CORPUS[0])), idf) == 1.0
     assert term_coverage(terms, set(Tokenizer()(CORPUS[2])), idf) == 0.0
     assert term_coverage((), set(), idf) == 1.0
+    # the coverages of many sentences at once are each sentence's
+    sentences = [set(Tokenizer()(text)) for text in CORPUS]
+    assert term_coverages(terms, sentences, idf) == [term_coverage(terms, s, idf) for s in sentences]
 
 
 def test_unbridged_words_count_as_missing(bridge: Bridge, vocabulary: set[str]) -> None:
