@@ -104,9 +104,10 @@ def confidence_section(c: dict | None) -> list[str]:
     if short_dev and short_held:
         again = h["short_held_out_folds_dev_threshold"]
         out += ["The short answers' calibrator is boosted trees over the ranker's features, the rival, the "
-                "characters around the span, the same text in the next sentences by rank, and the margins over the "
-                "spans that overlap the candidate and over those that do not; of the ranker's best three, the most "
-                "probable is a Japanese question's short answer. At the default "
+                "characters around the span, the same text in the next sentences by rank, the margins over the "
+                "spans that overlap the candidate and over those that do not, and how often its text recurs in its "
+                "document and in its article (the documents that share its title); of the ranker's best three, the "
+                "most probable is a Japanese question's short answer. At the default "
                 "threshold, folds 0–2 (where its evidence and trees were chosen): "
                 f"{f3(short_dev['coverage_at_threshold'])} of the questions shown at precision "
                 f"{f3(short_dev['precision_at_threshold'])}; folds 3–4: "

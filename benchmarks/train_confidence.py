@@ -21,7 +21,8 @@ What it does:
    question's fold (train_short_ranker.fit), as kotae's ranker will rank questions it never
    saw; their evidence (short_evidence, with the held-out sentence confidence, and
    short_context: the rival, the characters around the span, the same text in the next
-   sentences by rank) is labelled by exact match with a gold answer, and calibrated by boosted
+   sentences by rank; recurrence: how often its text recurs in its document and article) is
+   labelled by exact match with a gold answer, and calibrated by boosted
    trees (SHORT_FOREST). Of the ranker's best three, the most probable is the short answer
    (offered; retriever.confidence.by_confidence, as kotae picks it).
 4. Thresholds: for short answers, the smallest confidence (in steps of 0.01) at which the
@@ -65,6 +66,7 @@ from retriever.confidence import (
     expected_calibration_error,
     logit,
     pick_lead,
+    recurrence,
     rerank_evidence,
     reranked,
     risk_coverage,
@@ -120,7 +122,8 @@ class Recorder(Retriever):
                                   "coverage": [round(self._coverage(q, u, idf), 5) for u in cand],
                                   "next": self.next_candidates(cand),
                                   "texts": [self.index.units.text[u] for u in cand],
-                                  "titles": [self.title_of(u) for u in cand], "as_read": self.question_as_read(q)})
+                                  "titles": [self.title_of(u) for u in cand], "as_read": self.question_as_read(q),
+                                  "docs": [int(self.index.units.doc[u]) for u in cand]})
         return x
 
     def short_candidates(self, q: Question, units: list[int]) -> ShortCandidates | None:
@@ -178,9 +181,11 @@ def topic_of(row: dict, i: int) -> dict[str, float]:
 
 
 def short_items(rows: list[dict], cands: list[Scored], w_by_q: list[np.ndarray],
-                sentence_p: dict[int, float], texts: list[list[str] | None]) -> list[dict]:
+                sentence_p: dict[int, float], texts: list[list[str] | None],
+                documents: list[tuple[str, str]]) -> list[dict]:
     """The top short-answer candidates of each question, ranked by ``w_by_q[q]``, in the first
-    of ``texts[q]`` (the candidate sentences best first, the others read for agreement)."""
+    of ``texts[q]`` (the candidate sentences best first, the others read for agreement), whose
+    document's and article's texts are ``documents[q]`` (Retriever.recurrence_texts)."""
     out = []
     for q, (row, scored) in enumerate(zip(rows, cands, strict=True)):
         if not scored or q not in sentence_p:
@@ -189,7 +194,8 @@ def short_items(rows: list[dict], cands: list[Scored], w_by_q: list[np.ndarray],
         scores = np.array([s for _, s, _ in best])
         sentences = texts[q] or [""]
         for rank, (c, _, x) in enumerate(best[:SHORTS_KEPT]):
-            context = short_context(best, rank, sentences[0], sentences[1:AGREEMENT_SENTENCES + 1])
+            context = short_context(best, rank, sentences[0], sentences[1:AGREEMENT_SENTENCES + 1]) | recurrence(
+                c.text, *documents[q])
             e = short_evidence(scores, rank, dict(zip(FEATURES, x, strict=True)), sentence_p[q], row["kind"], context)
             out.append({"q": q, "rank": rank, "y": any(exact(c.text, g) for g in row["answers"]), "e": e})
     return out
@@ -501,7 +507,8 @@ def japanese(rows: list[dict], r: Retriever, folds: int) -> tuple[dict, dict, di
     dev = fold[s_items.q] < DEV_FOLDS
     s_t = threshold(s_p[dev], s_items.y[dev], 0.95, step=0.01)
     u_t = threshold(u_p[dev], s_items.y[dev], 0.95, step=0.01)  # the same rule for the untitled trees
-    h_items = stack(h_rows := short_items(rows, cands, w_by_q, sentence_p, texts),
+    documents = [documents_of(r, row, order[0]) if order else ("", "") for row, order in zip(rows, orders, strict=True)]
+    h_items = stack(h_rows := short_items(rows, cands, w_by_q, sentence_p, texts, documents),
                     h_names := tuple(sorted({k for it in h_rows for k in it["e"]})))
     h_p = cross_validate(h_items, h_names, fold, folds, forest=SHORT_FOREST)
     h_top = offered(h_items.q, h_p, [row["lang"] for row in rows])
@@ -524,6 +531,12 @@ def japanese(rows: list[dict], r: Retriever, folds: int) -> tuple[dict, dict, di
     curves = {"short answer (→)": (h_p[h_top], h_items.y[h_top], h_t),
               "answer sentence": (s_p, s_items.y, s_t)}
     return held_out, shipped, curves
+
+
+def documents_of(r: Retriever, row: dict, i: int) -> tuple[str, str]:
+    """The normalised texts of the document and the article of a recorded question's candidate
+    sentence ``i`` (Retriever.recurrence_texts), where its short answer's text is counted."""
+    return r.recurrence_texts(row["docs"][i])
 
 
 def short_by_folds(p: np.ndarray, y: np.ndarray, fold_of_pick: np.ndarray, fold: np.ndarray, t: float) -> dict:
@@ -606,8 +619,10 @@ def english(index: Path, ja: QuestionSet, cal: Calibration, r: Retriever, folds:
         scores = np.array([s for _, s, _ in best])
         # as kotae offers it (by_confidence: the ranker's best, for a question other than Japanese)
         pick = by_confidence([0.0] * len(best), rows[q]["lang"])[0]
+        context = short_context(best, pick, searched, others) | recurrence(
+            best[pick][0].text, *documents_of(r, rows[q], rows[q]["texts"].index(searched)))
         e = short_evidence(scores, pick, dict(zip(FEATURES, best[pick][2], strict=True)), float(s_p[q]),
-                           rows[q]["kind"], short_context(best, pick, searched, others))
+                           rows[q]["kind"], context)
         h_logit[j] = logit(cal.short.probability(e))
         h_y[j] = any(exact(best[pick][0].text, g) for g in rows[q]["answers"])
     h_dev = dev[with_short]

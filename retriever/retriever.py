@@ -41,6 +41,7 @@ from .confidence import (
     by_confidence,
     names_topic,
     pick_lead,
+    recurrence,
     rerank_evidence,
     reranked,
     sentence_evidence,
@@ -343,6 +344,8 @@ class Retriever:
         self._second_pending: dict[str, Future] = {}  # USE similarities being computed, by NFKC text
         self._second_worker: ThreadPoolExecutor | None = None
         self._sounds: dict[tuple[int, ...], Sound] = {}  # by passages (Retriever.terms)
+        self._normalized: dict[int | str, str] = {}  # documents by number, articles by title (recurrence_texts)
+        self._articles: dict[str, list[int]] | None = None  # documents by title, made on first use
 
     def sentence_weights(self, language: str) -> np.ndarray:
         """The sentence ranker's weights for a question in ``language`` (SENTENCE_FEATURES order)."""
@@ -1179,9 +1182,11 @@ class Retriever:
         threshold = self.settings.min_confidence
         threshold = self.calibration.short_threshold(q.language) if threshold is None else threshold
         listed = found.ranked[:SHORT_CANDIDATES]
+        document, article = self.recurrence_texts(doc)
         evidence = [short_evidence(scores, rank, dict(zip(FEATURES, x.tolist(), strict=True)), sure, q.asked.kind,
-                                   short_context(found.ranked, rank, ix.units.text[u], runners_up))
-                    for rank, (_, _, x) in enumerate(listed)]
+                                   short_context(found.ranked, rank, ix.units.text[u], runners_up)
+                                   | recurrence(c.text, document, article))
+                    for rank, (c, _, x) in enumerate(listed)]
         # The candidates at once: the trees walk all their rows in one pass (a third of the time of three).
         p = self.calibration.short_probabilities(evidence, q.language)
         out = []
@@ -1191,6 +1196,31 @@ class Retriever:
             self._verified(doc, start, end, (), cand.text)
             out.append(ShortAnswer(cand.text, start, end, cand.kind, p[i], shown=rank == 0 and p[i] >= threshold))
         return tuple(out)
+
+    def recurrence_texts(self, doc: int) -> tuple[str, str]:
+        """Document ``doc``'s text and its article's (the documents that share its title; one
+        without a title is an article of its own), normalised, kept once made: where
+        retriever.confidence.recurrence counts a short answer's text. A JSQuAD context is one
+        paragraph of a Wikipedia article and shares the article's title."""
+        sources = self.index.sources
+        if self._articles is None:
+            self._articles = {}
+            for i, s in enumerate(sources):
+                if s.title:
+                    self._articles.setdefault(s.title, []).append(i)
+        if len(self._normalized) >= 4_000:
+            self._normalized.clear()
+        title = sources[doc].title
+        document = self._normalized.get(doc)
+        if document is None:
+            document = self._normalized[doc] = normalize(sources[doc].text)
+        if not title:
+            return document, document
+        article = self._normalized.get(title)
+        if article is None:
+            members = self._articles.get(title, [doc])
+            article = self._normalized[title] = "\n".join(normalize(sources[i].text) for i in members)
+        return document, article
 
     def glosses(self, q: Question, best: int, short: ShortAnswer | None) -> tuple[GlossNote, ...]:
         """Dictionary glosses of the short answer and of the answer's words that the English

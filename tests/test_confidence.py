@@ -12,6 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ingest import build_index
+from ingest.clean import normalize
 from ingest.errors import IndexFileError
 from qa_cli.main import main, render
 from retriever import Answer, Citation, Retriever, ShortAnswer
@@ -26,6 +28,7 @@ from retriever.confidence import (
     expected_calibration_error,
     names_topic,
     pick_lead,
+    recurrence,
     rerank_evidence,
     reranked,
     risk_coverage,
@@ -511,3 +514,44 @@ def test_the_second_stage_reorders_a_japanese_questions_best_sentences(report_re
     assert second.rerank(r.analyse("Who became Iran's president?"), ranking) == ranking
     untitled = Retriever(r.index, r.embedder, r.settings, r.tokenizer, prefers_third)
     assert untitled.rerank(analysed, ranking) == ranking
+
+
+# (candidate, document, article, times in the document, times in the article): issue 15, a span
+# the whole article names (its topic) against a detail of one paragraph
+RECURRENCE_CASES = [
+    ("オランダ", "オランダはアメリカ合衆国に次ぐ。", "オランダの農業。\nオランダはアメリカ合衆国に次ぐ。\nオランダ語。",
+     1, 3),
+    ("アメリカ合衆国", "オランダはアメリカ合衆国に次ぐ。", "オランダの農業。\nオランダはアメリカ合衆国に次ぐ。", 1, 1),
+    ("ＩＡＥＡ", "IAEAの査察。", "IAEAの査察。\nIAEA総会。", 1, 2),  # counted as normalised: full width folds
+    ("ロゾー", "首都はロゾー。", "首都はロゾー。", 1, 1),  # an untitled document is its own article
+    ("", "首都はロゾー。", "首都はロゾー。", 0, 0),  # nothing to count
+]
+
+
+@pytest.mark.parametrize(("text", "document", "article", "in_document", "in_article"), RECURRENCE_CASES)
+def test_recurrence_counts_the_answer_in_its_document_and_article(text: str, document: str, article: str,
+                                                                  in_document: int, in_article: int) -> None:
+    e = recurrence(text, normalize(document), normalize(article))
+    assert e == {"doc_count": pytest.approx(math.log1p(in_document)),
+                 "article_count": pytest.approx(math.log1p(in_article))}
+
+
+def test_an_article_is_the_documents_that_share_a_title(tmp_path: Path) -> None:
+    # Two paragraphs of one article (their first line, the title, says オランダ) and a document
+    # of its own: what Retriever.short hands recurrence for a short answer in each.
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    texts = {"a.txt": "オランダ\n\nオランダは農産物の輸出国である。\n",
+             "b.txt": "オランダ\n\n首都はアムステルダムである。\n",
+             "c.txt": "ドミニカ国の首都はロゾーである。\n"}
+    for name, text in texts.items():
+        (docs / name).write_text(text, encoding="utf-8")
+    build_index([docs], tmp_path / "index", "none")
+    r = Retriever.load(tmp_path / "index")
+    by_name = {Path(s.doc).name: i for i, s in enumerate(r.index.sources)}
+    document, article = r.recurrence_texts(by_name["a.txt"])
+    assert document == normalize(r.index.sources[by_name["a.txt"]].text)
+    assert article.count("オランダ") == 3 and "アムステルダム" in article and "ロゾー" not in article
+    assert r.recurrence_texts(by_name["c.txt"]) == (normalize(texts["c.txt"]),) * 2
+    answer = r.ask("ドミニカ国の首都はどこか")
+    assert answer.short is not None and answer.short.text == "ロゾー"
