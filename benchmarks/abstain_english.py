@@ -131,13 +131,7 @@ def anchors_of(q: Question) -> list[bool]:
 
 def rarity(lex: LexicalIndex, alts: Sequence[tuple[str, ...]]) -> float:
     """As Retriever.terms has it: the rarity of the commonest way of saying the term."""
-    n = max(lex.size, 1)
-    top = float(np.log(1 + (n + 0.5) / 0.5))
-
-    def one(token: str) -> float:
-        df = lex.document_frequency(token)
-        return float(np.log(1 + (n - df + 0.5) / (df + 0.5))) / top
-    return min((max(one(x) for x in alt) for alt in alts if alt), default=1.0)
+    return min((max(lex.rarity(x) for x in alt) for alt in alts if alt), default=1.0)
 
 
 def held_passages(lex: LexicalIndex, alts: Sequence[tuple[str, ...]]) -> np.ndarray:

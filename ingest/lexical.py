@@ -155,3 +155,16 @@ class LexicalIndex:
     def document_frequency(self, token: str) -> int:
         t = self.vocab.get(token)
         return 0 if t is None else int(self.indptr[t + 1] - self.indptr[t])
+
+    def idf(self, token: str) -> float:
+        """The token's BM25 idf here, log(1 + (N - df + 0.5) / (df + 0.5)) over the N rows (at
+        least 1): what the retriever weighs a question's words by (of 1,145 passages, a word in 3
+        of them: 5.79; one in 1,100, such as する: 0.04; one in none: 7.74)."""
+        n = max(self.size, 1)
+        df = self.document_frequency(token)
+        return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+
+    def rarity(self, token: str) -> float:
+        """The token's idf over that of a token no row holds (the largest): 0-1, 1 for unseen."""
+        n = max(self.size, 1)
+        return self.idf(token) / float(np.log(1 + (n + 0.5) / 0.5))

@@ -803,13 +803,7 @@ class Retriever:
         rarity in this corpus and whether the best sentence, its passage and the corpus hold it."""
         ix = self.index
         lexical = ix.passage_lexical
-        n = max(lexical.size, 1)
-        top = float(np.log(1 + (n + 0.5) / 0.5))  # the idf of a word no passage has
-
-        def rarity(token: str) -> float:
-            df = lexical.document_frequency(token)
-            return float(np.log(1 + (n - df + 0.5) / (df + 0.5))) / top
-
+        rarity = lexical.rarity
         sentence = ix.units.tokens[best]
         passage = frozenset().union(*(ix.units.tokens[u] for p in ix.unit_passages[best]
                                       for u in ix.passages.members[p]))
@@ -1245,23 +1239,11 @@ class Retriever:
         words cannot be expected in Japanese text."""
         if q.language != "ja":
             return {}
-        ix = self.index
-        n = max(ix.passage_lexical.size, 1)
-        out = {}
-        for t in q.content:
-            df = ix.passage_lexical.document_frequency(t)
-            out[t] = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
-        return out
+        return {t: self.index.passage_lexical.idf(t) for t in q.content}
 
     def _bridged_idf(self, q: Question) -> dict[str, float]:
         """The idf of the Japanese tokens an English question's terms were bridged to."""
-        lexical = self.index.passage_lexical
-        n = max(lexical.size, 1)
-        out = {}
-        for t in q.bridged_weights or {}:
-            df = lexical.document_frequency(t)
-            out[t] = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
-        return out
+        return {t: self.index.passage_lexical.idf(t) for t in q.bridged_weights or {}}
 
     def _bridged_coverage(self, q: Question, unit: int) -> float:
         """Share of an English question's bridged terms (idf-weighted) the unit holds."""

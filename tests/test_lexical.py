@@ -75,3 +75,20 @@ def test_vocabulary_in_order_of_first_occurrence(tmp_path: Path) -> None:
     # corpus would give a different vocab.index.json in every process.
     lexical.build([["米国", "核"], ["日本", "核"]], tmp_path)
     assert list(LexicalIndex(tmp_path).vocab) == ["米国", "核", "日本", ""]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(WORDS), max_size=8), min_size=1, max_size=25))
+def test_a_word_weighs_less_the_more_rows_hold_it(rows: list[list[str]]) -> None:
+    # The idf the retriever weighs a question's words by (coverage, the abstain evidence's
+    # rarity): a word in more rows weighs less, in as many the same, in none the most (rarity 1).
+    with tempfile.TemporaryDirectory() as tmp:
+        lexical.build(rows, Path(tmp))
+        index = LexicalIndex(Path(tmp))
+    held = sorted(WORDS, key=index.document_frequency)
+    for rarer, commoner in zip(held, held[1:]):
+        if index.document_frequency(rarer) < index.document_frequency(commoner):
+            assert index.idf(rarer) > index.idf(commoner) > 0
+        else:
+            assert index.idf(rarer) == index.idf(commoner)
+    assert index.rarity("未知語") == 1.0 and all(0 < index.rarity(w) <= 1 for w in WORDS)
