@@ -1198,11 +1198,14 @@ class Retriever:
         paragraph of a Wikipedia article and shares the article's title."""
         sources = self.index.sources
         if self._articles is None:
-            self._articles = {}
+            # filled apart, then kept: a thread asking at the same time never sees half the titles
+            # (and would keep an article cut short in _normalized)
+            articles: dict[str, list[int]] = {}
             for i, s in enumerate(sources):
                 if s.title:
-                    self._articles.setdefault(s.title, []).append(i)
-        if len(self._normalized) >= 4_000:
+                    articles.setdefault(s.title, []).append(i)
+            self._articles = articles
+        if len(self._normalized) >= 4_000:  # a bound on memory: JSQuAD's 1,145 paragraphs and their articles fit
             self._normalized.clear()
         title = sources[doc].title
         document = self._normalized.get(doc)
