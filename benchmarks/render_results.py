@@ -84,6 +84,18 @@ def confidence_section(c: dict | None) -> list[str]:
             "| precision | " + " | ".join(f3(p["precision"]) for p in h["short"]["risk_coverage"]) + " |", "",
             f"Short EM over all questions with the held-out ranker: {f3(h['short_em_all_questions'])}.", ""]
     out += rerank_paragraph(h.get("rerank"))
+    out += folds_paragraphs(h)
+    if h.get("cited"):
+        out += [f"The best sentences of the other cited passages ({h['cited']['candidates']:,} runners-up, "
+                f"{f3(h['cited']['right'])} of them right) have a calibrator of their own: ECE "
+                f"{f3(h['cited']['ece_10_bins'])}.", ""]
+    return out + english_confidence(h.get("english"))
+
+
+def folds_paragraphs(h: dict) -> list[str]:
+    """What the thresholds chosen on folds 0–2 alone give on folds 3–4: answer sentences (titled
+    and untitled calibrators) and short answers (train_confidence.py's held-out figures ``h``)."""
+    out: list[str] = []
     dev, held = h.get("sentence_dev_folds"), h.get("sentence_held_out_folds")
     if dev and held:
         out += ["The answer-sentence threshold is chosen on folds 0–2 alone: there it marks "
@@ -114,11 +126,7 @@ def confidence_section(c: dict | None) -> list[str]:
                 f"{f3(short_held['coverage_at_threshold'])} at {f3(short_held['precision_at_threshold'])} (ECE "
                 f"{f3(short_held['ece_10_bins'])}). With the threshold folds 0–2 alone choose ({again['threshold']}), "
                 f"folds 3–4 get {f3(again['coverage_at_threshold'])} at {f3(again['precision_at_threshold'])}.", ""]
-    if h.get("cited"):
-        out += [f"The best sentences of the other cited passages ({h['cited']['candidates']:,} runners-up, "
-                f"{f3(h['cited']['right'])} of them right) have a calibrator of their own: ECE "
-                f"{f3(h['cited']['ece_10_bins'])}.", ""]
-    return out + english_confidence(h.get("english"))
+    return out
 
 
 def english_confidence(en: dict | None) -> list[str]:
