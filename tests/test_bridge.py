@@ -561,15 +561,19 @@ def test_us_is_a_country_only_in_capitals(country_bridge: tuple[Bridge, set[str]
     assert [t.english for t in bridge_question("Tell us about China.", *country_bridge)] == ["tell", "china"]
 
 
-def test_why_is_answered_by_the_reason_after_its_restatement(tmp_path: Path) -> None:
+def one_document(tmp_path: Path, text: str) -> Retriever:
+    """A lexical index (no embedder) of one document holding ``text``, loaded."""
     from ingest import build_index
 
-    (tmp_path / "brief.txt").write_text(
-        "■ 日本の関与\n\n日本は島嶼国への援助を続けてきた。筆者は、日本が中国に対抗するための援助を打ち出す"
-        "べきではないと考える。島嶼国は大国の競争の駒として扱われることを嫌うからである。援助の決定には時間がかかる。\n",
-        encoding="utf-8")
-    build_index([tmp_path / "brief.txt"], tmp_path / "index", embedder="none")
-    r = Retriever.load(tmp_path / "index")
+    (tmp_path / "doc.txt").write_text(text, encoding="utf-8")
+    build_index([tmp_path / "doc.txt"], tmp_path / "index", embedder="none")
+    return Retriever.load(tmp_path / "index")
+
+
+def test_why_is_answered_by_the_reason_after_its_restatement(tmp_path: Path) -> None:
+    r = one_document(
+        tmp_path, "■ 日本の関与\n\n日本は島嶼国への援助を続けてきた。筆者は、日本が中国に対抗するための援助を打ち出す"
+        "べきではないと考える。島嶼国は大国の競争の駒として扱われることを嫌うからである。援助の決定には時間がかかる。\n")
     question = "Why shouldn't Japan present its aid as countering China?"
     assert r.ask(question).answer.text.endswith("嫌うからである。")  # type: ignore[union-attr]
     # Without the sentence after the best match, the restatement (it shares more words) wins.
@@ -578,14 +582,11 @@ def test_why_is_answered_by_the_reason_after_its_restatement(tmp_path: Path) -> 
 
 
 def test_prev_match_is_how_well_the_sentence_before_matches(tmp_path: Path) -> None:
-    from ingest import build_index
     from retriever.retriever import SENTENCE_FEATURES
 
-    (tmp_path / "stock.txt").write_text(
-        "■ 備蓄\n\n市の備蓄は3日分を基本としてきた。しかし、道路の寸断で物資が届くまでに時間がかかる。"
-        "このため、備蓄を7日分へ引き上げる。\n", encoding="utf-8")
-    build_index([tmp_path / "stock.txt"], tmp_path / "index", embedder="none")
-    r = Retriever.load(tmp_path / "index")
+    r = one_document(
+        tmp_path, "■ 備蓄\n\n市の備蓄は3日分を基本としてきた。しかし、道路の寸断で物資が届くまでに時間がかかる。"
+        "このため、備蓄を7日分へ引き上げる。\n")
     column = SENTENCE_FEATURES.index("prev_match")
 
     def ranked(question: str) -> dict[str, float]:
@@ -603,13 +604,9 @@ def test_prev_match_is_how_well_the_sentence_before_matches(tmp_path: Path) -> N
 
 
 def test_a_view_is_answered_by_the_sentence_taking_up_its_topic(tmp_path: Path) -> None:
-    from ingest import build_index
-
-    (tmp_path / "outlook.txt").write_text(
-        "■ 見通し\n\n米中の交渉は来月に再開される。しかし、交渉で合意に至るまでには長い時間がかかる。"
-        "両国の貿易額は増えている。\n", encoding="utf-8")
-    build_index([tmp_path / "outlook.txt"], tmp_path / "index", embedder="none")
-    r = Retriever.load(tmp_path / "index")
+    r = one_document(
+        tmp_path, "■ 見通し\n\n米中の交渉は来月に再開される。しかし、交渉で合意に至るまでには長い時間がかかる。"
+        "両国の貿易額は増えている。\n")
     question = "What does the author expect from the US–China negotiations?"
     assert r.ask(question).answer.text.startswith("しかし")  # type: ignore[union-attr]
     plain = r.with_settings(sentence_weights={**HAND_SET, "follows_match_linked": 0.0})
