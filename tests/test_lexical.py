@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import tempfile
 from pathlib import Path
 
@@ -86,7 +87,7 @@ def test_a_word_weighs_less_the_more_rows_hold_it(rows: list[list[str]]) -> None
         lexical.build(rows, Path(tmp))
         index = LexicalIndex(Path(tmp))
     held = sorted(WORDS, key=index.document_frequency)
-    for rarer, commoner in zip(held, held[1:]):
+    for rarer, commoner in itertools.pairwise(held):
         if index.document_frequency(rarer) < index.document_frequency(commoner):
             assert index.idf(rarer) > index.idf(commoner) > 0
         else:
