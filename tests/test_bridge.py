@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.bridge import NOT_A_PREDICATE, PART, PART_WEIGHT, VERB_GLOSS, Bridge, build_bridge
@@ -491,6 +491,38 @@ def test_term_scores_rank_the_bridged_passage(tmp_path: Path, bridge: Bridge, vo
     terms = bridge_question("Who became Iran's president?", bridge, vocabulary)
     scores = term_scores(index, terms)
     assert int(np.argmax(scores)) == 0 and scores[1] == 0
+
+
+
+LEXICON = ["安全", "保障", "理事", "会", "核", "日本", "米国"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(LEXICON), max_size=8), min_size=1, max_size=12),
+       st.lists(st.lists(st.sampled_from([*LEXICON, "未知語"]), max_size=5).map(tuple), max_size=12))
+def test_alternative_rows_are_each_alternative_scored_alone(rows: list[list[str]],
+                                                             alternatives: list[tuple[str, ...]]) -> None:
+    # english.alternative_rows gathers every alternative's tokens a place at a time, all at once:
+    # each row must be, to the bit, its tokens' BM25 columns added in their order (安全 + 保障 +
+    # 理事 + 会), a token said twice counted twice and one the index lacks counted as nothing.
+    import tempfile
+
+    from ingest import lexical
+    from retriever.english import alternative_rows
+
+    with tempfile.TemporaryDirectory() as tmp:
+        lexical.build(rows, Path(tmp))
+        index = lexical.LexicalIndex(Path(tmp))
+    got = alternative_rows(index, alternatives)
+    assert got.shape == (len(alternatives), index.size) and got.dtype == np.float32
+    for row, tokens in zip(got, alternatives, strict=True):
+        alone = np.zeros(index.size, dtype=np.float32)
+        for token in tokens:
+            t = index.vocab.get(token)
+            if t is not None:
+                lo, hi = index.indptr[t], index.indptr[t + 1]
+                alone[index.indices[lo:hi]] += index.data[lo:hi]
+        assert np.array_equal(row, alone), tokens
 
 
 # An index of a few sentences without vectors: an English question has only the bridge to go on.
