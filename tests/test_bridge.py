@@ -32,6 +32,7 @@ from ingest.tokens import Tokenizer
 from retriever import Retriever
 from retriever.english import (
     DERIVED_WEIGHT,
+    BridgedTerm,
     bridge_question,
     name_term,
     term_coverage,
@@ -453,9 +454,36 @@ def test_weights_and_coverage(bridge: Bridge, vocabulary: set[str]) -> None:
     assert term_coverage(terms, set(Tokenizer()(CORPUS[0])), idf) == 1.0
     assert term_coverage(terms, set(Tokenizer()(CORPUS[2])), idf) == 0.0
     assert term_coverage((), set(), idf) == 1.0
-    # the coverages of many sentences at once are each sentence's
-    sentences = [set(Tokenizer()(text)) for text in CORPUS]
-    assert term_coverages(terms, sentences, idf) == [term_coverage(terms, s, idf) for s in sentences]
+
+
+def held_share(terms: list[BridgedTerm], tokens: set[str], idf: dict[str, float]) -> float:
+    """term_coverage as its docstring says it, a term and an alternative at a time."""
+    weights = [max((min(idf.get(t, 0.0) for t in alt) for alt, _ in term.alternatives), default=0.0)
+               for term in terms]
+    bridged = [w for w, term in zip(weights, terms, strict=True) if term.alternatives]
+    unbridged = sum(bridged) / len(bridged) if bridged else 1.0
+    total = sum(w if term.alternatives else unbridged for w, term in zip(weights, terms, strict=True))
+    held = sum(w for w, term in zip(weights, terms, strict=True)
+               if any(all(t in tokens for t in alt) for alt, _ in term.alternatives))
+    return held / total if total > 0 else 1.0
+
+
+TOKENS = ["安全", "保障", "理事", "会", "大統領", "イラン", "梅雨"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.builds(BridgedTerm, st.sampled_from(["a", "b"]),
+                          st.lists(st.tuples(st.lists(st.sampled_from(TOKENS), min_size=1, max_size=4).map(tuple),
+                                             st.just(1.0)), max_size=3).map(tuple),
+                          st.just("dictionary")), max_size=5),
+       st.lists(st.sets(st.sampled_from(TOKENS)), max_size=6),
+       st.dictionaries(st.sampled_from(TOKENS), st.sampled_from([0.0, 0.5, 1.0, 2.5])))
+def test_term_coverages_hold_a_term_by_any_whole_alternative(terms: list[BridgedTerm], sentences: list[set[str]],
+                                                              idf: dict[str, float]) -> None:
+    # term_coverages tests a term's one-token alternatives as one set and its longer ones as
+    # subsets, for many sentences at once: each sentence's share must be the plain definition's.
+    got = term_coverages(terms, sentences, idf)
+    assert got == pytest.approx([held_share(terms, s, idf) for s in sentences], abs=1e-12)
 
 
 def test_unbridged_words_count_as_missing(bridge: Bridge, vocabulary: set[str]) -> None:
