@@ -536,6 +536,25 @@ def test_recurrence_counts_the_answer_in_its_document_and_article(text: str, doc
                  "article_count": pytest.approx(math.log1p(in_article))}
 
 
+
+def full_width(text: str) -> str:
+    """ASCII's printable characters as their full-width forms (IAEA -> ＩＡＥＡ), the rest as they are."""
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+@given(st.text(alphabet="IAEAnpt09-カナ漢字ｶﾅ ", min_size=1, max_size=6), st.integers(min_value=0, max_value=4))
+def test_recurrence_counts_the_answer_however_it_is_written(word: str, times: int) -> None:
+    # A span is counted as normalised: full or half width, upper or lower case, spaced or not
+    # (ＩＡＥＡ, IAEA and i a e a are one name), in a text that says it ``times`` times.
+    document = normalize("前文。" + "".join(f"{word}。" for _ in range(times)))
+    e = recurrence(word, document, document)
+    assert e == recurrence(full_width(word), document, document) == recurrence(word.lower(), document, document)
+    if normalize(word):
+        assert e["doc_count"] == e["article_count"] >= math.log1p(times)
+    else:  # nothing left to count (spaces only)
+        assert e == {"doc_count": 0.0, "article_count": 0.0}
+
+
 def test_an_article_is_the_documents_that_share_a_title(tmp_path: Path) -> None:
     # Two paragraphs of one article (their first line, the title, says オランダ) and a document
     # of its own: what Retriever.short hands recurrence for a short answer in each.
