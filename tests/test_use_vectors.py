@@ -179,7 +179,8 @@ def test_blas_is_limited_while_any_thread_needs_it_and_restored_after() -> None:
         assert blas_threads() == 1
         thread = threading.Thread(target=worker)
         thread.start()
-        thread.join(10)
+        thread.join(60)  # a deadline for a deadlock, not a wait that a loaded machine can outlast
+        assert not thread.is_alive(), "the worker never left one_blas_thread"
         assert blas_threads() == 1  # the worker left; the asker is still inside
     assert blas_threads() == before
 
