@@ -179,12 +179,15 @@ _OPINION = re.compile(r"考え|主張|述べ|指摘|期待|予想|予測|見通|
 
 
 # The statement a question about a view asks for, by its English wording; the first kind in
-# this order that matches decides ("Why should Japan…" asks for a reason).
+# this order that matches decides ("Why should Japan…" asks for a reason). The verbs of a cause
+# are matched whole: "What drove prices up?" asks a reason, "What drivers of growth…" and "What
+# pushback did the ministry face?" ask for things.
 _EN_VIEWS = [
     ("reason", re.compile(r"\bwhy\b|\bfor what reason\b|\breasons?\b|\bcaus(?:e|es|ed|ing)\b|\bexplains?\b|"
                           r"\b(?:meant|intended|designed|supposed) to\b|\bholding (?:\w+ ){0,3}back\b|"
                           r"\bslowing (?:\w+ ){0,3}down\b|\bbehind\b|\bmotivat|\bpurpose\b|\baims?\b|"
-                          r"\bwhat (?:has |had |might |could )?(?:prompt|drove|drive|push|trigger|spark|led\b)|"
+                          r"\bwhat (?:has |had |might |could )?(?:prompt(?:s|ed)?|drove|drives?|push(?:es|ed)?|"
+                          r"trigger(?:s|ed)?|spark(?:s|ed)?|led)\b|"
                           r"\bfor what\b|(?<!famous )(?<!known )(?<!named )(?<!noted )\bfor\s*\?*\s*$", re.I)),
     # "What kind of subsidy does the author want…": what someone wants done is a proposal.
     ("recommendation", re.compile(r"\bshould\b|\brecommend|\bpropos|\badvi[sc]e|\bcalls? for\b|\bought to\b|"

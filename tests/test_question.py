@@ -91,6 +91,9 @@ def test_a_question_gets_the_tokens_a_passage_would(text: str) -> None:
     ("What drove up the price of fishing rights?", "reason"),
     ("What could a clash over the programme lead to?", None),  # a consequence, not a cause
     ("Who drove the delegation to the airport?", None),  # drove, but not what caused
+    ("What pushback did the ministry face?", None),  # a noun that starts as the verb does
+    ("What drivers of growth does the report list?", None),
+    ("What has pushed the yen down?", "reason"),
     ("What should the prefecture do about empty houses?", "recommendation"),
     ("What kind of subsidy does the author want instead?", "recommendation"),  # what is wanted done
     ("What has to go hand in hand with better relations?", "recommendation"),  # an obligation, as "must"
