@@ -181,7 +181,8 @@ _OPINION = re.compile(r"考え|主張|述べ|指摘|期待|予想|予測|見通|
 # The statement a question about a view asks for, by its English wording; the first kind in
 # this order that matches decides ("Why should Japan…" asks for a reason). The verbs of a cause
 # are matched whole: "What drove prices up?" asks a reason, "What drivers of growth…" and "What
-# pushback did the ministry face?" ask for things.
+# pushback did the ministry face?" ask for things ("What prompts…" and "What triggers…", a verb
+# or a plural noun, are still read as a reason).
 _EN_VIEWS = [
     ("reason", re.compile(r"\bwhy\b|\bfor what reason\b|\breasons?\b|\bcaus(?:e|es|ed|ing)\b|\bexplains?\b|"
                           r"\b(?:meant|intended|designed|supposed) to\b|\bholding (?:\w+ ){0,3}back\b|"
