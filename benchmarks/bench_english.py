@@ -68,9 +68,9 @@ def kotae_figures(r: Retriever, questions: Sequence[str], golds: Sequence[Sequen
 
 def without_bridge(r: Retriever) -> Retriever:
     """kotae as it was before issue 14: English lexical weight 0.15, no bridged words, e5 alone,
-    no view cues."""
+    no view cues (nor the sentence before a reason: prev_match)."""
     plain = r.with_settings(lexical={**r.settings.lexical, "en": 0.15}, second_dense={},
-                            sentence_weights={**HAND_SET, "view": 0.0})  # English questions' weights
+                            sentence_weights={**HAND_SET, "view": 0.0, "prev_match": 0.0})
     plain.index = _IndexWithoutBridge(r.index)  # type: ignore[assignment]
     return plain
 
