@@ -663,6 +663,28 @@ def test_prev_match_is_how_well_the_sentence_before_matches(tmp_path: Path) -> N
     assert set(ranked("How many days of stockpile did the city keep?").values()) == {0.0}
 
 
+def test_bridged_coverage_is_read_for_a_fact_asked_only(tmp_path: Path) -> None:
+    from retriever.retriever import SENTENCE_FEATURES
+
+    r = one_document(
+        tmp_path, "■ 備蓄\n\n市の備蓄は3日分を基本としてきた。しかし、道路の寸断で物資が届くまでに時間がかかる。"
+        "このため、備蓄を7日分へ引き上げる。\n")
+    column = SENTENCE_FEATURES.index("bridged_coverage")
+
+    def coverage(question: str) -> dict[str, float]:
+        q = r.analyse(question)
+        fused, _ = r.fuse(q, None, None)
+        ranking = r.rank_sentences(q, r.candidates(q, [int(np.argmax(fused))]), fused, None)
+        return {r.index.units.text[u][:4]: float(ranking.x[i, column]) for i, u in enumerate(ranking.cand)}
+
+    fact = coverage("Which city keeps a stockpile?")
+    # the sentence that says both 市 and 備蓄 holds more of the question than the one saying 備蓄 alone
+    assert fact["市の備蓄"] > fact["このため"] > fact["しかし、"] == 0.0
+    # a reason asked, or a description (how…), is often stated in a sentence of other words: not read
+    assert set(coverage("Why is the city raising its stockpile?").values()) == {0.0}
+    assert set(coverage("How does the city keep its stockpile?").values()) == {0.0}
+
+
 def test_a_view_is_answered_by_the_sentence_taking_up_its_topic(tmp_path: Path) -> None:
     r = one_document(
         tmp_path, "■ 見通し\n\n米中の交渉は来月に再開される。しかし、交渉で合意に至るまでには長い時間がかかる。"
