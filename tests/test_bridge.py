@@ -641,48 +641,41 @@ def test_why_is_answered_by_the_reason_after_its_restatement(tmp_path: Path) -> 
     assert plain.ask(question).answer.text.startswith("筆者は")  # type: ignore[union-attr]
 
 
-def test_prev_match_is_how_well_the_sentence_before_matches(tmp_path: Path) -> None:
+# A decision, the sentence that says why, and what follows from it.
+STOCKPILE = ("■ 備蓄\n\n市の備蓄は3日分を基本としてきた。しかし、道路の寸断で物資が届くまでに時間がかかる。"
+             "このため、備蓄を7日分へ引き上げる。\n")
+
+
+def sentence_feature(r: Retriever, question: str, name: str) -> dict[str, float]:
+    """Feature ``name`` of each candidate sentence (by its first four characters) as
+    Retriever.rank_sentences fills it for ``question``, its best three passages searched."""
     from retriever.retriever import SENTENCE_FEATURES
 
-    r = one_document(
-        tmp_path, "■ 備蓄\n\n市の備蓄は3日分を基本としてきた。しかし、道路の寸断で物資が届くまでに時間がかかる。"
-        "このため、備蓄を7日分へ引き上げる。\n")
-    column = SENTENCE_FEATURES.index("prev_match")
+    column = SENTENCE_FEATURES.index(name)
+    q = r.analyse(question)
+    fused, _ = r.fuse(q, None, None)
+    top = [int(p) for p in np.argsort(-fused)[:3]]
+    ranking = r.rank_sentences(q, r.candidates(q, top), fused, None)
+    return {r.index.units.text[u][:4]: float(ranking.x[i, column]) for i, u in enumerate(ranking.cand)}
 
-    def ranked(question: str) -> dict[str, float]:
-        q = r.analyse(question)
-        fused, _ = r.fuse(q, None, None)
-        top = [int(p) for p in np.argsort(-fused)[:3]]
-        ranking = r.rank_sentences(q, r.candidates(q, top), fused, None)
-        return {r.index.units.text[u][:4]: float(ranking.x[i, column]) for i, u in enumerate(ranking.cand)}
 
-    why = ranked("Why is the city's stockpile being raised from three days?")
+def test_prev_match_is_how_well_the_sentence_before_matches(tmp_path: Path) -> None:
+    r = one_document(tmp_path, STOCKPILE)
+    why = sentence_feature(r, "Why is the city's stockpile being raised from three days?", "prev_match")
     # the sentence after the best match (市の備蓄は…, stockpile, city, days) gets 1, the first none
     assert why["しかし、"] == 1.0 and why["市の備蓄"] == 0.0 and 0.0 <= why["このため"] < 1.0
     # asked for a fact, not a reason, it is not computed
-    assert set(ranked("How many days of stockpile did the city keep?").values()) == {0.0}
+    assert set(sentence_feature(r, "How many days of stockpile did the city keep?", "prev_match").values()) == {0.0}
 
 
 def test_bridged_coverage_is_read_for_a_fact_asked_only(tmp_path: Path) -> None:
-    from retriever.retriever import SENTENCE_FEATURES
-
-    r = one_document(
-        tmp_path, "■ 備蓄\n\n市の備蓄は3日分を基本としてきた。しかし、道路の寸断で物資が届くまでに時間がかかる。"
-        "このため、備蓄を7日分へ引き上げる。\n")
-    column = SENTENCE_FEATURES.index("bridged_coverage")
-
-    def coverage(question: str) -> dict[str, float]:
-        q = r.analyse(question)
-        fused, _ = r.fuse(q, None, None)
-        ranking = r.rank_sentences(q, r.candidates(q, [int(np.argmax(fused))]), fused, None)
-        return {r.index.units.text[u][:4]: float(ranking.x[i, column]) for i, u in enumerate(ranking.cand)}
-
-    fact = coverage("Which city keeps a stockpile?")
+    r = one_document(tmp_path, STOCKPILE)
+    fact = sentence_feature(r, "Which city keeps a stockpile?", "bridged_coverage")
     # the sentence that says both 市 and 備蓄 holds more of the question than the one saying 備蓄 alone
     assert fact["市の備蓄"] > fact["このため"] > fact["しかし、"] == 0.0
     # a reason asked, or a description (how…), is often stated in a sentence of other words: not read
-    assert set(coverage("Why is the city raising its stockpile?").values()) == {0.0}
-    assert set(coverage("How does the city keep its stockpile?").values()) == {0.0}
+    for question in ("Why is the city raising its stockpile?", "How does the city keep its stockpile?"):
+        assert set(sentence_feature(r, question, "bridged_coverage").values()) == {0.0}
 
 
 def test_a_view_is_answered_by_the_sentence_taking_up_its_topic(tmp_path: Path) -> None:
