@@ -110,8 +110,9 @@ def echoed(words: Sequence[str], morphs: Sequence[Morpheme]) -> frozenset[int]:
             run.append(n)
             spoken += soft_spelling(romaji(n.reading))
             key = len(name_key(spoken))
-            if len(spoken) >= 3 and any(0.75 * k <= key <= 1.35 * k and SequenceMatcher(None, spoken, s).ratio()
-                                        >= ECHO_SIMILARITY for s, k in sounds):
+            if len(spoken) >= 3 and any(0.75 * k <= key <= 1.35 * k
+                                        and alike(SequenceMatcher(None, spoken, s), ECHO_SIMILARITY)
+                                        for s, k in sounds):
                 out.update(k.start for k in run)
     # A name whose part is said is said whole: カール・ウーズ for "Carl Woese" (woese and
     # ウーズ are too far apart to meet by sound, carl and カール are not).
@@ -169,6 +170,14 @@ MIN_SHORT_NAME = 3  # soft spellings of a name, at least ("Ooi", "Ii" are too sh
 MIN_HEARD = 4  # soft spellings shorter than this ("abe", "aso") are heard inside too many readings
 
 
+def alike(matcher: SequenceMatcher, need: float) -> bool:
+    """Whether ``matcher.ratio() >= need``, its cheap upper bounds tried first (ratio <=
+    quick_ratio <= real_quick_ratio, on one denominator: the answer is the same). Most spellings
+    compared share too few letters to be one name, which the letter counts alone tell: the
+    matching blocks that ratio needs were most of a heard name's time (heard_in, over a passage)."""
+    return matcher.real_quick_ratio() >= need and matcher.quick_ratio() >= need and matcher.ratio() >= need
+
+
 @dataclass(frozen=True)
 class Sound:
     """A text as it sounds: its morphemes' readings in soft spelling, joined, and the offsets
@@ -213,7 +222,7 @@ def heard_in(word: str, sound: Sound) -> bool:
                 break
             if end - start >= 0.75 * len(w):
                 matcher.set_seq1(sound.text[start:end])
-                if matcher.ratio() >= NAME_SIMILARITY:
+                if alike(matcher, NAME_SIMILARITY):
                     return True
     return False
 
@@ -311,9 +320,9 @@ def name_term(word: str, bridge: Bridge) -> BridgedTerm | None:
     need = NAME_SIMILARITY if len(key) >= SHORT_SKELETON else 1.0
     found: dict[tuple[str, ...], float] = {}
     for tokens, spelling in bridge.heard(key):
-        similarity = SequenceMatcher(None, soft, spelling).ratio()
-        if similarity >= need:
-            found[tokens] = max(found.get(tokens, 0.0), NAME_WEIGHT * similarity)
+        matcher = SequenceMatcher(None, soft, spelling)
+        if alike(matcher, need):
+            found[tokens] = max(found.get(tokens, 0.0), NAME_WEIGHT * matcher.ratio())
     if not found:
         return None
     return BridgedTerm(word, tuple(sorted(found.items(), key=lambda kv: -kv[1])), "name")

@@ -149,6 +149,7 @@ class Question:
     # (president -> 大統領), and the BM25 weight of each Japanese token. None otherwise.
     bridged: tuple[BridgedTerm, ...] | None = None
     bridged_weights: dict[str, float] | None = None
+    bridged_idf: dict[str, float] | None = None  # the idf of those tokens in the index's passages
     # The question's similarity to every unit and every passage by the index's second vector
     # (multilingual USE, for English questions on an index that has it), filled the same way.
     second_dense: tuple[np.ndarray, np.ndarray] | None = field(default=None, compare=False, repr=False)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 import unicodedata
-from collections.abc import Container, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field, replace
@@ -516,7 +516,8 @@ class Retriever:
         # The Japanese its words stand for are what an answer sentence shares with it, as a
         # Japanese question's own words are (the short answer's features read them).
         return replace(q, bridged=terms, bridged_weights=weights, content=q.content | frozenset(weights),
-                       second_dense=self.second_dense(q), anchors=anchor_words(question))
+                       second_dense=self.second_dense(q), anchors=anchor_words(question),
+                       bridged_idf=self.token_idf(weights))
 
     def second_dense(self, q: Question) -> tuple[np.ndarray, np.ndarray] | None:
         """The question's USE similarity to every unit and passage, when its language weighs
@@ -1245,8 +1246,13 @@ class Retriever:
         return {t: self.index.passage_lexical.idf(t) for t in q.content}
 
     def _bridged_idf(self, q: Question) -> dict[str, float]:
-        """The idf of the Japanese tokens an English question's terms were bridged to."""
-        return {t: self.index.passage_lexical.idf(t) for t in q.bridged_weights or {}}
+        """The idf of the Japanese tokens an English question's terms were bridged to (worked out
+        once, by :meth:`analyse`: the sentence ranker and abstention read it three times an ask)."""
+        return q.bridged_idf if q.bridged_idf is not None else self.token_idf(q.bridged_weights or {})
+
+    def token_idf(self, tokens: Iterable[str]) -> dict[str, float]:
+        """The idf of each of ``tokens`` over the index's passages."""
+        return {t: self.index.passage_lexical.idf(t) for t in tokens}
 
     def _bridged_coverage(self, q: Question, unit: int) -> float:
         """Share of an English question's bridged terms (idf-weighted) the unit holds."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from difflib import SequenceMatcher
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,8 @@ from hypothesis import strategies as st
 
 from ingest.bridge import NOT_A_PREDICATE, PART, PART_WEIGHT, VERB_GLOSS, Bridge, build_bridge
 from ingest.errors import IndexFileError
+from ingest.lexical import LexicalIndex
+from ingest.lexical import build as build_lexical
 from ingest.lexicon import (
     LEXICON_PATH,
     WORDS_PATH,
@@ -33,10 +36,12 @@ from retriever import Retriever
 from retriever.english import (
     DERIVED_WEIGHT,
     BridgedTerm,
+    alike,
     bridge_question,
     name_term,
     term_coverage,
     term_coverages,
+    term_scores,
     token_weights,
     word_use,
 )
@@ -511,7 +516,6 @@ def test_damaged_bridge(tmp_path: Path) -> None:
 
 def test_term_scores_rank_the_bridged_passage(tmp_path: Path, bridge: Bridge, vocabulary: set[str]) -> None:
     from ingest import lexical
-    from retriever.english import term_scores
 
     tokenizer = Tokenizer()
     lexical.build([tokenizer(t) for t in CORPUS], tmp_path / "lex")
@@ -551,6 +555,45 @@ def test_alternative_rows_are_each_alternative_scored_alone(rows: list[list[str]
                 lo, hi = index.indptr[t], index.indptr[t + 1]
                 alone[index.indices[lo:hi]] += index.data[lo:hi]
         assert np.array_equal(row, alone), tokens
+
+
+@pytest.fixture(scope="module")
+def corpus_lexical(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
+    tokenizer = Tokenizer()
+    folder = tmp_path_factory.mktemp("lex")
+    build_lexical([tokenizer(t) for t in CORPUS], folder)
+    return LexicalIndex(folder)
+
+
+_TOKENS = st.sampled_from(["大統領", "イラン", "首相", "安全", "保障", "理事", "会", "所沢", "大会", "NPT", "不在"])
+_TERMS = st.lists(st.lists(st.tuples(st.lists(_TOKENS, min_size=1, max_size=4).map(tuple),
+                                     st.sampled_from([1.0, 0.9, 0.8, 0.6, 0.48, 0.5, 0.32])), max_size=5), max_size=6)
+
+
+@given(_TERMS)
+def test_term_scores_are_each_terms_best_alternative_added_up(corpus_lexical: LexicalIndex,
+                                                              alternatives: list[list]) -> None:
+    # What term_scores computes, alternative by alternative in float32: its tokens' BM25 added
+    # in order, weighed, the best per term, the terms added in order; bit for bit the same.
+    terms = [BridgedTerm(f"w{i}", tuple(alts), "dictionary") for i, alts in enumerate(alternatives)]
+    expected = np.zeros(corpus_lexical.size, dtype=np.float32)
+    for term in terms:
+        rows = []
+        for tokens, w in term.alternatives:
+            alt = np.zeros(corpus_lexical.size, dtype=np.float32)
+            for token in tokens:
+                alt += corpus_lexical.scores([token])
+            rows.append(alt * np.float32(w))
+        if rows:
+            expected += np.max(rows, axis=0)
+    found = term_scores(corpus_lexical, terms)
+    assert found.dtype == np.float32 and np.array_equal(found, expected)
+
+
+@given(st.text("aeiknorstuy", max_size=12), st.text("aeiknorstuy", max_size=12), st.floats(0.0, 1.0))
+def test_alike_is_the_ratio_against_the_need(a: str, b: str, need: float) -> None:
+    # the cheap bounds only spare the ratio, never change the answer
+    assert alike(SequenceMatcher(None, a, b), need) == (SequenceMatcher(None, a, b).ratio() >= need)
 
 
 # An index of a few sentences without vectors: an English question has only the bridge to go on.

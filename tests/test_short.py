@@ -769,3 +769,15 @@ def test_an_english_question_quoting_a_phrase_does_not_answer_from_inside_it(rep
     assert "一つ" not in scored
     assert "一つの主要戦争に勝利／もう一つを抑止" in scored  # the whole quotation stays a candidate
     assert _best_text(report_retriever, question, sentence) == "戦力不足"
+
+
+@given(st.text("北原はがのにか", max_size=16), st.text("北原はがのにかへ、", max_size=30), st.integers(0, 30),
+       st.booleans())
+def test_echo_is_the_longest_run_of_the_question_beside_the_span(question: str, text: str, at: int,
+                                                                 before: bool) -> None:
+    # The definition: the longest run (2 to 12 characters) of the sentence that the question
+    # holds, ending up to 2 characters before ``at`` (or starting up to 2 after it).
+    at = min(at, len(text))
+    runs = [n for n in range(2, 13) for d in range(3)
+            if (a := at - d - n if before else at + d) >= 0 and a + n <= len(text) and text[a:a + n] in question]
+    assert short.echo(question, text, at, before) == max(runs, default=0)
