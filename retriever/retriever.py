@@ -1243,7 +1243,7 @@ class Retriever:
         words cannot be expected in Japanese text."""
         if q.language != "ja":
             return {}
-        return {t: self.index.passage_lexical.idf(t) for t in q.content}
+        return self.token_idf(q.content)
 
     def _bridged_idf(self, q: Question) -> dict[str, float]:
         """The idf of the Japanese tokens an English question's terms were bridged to (worked out
