@@ -150,6 +150,9 @@ class Question:
     bridged: tuple[BridgedTerm, ...] | None = None
     bridged_weights: dict[str, float] | None = None
     bridged_idf: dict[str, float] | None = None  # the idf of those tokens in the index's passages
+    # The BM25 of ``bridged`` over the index's passages and over its units (english.term_scores),
+    # worked out with the terms (Retriever.bridged).
+    bridged_scores: tuple[np.ndarray, np.ndarray] | None = field(default=None, compare=False, repr=False)
     # The question's similarity to every unit and every passage by the index's second vector
     # (multilingual USE, for English questions on an index that has it), filled the same way.
     second_dense: tuple[np.ndarray, np.ndarray] | None = field(default=None, compare=False, repr=False)

@@ -342,6 +342,7 @@ class Retriever:
         self._matching_forms: dict[int, Paired] = {}  # by unit (Retriever._matching)
         self._analysed: dict[str, list[Morpheme]] = {}  # by text (Retriever.morphemes)
         self._second_pending: dict[str, Future] = {}  # USE similarities being computed, by NFKC text
+        self._bridged_pending: dict[str, Future] = {}  # bridged terms and their BM25 being worked out, by text
         self._second_worker: ThreadPoolExecutor | None = None
         self._sounds: dict[tuple[int, ...], Sound] = {}  # by passages (Retriever.terms)
         self._normalized: dict[int | str, str] = {}  # documents by number, articles by title (recurrence_texts)
@@ -406,7 +407,7 @@ class Retriever:
         # similarities started in the worker thread are done: OpenBLAS takes its thread count
         # back up only when asked from this thread (ingest.use_vectors.one_blas_thread).
         with one_blas_thread():
-            started = self._start_second_dense(qs)
+            started = self._start_english(qs)
             try:
                 return self._answers(qs, k, scope)
             finally:
@@ -511,13 +512,22 @@ class Retriever:
             return q
         if not self.index.bridge.lexicon:  # an index built before bridges: English words meet only Latin text
             return replace(q, second_dense=self.second_dense(q))
-        terms = bridge_question(question, self.index.bridge, self.index.passage_lexical.vocab)
+        started = self._bridged_pending.pop(question, None)
+        terms, scores = started.result() if started is not None else self.bridged(question)
         weights = token_weights(terms)
         # The Japanese its words stand for are what an answer sentence shares with it, as a
         # Japanese question's own words are (the short answer's features read them).
         return replace(q, bridged=terms, bridged_weights=weights, content=q.content | frozenset(weights),
                        second_dense=self.second_dense(q), anchors=anchor_words(question),
-                       bridged_idf=self.token_idf(weights))
+                       bridged_idf=self.token_idf(weights), bridged_scores=scores)
+
+    def bridged(self, question: str) -> tuple[tuple[BridgedTerm, ...], tuple[np.ndarray, np.ndarray]]:
+        """An English question's words bridged to the index's Japanese, with their BM25 over the
+        passages and over the units (english.term_scores): all the bridge needs of the question
+        alone, which :meth:`ask_many` works out beside its e5 vector (:meth:`_start_english`)."""
+        ix = self.index
+        terms = bridge_question(question, ix.bridge, ix.passage_lexical.vocab)
+        return terms, (term_scores(ix.passage_lexical, terms), term_scores(ix.unit_lexical, terms))
 
     def second_dense(self, q: Question) -> tuple[np.ndarray, np.ndarray] | None:
         """The question's USE similarity to every unit and passage, when its language weighs
@@ -534,36 +544,57 @@ class Retriever:
             units, passages = question_similarities(q.nfkc, ix.use_unit_vectors, ix.use_passage_vectors)
         return units, passages
 
-    def _start_second_dense(self, questions: Sequence[str]) -> list[Future]:
-        """Start the USE similarities of the English questions (:meth:`second_dense`) in a
-        worker thread, to be computed while e5 embeds the questions in this one (ONNX Runtime
-        lets go of the GIL while it runs). Each question is still encoded alone, so its
-        similarities do not depend on the batch it came in.
+    def _start_english(self, questions: Sequence[str]) -> list[Future]:
+        """Start, in a worker thread, what the English questions need besides their e5 vector:
+        their USE similarities (:meth:`second_dense`) and, with an embedder to wait for, their
+        bridged terms and BM25 (:meth:`bridged`), to be worked out while e5 embeds the questions
+        in this thread (ONNX Runtime lets go of the GIL while it runs). Each question is still
+        encoded alone, so its similarities do not depend on the batch it came in.
 
-        # "Who became Iran's president?": e5's vector takes about 10-15 ms here, USE's 4 ms;
-        # one after the other, USE added its 4 ms to every English question's answer.
+        # "Who became Iran's president?": e5's vector takes about 10-15 ms here, USE's 4 ms and
+        # the bridge's work 0.6 ms; one after the other, they added their time to every English
+        # question's answer. USE goes first: the bridge's work is Python, which would hold the
+        # GIL against e5's tokenizer (Python too) at the start, not against e5's encoder.
+        # (100 English JSQuAD questions, paired: the bridge's work here took 0.43-0.46 ms off a
+        # warm ask at load 1.2-1.3, three runs; at load 3, with no core to spare, nothing.)
         """
         ix = self.index
-        if not self.settings.second_dense.get("en") or ix.use_unit_vectors is None \
-                or ix.use_passage_vectors is None:
+        units, passages = ix.use_unit_vectors, ix.use_passage_vectors
+        use_vectors = (units, passages) if units is not None and passages is not None else ()
+        use = bool(self.settings.second_dense.get("en")) and bool(use_vectors)
+        bridge = self.embedder is not None and bool(ix.bridge.lexicon)
+        if not (use or bridge):
             return []
-        if len(self._second_pending) > 1_000:  # left by asks that failed before their answers
-            self._second_pending.clear()
+        for pending in (self._second_pending, self._bridged_pending):
+            if len(pending) > 1_000:  # left by asks that failed before their answers
+                pending.clear()
         started = []
         for text in questions:
+            if detect_language(text) != "en":
+                continue
             nfkc = unicodedata.normalize("NFKC", text)
-            if detect_language(text) == "en" and nfkc not in self._second_pending:
-                if self._second_worker is None:
-                    self._second_worker = ThreadPoolExecutor(1, thread_name_prefix="kotae-use")
-                started.append(self._second_worker.submit(
-                    question_similarities, nfkc, ix.use_unit_vectors, ix.use_passage_vectors))
-                self._second_pending[nfkc] = started[-1]
+            if use and nfkc not in self._second_pending:
+                started.append(self._second_pending.setdefault(nfkc, self._worker().submit(
+                    question_similarities, nfkc, *use_vectors)))
+            if bridge and text not in self._bridged_pending:
+                started.append(self._bridged_pending.setdefault(text, self._worker().submit(self.bridged, text)))
         return started
+
+    def _worker(self) -> ThreadPoolExecutor:
+        """The thread that works out English questions' USE similarities and bridged terms."""
+        if self._second_worker is None:
+            self._second_worker = ThreadPoolExecutor(1, thread_name_prefix="kotae-english")
+        return self._second_worker
 
     def _lexical(self, lexical: LexicalIndex, q: Question) -> np.ndarray:
         """BM25 of every row of ``lexical``: the question's tokens, or its bridged terms (each
-        term once, by its best Japanese alternative)."""
+        term once, by its best Japanese alternative; worked out with the terms, :meth:`bridged`)."""
         if q.bridged is not None:
+            known = q.bridged_scores
+            if known is not None and lexical is self.index.passage_lexical:
+                return known[0]
+            if known is not None and lexical is self.index.unit_lexical:
+                return known[1]
             return term_scores(lexical, q.bridged)
         return lexical.scores(q.tokens)
 

@@ -143,18 +143,19 @@ def test_unmeasured_evidence_weighs_nothing() -> None:
 
 
 def test_an_english_answer_is_the_same_with_its_use_vector_started_early(report_retriever: Retriever) -> None:
-    # ask_many starts an English question's USE similarities in a worker thread while e5
-    # embeds it; the answer must be the one computed in order
+    # ask_many starts an English question's USE similarities and bridged terms in a worker
+    # thread while e5 embeds it; the answer must be the one computed in order
     questions = ["Who became Iran's president?", "安保理決議2231はいつ終了するか",
                  "What does the author expect for US-China arms control?"]
     early = [a.as_dict() for a in report_retriever.ask_many(questions)]
     in_order = report_retriever.with_settings()
-    in_order._start_second_dense = lambda texts: []  # type: ignore[method-assign]
+    in_order._start_english = lambda texts: []  # type: ignore[method-assign]
     late = [a.as_dict() for a in in_order.ask_many(questions)]
     for a, b in zip(early, late, strict=True):
         a.pop("timings_ms"), b.pop("timings_ms")
         assert a == b
-    assert not report_retriever._second_pending  # every started similarity was taken by its question
+    # every started piece of work was taken by its question
+    assert not report_retriever._second_pending and not report_retriever._bridged_pending
 
 
 def test_blas_is_limited_while_any_thread_needs_it_and_restored_after() -> None:
