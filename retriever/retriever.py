@@ -513,6 +513,8 @@ class Retriever:
         if not self.index.bridge.lexicon:  # an index built before bridges: English words meet only Latin text
             return replace(q, second_dense=self.second_dense(q))
         started = self._bridged_pending.pop(question, None)
+        if started is not None and started.cancel():
+            started = None  # the worker is still on USE (a busy machine): bridged here meanwhile, not after it
         terms, scores = started.result() if started is not None else self.bridged(question)
         weights = token_weights(terms)
         # The Japanese its words stand for are what an answer sentence shares with it, as a
