@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -156,6 +157,34 @@ def test_an_english_answer_is_the_same_with_its_use_vector_started_early(report_
         assert a == b
     # every started piece of work was taken by its question
     assert not report_retriever._second_pending and not report_retriever._bridged_pending
+
+
+
+def test_bridge_work_the_worker_has_not_begun_is_done_by_the_asking_thread(report_retriever: Retriever) -> None:
+    # An English question's bridge work still queued in the worker (busy with something else:
+    # on a loaded machine, USE) is cancelled and done in the asking thread, not waited for. The
+    # worker is held until the asking thread has done it, so nothing here depends on timing: had
+    # the work been waited for, the gate would stay shut and the bridge be done by the worker.
+    import threading
+
+    question = "Who became Iran's president?"
+    expected = report_retriever.with_settings().ask(question).as_dict()
+    r = report_retriever.with_settings()
+    gate, callers = threading.Event(), []
+    bridged = r.bridged
+
+    def recorded(text: str) -> Any:
+        callers.append(threading.current_thread())
+        out = bridged(text)
+        gate.set()
+        return out
+
+    r.bridged = recorded  # type: ignore[method-assign]
+    r._worker().submit(gate.wait, 60)  # the worker is busy until the gate opens
+    got = r.ask(question).as_dict()
+    assert callers == [threading.current_thread()]
+    got.pop("timings_ms"), expected.pop("timings_ms")
+    assert got == expected and not r._bridged_pending
 
 
 def test_blas_is_limited_while_any_thread_needs_it_and_restored_after() -> None:
