@@ -364,8 +364,11 @@ def training(lang: str, kind: str, rows: dict[str, list[dict]]) -> list[dict]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--refresh", action="store_true", help="record the evidence again")
-    ap.add_argument("--draws", type=int, default=4, help="ways of dealing articles into folds (0: train_abstain's)")
+    ap.add_argument("--draws", type=int, default=4,
+                    help="how many ways of dealing articles into folds, at least 1 (the first is train_abstain's)")
     args = ap.parse_args()
+    if args.draws < 1:
+        ap.error(f"--draws must be at least 1, got {args.draws}")
     rows = collect(args.refresh)
     results = []
     for lang, name, kind, names, rule in LEVERS:
