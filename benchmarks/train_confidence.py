@@ -21,7 +21,9 @@ What it does:
    question's fold (train_short_ranker.fit), as kotae's ranker will rank questions it never
    saw; their evidence (short_evidence, with the held-out sentence confidence, and
    short_context: the rival, the characters around the span, the same text in the next
-   sentences by rank; recurrence: how often its text recurs in its document and article) is
+   sentences by rank; recurrence: how often its text recurs in its document and article;
+   span_grammar: the parts of speech at and around the span; head_evidence: whether it ends with
+   the noun the question names its answer by) is
    labelled by exact match with a gold answer, and calibrated by boosted
    trees (SHORT_FOREST). Of the ranker's best three, the most probable is the short answer
    (offered; retriever.confidence.by_confidence, as kotae picks it).
@@ -54,6 +56,7 @@ from train_sentence_ranker import folds_by_article
 from train_short_ranker import HEURISTIC_W, recorded, training_inputs
 from train_short_ranker import fit as fit_ranker
 
+from ingest.tokens import Tokenizer, analyse
 from retriever import Answer, Retriever, Settings
 from retriever.confidence import (
     AGREEMENT_SENTENCES,
@@ -62,8 +65,10 @@ from retriever.confidence import (
     Calibrator,
     Forest,
     area_under_risk_coverage,
+    asked_heads,
     by_confidence,
     expected_calibration_error,
+    head_evidence,
     logit,
     pick_lead,
     recurrence,
@@ -74,6 +79,7 @@ from retriever.confidence import (
     short_context,
     short_evidence,
     short_summary,
+    span_grammar,
     topic_evidence,
 )
 from retriever.evaluate import QuestionSet, found, read_questions
@@ -182,20 +188,23 @@ def topic_of(row: dict, i: int) -> dict[str, float]:
 
 def short_items(rows: list[dict], cands: list[Scored], w_by_q: list[np.ndarray],
                 sentence_p: dict[int, float], texts: list[list[str] | None],
-                documents: list[tuple[str, str]]) -> list[dict]:
+                documents: list[tuple[str, str]], tokenizer: Tokenizer | None = None) -> list[dict]:
     """The top short-answer candidates of each question, ranked by ``w_by_q[q]``, in the first
     of ``texts[q]`` (the candidate sentences best first, the others read for agreement), whose
-    document's and article's texts are ``documents[q]`` (Retriever.recurrence_texts)."""
+    document's and article's texts are ``documents[q]`` (Retriever.recurrence_texts); the
+    sentence is analysed with ``tokenizer`` (a new one by default) for span_grammar."""
     out = []
+    tokenizer = tokenizer or Tokenizer()
     for q, (row, scored) in enumerate(zip(rows, cands, strict=True)):
         if not scored or q not in sentence_p:
             continue
         best = ranked(scored, row["lang"], w_by_q[q])
         scores = np.array([s for _, s, _ in best])
         sentences = texts[q] or [""]
+        morphs, heads = analyse(tokenizer, sentences[0]), asked_heads(row["question"])
         for rank, (c, _, x) in enumerate(best[:SHORTS_KEPT]):
             context = short_context(best, rank, sentences[0], sentences[1:AGREEMENT_SENTENCES + 1]) | recurrence(
-                c.text, *documents[q])
+                c.text, *documents[q]) | span_grammar(morphs, c.start, c.end) | head_evidence(heads, c.text)
             e = short_evidence(scores, rank, dict(zip(FEATURES, x, strict=True)), sentence_p[q], row["kind"], context)
             out.append({"q": q, "rank": rank, "y": any(exact(c.text, g) for g in row["answers"]), "e": e})
     return out
@@ -508,7 +517,7 @@ def japanese(rows: list[dict], r: Retriever, folds: int) -> tuple[dict, dict, di
     s_t = threshold(s_p[dev], s_items.y[dev], 0.95, step=0.01)
     u_t = threshold(u_p[dev], s_items.y[dev], 0.95, step=0.01)  # the same rule for the untitled trees
     documents = [documents_of(r, row, order[0]) if order else ("", "") for row, order in zip(rows, orders, strict=True)]
-    h_items = stack(h_rows := short_items(rows, cands, w_by_q, sentence_p, texts, documents),
+    h_items = stack(h_rows := short_items(rows, cands, w_by_q, sentence_p, texts, documents, r.tokenizer),
                     h_names := tuple(sorted({k for it in h_rows for k in it["e"]})))
     h_p = cross_validate(h_items, h_names, fold, folds, forest=SHORT_FOREST)
     h_top = offered(h_items.q, h_p, [row["lang"] for row in rows])
@@ -619,8 +628,10 @@ def english(index: Path, ja: QuestionSet, cal: Calibration, r: Retriever, folds:
         scores = np.array([s for _, s, _ in best])
         # as kotae offers it (by_confidence: the ranker's best, for a question other than Japanese)
         pick = by_confidence([0.0] * len(best), rows[q]["lang"])[0]
+        c = best[pick][0]
         context = short_context(best, pick, searched, others) | recurrence(
-            best[pick][0].text, *documents_of(r, rows[q], rows[q]["texts"].index(searched)))
+            c.text, *documents_of(r, rows[q], rows[q]["texts"].index(searched))) | span_grammar(
+            r.morphemes(searched), c.start, c.end) | head_evidence(asked_heads(rows[q]["question"]), c.text)
         e = short_evidence(scores, pick, dict(zip(FEATURES, best[pick][2], strict=True)), float(s_p[q]),
                            rows[q]["kind"], context)
         h_logit[j] = logit(cal.short.probability(e))

@@ -38,7 +38,9 @@ from .confidence import (
     RERANK_SENTENCES,
     TOPIC_UNKNOWN,
     Calibration,
+    asked_heads,
     by_confidence,
+    head_evidence,
     names_topic,
     pick_lead,
     recurrence,
@@ -49,6 +51,7 @@ from .confidence import (
     short_context,
     short_evidence,
     short_summary,
+    span_grammar,
     topic_evidence,
 )
 from .english import (
@@ -1211,9 +1214,12 @@ class Retriever:
         threshold = self.calibration.short_threshold(q.language) if threshold is None else threshold
         listed = found.ranked[:SHORT_CANDIDATES]
         document, article = self.recurrence_texts(doc)
+        sentence = ix.units.text[u]
+        morphs, heads = self.morphemes(sentence), asked_heads(q.text)  # the morphemes: kept since first_candidates
         evidence = [short_evidence(scores, rank, dict(zip(FEATURES, x.tolist(), strict=True)), sure, q.asked.kind,
-                                   short_context(found.ranked, rank, ix.units.text[u], runners_up)
-                                   | recurrence(c.text, document, article))
+                                   short_context(found.ranked, rank, sentence, runners_up)
+                                   | recurrence(c.text, document, article) | span_grammar(morphs, c.start, c.end)
+                                   | head_evidence(heads, c.text))
                     for rank, (c, _, x) in enumerate(listed)]
         # The candidates at once: the trees walk all their rows in one pass (a third of the time of three).
         p = self.calibration.short_probabilities(evidence, q.language)

@@ -15,17 +15,22 @@ from hypothesis import strategies as st
 from ingest import build_index
 from ingest.clean import normalize
 from ingest.errors import IndexFileError
+from ingest.tokens import Morpheme, Tokenizer, analyse
 from qa_cli.main import main, render
 from retriever import Answer, Citation, Retriever, ShortAnswer
 from retriever.confidence import (
     CALIBRATION_FILE,
+    GRAMMAR_PARTS,
+    GRAMMAR_REACH,
     TOPIC_UNKNOWN,
     Calibration,
     Calibrator,
     Forest,
     area_under_risk_coverage,
+    asked_heads,
     by_confidence,
     expected_calibration_error,
+    head_evidence,
     names_topic,
     pick_lead,
     recurrence,
@@ -36,6 +41,7 @@ from retriever.confidence import (
     shipped_calibration,
     short_context,
     short_evidence,
+    span_grammar,
     topic_evidence,
 )
 from retriever.evaluate import Question, judge, summarize
@@ -574,3 +580,82 @@ def test_an_article_is_the_documents_that_share_a_title(tmp_path: Path) -> None:
     assert r.recurrence_texts(by_name["c.txt"]) == (normalize(texts["c.txt"]),) * 2
     answer = r.ask("ドミニカ国の首都はどこか")
     assert answer.short is not None and answer.short.text == "ロゾー"
+
+
+def part(name: str) -> float:
+    """span_grammar's number for a part of speech of GRAMMAR_PARTS."""
+    return float(GRAMMAR_PARTS.index(name) + 1)
+
+
+def test_span_grammar_reads_the_words_that_touch_the_span() -> None:
+    # 建築家に設計が[依頼]されている。: a noun cut out of a predicate, a verb (さ) and an
+    # auxiliary (れ) after it, the particle が and the noun 設計 before it.
+    sentence = "建築家に設計が依頼されている。"
+    morphs = analyse(Tokenizer(), sentence)
+    at = sentence.index("依頼")
+    assert span_grammar(morphs, at, at + 2) == {
+        "grammar_first": part("名詞-普通名詞"), "grammar_last": part("名詞-普通名詞"),
+        "grammar_before_1": part("助詞"), "grammar_before_2": part("名詞-普通名詞"),
+        "grammar_after_1": part("動詞"), "grammar_after_2": part("助動詞")}
+    # at the sentence's edges there is nothing (0) beyond the span: 建築家 opens it, 。 closes it
+    opening = span_grammar(morphs, 0, 3)
+    assert (opening["grammar_last"], opening["grammar_before_1"], opening["grammar_before_2"]) == (
+        part("接尾辞"), 0.0, 0.0)
+    closing = span_grammar(morphs, len(sentence) - 1, len(sentence))
+    assert (closing["grammar_after_1"], closing["grammar_after_2"]) == (0.0, 0.0)
+
+
+POS_NAMES = ("名詞-普通名詞-一般", "名詞-固有名詞-地名-国", "助詞-格助詞", "動詞-一般", "接尾辞-名詞的-一般",
+             "感動詞-一般")
+
+
+@given(st.lists(st.tuples(st.integers(1, 4), st.sampled_from(POS_NAMES)), min_size=1, max_size=9), st.data())
+def test_span_grammar_is_the_parts_of_the_morphemes_at_and_around_the_offsets(
+        words: list[tuple[int, str]], data: st.DataObject) -> None:
+    # Any sentence (morphemes of 1-4 characters, end to end) and any span of whole morphemes
+    # [i, j): the first and last are morphemes i and j - 1, the others the GRAMMAR_REACH on each
+    # side, 0 past the edges and for a part GRAMMAR_PARTS does not list (感動詞).
+    morphs, at = [], 0
+    for length, pos in words:
+        morphs.append(Morpheme("x" * length, at, at + length, pos, "x"))
+        at += length
+    i = data.draw(st.integers(0, len(morphs) - 1))
+    j = data.draw(st.integers(i + 1, len(morphs)))
+
+    def expected(k: int) -> float:
+        if not 0 <= k < len(morphs):
+            return 0.0
+        return next((part(name) for name in GRAMMAR_PARTS if morphs[k].pos.startswith(name)), 0.0)
+
+    want = {"grammar_first": expected(i), "grammar_last": expected(j - 1)}
+    for d in range(1, GRAMMAR_REACH + 1):
+        want |= {f"grammar_before_{d}": expected(i - d), f"grammar_after_{d}": expected(j - 1 + d)}
+    assert span_grammar(morphs, morphs[i].start, morphs[j - 1].end) == want
+    # a span that starts or ends inside a morpheme reads the morpheme it starts or ends in
+    if morphs[i].end - morphs[i].start > 1 and j - 1 > i:
+        assert span_grammar(morphs, morphs[i].start + 1, morphs[j - 1].end) == want
+
+
+HEAD_CASES = [
+    ("太陽系で…説明できるのは何の法則か", {"法則"}, "ケプラーの第3法則", 1.0),
+    ("太陽系で…説明できるのは何の法則か", {"法則"}, "ケプラー", 0.0),  # cut short of its head
+    ("日本共産党の地区組織の最高機関は何か。", {"最高機関"}, "地区党会議", 0.0),  # a topic before は何
+    ("日本共産党の地区組織の最高機関は何か。", {"最高機関"}, "中央委員会の最高機関", 1.0),
+    ("打楽器は何楽器と何楽器に分類されるか", {"打楽器", "楽器"}, "体鳴楽器", 1.0),  # the topic and the head: both
+    ("ｵﾗﾝﾀﾞの首都はどこ", {"首都"}, "ｱﾑｽﾃﾙﾀﾞﾑ", 0.0),  # half-width katakana read as full width
+    ("ルノアール・エンジンが発明されたのはいつ？", set(), "1858年", 0.0),  # no noun names the answer
+]
+
+
+@pytest.mark.parametrize(("question", "heads", "span", "ends"), HEAD_CASES)
+def test_head_evidence_says_whether_the_span_ends_with_the_noun_asked(question: str, heads: set[str], span: str,
+                                                                      ends: float) -> None:
+    assert asked_heads(question) == heads
+    assert head_evidence(asked_heads(question), span) == {"head_asked": float(bool(heads)), "head_end": ends}
+
+
+def test_the_short_calibrator_reads_the_span_grammar_and_the_head() -> None:
+    # what kotae computes for a short answer (Retriever.short) is what the shipped trees were fitted on
+    features = set(shipped_calibration().short.features)
+    grammar = set(span_grammar(analyse(Tokenizer(), "設計が依頼された。"), 3, 5))
+    assert grammar | {"head_asked", "head_end"} <= features
