@@ -22,7 +22,7 @@ What it does:
    saw; their evidence (short_evidence, with the held-out sentence confidence, and
    short_context: the rival, the characters around the span, the same text in the next
    sentences by rank; recurrence: how often its text recurs in its document and article;
-   span_grammar: the parts of speech at and around the span; head_evidence: whether it ends with
+   span_grammar: the parts of speech and the particles at and around the span; head_evidence: whether it ends with
    the noun the question names its answer by) is
    labelled by exact match with a gold answer, and calibrated by boosted
    trees (SHORT_FOREST). Of the ranker's best three, the most probable is the short answer

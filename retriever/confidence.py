@@ -370,6 +370,12 @@ def recurrence(text: str, document: str, article: str) -> dict[str, float]:
 GRAMMAR_PARTS = ("名詞-普通名詞", "名詞-固有名詞", "名詞-数詞", "接頭辞", "接尾辞", "形状詞", "副詞", "連体詞",
                  "形容詞", "動詞", "助詞", "助動詞", "補助記号", "記号", "名詞-助動詞語幹")
 GRAMMAR_REACH = 2  # morphemes read on each side of a span
+# The particles and marks span_grammar names by themselves beside the parts (1, 2, …; 0 another
+# word, -1 none: the sentence's edge). The particle before a span says what it is to the words
+# before it: [ケプラー]の第3法則 is a modifier, の[第3法則] a head, 「[自主独立]」路線 a quotation.
+GRAMMAR_WORDS = {"は": 1, "が": 2, "を": 3, "に": 4, "の": 5, "と": 6, "で": 7, "も": 8, "や": 9, "から": 10, "へ": 11,
+                 "、": 12, "「": 13, "（": 14, "(": 14, "」": 15, "）": 16, ")": 16, "。": 17, "など": 18, "より": 19,
+                 "まで": 20}
 
 
 def _part(m: Morpheme | None) -> float:
@@ -378,23 +384,29 @@ def _part(m: Morpheme | None) -> float:
     return float(next((k + 1 for k, part in enumerate(GRAMMAR_PARTS) if m.pos.startswith(part)), 0))
 
 
+def _word(m: Morpheme | None) -> float:
+    return -1.0 if m is None else float(GRAMMAR_WORDS.get(m.surface, 0))
+
+
 def span_grammar(morphs: Sequence[Morpheme], start: int, end: int) -> dict[str, float]:
     """The parts of speech (GRAMMAR_PARTS) of a span's first and last morphemes and of the
-    GRAMMAR_REACH morphemes on each side of it, in ``morphs`` (the sentence's, in order; the span
-    at [start, end) of the same text). The short-answer ranker reads the particle after a span;
-    the calibrator reads what kind of word touches it, which says whether the span is a whole
-    phrase or a piece cut out of one:
+    GRAMMAR_REACH morphemes on each side of it, and which of those beside it are the particles and
+    marks of GRAMMAR_WORDS, in ``morphs`` (the sentence's, in order; the span at [start, end) of
+    the same text). The short-answer ranker reads the particle after a span; the calibrator reads
+    what kind of word touches it, which says whether the span is a whole phrase or a piece cut out
+    of one:
 
     # 実態としては建築家の設計責任が大きいため…建築家に設計が[依頼]されている。
     # 依頼 is followed by a verb (さ-れ): a noun cut out of the predicate, right far less often
     # than its score says (held out by article on JSQuAD: picks offered at 0.6 or more with a
     # verb after them were right 0.65 of the time where the calibrator without this said 0.84).
 
-    Read by the short calibrator with head_evidence, they raised the share of questions shown
-    at the 0.91 rule from 0.374 to 0.396 (folds 0-2 0.390 -> 0.413, folds 3-4 0.359 -> 0.379; the
-    mean of 3 tree seeds, JSQuAD held out by article; benchmarks/train_confidence.py) and short EM
-    from 0.597 to 0.605; the parts of the span alone, or of the morphemes next to it alone, raised
-    it less."""
+    Read by the short calibrator with head_evidence, the parts raised the share of questions
+    shown at the 0.91 rule from 0.374 to 0.396 (folds 0-2 0.390 -> 0.413, folds 3-4 0.359 -> 0.379;
+    the mean of 3 tree seeds, JSQuAD held out by article; benchmarks/train_confidence.py) and short
+    EM from 0.597 to 0.605 (the parts of the span alone, or of the morphemes next to it alone,
+    raised it less); the particles and marks then to 0.406 (folds 0-2 0.427, folds 3-4 0.385) and
+    EM to 0.608. Three morphemes on each side, or UniDic's finer parts, did no better on folds 0-2."""
     starts = [m.start for m in morphs]
     first = bisect.bisect_right(starts, start) - 1  # the morpheme the span starts in
     last = bisect.bisect_left(starts, end) - 1  # the last one that starts inside it
@@ -404,8 +416,9 @@ def span_grammar(morphs: Sequence[Morpheme], start: int, end: int) -> dict[str, 
 
     out = {"grammar_first": _part(at(first)), "grammar_last": _part(at(max(last, first)))}
     for d in range(1, GRAMMAR_REACH + 1):
-        out[f"grammar_before_{d}"] = _part(at(first - d)) if first >= 0 else 0.0
-        out[f"grammar_after_{d}"] = _part(at(max(last, first) + d))
+        before, after = at(first - d) if first >= 0 else None, at(max(last, first) + d)
+        out |= {f"grammar_before_{d}": _part(before), f"grammar_after_{d}": _part(after),
+                f"word_before_{d}": _word(before), f"word_after_{d}": _word(after)}
     return out
 
 

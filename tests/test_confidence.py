@@ -22,6 +22,7 @@ from retriever.confidence import (
     CALIBRATION_FILE,
     GRAMMAR_PARTS,
     GRAMMAR_REACH,
+    GRAMMAR_WORDS,
     TOPIC_UNKNOWN,
     Calibration,
     Calibrator,
@@ -596,29 +597,36 @@ def test_span_grammar_reads_the_words_that_touch_the_span() -> None:
     assert span_grammar(morphs, at, at + 2) == {
         "grammar_first": part("名詞-普通名詞"), "grammar_last": part("名詞-普通名詞"),
         "grammar_before_1": part("助詞"), "grammar_before_2": part("名詞-普通名詞"),
-        "grammar_after_1": part("動詞"), "grammar_after_2": part("助動詞")}
-    # at the sentence's edges there is nothing (0) beyond the span: 建築家 opens it, 。 closes it
+        "grammar_after_1": part("動詞"), "grammar_after_2": part("助動詞"),
+        # が is named, 設計, さ and れ are other words
+        "word_before_1": GRAMMAR_WORDS["が"], "word_before_2": 0.0, "word_after_1": 0.0, "word_after_2": 0.0}
+    # at the sentence's edges there is nothing beyond the span (part 0, word -1): 建築家 opens
+    # it, 。 closes it
     opening = span_grammar(morphs, 0, 3)
     assert (opening["grammar_last"], opening["grammar_before_1"], opening["grammar_before_2"]) == (
         part("接尾辞"), 0.0, 0.0)
+    assert (opening["word_before_1"], opening["word_after_1"]) == (-1.0, GRAMMAR_WORDS["に"])
     closing = span_grammar(morphs, len(sentence) - 1, len(sentence))
     assert (closing["grammar_after_1"], closing["grammar_after_2"]) == (0.0, 0.0)
+    assert (closing["word_after_1"], closing["word_after_2"]) == (-1.0, -1.0)
 
 
 POS_NAMES = ("名詞-普通名詞-一般", "名詞-固有名詞-地名-国", "助詞-格助詞", "動詞-一般", "接尾辞-名詞的-一般",
              "感動詞-一般")
+SURFACES = ("の", "を", "から", "、", "（", "ケプラー", "法則")
 
 
-@given(st.lists(st.tuples(st.integers(1, 4), st.sampled_from(POS_NAMES)), min_size=1, max_size=9), st.data())
+@given(st.lists(st.tuples(st.sampled_from(SURFACES), st.sampled_from(POS_NAMES)), min_size=1, max_size=9), st.data())
 def test_span_grammar_is_the_parts_of_the_morphemes_at_and_around_the_offsets(
-        words: list[tuple[int, str]], data: st.DataObject) -> None:
-    # Any sentence (morphemes of 1-4 characters, end to end) and any span of whole morphemes
-    # [i, j): the first and last are morphemes i and j - 1, the others the GRAMMAR_REACH on each
-    # side, 0 past the edges and for a part GRAMMAR_PARTS does not list (感動詞).
+        words: list[tuple[str, str]], data: st.DataObject) -> None:
+    # Any sentence (morphemes end to end) and any span of whole morphemes [i, j): the first and
+    # last are morphemes i and j - 1, the others the GRAMMAR_REACH on each side, 0 past the edges
+    # and for a part GRAMMAR_PARTS does not list (感動詞); the words beside it by GRAMMAR_WORDS,
+    # 0 for another word (ケプラー), -1 past the edges.
     morphs, at = [], 0
-    for length, pos in words:
-        morphs.append(Morpheme("x" * length, at, at + length, pos, "x"))
-        at += length
+    for surface, pos in words:
+        morphs.append(Morpheme(surface, at, at + len(surface), pos, surface))
+        at += len(surface)
     i = data.draw(st.integers(0, len(morphs) - 1))
     j = data.draw(st.integers(i + 1, len(morphs)))
 
@@ -627,9 +635,13 @@ def test_span_grammar_is_the_parts_of_the_morphemes_at_and_around_the_offsets(
             return 0.0
         return next((part(name) for name in GRAMMAR_PARTS if morphs[k].pos.startswith(name)), 0.0)
 
+    def word(k: int) -> float:
+        return GRAMMAR_WORDS.get(morphs[k].surface, 0.0) if 0 <= k < len(morphs) else -1.0
+
     want = {"grammar_first": expected(i), "grammar_last": expected(j - 1)}
     for d in range(1, GRAMMAR_REACH + 1):
-        want |= {f"grammar_before_{d}": expected(i - d), f"grammar_after_{d}": expected(j - 1 + d)}
+        want |= {f"grammar_before_{d}": expected(i - d), f"grammar_after_{d}": expected(j - 1 + d),
+                 f"word_before_{d}": word(i - d), f"word_after_{d}": word(j - 1 + d)}
     assert span_grammar(morphs, morphs[i].start, morphs[j - 1].end) == want
     # a span that starts or ends inside a morpheme reads the morpheme it starts or ends in
     if morphs[i].end - morphs[i].start > 1 and j - 1 > i:
