@@ -52,7 +52,7 @@ _NAMING = re.compile(r"(?:何|なん)と(?:呼|言|い)|(?:何|なん)という|
 
 def _same_counter(a: str, b: str) -> bool:
     fold = {"カ国": "か国", "ヶ国": "か国", "箇国": "か国", "％": "%", "パーセント": "%", "ヶ月": "か月",
-            "カ月": "か月", "種類": "種"}
+            "カ月": "か月", "種類": "種", "名": "人"}  # 何人 -> 50名
     return fold.get(a, a) == fold.get(b, b)
 
 
@@ -411,13 +411,13 @@ def _modified_nouns(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
     by_end = {m.end: k for k, m in enumerate(s.morphs)}
     out = []
     for head in found:
-        if head.kind != TERM or head.sub or head.joined or head.shape:
+        if head.kind not in (TERM, PLACE, ORG) or head.sub or head.joined or head.shape not in ("", "chain"):
             continue
         k = by_end.get(head.start)
         if k is None:
             continue
         m = s.morphs[k]
-        if m.pos.startswith("形容詞"):
+        if m.pos.startswith("形容詞") or _bare_modifier(m):
             begin = m.start
         elif m.surface == "な" and k > 0 and s.morphs[k - 1].pos.startswith("形状詞"):
             begin = s.morphs[k - 1].start
@@ -431,8 +431,22 @@ def _modified_nouns(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
             begin = next((a for a, b, _ in s.runs if b == s.morphs[k - 2].end), s.morphs[k - 2].start)
         else:
             continue
-        out.append(Candidate(begin, head.end, s.text[begin:head.end], TERM, shape="modified"))
+        out.append(Candidate(begin, head.end, s.text[begin:head.end], head.kind, shape="modified"))
     return out
+
+
+# Adnominals that describe (同じ, 大きな), not those that point (この, その, ある, いわゆる).
+_POINTING = ("こ", "そ", "あ", "ど", "いわゆる", "我が", "わが")
+
+
+def _bare_modifier(m: Morpheme) -> bool:
+    """Whether a morpheme modifies the noun right after it with nothing between: a na-adjective
+    written onto it ([人的]同君連合, [特別]区) or an adnominal that describes ([同じ]リズムの繰り返し,
+    [大きな]空港). MeCab keeps 人的 and 特別 out of the noun run, so 同君連合 and 区 alone
+    were offered for 君主が同じ人物である状態を何というか -> 人的同君連合."""
+    if m.pos.startswith("形状詞"):
+        return True
+    return m.pos.startswith("連体詞") and not m.surface.startswith(_POINTING)
 
 
 def _teki_compounds(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
@@ -553,6 +567,64 @@ def _latin_names(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
             if _LATIN_MARK.search(m[0]) and any(ch.isalpha() for ch in m[0])]
 
 
+ASIDE_REACH = 20  # characters of a bracketed aside kept with the noun before it
+
+
+def _with_aside(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
+    """A noun compound with the other name the source gives it in brackets (shape "aside"):
+    非生物由来説（無機成因論）, 総合建設会社（ゼネコン）, 送り梅雨（おくりづゆ）. JSQuAD's answers
+    keep the aside as often as they drop it; the compound alone is a candidate too."""
+    text, out, seen = s.text, [], set()
+    for c in found:
+        if c.sub or c.kind in (DATE, QUANTITY) or (c.start, c.end) in seen:
+            continue
+        seen.add((c.start, c.end))
+        close = _after_aside(text, c.end)
+        inner = text[c.end + 1:close - 1]
+        if close > c.end and len(inner) <= ASIDE_REACH and inner.strip() and not any(p in inner for p in "、。,"):
+            out.append(Candidate(c.start, close, text[c.start:close], c.kind, shape="aside"))
+    return out
+
+
+def _trimmed(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
+    """A noun compound without the suffix or adverbial noun that ends it (shape "trimmed"):
+    [哲学]者, [ライネ川]沿い, [原油価格暴落]以来 and [GPS衛星]自身 also offer what comes before,
+    which a question may ask for: 万物の根源を考察する学問を何というか on 哲学者によって… ->
+    哲学. Suffixes that belong to a name (党, 県, 川: _SUFFIX_NOUNS) stay, and a common noun
+    at the end is no suffix (カトリック信者 offers no カトリック here)."""
+    out = []
+    for a, _, run in s.runs:
+        last = run[-1]
+        if len(run) > 1 and last.surface not in _SUFFIX_NOUNS and (
+                last.pos.startswith("接尾辞-名詞的") or "副詞可能" in last.pos):
+            b = run[-2].end
+            kind = _compound_kind(s.text, a, b, run[:-1])
+            if kind is not None:
+                out.append(Candidate(a, b, s.text[a:b], kind, shape="trimmed"))
+    return out
+
+
+# Kana a verb's continuative form ends with (送[り], 引き締[め]), which joins it to a noun.
+_CONTINUATIVE = frozenset("いきぎしじちぢにひびぴみりえけげせぜてでねへべぺめれ")
+
+
+def _verbal_compounds(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
+    """A noun compound a verb's continuative form opens or joins (shape "verbal"): [送り]梅雨,
+    経済[引き締め]政策. MeCab makes 送り and 引き締め verbs, so the noun runs stopped at them and
+    梅雨 and 政策 alone were offered (どのような政策を実施した -> 経済引き締め政策)."""
+    starts = {a: (a, b) for a, b, _ in s.runs}
+    ends = {b: (a, b) for a, b, _ in s.runs}
+    out = []
+    for m in s.morphs:
+        if not m.pos.startswith("動詞") or m.surface == m.lemma or m.surface[-1] not in _CONTINUATIVE \
+                or m.end not in starts:
+            continue
+        a = ends[m.start][0] if m.start in ends else m.start
+        b = starts[m.end][1]
+        out.append(Candidate(a, b, s.text[a:b], TERM, shape="verbal"))
+    return out
+
+
 _RANGE_JOIN = re.compile(r"\s*(?:から|より|-|－|–|～|〜|~)\s*")
 _QUOTED_WITH_NOUN = re.compile(r"「[^「」]{1,30}」[ァ-ヺー一-龥]{1,8}")
 # The extractors, in order: each sees what the ones before it found (katakana names look
@@ -561,7 +633,7 @@ _QUOTED_WITH_NOUN = re.compile(r"「[^「」]{1,30}」[ァ-ヺー一-龥]{1,8}")
 EXTRACTORS: tuple[Callable[[_Sentence, list[Candidate]], list[Candidate]], ...] = (
     _dates_and_quantities, _bracketed, _compound_nouns, _katakana_names, _no_phrases, _modified_nouns,
     _teki_compounds, _ordinals, _quoted_with_noun, _pairs, _counted, _ranges, _bounds, _lists, _loose_lists,
-    _latin_names)
+    _latin_names, _trimmed, _verbal_compounds, _with_aside)
 
 
 def candidates(text: str, morphs: Sequence[Morpheme]) -> list[Candidate]:
@@ -688,7 +760,7 @@ def _gap(anchor_starts: Sequence[int], anchor_ends: Sequence[int], start: int, e
 
 # How a phrase candidate was built (Candidate.shape), each a feature: the ranker learns how
 # often each shape answers.
-SHAPES = ("chain", "modified", "list", "clause", "tail")
+SHAPES = ("chain", "modified", "list", "clause", "tail", "aside", "trimmed", "verbal")
 # A 何 question's answer is any noun: where it sits weighs more than for いつ, where the
 # kind alone nearly decides. These features get a second weight for term questions.
 TERM_INTERACTIONS = ("log_length", "proximity", "particle_match", "in_slot", "slot_fill", "shared", "kind_match")

@@ -316,6 +316,16 @@ RECALL_CASES = [
     # l.118: a title whose first noun is joined by ・
     ("（脱稿日2024年12月11日　秋山信将／軍縮・科学技術センター所長）", "筆者の役職は何か",
      "軍縮・科学技術センター所長"),
+    # JSQuAD golds never offered (issue 15): a na-adjective written onto its noun, an adnominal
+    ("君主が同じ人物である状態を人的同君連合という。", "君主が同じ人物である状態を何というか", "人的同君連合"),
+    ("ボレロの伴奏は同じリズムの繰り返しである。", "ボレロの伴奏は何か", "同じリズムの繰り返し"),
+    # … a verb's continuative form inside a compound, and the reading in brackets kept with its term
+    ("政府はIMFの助言の下、経済引き締め政策を実施した。", "政府は何を実施したか", "経済引き締め政策"),
+    ("梅雨末期の雷雨を送り梅雨（おくりづゆ）と呼ぶ。", "梅雨末期の雷雨を何と呼ぶか", "送り梅雨（おくりづゆ）"),
+    ("梅雨末期の雷雨を送り梅雨（おくりづゆ）と呼ぶ。", "梅雨末期の雷雨を何と呼ぶか", "送り梅雨"),
+    # … a compound without the suffix that ends it (哲学者 -> 哲学), and 名 counting 何人
+    ("古代ギリシアでは哲学者が生物の起源を論じた。", "万物の根源を考える学問を何というか", "哲学"),
+    ("2018年現在、女性の落語家は50名を超える。", "女性の落語家は何人か", "50名"),
 ]
 
 
@@ -324,6 +334,10 @@ RECALL_CASES = [
     ("米国のウクライナ戦争への対応がカギを握る。", "米国のウクライナ戦争への対応", "chain"),
     ("マーラーの高圧的な態度が嫌われた。", "高圧的な態度", "modified"),
     ("平和維持活動には量的・質的な能力が求められる。", "量的・質的な能力", "modified"),
+    ("君主が同じ状態を人的同君連合という。", "人的同君連合", "modified"),
+    ("古代ギリシアでは哲学者が論じた。", "哲学", "trimmed"),
+    ("政府は経済引き締め政策を実施した。", "経済引き締め政策", "verbal"),
+    ("これを非生物由来説（無機成因論）という。", "非生物由来説（無機成因論）", "aside"),
 ])
 def test_a_phrase_says_how_it_was_built(tokenizer: Tokenizer, sentence: str, text: str, shape: str) -> None:
     # The ranker weighs each shape on its own (shape_list, shape_chain, shape_modified): a list
@@ -361,7 +375,7 @@ def test_alignment_features_read_the_words_around_the_wh_word(tokenizer: Tokeniz
 # Any Japanese-looking text: kana, kanji, digits, brackets and punctuation (and what the
 # rules for eras, 的, bounds and units read: 昭和, 的, 以上, 程度, Km, m2, /h).
 _ALPHABET = ("あいうのはをにが、。アイウー・＝「」（）年月日第位0123456789人国核開発機関東京都区AbI'/- "
-             "昭和的以上程度弱Kmh条")
+             "昭和的以上程度弱Kmh条送り引き締め同じ特別宛者沿")
 _TEXTS = st.text(alphabet=st.sampled_from(list(_ALPHABET)), max_size=60)
 
 
