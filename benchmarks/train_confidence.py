@@ -68,10 +68,8 @@ from retriever.confidence import (
     asked_heads,
     by_confidence,
     expected_calibration_error,
-    head_evidence,
     logit,
     pick_lead,
-    recurrence,
     rerank_evidence,
     reranked,
     risk_coverage,
@@ -79,7 +77,7 @@ from retriever.confidence import (
     short_context,
     short_evidence,
     short_summary,
-    span_grammar,
+    span_evidence,
     topic_evidence,
 )
 from retriever.evaluate import QuestionSet, found, read_questions
@@ -203,8 +201,8 @@ def short_items(rows: list[dict], cands: list[Scored], w_by_q: list[np.ndarray],
         sentences = texts[q] or [""]
         morphs, heads = analyse(tokenizer, sentences[0]), asked_heads(row["question"])
         for rank, (c, _, x) in enumerate(best[:SHORTS_KEPT]):
-            context = short_context(best, rank, sentences[0], sentences[1:AGREEMENT_SENTENCES + 1]) | recurrence(
-                c.text, *documents[q]) | span_grammar(morphs, c.start, c.end) | head_evidence(heads, c.text)
+            context = short_context(best, rank, sentences[0], sentences[1:AGREEMENT_SENTENCES + 1]) | span_evidence(
+                c, morphs, heads, *documents[q])
             e = short_evidence(scores, rank, dict(zip(FEATURES, x, strict=True)), sentence_p[q], row["kind"], context)
             out.append({"q": q, "rank": rank, "y": any(exact(c.text, g) for g in row["answers"]), "e": e})
     return out
@@ -618,24 +616,7 @@ def english(index: Path, ja: QuestionSet, cal: Calibration, r: Retriever, folds:
         s_extra[q] = [e[name] for name in ENGLISH_SENTENCE_EVIDENCE]
     s_p, s_cal = platt(s_logit, s_y, dev, fold, folds, s_extra, ENGLISH_SENTENCE_EVIDENCE)
     with_short = [q for q in range(len(rows)) if cands[q]]
-    texts = ordered(rows, linear_orders(rows, [r.sentence_weights(row["lang"]) for row in rows]))
-    h_logit, h_y = np.zeros(len(with_short)), np.zeros(len(with_short))
-    for j, q in enumerate(with_short):
-        best = ranked(cands[q], "ja")
-        # kotae searched its own pick (row["sentences"]); the others by rank are read for agreement
-        searched = rows[q]["sentences"][0]
-        others = [t for t in texts[q] or () if t != searched][:AGREEMENT_SENTENCES]
-        scores = np.array([s for _, s, _ in best])
-        # as kotae offers it (by_confidence: the ranker's best, for a question other than Japanese)
-        pick = by_confidence([0.0] * len(best), rows[q]["lang"])[0]
-        c = best[pick][0]
-        context = short_context(best, pick, searched, others) | recurrence(
-            c.text, *documents_of(r, rows[q], rows[q]["texts"].index(searched))) | span_grammar(
-            r.morphemes(searched), c.start, c.end) | head_evidence(asked_heads(rows[q]["question"]), c.text)
-        e = short_evidence(scores, pick, dict(zip(FEATURES, best[pick][2], strict=True)), float(s_p[q]),
-                           rows[q]["kind"], context)
-        h_logit[j] = logit(cal.short.probability(e))
-        h_y[j] = any(exact(best[pick][0].text, g) for g in rows[q]["answers"])
+    h_logit, h_y = english_short(rows, cands, with_short, s_p, cal, r)
     h_dev = dev[with_short]
     h_p, h_cal = platt(h_logit, h_y, h_dev, fold[with_short], folds)
     # English short answers get their own threshold, by the Japanese rule on the dev set's
@@ -654,6 +635,32 @@ def english(index: Path, ja: QuestionSet, cal: Calibration, r: Retriever, folds:
                             "short": figures(h_p[hm], h_y[hm], h_t, n),
                             "japanese_calibrators_alone": {k: round(v, 4) for k, v in alone.items()}}
     return figures_of, {"min_confidence": h_t, "sentence": s_cal.as_dict(), "short": h_cal.as_dict()}
+
+
+def english_short(rows: list[dict], cands: list[Scored], with_short: list[int], s_p: np.ndarray, cal: Calibration,
+                  r: Retriever) -> tuple[np.ndarray, np.ndarray]:
+    """The Japanese short calibrator's logit for the short answer kotae offers to each English
+    question of ``with_short`` (those with candidates, ``cands``; ``s_p``: the answer sentence's
+    scaled probability), and whether it is right (exact match with a gold answer)."""
+    texts = ordered(rows, linear_orders(rows, [r.sentence_weights(row["lang"]) for row in rows]))
+    h_logit, h_y = np.zeros(len(with_short)), np.zeros(len(with_short))
+    for j, q in enumerate(with_short):
+        best = ranked(cands[q], "ja")
+        # kotae searched its own pick (row["sentences"]); the others by rank are read for agreement
+        searched = rows[q]["sentences"][0]
+        others = [t for t in texts[q] or () if t != searched][:AGREEMENT_SENTENCES]
+        scores = np.array([s for _, s, _ in best])
+        # as kotae offers it (by_confidence: the ranker's best, for a question other than Japanese)
+        pick = by_confidence([0.0] * len(best), rows[q]["lang"])[0]
+        c = best[pick][0]
+        context = short_context(best, pick, searched, others) | span_evidence(
+            c, r.morphemes(searched), asked_heads(rows[q]["question"]),
+            *documents_of(r, rows[q], rows[q]["texts"].index(searched)))
+        e = short_evidence(scores, pick, dict(zip(FEATURES, best[pick][2], strict=True)), float(s_p[q]),
+                           rows[q]["kind"], context)
+        h_logit[j] = logit(cal.short.probability(e))
+        h_y[j] = any(exact(c.text, g) for g in rows[q]["answers"])
+    return h_logit, h_y
 
 
 def platt(logits: np.ndarray, y: np.ndarray, dev: np.ndarray, fold: np.ndarray, folds: int,

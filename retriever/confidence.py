@@ -36,7 +36,7 @@ from ingest.clean import normalize
 from ingest.errors import IndexFileError
 from ingest.tokens import Morpheme
 
-from .short import FEATURES
+from .short import FEATURES, Candidate
 
 CALIBRATION_FILE = Path(__file__).with_name("confidence.json")
 
@@ -442,6 +442,16 @@ def head_evidence(heads: frozenset[str], span: str) -> dict[str, float]:
     whole name of the body does not either, so this is evidence, not a rule)."""
     text = unicodedata.normalize("NFKC", span)
     return {"head_asked": float(bool(heads)), "head_end": float(any(text.endswith(h[-2:]) for h in heads))}
+
+
+def span_evidence(c: Candidate, morphs: Sequence[Morpheme], heads: frozenset[str], document: str,
+                  article: str) -> dict[str, float]:
+    """What the short calibrator reads of candidate ``c``'s own span, beside its rank and its
+    rivals (short_context): recurrence in ``document`` and ``article``, span_grammar in ``morphs``
+    (its sentence's) and head_evidence for ``heads`` (asked_heads of the question). One function
+    for kotae (Retriever.short) and for the calibrator's training (benchmarks/train_confidence.py),
+    so that the trees read at run time what they were fitted on."""
+    return recurrence(c.text, document, article) | span_grammar(morphs, c.start, c.end) | head_evidence(heads, c.text)
 
 
 class StepMapped:

@@ -40,10 +40,8 @@ from .confidence import (
     Calibration,
     asked_heads,
     by_confidence,
-    head_evidence,
     names_topic,
     pick_lead,
-    recurrence,
     rerank_evidence,
     reranked,
     sentence_evidence,
@@ -51,7 +49,7 @@ from .confidence import (
     short_context,
     short_evidence,
     short_summary,
-    span_grammar,
+    span_evidence,
     topic_evidence,
 )
 from .english import (
@@ -1218,8 +1216,7 @@ class Retriever:
         morphs, heads = self.morphemes(sentence), asked_heads(q.text)  # the morphemes: kept since first_candidates
         evidence = [short_evidence(scores, rank, dict(zip(FEATURES, x.tolist(), strict=True)), sure, q.asked.kind,
                                    short_context(found.ranked, rank, sentence, runners_up)
-                                   | recurrence(c.text, document, article) | span_grammar(morphs, c.start, c.end)
-                                   | head_evidence(heads, c.text))
+                                   | span_evidence(c, morphs, heads, document, article))
                     for rank, (c, _, x) in enumerate(listed)]
         # The candidates at once: the trees walk all their rows in one pass (a third of the time of three).
         p = self.calibration.short_probabilities(evidence, q.language)

@@ -42,6 +42,7 @@ from retriever.confidence import (
     shipped_calibration,
     short_context,
     short_evidence,
+    span_evidence,
     span_grammar,
     topic_evidence,
 )
@@ -667,7 +668,11 @@ def test_head_evidence_says_whether_the_span_ends_with_the_noun_asked(question: 
 
 
 def test_the_short_calibrator_reads_the_span_grammar_and_the_head() -> None:
-    # what kotae computes for a short answer (Retriever.short) is what the shipped trees were fitted on
+    # what kotae computes of a short answer's span (Retriever.short and train_confidence both call
+    # span_evidence) is what the shipped trees were fitted on
     features = set(shipped_calibration().short.features)
-    grammar = set(span_grammar(analyse(Tokenizer(), "設計が依頼された。"), 3, 5))
-    assert grammar | {"head_asked", "head_end"} <= features
+    sentence = "設計が依頼された。"
+    morphs = analyse(Tokenizer(), sentence)
+    read = span_evidence(Candidate(3, 5, "依頼", "term"), morphs, asked_heads("設計が何をされたか"), sentence, sentence)
+    assert set(span_grammar(morphs, 3, 5)) | {"head_asked", "head_end", "doc_count", "article_count"} <= set(read)
+    assert set(read) <= features
