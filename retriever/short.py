@@ -67,7 +67,7 @@ class Candidate:
     counter: str | None = None
     sub: bool = False  # a proper noun cut out of a longer compound
     joined: bool = False  # two of a kind joined by と/や/、: シェーンベルクとツェムリンスキー
-    shape: str = ""  # how a phrase was built: "chain" (の-phrase), "modified" (an adjective before it), "list"
+    shape: str = ""  # how a phrase was built, one of SHAPES: "chain" (の-phrase), "modified" (…), "" a plain span
 
 
 _BRACKETS = re.compile(r"「([^「」]{1,40})」|『([^『』]{1,40})』|“([^“”]{1,40})”|（([^（）]{1,30})）|\(([^()]{1,30})\)")
@@ -407,7 +407,9 @@ def _no_phrases(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
 
 def _modified_nouns(s: _Sentence, found: list[Candidate]) -> list[Candidate]:
     """A noun compound, or an の-phrase ending in one, with the adjective that modifies it:
-    [高圧的な]態度 (a na-adjective and な), [新しい]技術 (an adjective), [量的・質的な]能力."""
+    [高圧的な]態度 (a na-adjective and な), [新しい]技術 (an adjective), [量的・質的な]能力, or with a
+    modifier written onto it (_bare_modifier: [人的]同君連合, [同じ]リズムの繰り返し). A place or an
+    organisation keeps its kind: [新たな]国際機関 is still an organisation."""
     by_end = {m.end: k for k, m in enumerate(s.morphs)}
     out = []
     for head in found:
