@@ -21,10 +21,10 @@ What it does:
    question's fold (train_short_ranker.fit), as kotae's ranker will rank questions it never
    saw; their evidence (short_evidence, with the held-out sentence confidence, and
    short_context: the rival, the characters around the span, the same text in the next
-   sentences by rank; recurrence: how often its text recurs in its document and article;
-   span_grammar: the parts of speech and the particles at and around the span; head_evidence: whether it ends with
-   the noun the question names its answer by) is
-   labelled by exact match with a gold answer, and calibrated by boosted
+   sentences by rank; and span_evidence, as kotae reads it: recurrence, how often its text
+   recurs in its document and article; span_grammar, the parts of speech and the particles at
+   and around the span; head_evidence, whether it ends with the noun the question names its
+   answer by) is labelled by exact match with a gold answer, and calibrated by boosted
    trees (SHORT_FOREST). Of the ranker's best three, the most probable is the short answer
    (offered; retriever.confidence.by_confidence, as kotae picks it).
 4. Thresholds: for short answers, the smallest confidence (in steps of 0.01) at which the

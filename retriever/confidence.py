@@ -9,7 +9,8 @@ probability (boosted trees, or a logistic model followed by an isotonic step), f
 validation with cross-validation by article (benchmarks/train_confidence.py, which writes
 ``confidence.json`` beside this module with the held-out figures and the threshold).
 
-    context = short_context(ranked, 0, sentence, runners_up)
+    context = short_context(ranked, 0, sentence, runners_up) | span_evidence(
+        ranked[0][0], morphs, asked_heads(question), document, article)
     evidence = short_evidence(scores, 0, row, sentence_confidence, asked_kind, context)
     shipped_calibration().short.probability(evidence)   # -> 0.93
 
@@ -231,7 +232,8 @@ def short_evidence(scores: np.ndarray, i: int, row: Mapping[str, float], sentenc
     """Evidence that short-answer candidate ``i`` is the answer: where it stands among the
     sentence's candidates, its ranker features (retriever.short.FEATURES), how sure kotae is
     of the sentence (a right span in a wrong sentence is rare: the retrieval and the span must
-    agree), and what :func:`short_context` says of it and its rival."""
+    agree), and ``context``: what :func:`short_context` says of it and its rival, and what
+    :func:`span_evidence` says of its span."""
     out = _relative(scores, i)
     out.update({f"short_{k}": float(row.get(k, 0.0)) for k in FEATURES})
     out["sentence_logit"] = logit(sentence_confidence)
