@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import unicodedata
 from dataclasses import replace
 from pathlib import Path
 
@@ -665,6 +666,24 @@ def test_head_evidence_says_whether_the_span_ends_with_the_noun_asked(question: 
                                                                       ends: float) -> None:
     assert asked_heads(question) == heads
     assert head_evidence(asked_heads(question), span) == {"head_asked": float(bool(heads)), "head_end": ends}
+
+
+# What asked_heads reads (wh-words, は, kanji, katakana in both widths, ー) and what it does not.
+_QUESTION_CHARS = list("何なにんどのういうとはか最高機関法則首都ケプラーｹﾌﾟﾗｰｵﾗﾝﾀﾞ、。？?　 ABＡＢ1１")
+
+
+@given(st.text(alphabet=st.sampled_from(_QUESTION_CHARS), max_size=24),
+       st.text(alphabet=st.sampled_from(_QUESTION_CHARS), max_size=8))
+def test_asked_heads_read_the_question_as_normalised(question: str, before: str) -> None:
+    # A question and its NFKC form (ｹﾌﾟﾗｰ -> ケプラー, Ａ -> A) name the same heads; each head
+    # is 1-4 kanji or katakana in NFKC form; and a span that ends with a head, whatever comes
+    # before it (half-width katakana too), is read as ending with it.
+    heads = asked_heads(question)
+    assert heads == asked_heads(unicodedata.normalize("NFKC", question))
+    for h in heads:
+        assert 1 <= len(h) <= 4 and h == unicodedata.normalize("NFKC", h)
+        assert head_evidence(heads, before + h) == {"head_asked": 1.0, "head_end": 1.0}
+    assert head_evidence(heads, before)["head_asked"] == float(bool(heads))
 
 
 def test_the_short_calibrator_reads_the_span_grammar_and_the_head() -> None:
