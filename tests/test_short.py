@@ -350,6 +350,23 @@ def test_a_phrase_says_how_it_was_built(tokenizer: Tokenizer, sentence: str, tex
     assert sum(f[f"shape_{k}"] for k in short.SHAPES) == 1.0
 
 
+@pytest.mark.parametrize(("sentence", "text", "shape"), [
+    # an adnominal that points is no description of the noun (_bare_modifier)
+    ("この政策を政府は実施した。", "この政策", "modified"),
+    ("いわゆる同君連合が成立した。", "いわゆる同君連合", "modified"),
+    ("その大きな空港は新しい。", "その大きな空港", "modified"),
+    # a suffix that belongs to a name stays, and a common noun at the end is no suffix (_trimmed)
+    ("共産党が議席を得た。", "共産", "trimmed"),
+    ("カトリック信者が集まった。", "カトリック", "trimmed"),
+    # brackets that list several names are no one aside (_with_aside)
+    ("応力（おうりょく、ストレス）とは何か。", "応力（おうりょく、ストレス）", "aside"),
+])
+def test_a_phrase_is_not_built_where_its_rule_says_no(tokenizer: Tokenizer, sentence: str, text: str,
+                                                      shape: str) -> None:
+    offered = {(c.text, c.shape) for c in short.candidates(sentence, analyse(tokenizer, sentence))}
+    assert (text, shape) not in offered
+
+
 def test_alignment_features_read_the_words_around_the_wh_word(tokenizer: Tokenizer) -> None:
     # 北朝鮮は[何]を進めているか rewords 北朝鮮は[戦術核開発]を進めている: the span is followed by
     # the wh-word's particle and the verb it hangs on, and the question's words sit around it.
