@@ -131,6 +131,21 @@ def folds_paragraphs(h: dict) -> list[str]:
     return out
 
 
+def seeds_paragraph(s: dict | None) -> list[str]:
+    """The shown-short figures over several seeds of the short calibrator's trees (short_seeds.py)."""
+    if not s:
+        return []
+    m = s["mean"]
+    per_seed = ", ".join(f"{f3(f['short']['coverage_at_threshold'])} at {f3(f['short']['precision_at_threshold'])}"
+                         for f in s["seeds"])
+    return [f"The short calibrator's trees sample rows and features, so the share shown moves with their seed "
+            f"(`python benchmarks/short_seeds.py`, {len(s['seeds'])} seeds; seed 0 is shipped): {per_seed}; mean "
+            f"{f3(m['short']['coverage_at_threshold'])} at {f3(m['short']['precision_at_threshold'])} (folds 0–2 "
+            f"{f3(m['short_dev_folds']['coverage_at_threshold'])}, folds 3–4 "
+            f"{f3(m['short_held_out_folds']['coverage_at_threshold'])}), short EM {f3(m['short_em_all_questions'])}.",
+            ""]
+
+
 def english_confidence(en: dict | None) -> list[str]:
     """The English calibration's paragraph: fitted on a1, judged on a2 (train_confidence.english)."""
     if not en or "dev" not in en:
@@ -190,6 +205,7 @@ def main() -> None:
     out += report_section(load("report"))
     out += jsquad_section(load("jsquad"))
     out += confidence_section(load("confidence"))
+    out += seeds_paragraph(load("short_seeds"))
     out += tatoeba_section(load("tatoeba"))
     out += latency_section(load("latency"))
     out += ingest_section(load("ingest_speed"))
