@@ -122,8 +122,11 @@ def installed_version(project: str, module: str) -> str:
     """The installed version of ``project`` (whose import name is ``module``).
 
     Read from the name of the one ``.dist-info`` folder beside the module
-    (``fugashi-1.5.2.dist-info``), else from importlib.metadata: that scans every folder of
-    the path, and importing it costs a cold ``kotae ask`` 0.03 s of CPU (0.1 s on a busy
+    (``fugashi-1.5.2.dist-info``) or, for a project pip installed with ``setup.py install``
+    (unidic-lite has no wheel: a new virtual environment's pip without ``wheel`` does that),
+    its ``.egg-info`` folder (``unidic_lite-1.0.8.egg-info``, or ``…-1.0.8-py3.11.egg-info``
+    from older setuptools); else from importlib.metadata: that scans every folder of the
+    path, and importing it costs a cold ``kotae ask`` 0.03 s of CPU (0.1 s on a busy
     machine) for the two versions every index's manifest is checked against.
     """
     from importlib.util import find_spec
@@ -131,9 +134,10 @@ def installed_version(project: str, module: str) -> str:
     spec = find_spec(module)
     if spec is not None and spec.origin:
         prefix = project.replace("-", "_") + "-"
-        found = list(Path(spec.origin).parent.parent.glob(f"{prefix}*.dist-info"))
-        if len(found) == 1:
-            return found[0].name[len(prefix):-len(".dist-info")]
+        for suffix in (".dist-info", ".egg-info"):
+            found = list(Path(spec.origin).parent.parent.glob(f"{prefix}*{suffix}"))
+            if len(found) == 1:
+                return found[0].name[len(prefix):-len(suffix)].split("-py")[0]
     from importlib.metadata import version
 
     return version(project)

