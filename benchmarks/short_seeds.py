@@ -31,12 +31,7 @@ KEPT = ("threshold", "precision_at_threshold", "coverage_at_threshold")
 
 def one_seed(rows: list[dict], r: Retriever, folds: int, seed: int) -> dict:
     """train_confidence's held-out short figures with the short trees drawn from ``seed``."""
-    shipped = train_confidence.SHORT_FOREST
-    train_confidence.SHORT_FOREST = {**shipped, "seed": seed}
-    try:
-        held_out, _, _ = train_confidence.japanese(rows, r, folds)
-    finally:
-        train_confidence.SHORT_FOREST = shipped
+    held_out, _, _ = train_confidence.japanese(rows, r, folds, {**train_confidence.SHORT_FOREST, "seed": seed})
     return {"seed": seed, "short_em_all_questions": held_out["short_em_all_questions"],
             **{part: {k: held_out[part][k] for k in KEPT}
                for part in ("short", "short_dev_folds", "short_held_out_folds")}}

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,7 +57,7 @@ from train_sentence_ranker import folds_by_article
 from train_short_ranker import HEURISTIC_W, recorded, training_inputs
 from train_short_ranker import fit as fit_ranker
 
-from ingest.tokens import Tokenizer, analyse
+from ingest.tokens import Morpheme
 from retriever import Answer, Retriever, Settings
 from retriever.confidence import (
     AGREEMENT_SENTENCES,
@@ -186,20 +187,19 @@ def topic_of(row: dict, i: int) -> dict[str, float]:
 
 def short_items(rows: list[dict], cands: list[Scored], w_by_q: list[np.ndarray],
                 sentence_p: dict[int, float], texts: list[list[str] | None],
-                documents: list[tuple[str, str]], tokenizer: Tokenizer | None = None) -> list[dict]:
+                documents: list[tuple[str, str]], morphemes: Callable[[str], Sequence[Morpheme]]) -> list[dict]:
     """The top short-answer candidates of each question, ranked by ``w_by_q[q]``, in the first
     of ``texts[q]`` (the candidate sentences best first, the others read for agreement), whose
     document's and article's texts are ``documents[q]`` (Retriever.recurrence_texts); the
-    sentence is analysed with ``tokenizer`` (a new one by default) for span_grammar."""
+    sentence's ``morphemes`` (Retriever.morphemes, as kotae reads them) give span_grammar."""
     out = []
-    tokenizer = tokenizer or Tokenizer()
     for q, (row, scored) in enumerate(zip(rows, cands, strict=True)):
         if not scored or q not in sentence_p:
             continue
         best = ranked(scored, row["lang"], w_by_q[q])
         scores = np.array([s for _, s, _ in best])
         sentences = texts[q] or [""]
-        morphs, heads = analyse(tokenizer, sentences[0]), asked_heads(row["question"])
+        morphs, heads = morphemes(sentences[0]), asked_heads(row["question"])
         for rank, (c, _, x) in enumerate(best[:SHORTS_KEPT]):
             context = short_context(best, rank, sentences[0], sentences[1:AGREEMENT_SENTENCES + 1]) | span_evidence(
                 c, morphs, heads, *documents[q])
@@ -497,8 +497,10 @@ def oof_ranker_weights(rows: list[dict], cands: list[Scored], fold: np.ndarray,
     return out
 
 
-def japanese(rows: list[dict], r: Retriever, folds: int) -> tuple[dict, dict, dict]:
-    """Steps 2-4 on the Japanese questions: held-out figures, the calibration to ship, the curves."""
+def japanese(rows: list[dict], r: Retriever, folds: int, short_forest: dict | None = None) -> tuple[dict, dict, dict]:
+    """Steps 2-4 on the Japanese questions: held-out figures, the calibration to ship, the curves;
+    the short answers' trees with the LightGBM parameters ``short_forest`` (SHORT_FOREST)."""
+    short_forest = short_forest or SHORT_FOREST
     n = len(rows)
     fold = folds_by_article(rows, folds)
     s_by_q = oof_sentence_weights(rows, r, fold, folds)
@@ -515,9 +517,9 @@ def japanese(rows: list[dict], r: Retriever, folds: int) -> tuple[dict, dict, di
     s_t = threshold(s_p[dev], s_items.y[dev], 0.95, step=0.01)
     u_t = threshold(u_p[dev], s_items.y[dev], 0.95, step=0.01)  # the same rule for the untitled trees
     documents = [documents_of(r, row, order[0]) if order else ("", "") for row, order in zip(rows, orders, strict=True)]
-    h_items = stack(h_rows := short_items(rows, cands, w_by_q, sentence_p, texts, documents, r.tokenizer),
+    h_items = stack(h_rows := short_items(rows, cands, w_by_q, sentence_p, texts, documents, r.morphemes),
                     h_names := tuple(sorted({k for it in h_rows for k in it["e"]})))
-    h_p = cross_validate(h_items, h_names, fold, folds, forest=SHORT_FOREST)
+    h_p = cross_validate(h_items, h_names, fold, folds, forest=short_forest)
     h_top = offered(h_items.q, h_p, [row["lang"] for row in rows])
     h_t = threshold(h_p[h_top], h_items.y[h_top], SHORT_PRECISION, SHORT_STEP)
     held_out = {"folds": folds, "by": "article", "questions": n, "rerank": rerank_figures,
@@ -534,7 +536,7 @@ def japanese(rows: list[dict], r: Retriever, folds: int) -> tuple[dict, dict, di
                 "short_em_all_questions": round(float(h_items.y[h_top].sum()) / n, 4)}
     shipped = {"min_confidence": h_t, "min_sentence_confidence": s_t, "min_untitled_sentence_confidence": u_t,
                **sentence_shipped, "rerank": rerank_shipped,
-               "short": fit_forest(h_items, h_names, SHORT_FOREST).as_dict()}
+               "short": fit_forest(h_items, h_names, short_forest).as_dict()}
     curves = {"short answer (→)": (h_p[h_top], h_items.y[h_top], h_t),
               "answer sentence": (s_p, s_items.y, s_t)}
     return held_out, shipped, curves
